@@ -1,0 +1,52 @@
+"""The city the platform serves, read from configuration (default: Hangzhou).
+
+Another city is another JSON file with the same shape (``cities/hangzhou.json``), chosen
+with the ``CITYBRAIN_CITY`` environment variable (a path).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+_DEFAULT = Path(__file__).parent / "cities" / "hangzhou.json"
+
+
+@dataclass(frozen=True)
+class District:
+    code: str
+    name: str
+    name_en: str
+    population: int
+    lat: float
+    lon: float
+
+
+@dataclass(frozen=True)
+class City:
+    code: str
+    name: str
+    name_en: str
+    districts: tuple[District, ...]
+
+    @property
+    def district_codes(self) -> list[str]:
+        return [d.code for d in self.districts]
+
+    def district(self, code: str) -> District | None:
+        return next((d for d in self.districts if d.code == code), None)
+
+
+@lru_cache(maxsize=4)
+def load_city(path: str | None = None) -> City:
+    """The configured city: ``path``, else ``$CITYBRAIN_CITY``, else Hangzhou."""
+    source = Path(path or os.environ.get("CITYBRAIN_CITY") or _DEFAULT)
+    raw = json.loads(source.read_text(encoding="utf-8"))
+    districts = tuple(
+        District(d["code"], d["name"], d.get("name_en", d["name"]), int(d["population"]), d.get("lat", 0.0), d.get("lon", 0.0))
+        for d in raw["districts"]
+    )
+    return City(raw["code"], raw["name"], raw.get("name_en", raw["name"]), districts)

@@ -1,0 +1,240 @@
+"""The feed contract as code: departments, feeds, columns, code lists and reasons.
+
+This is the project's own copy of the interface departments deliver against
+(docs/feeds.md explains it to them). Validation SQL, the synthetic city and the docs
+are all generated from these declarations, so the contract lives in one place.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+DEPARTMENTS: dict[str, tuple[str, str]] = {
+    # code: (Chinese name, English name)
+    "psb": ("公安局", "Public Security Bureau"),
+    "health": ("卫生健康委员会", "Health Commission"),
+    "civil": ("民政局", "Civil Affairs Bureau"),
+    "hrss": ("人力资源和社会保障局", "Human Resources and Social Security Bureau"),
+    "samr": ("市场监督管理局", "Market Regulation Administration"),
+    "dsb": ("数据资源管理局", "Data Resources Bureau"),
+}
+
+# Row-level rejection reasons (CONTRACT §3), in the order they are documented.
+ROW_REASONS: tuple[str, ...] = (
+    "missing_value",
+    "bad_id_number",
+    "bad_uscc",
+    "bad_date",
+    "future_date",
+    "bad_code",
+    "unknown_district",
+    "mismatch",
+    "bad_number",
+    "duplicate",
+    "malformed_row",
+)
+# File-level outcomes: the whole delivery is rejected with one of these.
+FILE_REASONS: tuple[str, ...] = ("bad_encoding", "missing_column", "manifest_mismatch", "unreadable")
+UNKNOWN_FEED = "unknown_feed"
+
+FORMATS: tuple[str, ...] = ("csv", "jsonl", "parquet")
+
+# GB/T 3304 ethnicity codes: 01-56, 97 (other), 98 (foreign-born naturalised).
+ETHNICITY_CODES: tuple[str, ...] = tuple(f"{i:02d}" for i in range(1, 57)) + ("97", "98")
+# GB/T 4754-2017 industry sections.
+INDUSTRY_SECTIONS: tuple[str, ...] = tuple("ABCDEFGHIJKLMNOPQRST")
+GENDER_CODES: tuple[str, ...] = ("1", "2")
+ENTITY_TYPES: tuple[str, ...] = (
+    "enterprise",
+    "individual_business",
+    "farmer_cooperative",
+    "public_institution",
+    "social_organization",
+)
+# Which kind of holder each certificate type is issued to.
+CERTIFICATE_HOLDER: dict[str, str] = {
+    "business_licence": "legal_person",
+    "food_business_licence": "legal_person",
+    "id_card": "person",
+    "marriage_certificate": "person",
+    "driving_licence": "person",
+    "birth_medical_certificate": "person",
+}
+HOLDER_TYPES: tuple[str, ...] = ("person", "legal_person")
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of a feed.
+
+    kind is one of: text, id_number, uscc, date, timestamp, code, district, number,
+    holder_id. ``event_date`` marks dates that may not lie after the business date.
+    """
+
+    name: str
+    kind: str = "text"
+    required: bool = True
+    codes: tuple[str, ...] = ()
+    event_date: bool = False
+
+
+@dataclass(frozen=True)
+class Feed:
+    """A daily feed one department delivers (CONTRACT §2)."""
+
+    department: str
+    name: str
+    key: str
+    columns: tuple[Column, ...]
+    title_zh: str
+    title_en: str
+    # Deadline for a business date D, in hours after D 00:00 (30 = 06:00 on D+1).
+    deadline_hours: int = 30
+    extra_checks: tuple[str, ...] = field(default=())
+
+    @property
+    def id(self) -> str:
+        """``department/feed``, the name used in paths, alerts and the UI."""
+        return f"{self.department}/{self.name}"
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    @property
+    def required_columns(self) -> list[str]:
+        return [c.name for c in self.columns if c.required]
+
+    def column(self, name: str) -> Column:
+        return next(c for c in self.columns if c.name == name)
+
+
+def _c(name: str, kind: str = "text", *, required: bool = True, codes: tuple[str, ...] = (), event: bool = False) -> Column:
+    return Column(name, kind, required, codes, event)
+
+
+FEEDS: tuple[Feed, ...] = (
+    Feed(
+        "psb",
+        "household_events",
+        "event_id",
+        (
+            _c("event_id"),
+            _c("id_number", "id_number"),
+            _c("name"),
+            _c("gender", "code", codes=GENDER_CODES),
+            _c("birth_date", "date", event=True),
+            _c("ethnicity", "code", codes=ETHNICITY_CODES),
+            _c("district_code", "district"),
+            _c("event_type", "code", codes=("birth", "move_in", "move_out", "death", "update")),
+            _c("event_date", "date", event=True),
+        ),
+        "户籍变动",
+        "household-registration events",
+        extra_checks=("gender_matches_id", "birth_date_matches_id"),
+    ),
+    Feed(
+        "health",
+        "death_records",
+        "record_id",
+        (
+            _c("record_id"),
+            _c("id_number", "id_number"),
+            _c("death_date", "date", event=True),
+            _c("district_code", "district"),
+            _c("cause_category", required=False),
+        ),
+        "死亡医学证明",
+        "medical death certificates",
+    ),
+    Feed(
+        "civil",
+        "marriage_registrations",
+        "registration_no",
+        (
+            _c("registration_no"),
+            _c("party1_id_number", "id_number"),
+            _c("party2_id_number", "id_number"),
+            _c("registration_type", "code", codes=("marriage", "divorce")),
+            _c("registration_date", "date", event=True),
+            _c("district_code", "district"),
+        ),
+        "婚姻登记",
+        "marriage and divorce registrations",
+    ),
+    Feed(
+        "hrss",
+        "insurance_events",
+        "event_id",
+        (
+            _c("event_id"),
+            _c("id_number", "id_number"),
+            _c("employer_uscc", "uscc"),
+            _c("event_type", "code", codes=("enrol", "leave")),
+            _c("event_date", "date", event=True),
+        ),
+        "社保参保变动",
+        "social-insurance enrolment changes",
+    ),
+    Feed(
+        "samr",
+        "entity_events",
+        "event_id",
+        (
+            _c("event_id"),
+            _c("uscc", "uscc"),
+            _c("name"),
+            _c("entity_type", "code", codes=ENTITY_TYPES),
+            _c("legal_rep_id_number", "id_number"),
+            _c("registered_capital", "number", required=False),
+            _c("industry_section", "code", codes=INDUSTRY_SECTIONS),
+            _c("district_code", "district"),
+            _c("event_type", "code", codes=("establish", "change", "deregister", "revoke")),
+            _c("event_date", "date", event=True),
+        ),
+        "市场主体登记",
+        "market-entity registration events",
+    ),
+    Feed(
+        "dsb",
+        "certificate_events",
+        "event_id",
+        (
+            _c("event_id"),
+            _c("certificate_no"),
+            _c("certificate_type", "code", codes=tuple(CERTIFICATE_HOLDER)),
+            _c("holder_type", "code", codes=HOLDER_TYPES),
+            _c("holder_id", "holder_id"),
+            _c("issuer", "code", codes=tuple(DEPARTMENTS)),
+            _c("valid_from", "date"),
+            _c("valid_to", "date", required=False),
+            _c("event_type", "code", codes=("issue", "renew", "revoke", "cancel")),
+            _c("event_date", "date", event=True),
+        ),
+        "电子证照",
+        "e-certificate lifecycle events",
+        extra_checks=("holder_matches_type", "holder_type_matches_certificate"),
+    ),
+    Feed(
+        "dsb",
+        "certificate_usage",
+        "usage_id",
+        (
+            _c("usage_id"),
+            _c("certificate_no"),
+            _c("used_at", "timestamp", event=True),
+            _c("service_code"),
+            _c("channel", "code", codes=("online", "counter", "mobile")),
+            _c("district_code", "district"),
+        ),
+        "电子证照用证",
+        "e-certificate uses",
+    ),
+)
+
+FEEDS_BY_ID: dict[str, Feed] = {f.id: f for f in FEEDS}
+
+
+def feed(department: str, name: str) -> Feed | None:
+    """The feed a landing path names, or None for an unknown department/feed."""
+    return FEEDS_BY_ID.get(f"{department}/{name}")

@@ -1,0 +1,48 @@
+"""Connections to the warehouse file, with its schema and validation macros in place."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+
+from warehouse.contract import FEEDS, Feed
+
+_SQL = Path(__file__).parent / "sql"
+
+_DUCK_TYPES = {"date": "DATE", "timestamp": "TIMESTAMP", "number": "DECIMAL(20, 4)"}
+
+
+def staging_table(feed: Feed) -> str:
+    """Fully qualified staging table of a feed's accepted rows."""
+    return f"staging.{feed.name}"
+
+
+def staging_ddl(feed: Feed) -> str:
+    """DDL of a feed's staging table: typed contract columns plus lineage."""
+    cols = ",\n    ".join(f"{c.name} {_DUCK_TYPES.get(c.kind, 'VARCHAR')}" for c in feed.columns)
+    return (
+        f"CREATE TABLE IF NOT EXISTS {staging_table(feed)} (\n    {cols},\n"
+        "    _delivery_id BIGINT NOT NULL,  -- lineage: the delivery ...\n"
+        "    _line BIGINT NOT NULL          -- ... and data row it came from\n)"
+    )
+
+
+def install_macros(con: duckdb.DuckDBPyConnection) -> None:
+    """Define the validation macros (temporary: they never persist in the file)."""
+    con.execute((_SQL / "macros.sql").read_text(encoding="utf-8"))
+
+
+def connect(path: str | Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """Open the warehouse; a writable connection also creates any missing tables."""
+    con = duckdb.connect(str(path), read_only=read_only)
+    install_macros(con)
+    if not read_only:
+        con.execute((_SQL / "schema.sql").read_text(encoding="utf-8"))
+        for f in FEEDS:
+            con.execute(staging_ddl(f))
+        con.execute(
+            "CREATE OR REPLACE VIEW ingest.live_deliveries AS "
+            "SELECT * FROM ingest.deliveries WHERE status IN ('accepted', 'partial')"
+        )
+    return con

@@ -1,0 +1,48 @@
+"""The layout of a City Brain data directory (``--home`` / ``CITYBRAIN_HOME``)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+DEFAULT_HOME = "citybrain_home"
+
+
+@dataclass(frozen=True)
+class Home:
+    """Paths inside one data directory."""
+
+    root: Path
+
+    @classmethod
+    def resolve(cls, home: str | os.PathLike[str] | None = None) -> "Home":
+        """``home``, else ``$CITYBRAIN_HOME``, else ``./citybrain_home``."""
+        return cls(Path(home or os.environ.get("CITYBRAIN_HOME") or DEFAULT_HOME).resolve())
+
+    @property
+    def landing(self) -> Path:
+        return self.root / "landing"
+
+    @property
+    def warehouse(self) -> Path:
+        return self.root / "warehouse.duckdb"
+
+    @property
+    def serving(self) -> Path:
+        return self.root / "serving"
+
+    @property
+    def scratch(self) -> Path:
+        """Temporary files (transcoded deliveries); safe to delete between runs."""
+        return self.root / "tmp"
+
+    @property
+    def truth(self) -> Path:
+        """Ground truth written by the synthetic city generator."""
+        return self.root / "truth"
+
+    def ensure(self) -> "Home":
+        for p in (self.root, self.landing, self.serving, self.scratch):
+            p.mkdir(parents=True, exist_ok=True)
+        return self

@@ -1,0 +1,274 @@
+"""Ingest landing-zone deliveries: validate, stage accepted rows, quarantine the rest.
+
+Each delivery is parsed and validated in temporary tables, then everything it changes
+(ledger row, staged rows, rejections, the delivery it supersedes) is written in a single
+transaction, so a process killed mid-ingestion leaves the warehouse as it was and the
+next run simply does the delivery again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from warehouse.city import load_city
+from warehouse.contract import Feed
+from warehouse.db import staging_table
+from warehouse.landing import LandingFile, scan
+from warehouse.loaders import LOADERS, FileRejected, RawLoad, sha256_of
+from warehouse.validation import checked_sql
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What happened to one landing file in this run."""
+
+    path: str
+    delivery_id: int | None
+    status: str  # accepted | partial | rejected | unchanged
+    rows_read: int = 0
+    rows_accepted: int = 0
+    rows_rejected: int = 0
+    reason: str | None = None
+    error: str | None = None
+
+
+def pending(con: duckdb.DuckDBPyConnection, landing: Path, feeds: set[str] | None = None) -> list[LandingFile]:
+    """Landing files that are new or changed since they were last seen (cheap: no hashing)."""
+    seen = dict(con.execute("SELECT path, fingerprint FROM ingest.landing_files").fetchall())
+    out = []
+    for f in scan(landing):
+        if feeds is not None and f"{f.department}/{f.feed_name}" not in feeds:
+            continue
+        if seen.get(str(f.path)) != f.fingerprint:
+            out.append(f)
+    return out
+
+
+def ingest_landing(
+    con: duckdb.DuckDBPyConnection,
+    landing: Path,
+    scratch: Path,
+    *,
+    feeds: set[str] | None = None,
+    progress: bool = False,
+) -> list[Outcome]:
+    """Ingest every new or changed delivery under ``landing`` (optionally only some feeds)."""
+    scratch.mkdir(parents=True, exist_ok=True)
+    files = pending(con, landing, feeds)
+    if progress:
+        from tqdm import tqdm  # optional nicety for the CLI
+
+        files = tqdm(files, desc="ingest", unit="file")
+    return [ingest_file(con, f, scratch) for f in files]
+
+
+def ingest_file(con: duckdb.DuckDBPyConnection, f: LandingFile, scratch: Path) -> Outcome:
+    """Ingest one landing file as a delivery (or recognise it as already ingested)."""
+    t0 = time.perf_counter()
+    try:
+        sha = sha256_of(f.path)
+    except OSError as e:
+        return Outcome(str(f.path), None, "rejected", reason="unreadable", error=f"cannot read the file: {e.strerror}")
+    live = con.execute(
+        """SELECT delivery_id, sha256 FROM ingest.deliveries
+           WHERE department = ? AND feed = ? AND business_date IS NOT DISTINCT FROM ? AND file_name = ?
+             AND status <> 'superseded' ORDER BY delivery_id DESC LIMIT 1""",
+        [f.department, f.feed_name, f.business_date, f.file_name],
+    ).fetchone()
+    if live and live[1] == sha:
+        _remember(con, f, sha)
+        return Outcome(str(f.path), live[0], "unchanged")
+    previous = live[0] if live else None
+
+    ledger = dict(
+        department=f.department, feed=f.feed_name, business_date=f.business_date, file_name=f.file_name,
+        path=str(f.path), format=f.format, sha256=sha, size_bytes=f.size, arrived_at=f.arrived_at,
+        supersedes=previous,
+    )
+    if f.path_problem:
+        return _record_rejected(con, f, ledger, f.path_problem[0], f.path_problem[1], t0)
+    feed = f.feed
+    assert feed is not None and f.business_date is not None
+    try:
+        load = LOADERS[f.format](con, f.path, scratch)
+        mapping, extra = _map_columns(feed, load)
+        _check_manifest(f, load, sha)
+    except FileRejected as e:
+        rows = getattr(e, "rows_read", 0)
+        return _record_rejected(con, f, ledger, e.reason, e.message, t0, rows_read=rows)
+    except duckdb.Error as e:  # an input DuckDB chokes on in a way we did not foresee
+        return _record_rejected(con, f, ledger, "unreadable", f"the file cannot be read: {str(e).splitlines()[0][:300]}", t0)
+
+    con.execute(checked_sql(feed, mapping, load_city().district_codes, f.business_date))
+    _mark_duplicates(con, feed, previous)
+    return _commit(con, f, feed, load, ledger, extra, t0)
+
+
+# --------------------------------------------------------------------------- steps
+
+
+def _map_columns(feed: Feed, load: RawLoad) -> tuple[dict[str, str | None], list[str]]:
+    """Contract column -> raw column; reject the file when a required column is absent."""
+    normalised = [h.strip().lower() for h in load.header]
+    dupes = sorted({h for h in normalised if normalised.count(h) > 1})
+    if dupes:
+        raise FileRejected("unreadable", f"column(s) {', '.join(dupes)} appear more than once in the header")
+    index = {h: i for i, h in enumerate(normalised)}
+    missing = [c for c in feed.required_columns if c not in index]
+    if missing and (load.rows_read > 0 or not load.json_source):
+        err = FileRejected(
+            "missing_column",
+            f"required column(s) missing: {', '.join(missing)}; expected columns: {', '.join(feed.column_names)}",
+        )
+        err.rows_read = load.rows_read  # type: ignore[attr-defined]
+        raise err
+    mapping = {c: (f"c{index[c]}" if c in index else None) for c in feed.column_names}
+    extra = [h for h in load.header if h.strip().lower() not in set(feed.column_names)]
+    return mapping, extra
+
+
+def _check_manifest(f: LandingFile, load: RawLoad, sha: str) -> None:
+    if f.manifest is None:
+        return
+    try:
+        man = json.loads(f.manifest.read_text(encoding="utf-8"))
+        rows, digest = man.get("rows"), man.get("sha256")
+    except (OSError, ValueError, AttributeError) as e:
+        raise FileRejected("manifest_mismatch", f"the manifest {f.manifest.name} is not a readable JSON object: {e}") from None
+    problems = []
+    if rows is not None and rows != load.rows_read:
+        problems.append(f"manifest says {rows} rows, the file has {load.rows_read}")
+    if digest is not None and str(digest).lower() != sha:
+        problems.append(f"manifest sha256 {str(digest)[:16]}… differs from the file's {sha[:16]}…")
+    if problems:
+        err = FileRejected("manifest_mismatch", "; ".join(problems))
+        err.rows_read = load.rows_read  # type: ignore[attr-defined]
+        raise err
+
+
+def _mark_duplicates(con: duckdb.DuckDBPyConnection, feed: Feed, superseded: int | None) -> None:
+    """Add ``duplicate`` to rows whose key was accepted earlier (this or another live delivery)."""
+    key = f'"{feed.key}"'
+    exclude = f"AND s._delivery_id <> {int(superseded)}" if superseded else ""
+    con.execute(
+        f"""UPDATE checked SET problems = list_append(problems, 'duplicate|{feed.key}')
+            WHERE _line IN (
+              WITH firsts AS (SELECT {key} AS k, min(_line) AS first_line FROM checked
+                              WHERE len(problems) = 0 AND {key} IS NOT NULL GROUP BY {key}),
+                   prior AS (SELECT DISTINCT s.{key} AS k FROM {staging_table(feed)} s
+                             JOIN ingest.live_deliveries d ON d.delivery_id = s._delivery_id
+                             WHERE s.{key} IN (SELECT {key} FROM checked) {exclude})
+              SELECT c._line FROM checked c
+              LEFT JOIN firsts f ON f.k = c.{key}
+              LEFT JOIN prior p ON p.k = c.{key}
+              WHERE c._line > f.first_line OR p.k IS NOT NULL)"""
+    )
+
+
+def _commit(
+    con: duckdb.DuckDBPyConnection, f: LandingFile, feed: Feed, load: RawLoad, ledger: dict, extra: list[str], t0: float
+) -> Outcome:
+    parsed, accepted = con.execute("SELECT count(*), count(*) FILTER (WHERE len(problems) = 0) FROM checked").fetchone()
+    rows_read = parsed + len(load.malformed)
+    rejected = rows_read - accepted
+    status = "accepted" if rejected == 0 else ("partial" if accepted else "rejected")
+    error = None
+    if rejected:
+        error = f"{rejected} of {rows_read} rows rejected; see ingest.rejections"
+    cols = ", ".join(f'"{c}"' for c in feed.column_names)
+    raw_json = (
+        "r.line FROM checked c JOIN raw_json r ON r._line = c._line"
+        if load.json_source
+        else "json_object("
+        + ", ".join(f"'{h.replace(chr(39), chr(39) * 2)}', r.c{i}" for i, h in enumerate(load.header))
+        + ") FROM checked c JOIN raw_rows r ON r._rid = c._rid"
+    )
+    con.execute("BEGIN TRANSACTION")
+    try:
+        did = _insert_delivery(
+            con, ledger, status=status, rows_read=rows_read, rows_accepted=accepted, rows_rejected=rejected,
+            error=error, encoding=load.encoding, extra=extra, manifest_rows=None, t0=t0,
+        )
+        con.execute(
+            f"INSERT INTO {staging_table(feed)} SELECT {cols}, {did}, _line FROM checked WHERE len(problems) = 0"
+        )
+        if rejected:
+            con.execute(
+                f"""INSERT INTO ingest.rejections
+                    SELECT {did}, _line, split_part(p, '|', 1), nullif(split_part(p, '|', 2), '')
+                    FROM (SELECT _line, unnest(problems) AS p FROM checked WHERE len(problems) > 0)"""
+            )
+            con.execute(f"INSERT INTO ingest.rejected_rows SELECT {did}, c._line, {raw_json} WHERE len(c.problems) > 0")
+            if load.malformed:
+                con.executemany(
+                    "INSERT INTO ingest.rejections VALUES (?, ?, 'malformed_row', NULL)",
+                    [(did, line) for line, _, _ in load.malformed],
+                )
+                con.executemany(
+                    "INSERT INTO ingest.rejected_rows VALUES (?, ?, ?)",
+                    [(did, line, text) for line, text, _ in load.malformed],
+                )
+        _finish(con, f, ledger, did)
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return Outcome(str(f.path), did, status, rows_read, accepted, rejected, None, error)
+
+
+def _record_rejected(
+    con: duckdb.DuckDBPyConnection, f: LandingFile, ledger: dict, reason: str, message: str, t0: float, rows_read: int = 0
+) -> Outcome:
+    con.execute("BEGIN TRANSACTION")
+    try:
+        did = _insert_delivery(
+            con, ledger, status="rejected", rows_read=rows_read, rows_accepted=0, rows_rejected=rows_read,
+            error=message, reason=reason, t0=t0,
+        )
+        _finish(con, f, ledger, did)
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return Outcome(str(f.path), did, "rejected", rows_read, 0, rows_read, reason, message)
+
+
+def _insert_delivery(con: duckdb.DuckDBPyConnection, ledger: dict, *, t0: float, extra: list[str] | None = None, **fields) -> int:
+    did = con.execute("SELECT nextval('ingest.delivery_seq')").fetchone()[0]
+    row = {
+        **ledger,
+        **fields,
+        "delivery_id": did,
+        "ingested_at": dt.datetime.now(),
+        "duration_s": round(time.perf_counter() - t0, 4),
+        "extra_columns": extra or [],
+    }
+    names = list(row)
+    con.execute(
+        f"INSERT INTO ingest.deliveries ({', '.join(names)}) VALUES ({', '.join('?' for _ in names)})",
+        [row[n] for n in names],
+    )
+    return did
+
+
+def _finish(con: duckdb.DuckDBPyConnection, f: LandingFile, ledger: dict, did: int) -> None:
+    """Supersede the corrected delivery and remember the file's fingerprint."""
+    if ledger.get("supersedes"):
+        con.execute(
+            "UPDATE ingest.deliveries SET status = 'superseded', superseded_by = ? WHERE delivery_id = ?",
+            [did, ledger["supersedes"]],
+        )
+    _remember(con, f, ledger["sha256"])
+
+
+def _remember(con: duckdb.DuckDBPyConnection, f: LandingFile, sha: str) -> None:
+    con.execute(
+        "INSERT OR REPLACE INTO ingest.landing_files VALUES (?, ?, ?, ?)",
+        [str(f.path), f.fingerprint, sha, dt.datetime.now()],
+    )

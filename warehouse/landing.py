@@ -1,0 +1,99 @@
+"""The landing zone: find deliveries at ``landing/<department>/<feed>/<YYYY-MM-DD>/<file>``."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from warehouse.contract import FORMATS, Feed, feed
+
+MANIFEST_SUFFIX = ".manifest.json"
+# Names a department's upload tool uses while a file is still being written.
+_IN_PROGRESS = (".tmp", ".part", ".partial", ".crdownload", ".uploading")
+
+
+@dataclass(frozen=True)
+class LandingFile:
+    """A file found in the landing zone, with what its path says about it."""
+
+    path: Path
+    department: str
+    feed_name: str
+    business_date: dt.date | None
+    file_name: str
+    size: int
+    mtime_ns: int
+    manifest: Path | None
+    manifest_mtime_ns: int | None
+    feed: Feed | None
+    # Why the path itself is unusable (unknown feed, bad date folder, unsupported type).
+    path_problem: tuple[str, str] | None = None
+
+    @property
+    def format(self) -> str:
+        return self.file_name.rsplit(".", 1)[-1].lower() if "." in self.file_name else ""
+
+    @property
+    def fingerprint(self) -> str:
+        """Cheap change detector: size and mtime of the file and its manifest."""
+        return f"{self.size}:{self.mtime_ns}:{self.manifest_mtime_ns or 0}"
+
+    @property
+    def arrived_at(self) -> dt.datetime:
+        return dt.datetime.fromtimestamp(self.mtime_ns / 1e9)
+
+
+def _parse_date(text: str) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(text) if len(text) == 10 else None
+    except ValueError:
+        return None
+
+
+def scan(landing: Path) -> list[LandingFile]:
+    """Every delivery file under ``landing``, in delivery order (business date, arrival, name).
+
+    Hidden files, manifests and files still being uploaded are not deliveries. Files at
+    the wrong depth or under unknown department/feed folders are returned with a
+    ``path_problem`` so they are reported, never silently ignored.
+    """
+    found: list[LandingFile] = []
+    if not landing.is_dir():
+        return found
+    for dirpath, dirnames, filenames in os.walk(landing):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        rel = Path(dirpath).relative_to(landing).parts
+        names = set(filenames)
+        for name in sorted(filenames):
+            if name.startswith(".") or name.endswith(MANIFEST_SUFFIX) or name.lower().endswith(_IN_PROGRESS):
+                continue
+            path = Path(dirpath) / name
+            try:
+                st = path.stat()
+            except OSError:
+                continue  # vanished between listing and stat: picked up next scan if it returns
+            man = path.with_name(name + MANIFEST_SUFFIX) if name + MANIFEST_SUFFIX in names else None
+            man_mtime = None
+            if man is not None:
+                try:
+                    man_mtime = man.stat().st_mtime_ns
+                except OSError:
+                    man = None
+            dept, fname, day = (list(rel) + ["", "", ""])[:3]
+            bdate = _parse_date(day)
+            f = feed(dept, fname)
+            problem = None
+            if len(rel) != 3 or f is None:
+                where = "/".join(rel) or "."
+                problem = ("unknown_feed", f"'{where}/{name}' is not under landing/<department>/<feed>/<YYYY-MM-DD>/ of a known feed")
+            elif bdate is None:
+                problem = ("unknown_feed", f"folder '{day}' is not a business date (YYYY-MM-DD)")
+            elif name.rsplit(".", 1)[-1].lower() not in FORMATS:
+                problem = ("unreadable", f"'{name}' is not a .csv, .jsonl or .parquet file")
+            found.append(
+                LandingFile(path, dept, fname, bdate, name, st.st_size, st.st_mtime_ns, man, man_mtime, f, problem)
+            )
+    found.sort(key=lambda x: (x.business_date or dt.date.min, x.mtime_ns, x.department, x.feed_name, x.file_name))
+    return found

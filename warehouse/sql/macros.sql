@@ -1,0 +1,54 @@
+-- Validation macros shared by every feed (CONTRACT §2 "Code lists and formats").
+-- Pure SQL so validation stays set-based inside DuckDB.
+
+-- GB 11643-1999 resident identity number: 17 digits, an ISO 7064 MOD 11-2 check
+-- character, and a real calendar date in digits 7-14. Expects upper-cased input.
+CREATE OR REPLACE TEMP MACRO cb_id_number_ok(s) AS (
+    coalesce(regexp_full_match(s, '[0-9]{17}[0-9X]'), false)
+    AND ['1','0','X','9','8','7','6','5','4','3','2'][1 + ((
+          (ascii(s[1])-48)*7  + (ascii(s[2])-48)*9  + (ascii(s[3])-48)*10 + (ascii(s[4])-48)*5
+        + (ascii(s[5])-48)*8  + (ascii(s[6])-48)*4  + (ascii(s[7])-48)*2  + (ascii(s[8])-48)*1
+        + (ascii(s[9])-48)*6  + (ascii(s[10])-48)*3 + (ascii(s[11])-48)*7 + (ascii(s[12])-48)*9
+        + (ascii(s[13])-48)*10 + (ascii(s[14])-48)*5 + (ascii(s[15])-48)*8 + (ascii(s[16])-48)*4
+        + (ascii(s[17])-48)*2) % 11)] = s[18]
+    AND try_strptime(s[7:14], '%Y%m%d') IS NOT NULL
+    AND s[7:10] <> '0000'
+);
+
+-- Birth date embedded in a (valid) identity number.
+CREATE OR REPLACE TEMP MACRO cb_id_birth_date(s) AS (try_strptime(s[7:14], '%Y%m%d')::DATE);
+
+-- Gender implied by a (valid) identity number: odd 17th digit = '1' male, even = '2' female.
+CREATE OR REPLACE TEMP MACRO cb_id_gender(s) AS (CASE WHEN (ascii(s[17]) - 48) % 2 = 1 THEN '1' ELSE '2' END);
+
+-- GB 32100-2015 unified social credit code: 18 characters of the code alphabet and a
+-- MOD 31 check character. Expects upper-cased input.
+CREATE OR REPLACE TEMP MACRO cb_uscc_value(c) AS (strpos('0123456789ABCDEFGHJKLMNPQRTUWXY', c) - 1);
+CREATE OR REPLACE TEMP MACRO cb_uscc_ok(s) AS (
+    coalesce(regexp_full_match(s, '[0-9A-HJ-NPQRTUWXY]{18}'), false)
+    AND '0123456789ABCDEFGHJKLMNPQRTUWXY'[1 + (31 - ((
+          cb_uscc_value(s[1])*1   + cb_uscc_value(s[2])*3   + cb_uscc_value(s[3])*9   + cb_uscc_value(s[4])*27
+        + cb_uscc_value(s[5])*19  + cb_uscc_value(s[6])*26  + cb_uscc_value(s[7])*16  + cb_uscc_value(s[8])*17
+        + cb_uscc_value(s[9])*20  + cb_uscc_value(s[10])*29 + cb_uscc_value(s[11])*25 + cb_uscc_value(s[12])*13
+        + cb_uscc_value(s[13])*8  + cb_uscc_value(s[14])*24 + cb_uscc_value(s[15])*10 + cb_uscc_value(s[16])*30
+        + cb_uscc_value(s[17])*28) % 31)) % 31] = s[18]
+);
+
+-- Dates: YYYY-MM-DD or YYYYMMDD; NULL when unreadable.
+CREATE OR REPLACE TEMP MACRO cb_date(s) AS (
+    CASE
+        WHEN regexp_full_match(s, '[0-9]{4}-[0-9]{2}-[0-9]{2}') THEN try_strptime(s, '%Y-%m-%d')::DATE
+        WHEN regexp_full_match(s, '[0-9]{8}') THEN try_strptime(s, '%Y%m%d')::DATE
+    END
+);
+
+-- Timestamps: YYYY-MM-DD HH:MM:SS or ISO 8601 local time (T separator, optional fraction).
+CREATE OR REPLACE TEMP MACRO cb_timestamp(s) AS (
+    CASE WHEN regexp_full_match(s, '[0-9]{4}-[0-9]{2}-[0-9]{2}[ T][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?')
+         THEN try_cast(replace(s, 'T', ' ') AS TIMESTAMP) END
+);
+
+-- Non-negative decimal number (registered capital, 万元).
+CREATE OR REPLACE TEMP MACRO cb_number(s) AS (
+    CASE WHEN regexp_full_match(s, '[0-9]+(\.[0-9]+)?') THEN try_cast(s AS DECIMAL(20, 4)) END
+);
