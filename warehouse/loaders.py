@@ -217,7 +217,7 @@ def _build_raw_rows(con: duckdb.DuckDBPyConnection, header: list[str], bad_lines
     con.execute("CREATE OR REPLACE TEMP TABLE cb_bad_lines (line BIGINT)")
     con.executemany("INSERT INTO cb_bad_lines VALUES (?)", [(b,) for b in bad_lines])
     con.execute(
-        f"""CREATE OR REPLACE TEMP TABLE raw_rows AS
+        f"""CREATE OR REPLACE TEMP VIEW raw_rows AS
             WITH g AS (SELECT line - row_number() OVER (ORDER BY line) AS gate,
                               row_number() OVER (ORDER BY line) AS shift FROM cb_bad_lines)
             SELECT r.rowid + 1 + coalesce(g.shift, 0) AS _line, r.rowid AS _rid, {cols}
@@ -249,7 +249,7 @@ def load_jsonl(con: duckdb.DuckDBPyConnection, path: Path, scratch: Path) -> Raw
         try:
             con.execute(
                 f"""CREATE TEMP TABLE raw_lines AS
-                    SELECT rowid + 1 AS _line, ltrim(line, chr(65279)) AS line FROM read_csv({_sql_str(str(source))},
+                    SELECT ltrim(line, chr(65279)) AS line FROM read_csv({_sql_str(str(source))},
                         columns = {{'line': 'VARCHAR'}}, header = false, delim = chr(1), quote = '', escape = '',
                         auto_detect = false, strict_mode = false, null_padding = false,
                         store_rejects = true, rejects_table = 'cb_rejects', rejects_scan = 'cb_reject_scans')"""
@@ -264,7 +264,7 @@ def load_jsonl(con: duckdb.DuckDBPyConnection, path: Path, scratch: Path) -> Raw
     con.execute(
         """CREATE OR REPLACE TEMP TABLE raw_json AS
            SELECT _line, line, json_valid(line) AND json_type(CASE WHEN json_valid(line) THEN line END) = 'OBJECT' AS ok
-           FROM raw_lines WHERE line IS NOT NULL AND trim(line) <> ''"""
+           FROM (SELECT rowid + 1 AS _line, line FROM raw_lines) WHERE line IS NOT NULL AND trim(line) <> ''"""
     )
     malformed = [
         (int(n), text, "malformed_row: not a JSON object")
@@ -281,7 +281,7 @@ def load_jsonl(con: duckdb.DuckDBPyConnection, path: Path, scratch: Path) -> Raw
     paths = "[" + ", ".join(_sql_str("$." + _json_key(h)) for h in header) + "]" if header else "[]::VARCHAR[]"
     cols = ", ".join(f"v[{i + 1}] AS c{i}" for i in range(len(header)))
     con.execute(
-        f"""CREATE OR REPLACE TEMP TABLE raw_rows AS
+        f"""CREATE OR REPLACE TEMP VIEW raw_rows AS
             SELECT _line, _line AS _rid{', ' + cols if cols else ''}
             FROM (SELECT _line, json_extract_string(line, {paths}) AS v FROM raw_json WHERE ok)"""
     )
