@@ -13,7 +13,7 @@ import typer
 from warehouse.home import Home
 
 app = typer.Typer(help="City Brain (城市大脑): ingest a city's feeds, build its libraries, indicators and cockpit.",
-                  no_args_is_help=True, add_completion=False)
+                  no_args_is_help=True, add_completion=False, pretty_exceptions_show_locals=False)
 
 HomeOpt = Annotated[Optional[Path], typer.Option("--home", envvar="CITYBRAIN_HOME", help="Data directory (default ./citybrain_home).")]
 
@@ -54,6 +54,45 @@ def generate(
     h = Home.resolve(home).ensure()
     summary = run(h.root, scale.value, days, _date(end), seed, defect_rate, progress=not quiet)
     typer.echo(json.dumps(summary, ensure_ascii=False, indent=2))
+
+
+def _as_of(text: str | None) -> str:
+    if not text:
+        return ""
+    try:
+        return dt.datetime.fromisoformat(text).isoformat(sep=" ", timespec="minutes")
+    except ValueError:
+        raise typer.BadParameter(f"'{text}' is not a time: use 'YYYY-MM-DD HH:MM'") from None
+
+
+@app.command()
+def refresh(
+    home: HomeOpt = None,
+    as_of: Annotated[Optional[str], typer.Option("--as-of", help="Clock for deadlines, 'YYYY-MM-DD HH:MM' (default now).")] = None,
+) -> None:
+    """Run the daily job (the one the schedule runs) over whatever the landing zone holds now."""
+    from pipelines.run import run_daily_job
+    from warehouse.db import connect
+
+    clock = _as_of(as_of)
+    h = Home.resolve(home).ensure()
+    if not h.landing.is_dir() or not any(h.landing.iterdir()):
+        typer.echo(f"The landing zone {h.landing} is empty: nothing to refresh. Try 'citybrain generate' first.", err=True)
+    result = run_daily_job(h, clock)
+    if not result.success:
+        failed = [e for e in result.all_events if e.is_step_failure]
+        for e in failed:
+            err = e.step_failure_data.error
+            typer.echo(f"step {e.step_key} failed: {err.message.strip() if err else 'unknown error'}", err=True)
+        raise typer.Exit(1)
+    with connect(h.warehouse) as con:
+        rows = con.execute(
+            """SELECT status, count(*), sum(rows_read), sum(rows_accepted), sum(rows_rejected)
+               FROM ingest.deliveries GROUP BY status ORDER BY status"""
+        ).fetchall()
+    typer.echo(f"refresh finished (run {result.run_id[:8]}); deliveries in the ledger:")
+    for status, n, read, acc, rej in rows:
+        typer.echo(f"  {status:<11} {n:>6} files  {read or 0:>10} rows read  {acc or 0:>10} accepted  {rej or 0:>8} rejected")
 
 
 def main() -> None:  # pragma: no cover - console entry point

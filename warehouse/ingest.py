@@ -38,12 +38,16 @@ class Outcome:
     error: str | None = None
 
 
-def pending(con: duckdb.DuckDBPyConnection, landing: Path, feeds: set[str] | None = None) -> list[LandingFile]:
-    """Landing files that are new or changed since they were last seen (cheap: no hashing)."""
+def pending(con: duckdb.DuckDBPyConnection, landing: Path, feeds: set[str | None] | None = None) -> list[LandingFile]:
+    """Landing files that are new or changed since they were last seen (cheap: no hashing).
+
+    ``feeds`` limits the result to some feed ids (``psb/household_events``); ``None`` in
+    it stands for files whose path names no known feed.
+    """
     seen = dict(con.execute("SELECT path, fingerprint FROM ingest.landing_files").fetchall())
     out = []
     for f in scan(landing):
-        if feeds is not None and f"{f.department}/{f.feed_name}" not in feeds:
+        if feeds is not None and (f.feed.id if f.feed else None) not in feeds:
             continue
         if seen.get(str(f.path)) != f.fingerprint:
             out.append(f)
@@ -55,7 +59,7 @@ def ingest_landing(
     landing: Path,
     scratch: Path,
     *,
-    feeds: set[str] | None = None,
+    feeds: set[str | None] | None = None,
     progress: bool = False,
 ) -> list[Outcome]:
     """Ingest every new or changed delivery under ``landing`` (optionally only some feeds)."""

@@ -119,12 +119,17 @@ def normalise_text(src: Path, dst: Path, encoding: str) -> None:
 
 
 def _read_header(path: Path, encoding: str) -> list[str]:
+    """The header row's column names; the header must decode strictly in ``encoding``."""
     with path.open("rb") as fh:
         head = fh.read(1 << 20)
     if head.startswith(_BOM):
         head = head[len(_BOM) :]
-    text = head.decode(encoding, errors="replace")
-    if not text.strip():
+    first_line = head.split(b"\n", 1)[0]
+    try:
+        text = first_line.decode(encoding)
+    except UnicodeDecodeError:
+        return []
+    if not head.strip():
         raise FileRejected("unreadable", "the file is empty: a CSV delivery needs at least its header row")
     first = next(csv.reader(io.StringIO(text)), [])
     return [h.strip() for h in first]
@@ -146,6 +151,12 @@ def load_csv(con: duckdb.DuckDBPyConnection, path: Path, scratch: Path) -> RawLo
             normalise_text(path, tmp, "utf-8-sig" if encoding == "utf-8" else encoding)
             source = tmp
         header = _read_header(path, encoding)
+        if not header and encoding == "utf-8":  # the header itself is not UTF-8
+            encoding = _detect_or_reject(path)
+            tmp = tmp or scratch / f"{uuid.uuid4().hex}.csv"
+            normalise_text(path, tmp, encoding)
+            source = tmp
+            header = _read_header(tmp, "utf-8")
         load = _duck_csv(con, source, header, encoding)
         if load is None:  # DuckDB met bytes that are not UTF-8
             encoding = _detect_or_reject(path)

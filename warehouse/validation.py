@@ -43,9 +43,9 @@ def _column_problems(col: Column, districts: list[str], business_date: str) -> s
         branches.append((f"{v} IS NULL", "missing_value"))
     check: list[tuple[str, str]] = []
     if col.kind == "id_number":
-        check.append((f"NOT cb_id_number_ok({v})", "bad_id_number"))
+        check.append((f"NOT {_q(col.name + '__ok')}", "bad_id_number"))
     elif col.kind == "uscc":
-        check.append((f"NOT cb_uscc_ok({v})", "bad_uscc"))
+        check.append((f"NOT {_q(col.name + '__ok')}", "bad_uscc"))
     elif col.kind in ("date", "timestamp"):
         check.append((f"{t} IS NULL OR {t} < DATE '1900-01-01'", "bad_date"))
         if col.event_date:
@@ -71,11 +71,11 @@ def _holder_problems() -> list[str]:
     kind = f"CASE WHEN holder_type IN ('person', 'legal_person') THEN holder_type ELSE (CASE certificate_type {allowed} END) END"
     holder = (
         "CASE WHEN holder_id IS NULL THEN 'missing_value|holder_id' "
-        f"WHEN ({kind}) = 'person' THEN (CASE WHEN cb_id_number_ok(holder_id) THEN NULL "
-        "  WHEN cb_uscc_ok(holder_id) THEN 'mismatch|holder_id' ELSE 'bad_id_number|holder_id' END) "
-        f"WHEN ({kind}) = 'legal_person' THEN (CASE WHEN cb_uscc_ok(holder_id) THEN NULL "
-        "  WHEN cb_id_number_ok(holder_id) THEN 'mismatch|holder_id' ELSE 'bad_uscc|holder_id' END) "
-        "WHEN NOT (cb_id_number_ok(holder_id) OR cb_uscc_ok(holder_id)) THEN 'bad_id_number|holder_id' END"
+        f"WHEN ({kind}) = 'person' THEN (CASE WHEN holder_id__id_ok THEN NULL "
+        "  WHEN holder_id__uscc_ok THEN 'mismatch|holder_id' ELSE 'bad_id_number|holder_id' END) "
+        f"WHEN ({kind}) = 'legal_person' THEN (CASE WHEN holder_id__uscc_ok THEN NULL "
+        "  WHEN holder_id__id_ok THEN 'mismatch|holder_id' ELSE 'bad_uscc|holder_id' END) "
+        "WHEN NOT (holder_id__id_ok OR holder_id__uscc_ok) THEN 'bad_id_number|holder_id' END"
     )
     type_vs_cert = _problem(
         f"holder_type IN ('person', 'legal_person') AND (CASE certificate_type {allowed} END) <> holder_type",
@@ -88,11 +88,11 @@ def _holder_problems() -> list[str]:
 def _extra_problems(feed: Feed) -> list[str]:
     out: list[str] = []
     if "gender_matches_id" in feed.extra_checks:
-        out.append(_problem("cb_id_number_ok(id_number) AND gender IN ('1', '2') AND gender <> cb_id_gender(id_number)", "mismatch", "gender"))
+        out.append(_problem("id_number__ok AND gender IN ('1', '2') AND gender <> cb_id_gender(id_number)", "mismatch", "gender"))
     if "birth_date_matches_id" in feed.extra_checks:
         out.append(
             _problem(
-                "cb_id_number_ok(id_number) AND birth_date__t >= DATE '1900-01-01' "
+                "id_number__ok AND birth_date__t >= DATE '1900-01-01' "
                 "AND birth_date__t <> cb_id_birth_date(id_number)",
                 "mismatch",
                 "birth_date",
@@ -118,6 +118,15 @@ def checked_sql(feed: Feed, source_columns: dict[str, str | None], districts: li
             expr = f"upper({expr})"
         src_cols.append(f"{expr} AS {_q(c.name)}")
     typed_cols = [f"{_typed(c)} AS {_q(c.name + '__t')}" for c in feed.columns if _typed(c)]
+    # Each check character is computed once per column and reused by every rule.
+    for c in feed.columns:
+        v = _q(c.name)
+        if c.kind == "id_number":
+            typed_cols.append(f"cb_id_number_ok({v}) AS {_q(c.name + '__ok')}")
+        elif c.kind == "uscc":
+            typed_cols.append(f"cb_uscc_ok({v}) AS {_q(c.name + '__ok')}")
+        elif c.kind == "holder_id":
+            typed_cols += [f"cb_id_number_ok({v}) AS holder_id__id_ok", f"cb_uscc_ok({v}) AS holder_id__uscc_ok"]
     problems = [p for c in feed.columns if c.kind != "holder_id" for p in [_column_problems(c, districts, bd)] if p]
     problems += _extra_problems(feed)
     out_cols = [f"{_q(c.name + '__t')} AS {_q(c.name)}" if _typed(c) else _q(c.name) for c in feed.columns]

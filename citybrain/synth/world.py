@@ -77,6 +77,13 @@ def iso(days: np.ndarray | int) -> np.ndarray:
     return np.datetime_as_string(np.asarray(days, dtype="datetime64[D]"), unit="D")
 
 
+def serials(prefix: str, start: int, n: int, width: int) -> np.ndarray:
+    """``n`` identifiers: the prefix and a zero-padded running number."""
+    if n == 0:
+        return np.array([], dtype=f"<U{len(prefix) + width}")
+    return np.char.add(prefix, np.char.zfill(np.arange(start, start + n).astype(str), width))
+
+
 class Grow:
     """A column store that grows by appending and is indexed by integer ids."""
 
@@ -122,7 +129,7 @@ class World:
         start = self.counters[prefix]
         self.counters[prefix] += n
         stamp = iso(day).item().replace("-", "")
-        return np.char.add(f"{prefix}{stamp}", np.char.zfill(np.arange(start, start + n).astype(str), 8))
+        return serials(f"{prefix}{stamp}", start, n, 8)
 
     def _districts(self, n: int) -> np.ndarray:
         return self.rng.choice(len(self.dist_codes), n, p=self.dist_weights).astype(np.int16)
@@ -321,7 +328,7 @@ class World:
         n = len(holders)
         start = self.counters["cert"]
         self.counters["cert"] += n
-        nos = np.char.add(f"{CERT_PREFIX[ctype]}3301", np.char.zfill(np.arange(start, start + n).astype(str), 12))
+        nos = serials(f"{CERT_PREFIX[ctype]}3301", start, n, 12)
         cidx = self.certs.append(no=nos.astype("S24"), ctype=np.full(n, ctype), holder_kind=np.full(n, kind),
                                  holder=holders, valid_from=vf, valid_to=vt, status=np.zeros(n, np.int8))
         if ctype == "id_card":

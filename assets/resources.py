@@ -1,0 +1,32 @@
+"""The warehouse as a Dagster resource: where the data directory is and what time it is."""
+
+
+import datetime as dt
+
+import dagster as dg
+import duckdb
+
+from warehouse.db import connect
+from warehouse.home import Home
+
+
+class WarehouseResource(dg.ConfigurableResource):
+    """The City Brain data directory and the clock deadlines are judged against.
+
+    ``home`` defaults to ``$CITYBRAIN_HOME`` (or ``./citybrain_home``); ``as_of`` to now.
+    """
+
+    home: str = ""
+    as_of: str = ""
+
+    @property
+    def paths(self) -> Home:
+        return Home.resolve(self.home or None).ensure()
+
+    def clock(self) -> dt.datetime:
+        """The refresh's clock: ``as_of`` ('YYYY-MM-DD HH:MM' or a date) or the current time."""
+        return dt.datetime.fromisoformat(self.as_of) if self.as_of else dt.datetime.now().replace(microsecond=0)
+
+    def connect(self) -> duckdb.DuckDBPyConnection:
+        """A writable connection; callers hold the ``warehouse`` pool, so they are the only writer."""
+        return connect(self.paths.warehouse)

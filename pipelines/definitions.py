@@ -1,0 +1,17 @@
+"""The City Brain Dagster code location (``dagster dev`` / ``dg dev`` load this module)."""
+
+
+import dagster as dg
+
+from assets.ingestion import INGEST_ASSETS
+from assets.resources import WarehouseResource
+from pipelines.jobs import daily_refresh, daily_schedule
+from pipelines.sensors import landing_sensor
+
+defs = dg.Definitions(
+    assets=INGEST_ASSETS,
+    jobs=[daily_refresh],
+    schedules=[daily_schedule],
+    sensors=[landing_sensor],
+    resources={"warehouse": WarehouseResource()},
+)

@@ -1,0 +1,41 @@
+"""Run the daily job in this process (``citybrain refresh``), recorded in the Dagster instance."""
+
+import os
+import shutil
+from pathlib import Path
+
+import dagster as dg
+
+from warehouse.home import Home
+
+_TEMPLATE = Path(__file__).with_name("dagster.yaml")
+
+
+def ensure_dagster_home(home: Home) -> Path:
+    """``$DAGSTER_HOME``, defaulting to ``<home>/dagster``, with the project's instance settings."""
+    dh = Path(os.environ.get("DAGSTER_HOME") or home.root / "dagster")
+    dh.mkdir(parents=True, exist_ok=True)
+    if not (dh / "dagster.yaml").exists():
+        shutil.copy(_TEMPLATE, dh / "dagster.yaml")
+    os.environ["DAGSTER_HOME"] = str(dh)
+    return dh
+
+
+def run_daily_job(home: Home, as_of: str = "", instance: dg.DagsterInstance | None = None) -> dg.ExecuteInProcessResult:
+    """Execute ``daily_refresh`` over whatever the landing zone holds now."""
+    from pipelines.definitions import defs
+
+    os.environ["CITYBRAIN_HOME"] = str(home.root)
+    if instance is None:
+        ensure_dagster_home(home)
+        instance = dg.DagsterInstance.get()
+    job = defs.resolve_job_def("daily_refresh")
+    return job.execute_in_process(
+        instance=instance,
+        run_config={
+            "resources": {"warehouse": {"config": {"home": str(home.root), "as_of": as_of}}},
+            "loggers": {"console": {"config": {"log_level": "WARNING"}}},
+        },
+        tags={"citybrain/trigger": "cli"},
+        raise_on_error=False,
+    )

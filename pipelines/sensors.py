@@ -1,0 +1,49 @@
+"""The landing-zone sensor: request a refresh of the feeds whose files are new or changed."""
+
+
+import hashlib
+import json
+from collections import defaultdict
+
+import dagster as dg
+
+from assets.ingestion import staging_key, unrecognised_files
+from pipelines.jobs import daily_refresh
+from warehouse.contract import FEEDS_BY_ID
+from warehouse.home import Home
+from warehouse.landing import scan
+
+UNRECOGNISED = "?"
+
+
+def landing_digests(home: Home) -> dict[str, str]:
+    """A digest per feed of its files' names, sizes and mtimes (no file is opened)."""
+    parts: dict[str, list[str]] = defaultdict(list)
+    for f in scan(home.landing):
+        parts[f.feed.id if f.feed else UNRECOGNISED].append(f"{f.path}|{f.fingerprint}")
+    return {k: hashlib.sha256("\n".join(v).encode()).hexdigest()[:16] for k, v in sorted(parts.items())}
+
+
+@dg.sensor(
+    job=daily_refresh,
+    minimum_interval_seconds=60,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Watches landing/<department>/<feed>/<date>/ and requests a refresh of the feeds "
+    "whose files appeared or changed. Cheap on thousands of files: it only lists and stats them.",
+)
+def landing_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult | dg.SkipReason:
+    digests = landing_digests(Home.resolve())
+    before = json.loads(context.cursor) if context.cursor else {}
+    changed = sorted(k for k, v in digests.items() if before.get(k) != v)
+    if not changed:
+        return dg.SkipReason("no new or changed deliveries")
+    keys = [staging_key(FEEDS_BY_ID[k]) if k != UNRECOGNISED else unrecognised_files.key for k in changed]
+    run_key = hashlib.sha256(json.dumps(digests, sort_keys=True).encode()).hexdigest()[:20]
+    selection = dg.AssetSelection.assets(*keys) | dg.AssetSelection.assets(*keys).downstream()
+    return dg.SensorResult(
+        run_requests=[
+            dg.RunRequest(run_key=run_key, asset_selection=list(selection.resolve(context.repository_def.asset_graph)),
+                          tags={"citybrain/trigger": "landing", "citybrain/feeds": ",".join(changed)[:200]})
+        ],
+        cursor=json.dumps(digests, sort_keys=True),
+    )
