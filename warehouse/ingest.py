@@ -19,6 +19,7 @@ import duckdb
 from warehouse.city import load_city
 from warehouse.contract import Feed
 from warehouse.db import staging_table
+from warehouse.failpoints import failpoint
 from warehouse.landing import LandingFile, scan
 from warehouse.loaders import LOADERS, FileRejected, RawLoad, sha256_of
 from warehouse.validation import checked_sql
@@ -77,22 +78,24 @@ def ingest_file(con: duckdb.DuckDBPyConnection, f: LandingFile, scratch: Path) -
     t0 = time.perf_counter()
     try:
         sha = sha256_of(f.path)
+        manifest_sha = sha256_of(f.manifest) if f.manifest else None
     except OSError as e:
         return Outcome(str(f.path), None, "rejected", reason="unreadable", error=f"cannot read the file: {e.strerror}")
     live = con.execute(
-        """SELECT delivery_id, sha256 FROM ingest.deliveries
+        """SELECT delivery_id, sha256, manifest_sha256 FROM ingest.deliveries
            WHERE department = ? AND feed = ? AND business_date IS NOT DISTINCT FROM ? AND file_name = ?
              AND status <> 'superseded' ORDER BY delivery_id DESC LIMIT 1""",
         [f.department, f.feed_name, f.business_date, f.file_name],
     ).fetchone()
-    if live and live[1] == sha:
+    # Same bytes (and the same manifest) as the live delivery: nothing to do.
+    if live and live[1] == sha and live[2] == manifest_sha:
         _remember(con, f, sha)
         return Outcome(str(f.path), live[0], "unchanged")
     previous = live[0] if live else None
 
     ledger = dict(
         department=f.department, feed=f.feed_name, business_date=f.business_date, file_name=f.file_name,
-        path=str(f.path), format=f.format, sha256=sha, size_bytes=f.size, arrived_at=f.arrived_at,
+        path=str(f.path), format=f.format, sha256=sha, manifest_sha256=manifest_sha, size_bytes=f.size, arrived_at=f.arrived_at,
         supersedes=previous,
     )
     if f.path_problem:
@@ -219,6 +222,7 @@ def _commit(
                     [(did, line, text) for line, text, _ in load.malformed],
                 )
         _finish(con, f, ledger, did)
+        failpoint("ingest.before_commit")
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")

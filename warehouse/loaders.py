@@ -229,8 +229,9 @@ def _build_raw_rows(con: duckdb.DuckDBPyConnection, header: list[str], bad_lines
     con.executemany("INSERT INTO cb_bad_lines VALUES (?)", [(b,) for b in bad_lines])
     con.execute(
         f"""CREATE OR REPLACE TEMP VIEW raw_rows AS
-            WITH g AS (SELECT line - row_number() OVER (ORDER BY line) AS gate,
-                              row_number() OVER (ORDER BY line) AS shift FROM cb_bad_lines)
+            WITH ranked AS (SELECT line - row_number() OVER (ORDER BY line) AS gate,
+                                   row_number() OVER (ORDER BY line) AS shift FROM cb_bad_lines),
+                 g AS (SELECT gate, max(shift) AS shift FROM ranked GROUP BY gate)
             SELECT r.rowid + 1 + coalesce(g.shift, 0) AS _line, r.rowid AS _rid, {cols}
             FROM raw_csv r ASOF LEFT JOIN g ON r.rowid >= g.gate"""
     )

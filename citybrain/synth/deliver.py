@@ -57,7 +57,7 @@ class _Delivery:
     late: bool
     path: Path
     rows: int = 0
-    sample: list[dict] = field(default_factory=list)
+    drift: bool = False  # the department added a column the contract does not know
     writer: object = None
     handle: object = None
 
@@ -78,6 +78,7 @@ class Deliveries:
         self.open: dict[tuple[str, int], _Delivery] = {}
         self.done: set[tuple[str, int]] = set()
         self.rotation: dict[str, int] = defaultdict(int)
+        self.samples: dict[str, list[dict]] = {}
         self.defect_serial = 0
         self.rows_total = 0
         self.rows_not_yet_due = 0
@@ -87,7 +88,7 @@ class Deliveries:
         self.t_rejections = open(self.truth / "rejections.csv", "w", newline="", encoding="utf-8")
         self.w_deliveries = csv.writer(self.t_deliveries)
         self.w_rejections = csv.writer(self.t_rejections)
-        self.w_deliveries.writerow(["department", "feed", "business_date", "file_name", "rows", "file_reason", "arrived_at", "late", "format", "encoding"])
+        self.w_deliveries.writerow(["department", "feed", "business_date", "file_name", "rows", "file_reason", "arrived_at", "late", "format", "encoding", "extra_columns"])
         self.w_rejections.writerow(["department", "feed", "business_date", "file_name", "line_number", "reason", "column_name"])
         self.clean_writers: dict[str, pq.ParquetWriter] = {}
         self.missing: list[tuple[str, str, str]] = []
@@ -129,12 +130,13 @@ class Deliveries:
         if fmt == "csv":
             r = rng.random()
             encoding = "gb18030" if r < 0.12 else ("utf-8-sig" if r < 0.3 else "utf-8")
+        drift = fmt != "jsonl" and bool(rng.random() < 0.04)
         late = bool(rng.random() < 0.05)
         hours = rng.uniform(7, 30) if late else rng.uniform(0.5, 5.5)
         arrival = dt.datetime.combine(day + dt.timedelta(1), dt.time()) + dt.timedelta(hours=float(hours))
         name = f"{feed.name}_{day:%Y%m%d}.{fmt}"
         path = self.landing / feed.department / feed.name / day.isoformat() / name
-        return _Delivery(feed, bdate, fmt, encoding, bool(rng.random() < 0.3), arrival, late, path)
+        return _Delivery(feed, bdate, fmt, encoding, bool(rng.random() < 0.3), arrival, late, path, drift=drift)
 
     # ---------------------------------------------------------------- rows in
     def emit(self, fid: str, bdate: np.ndarray, cols: dict[str, np.ndarray]) -> None:
@@ -331,8 +333,8 @@ class Deliveries:
     def _write(self, dl: _Delivery, batch: dict[str, np.ndarray]) -> None:
         names = dl.feed.column_names
         table = pa.table({c: pa.array(np.asarray(batch[c], dtype=object), type=pa.string()) for c in names})
-        if len(dl.sample) < 20:
-            dl.sample.extend(table.slice(0, 20 - len(dl.sample)).to_pylist())
+        # The latest clean rows of each feed seed the extra files that carry file-level defects.
+        self.samples[dl.feed.id] = (self.samples.get(dl.feed.id, []) + table.slice(0, 20).to_pylist())[-20:]
         bad, srcs, reasons, malformed = self._defect_rows(dl, table)
         n = table.num_rows
         if bad:
@@ -343,6 +345,8 @@ class Deliveries:
             pos_of_bad = {int(np.flatnonzero(order == n + j)[0]): j for j in range(len(bad))}
         else:
             full, order, pos_of_bad = table, None, {}
+        if dl.drift:
+            full = full.append_column("remark", pa.array(["备注"] * full.num_rows, pa.string()))
         first_line = dl.rows + 1
         raw_lines = {p: j for p, j in pos_of_bad.items() if j in malformed}
         self._append(dl, full, raw_lines)
@@ -351,7 +355,7 @@ class Deliveries:
                 self.w_rejections.writerow([dl.feed.department, dl.feed.name, _iso(dl.bdate), dl.path.name, first_line + p, reason, col or ""])
         if self.clean_truth:
             clean_pos = np.arange(full.num_rows) if order is None else np.flatnonzero(order < n)
-            clean = full.take(pa.array(clean_pos))
+            clean = full.select(names).take(pa.array(clean_pos))
             clean = clean.append_column("_business_date", pa.array([_iso(dl.bdate)] * len(clean_pos)))
             clean = clean.append_column("_file_name", pa.array([dl.path.name] * len(clean_pos)))
             clean = clean.append_column("_line", pa.array(clean_pos + first_line, type=pa.int64()))
@@ -390,12 +394,13 @@ class Deliveries:
     def _finish(self, dl: _Delivery) -> None:
         dl.path.parent.mkdir(parents=True, exist_ok=True)
         if dl.rows == 0:  # a day with nothing to report: header only (or an empty file)
+            cols = dl.feed.column_names + (["remark"] if dl.drift else [])
             if dl.fmt == "parquet":
-                pq.write_table(pa.table({c: pa.array([], pa.string()) for c in dl.feed.column_names}), dl.path)
+                pq.write_table(pa.table({c: pa.array([], pa.string()) for c in cols}), dl.path)
             else:
                 with open(dl.path, "wb") as fh:
                     if dl.fmt == "csv":
-                        fh.write((b"\xef\xbb\xbf" if dl.encoding == "utf-8-sig" else b"") + (",".join(dl.feed.column_names) + "\n").encode())
+                        fh.write((b"\xef\xbb\xbf" if dl.encoding == "utf-8-sig" else b"") + (",".join(cols) + "\n").encode())
         if dl.writer is not None:
             dl.writer.close()
         if dl.handle is not None:
@@ -404,12 +409,12 @@ class Deliveries:
             _write_manifest(dl.path, dl.rows)
         _set_arrival(dl.path, dl.arrival)
         self.w_deliveries.writerow([dl.feed.department, dl.feed.name, _iso(dl.bdate), dl.path.name, dl.rows, "",
-                                    dl.arrival.isoformat(sep=" "), int(dl.late), dl.fmt, dl.encoding])
+                                    dl.arrival.isoformat(sep=" "), int(dl.late), dl.fmt, dl.encoding, "remark" if dl.drift else ""])
 
     def _file_defect(self, dl: _Delivery, kind: str) -> None:
         """An extra file for the same feed and day that must be rejected whole."""
         feed = dl.feed
-        rows = [dict(r) for r in (dl.sample or [])][:10]
+        rows = [dict(r) for r in self.samples.get(feed.id, [])][:10]
         for r in rows:
             self.defect_serial += 1
             r[feed.key] = f"{r[feed.key]}F{self.defect_serial}"
@@ -441,7 +446,7 @@ class Deliveries:
                 _write_manifest(path, len(rows) + 2)
         _set_arrival(path, dl.arrival)
         self.w_deliveries.writerow([feed.department, folder.parent.name if kind == "unknown_feed" else feed.name, day, path.name,
-                                    len(rows), kind, dl.arrival.isoformat(sep=" "), int(dl.late), path.suffix[1:], "utf-8"])
+                                    len(rows), kind, dl.arrival.isoformat(sep=" "), int(dl.late), path.suffix[1:], "utf-8", ""])
 
 
 def _iso(day_number: int) -> str:

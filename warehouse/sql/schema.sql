@@ -17,6 +17,7 @@ CREATE TABLE IF NOT EXISTS ingest.deliveries (
     format         VARCHAR,
     encoding       VARCHAR,
     sha256         VARCHAR NOT NULL,
+    manifest_sha256 VARCHAR,           -- the manifest beside it, if any: a fixed manifest is a new delivery
     size_bytes     BIGINT,
     arrived_at     TIMESTAMP,          -- file modification time: when the department delivered it
     ingested_at    TIMESTAMP NOT NULL,

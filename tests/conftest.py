@@ -1,0 +1,18 @@
+"""Fixtures shared by the suites: small generated cities, built once per session."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from helpers import make_city  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def tiny_city(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny city (seed 1), generated once; tests that change it must copy it."""
+    return make_city(tmp_path_factory.mktemp("tiny"), seed=1)
