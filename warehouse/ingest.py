@@ -21,7 +21,7 @@ from warehouse.contract import Feed
 from warehouse.db import staging_table
 from warehouse.failpoints import failpoint
 from warehouse.landing import LandingFile, scan
-from warehouse.loaders import LOADERS, FileRejected, RawLoad, sha256_of
+from warehouse.loaders import LOADERS, FileRejected, RawLoad, explain_error, sha256_of
 from warehouse.validation import checked_sql
 
 
@@ -110,7 +110,7 @@ def ingest_file(con: duckdb.DuckDBPyConnection, f: LandingFile, scratch: Path) -
         rows = getattr(e, "rows_read", 0)
         return _record_rejected(con, f, ledger, e.reason, e.message, t0, rows_read=rows)
     except duckdb.Error as e:  # an input DuckDB chokes on in a way we did not foresee
-        return _record_rejected(con, f, ledger, "unreadable", f"the file cannot be read: {str(e).splitlines()[0][:300]}", t0)
+        return _record_rejected(con, f, ledger, "unreadable", f"the file cannot be read: {explain_error(e, f.path)}", t0)
 
     con.execute(checked_sql(feed, mapping, load_city().district_codes, f.business_date))
     _mark_duplicates(con, feed, previous)

@@ -58,6 +58,11 @@ def sha256_of(path: Path) -> str:
     return h.hexdigest()
 
 
+def explain_error(e: Exception, path: Path) -> str:
+    """First line of a DuckDB error, naming the file but not where the server keeps it."""
+    return str(e).splitlines()[0].replace(str(path.parent) + "/", "")[:300]
+
+
 def _sql_str(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
@@ -201,7 +206,7 @@ def _duck_csv(con: duckdb.DuckDBPyConnection, path: Path, header: list[str], enc
                 store_rejects = true, rejects_table = 'cb_rejects', rejects_scan = 'cb_reject_scans')"""
         )
     except duckdb.Error as e:
-        raise FileRejected("unreadable", f"the file cannot be parsed as CSV: {str(e).splitlines()[0][:300]}") from None
+        raise FileRejected("unreadable", f"the file cannot be parsed as CSV: {explain_error(e, path)}") from None
     rejects = con.execute(
         "SELECT line - 1 AS line, error_type, csv_line, error_message FROM cb_rejects ORDER BY line"
     ).fetchall()
@@ -267,7 +272,7 @@ def load_jsonl(con: duckdb.DuckDBPyConnection, path: Path, scratch: Path) -> Raw
                         store_rejects = true, rejects_table = 'cb_rejects', rejects_scan = 'cb_reject_scans')"""
             )
         except duckdb.Error as e:
-            raise FileRejected("unreadable", f"the file cannot be read as JSON lines: {str(e).splitlines()[0][:300]}") from None
+            raise FileRejected("unreadable", f"the file cannot be read as JSON lines: {explain_error(e, source)}") from None
     finally:
         if tmp is not None:
             tmp.unlink(missing_ok=True)
@@ -316,7 +321,7 @@ def load_parquet(con: duckdb.DuckDBPyConnection, path: Path, scratch: Path) -> R
         cols = ", ".join(f'CAST("{h.replace(chr(34), chr(34) * 2)}" AS VARCHAR) AS c{i}' for i, h in enumerate(header))
         con.execute(f"CREATE OR REPLACE TEMP TABLE raw_pq AS SELECT {cols} FROM {src}")
     except duckdb.Error as e:
-        raise FileRejected("unreadable", f"the file is not readable Parquet: {str(e).splitlines()[0][:300]}") from None
+        raise FileRejected("unreadable", f"the file is not readable Parquet: {explain_error(e, path)}") from None
     con.execute(
         "CREATE OR REPLACE TEMP VIEW raw_rows AS SELECT rowid + 1 AS _line, rowid AS _rid, * FROM raw_pq"
     )

@@ -1,0 +1,5 @@
+"""``python -m citybrain`` is the ``citybrain`` command."""
+
+from citybrain.cli import app
+
+app()

@@ -1,0 +1,118 @@
+"""The Dagster code location: definitions load, the job runs, the sensor and schedule request it."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pytest
+
+from assets.ingestion import CHECKS, FEED_ASSETS, staging_key
+from assets.resources import WarehouseResource
+from pipelines.definitions import defs
+from pipelines.jobs import daily_schedule
+from pipelines.run import run_daily_job
+from pipelines.sensors import landing_sensor
+from warehouse.contract import FEEDS, FEEDS_BY_ID
+from warehouse.home import Home
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def home(tiny_city: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    h = tmp_path / "h"
+    shutil.copytree(tiny_city, h)
+    monkeypatch.setenv("CITYBRAIN_HOME", str(h))
+    return h
+
+
+def test_definitions_validate_with_the_dagster_cli() -> None:
+    out = subprocess.run([sys.executable, "-m", "dagster", "definitions", "validate", "-m", "pipelines.definitions"],
+                         cwd=ROOT, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr[-2000:]
+
+
+def test_every_feed_has_an_asset_in_the_warehouse_pool_with_its_checks() -> None:
+    graph = defs.resolve_asset_graph()
+    for f in FEEDS:
+        node = graph.get(staging_key(f))
+        assert node.pools == {"warehouse"}
+        assert {c.name for c in graph.get_check_keys_for_assets({staging_key(f)})} == set(CHECKS)
+    job = defs.resolve_job_def("daily_refresh")
+    assert job.executor_def.name == "in_process"
+
+
+def test_materialize_ingests_and_reports_checks(home: Path) -> None:
+    result = dg.materialize(FEED_ASSETS, resources={"warehouse": WarehouseResource(home=str(home))})
+    assert result.success
+    checks = {(e.asset_key.path[-1], e.check_name): e for e in result.get_asset_check_evaluations()}
+    assert len(checks) == len(FEEDS) * len(CHECKS)
+    usage = checks[("certificate_usage", "schema_drift")]
+    assert not usage.passed and "remark" in usage.metadata["unknown_columns_14d"].value  # the planted drift
+    meta = {m.asset_key.path[-1]: m.materialization.metadata for m in result.get_asset_materialization_events()}
+    assert meta["household_events"]["rows_read"].value > 2000
+    con = duckdb.connect(str(home / "warehouse.duckdb"), read_only=True)
+    assert con.execute("SELECT count(*) FROM ingest.deliveries WHERE feed = 'household_events'").fetchone()[0] >= 14
+
+
+def test_the_daily_job_runs_in_process_and_is_recorded(home: Path) -> None:
+    with dg.instance_for_test() as instance:
+        result = run_daily_job(Home.resolve(home), "2026-11-21 07:00", instance)
+        assert result.success
+        runs = instance.get_run_records()
+        assert [r.dagster_run.job_name for r in runs] == ["daily_refresh"]
+        again = run_daily_job(Home.resolve(home), "", instance)
+        assert again.success
+    con = duckdb.connect(str(home / "warehouse.duckdb"), read_only=True)
+    assert con.execute("SELECT count(*) FROM ingest.deliveries WHERE reason = 'unknown_feed'").fetchone()[0] == 1
+
+
+def test_landing_sensor_requests_only_what_changed(home: Path) -> None:
+    with dg.instance_for_test() as instance:
+        ctx = dg.build_sensor_context(instance=instance, cursor=None, repository_def=defs.get_repository_def())
+        first = landing_sensor(ctx)
+        assert isinstance(first, dg.SensorResult)
+        (req,) = first.run_requests
+        assert set(req.asset_selection) >= {staging_key(f) for f in FEEDS}
+        # Nothing changed: skip.
+        ctx = dg.build_sensor_context(instance=instance, cursor=first.cursor, repository_def=defs.get_repository_def())
+        assert isinstance(landing_sensor(ctx), dg.SkipReason)
+        # A correction to one feed requests that feed only.
+        p = next((home / "landing" / "civil" / "marriage_registrations").rglob("*.csv"))
+        p.write_bytes(p.read_bytes() + b"\n")
+        ctx = dg.build_sensor_context(instance=instance, cursor=first.cursor, repository_def=defs.get_repository_def())
+        second = landing_sensor(ctx)
+        (req,) = second.run_requests
+        assert req.asset_selection == [staging_key(FEEDS_BY_ID["civil/marriage_registrations"])]
+        assert req.run_key != first.run_requests[0].run_key
+
+
+def test_schedule_requests_the_daily_job_after_the_deadline() -> None:
+    assert daily_schedule.cron_schedule == "30 6 * * *"
+    assert daily_schedule.execution_timezone == "Asia/Shanghai"
+    with dg.instance_for_test() as instance:
+        ctx = dg.build_schedule_context(instance=instance)
+        data = daily_schedule.evaluate_tick(ctx)
+        (req,) = data.run_requests
+        assert data.run_requests is not None and req.job_name in (None, "daily_refresh")
+
+
+def test_cli_generate_then_refresh(tmp_path: Path) -> None:
+    env = {**os.environ, "CITYBRAIN_HOME": str(tmp_path / "home"), "DAGSTER_HOME": ""}
+    env.pop("DAGSTER_HOME")
+    cli = [sys.executable, "-m", "citybrain"]
+    gen = subprocess.run([*cli, "generate", "--days", "3", "--end", "2026-11-20", "--seed", "4", "--quiet"],
+                         env=env, capture_output=True, text=True, cwd=tmp_path)
+    assert gen.returncode == 0, gen.stderr[-2000:]
+    ref = subprocess.run([*cli, "refresh", "--as-of", "2026-11-21 07:00"], env=env, capture_output=True, text=True, cwd=tmp_path)
+    assert ref.returncode == 0, ref.stderr[-2000:]
+    assert "deliveries in the ledger" in ref.stdout
+    assert (tmp_path / "home" / "dagster" / "dagster.yaml").exists()
+    bad = subprocess.run([*cli, "refresh", "--as-of", "tomorrow"], env=env, capture_output=True, text=True, cwd=tmp_path)
+    assert bad.returncode == 2 and "YYYY-MM-DD HH:MM" in bad.stderr
