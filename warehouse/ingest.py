@@ -112,8 +112,11 @@ def ingest_file(con: duckdb.DuckDBPyConnection, f: LandingFile, scratch: Path) -
     except duckdb.Error as e:  # an input DuckDB chokes on in a way we did not foresee
         return _record_rejected(con, f, ledger, "unreadable", f"the file cannot be read: {explain_error(e, f.path)}", t0)
 
-    con.execute(checked_sql(feed, mapping, load_city().district_codes, f.business_date))
-    _mark_duplicates(con, feed, previous)
+    sql, pairs = checked_sql(feed, mapping, load_city().district_codes, f.business_date)
+    con.execute(sql)
+    con.execute("CREATE OR REPLACE TEMP TABLE cb_reason_bits (bit BIGINT, reason VARCHAR, column_name VARCHAR)")
+    con.executemany("INSERT INTO cb_reason_bits VALUES (?, ?, ?)", pairs)
+    _mark_duplicates(con, feed, previous, next(b for b, r, _ in pairs if r == "duplicate"))
     return _commit(con, f, feed, load, ledger, extra, t0)
 
 
@@ -159,21 +162,35 @@ def _check_manifest(f: LandingFile, load: RawLoad, sha: str) -> None:
         raise err
 
 
-def _mark_duplicates(con: duckdb.DuckDBPyConnection, feed: Feed, superseded: int | None) -> None:
-    """Add ``duplicate`` to rows whose key was accepted earlier (this or another live delivery)."""
+def _mark_duplicates(con: duckdb.DuckDBPyConnection, feed: Feed, superseded: int | None, dup_bit: int) -> None:
+    """Set the ``duplicate`` bit on rows whose key was accepted earlier (this or another live delivery).
+
+    Within the delivery the first clean occurrence of a key wins. Only keys that repeat
+    or already exist are examined, so the common case costs one aggregation.
+    """
     key = f'"{feed.key}"'
     exclude = f"AND s._delivery_id <> {int(superseded)}" if superseded else ""
     con.execute(
-        f"""UPDATE checked SET problems = list_append(problems, 'duplicate|{feed.key}')
+        f"""CREATE OR REPLACE TEMP TABLE cb_dup_keys AS
+            SELECT {key} AS k FROM checked WHERE {key} IS NOT NULL GROUP BY {key} HAVING count(*) > 1
+            UNION
+            SELECT DISTINCT s.{key} FROM {staging_table(feed)} s
+            JOIN ingest.live_deliveries d ON d.delivery_id = s._delivery_id
+            WHERE s.{key} IN (SELECT {key} FROM checked) {exclude}"""
+    )
+    if not con.execute("SELECT count(*) FROM cb_dup_keys").fetchone()[0]:
+        return
+    con.execute(
+        f"""UPDATE checked SET problems = problems | {int(dup_bit)}
             WHERE _line IN (
-              WITH firsts AS (SELECT {key} AS k, min(_line) AS first_line FROM checked
-                              WHERE len(problems) = 0 AND {key} IS NOT NULL GROUP BY {key}),
+              WITH cand AS (SELECT c._line, c.{key} AS k, c.problems FROM checked c SEMI JOIN cb_dup_keys d ON d.k = c.{key}),
+                   firsts AS (SELECT k, min(_line) AS first_line FROM cand WHERE problems = 0 GROUP BY k),
                    prior AS (SELECT DISTINCT s.{key} AS k FROM {staging_table(feed)} s
                              JOIN ingest.live_deliveries d ON d.delivery_id = s._delivery_id
-                             WHERE s.{key} IN (SELECT {key} FROM checked) {exclude})
-              SELECT c._line FROM checked c
-              LEFT JOIN firsts f ON f.k = c.{key}
-              LEFT JOIN prior p ON p.k = c.{key}
+                             WHERE s.{key} IN (SELECT k FROM cb_dup_keys) {exclude})
+              SELECT c._line FROM cand c
+              LEFT JOIN firsts f ON f.k = c.k
+              LEFT JOIN prior p ON p.k = c.k
               WHERE c._line > f.first_line OR p.k IS NOT NULL)"""
     )
 
@@ -181,7 +198,7 @@ def _mark_duplicates(con: duckdb.DuckDBPyConnection, feed: Feed, superseded: int
 def _commit(
     con: duckdb.DuckDBPyConnection, f: LandingFile, feed: Feed, load: RawLoad, ledger: dict, extra: list[str], t0: float
 ) -> Outcome:
-    parsed, accepted = con.execute("SELECT count(*), count(*) FILTER (WHERE len(problems) = 0) FROM checked").fetchone()
+    parsed, accepted = con.execute("SELECT count(*), count(*) FILTER (WHERE problems = 0) FROM checked").fetchone()
     rows_read = parsed + len(load.malformed)
     rejected = rows_read - accepted
     status = "accepted" if rejected == 0 else ("partial" if accepted else "rejected")
@@ -203,15 +220,16 @@ def _commit(
             error=error, encoding=load.encoding, extra=extra, manifest_rows=None, t0=t0,
         )
         con.execute(
-            f"INSERT INTO {staging_table(feed)} SELECT {cols}, {did}, _line FROM checked WHERE len(problems) = 0"
+            f"INSERT INTO {staging_table(feed)} SELECT {cols}, {did}, _line FROM checked WHERE problems = 0"
         )
         if rejected:
             con.execute(
                 f"""INSERT INTO ingest.rejections
-                    SELECT {did}, _line, split_part(p, '|', 1), nullif(split_part(p, '|', 2), '')
-                    FROM (SELECT _line, unnest(problems) AS p FROM checked WHERE len(problems) > 0)"""
+                    SELECT {did}, c._line, b.reason, b.column_name
+                    FROM checked c JOIN cb_reason_bits b ON (c.problems & b.bit) <> 0
+                    WHERE c.problems <> 0 ORDER BY c._line, b.bit"""
             )
-            con.execute(f"INSERT INTO ingest.rejected_rows SELECT {did}, c._line, {raw_json} WHERE len(c.problems) > 0")
+            con.execute(f"INSERT INTO ingest.rejected_rows SELECT {did}, c._line, {raw_json} WHERE c.problems <> 0")
             if load.malformed:
                 con.executemany(
                     "INSERT INTO ingest.rejections VALUES (?, ?, 'malformed_row', NULL)",

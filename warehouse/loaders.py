@@ -14,6 +14,8 @@ import hashlib
 import io
 import mmap
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -61,6 +63,20 @@ def sha256_of(path: Path) -> str:
 def explain_error(e: Exception, path: Path) -> str:
     """First line of a DuckDB error, naming the file but not where the server keeps it."""
     return str(e).splitlines()[0].replace(str(path.parent) + "/", "")[:300]
+
+
+@contextmanager
+def file_order(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """Keep rows in file order while loading (rowid = record order gives line numbers).
+
+    Everything after the load carries its line number explicitly, so ingestion runs with
+    ``preserve_insertion_order`` off, which lets DuckDB insert in parallel.
+    """
+    con.execute("SET preserve_insertion_order = true")
+    try:
+        yield
+    finally:
+        con.execute("SET preserve_insertion_order = false")
 
 
 def _sql_str(text: str) -> str:
@@ -136,7 +152,10 @@ def _read_header(path: Path, encoding: str) -> list[str]:
         return []
     if not head.strip():
         raise FileRejected("unreadable", "the file is empty: a CSV delivery needs at least its header row")
-    first = next(csv.reader(io.StringIO(text)), [])
+    try:
+        first = next(csv.reader(io.StringIO(text)), [])
+    except csv.Error as e:
+        raise FileRejected("unreadable", f"the header row cannot be parsed as CSV: {e}") from None
     return [h.strip() for h in first]
 
 
@@ -199,12 +218,13 @@ def _duck_csv(con: duckdb.DuckDBPyConnection, path: Path, header: list[str], enc
     columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(header))) + "}"
     con.execute("DROP TABLE IF EXISTS raw_csv; DROP TABLE IF EXISTS cb_rejects; DROP TABLE IF EXISTS cb_reject_scans")
     try:
-        con.execute(
-            f"""CREATE TEMP TABLE raw_csv AS SELECT * FROM read_csv({_sql_str(str(path))},
-                columns = {columns}, header = true, delim = ',', quote = '"', escape = '"',
-                auto_detect = false, strict_mode = true, null_padding = false,
-                store_rejects = true, rejects_table = 'cb_rejects', rejects_scan = 'cb_reject_scans')"""
-        )
+        with file_order(con):
+            con.execute(
+                f"""CREATE TEMP TABLE raw_csv AS SELECT * FROM read_csv({_sql_str(str(path))},
+                    columns = {columns}, header = true, delim = ',', quote = '"', escape = '"',
+                    auto_detect = false, strict_mode = true, null_padding = false,
+                    store_rejects = true, rejects_table = 'cb_rejects', rejects_scan = 'cb_reject_scans')"""
+            )
     except duckdb.Error as e:
         raise FileRejected("unreadable", f"the file cannot be parsed as CSV: {explain_error(e, path)}") from None
     rejects = con.execute(
@@ -264,13 +284,14 @@ def load_jsonl(con: duckdb.DuckDBPyConnection, path: Path, scratch: Path) -> Raw
             source = tmp
         con.execute("DROP TABLE IF EXISTS raw_lines; DROP TABLE IF EXISTS cb_rejects; DROP TABLE IF EXISTS cb_reject_scans")
         try:
-            con.execute(
-                f"""CREATE TEMP TABLE raw_lines AS
-                    SELECT ltrim(line, chr(65279)) AS line FROM read_csv({_sql_str(str(source))},
-                        columns = {{'line': 'VARCHAR'}}, header = false, delim = chr(1), quote = '', escape = '',
-                        auto_detect = false, strict_mode = false, null_padding = false,
-                        store_rejects = true, rejects_table = 'cb_rejects', rejects_scan = 'cb_reject_scans')"""
-            )
+            with file_order(con):
+                con.execute(
+                    f"""CREATE TEMP TABLE raw_lines AS
+                        SELECT ltrim(line, chr(65279)) AS line FROM read_csv({_sql_str(str(source))},
+                            columns = {{'line': 'VARCHAR'}}, header = false, delim = chr(1), quote = '', escape = '',
+                            auto_detect = false, strict_mode = false, null_padding = false,
+                            store_rejects = true, rejects_table = 'cb_rejects', rejects_scan = 'cb_reject_scans')"""
+                )
         except duckdb.Error as e:
             raise FileRejected("unreadable", f"the file cannot be read as JSON lines: {explain_error(e, source)}") from None
     finally:
@@ -319,7 +340,8 @@ def load_parquet(con: duckdb.DuckDBPyConnection, path: Path, scratch: Path) -> R
         schema = con.execute(f"DESCRIBE SELECT * FROM {src}").fetchall()
         header = [r[0] for r in schema]
         cols = ", ".join(f'CAST("{h.replace(chr(34), chr(34) * 2)}" AS VARCHAR) AS c{i}' for i, h in enumerate(header))
-        con.execute(f"CREATE OR REPLACE TEMP TABLE raw_pq AS SELECT {cols} FROM {src}")
+        with file_order(con):
+            con.execute(f"CREATE OR REPLACE TEMP TABLE raw_pq AS SELECT {cols} FROM {src}")
     except duckdb.Error as e:
         raise FileRejected("unreadable", f"the file is not readable Parquet: {explain_error(e, path)}") from None
     con.execute(

@@ -1,9 +1,10 @@
 """Set-based row validation: one SQL pass that types every column and lists every reason.
 
 The query reads ``raw_rows`` (see loaders) and writes the temp table ``checked`` with the
-typed contract columns and ``problems``, a list of ``'reason|column'`` strings (empty
-when the row is clean). Precedence keeps reasons exact: a cross-field ``mismatch`` is
-only judged when both fields are individually valid.
+typed contract columns and ``problems``, a bit mask over the feed's (reason, column)
+pairs (0 when the row is clean): integer arithmetic keeps the pass as cheap as the load.
+Precedence keeps reasons exact: a cross-field ``mismatch`` is only judged when both
+fields are individually valid.
 """
 
 from __future__ import annotations
@@ -25,8 +26,24 @@ def _q(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def _problem(cond: str, reason: str, column: str) -> str:
-    return f"CASE WHEN {cond} THEN {_lit(reason + '|' + column)} END"
+class ReasonBits:
+    """Assigns one bit of the ``problems`` mask to each (reason, column) pair of a feed."""
+
+    def __init__(self) -> None:
+        self.pairs: list[tuple[int, str, str | None]] = []
+
+    def __call__(self, reason: str, column: str | None) -> str:
+        for bit, r, c in self.pairs:
+            if (r, c) == (reason, column):
+                return str(bit)
+        bit = 1 << len(self.pairs)
+        assert bit < 2**62, "too many reason/column pairs for one mask"
+        self.pairs.append((bit, reason, column))
+        return str(bit)
+
+
+def _problem(bits: ReasonBits, cond: str, reason: str, column: str) -> str:
+    return f"CASE WHEN {cond} THEN {bits(reason, column)} ELSE 0 END"
 
 
 def _typed(col: Column) -> str | None:
@@ -35,7 +52,7 @@ def _typed(col: Column) -> str | None:
     return {"date": f"cb_date({v})", "timestamp": f"cb_timestamp({v})", "number": f"cb_number({v})"}.get(col.kind)
 
 
-def _column_problems(col: Column, districts: list[str], business_date: str) -> str:
+def _column_problems(bits: ReasonBits, col: Column, districts: list[str], business_date: str) -> str:
     """One CASE yielding the first applicable reason for a single column."""
     v, t = _q(col.name), _q(col.name + "__t")
     branches: list[tuple[str, str]] = []
@@ -58,26 +75,29 @@ def _column_problems(col: Column, districts: list[str], business_date: str) -> s
         check.append((f"{t} IS NULL", "bad_number"))
     if not branches and not check:
         return ""
-    parts = [f"WHEN {c} THEN {_lit(r + '|' + col.name)}" for c, r in branches]
+    parts = [f"WHEN {c} THEN {bits(r, col.name)}" for c, r in branches]
     # Optional columns are only checked when present.
-    parts += [f"WHEN {v} IS NOT NULL AND ({c}) THEN {_lit(r + '|' + col.name)}" for c, r in check]
-    return "CASE " + " ".join(parts) + " END"
+    parts += [f"WHEN {v} IS NOT NULL AND ({c}) THEN {bits(r, col.name)}" for c, r in check]
+    return "CASE " + " ".join(parts) + " ELSE 0 END"
 
 
-def _holder_problems() -> list[str]:
+def _holder_problems(bits: ReasonBits) -> list[str]:
     """dsb/certificate_events: the holder must be valid as the kind holder_type names."""
     allowed = " ".join(f"WHEN {_lit(t)} THEN {_lit(k)}" for t, k in CERTIFICATE_HOLDER.items())
     # Kind the holder_id must have: holder_type if valid, else what the certificate type allows.
     kind = f"CASE WHEN holder_type IN ('person', 'legal_person') THEN holder_type ELSE (CASE certificate_type {allowed} END) END"
+    missing, mismatch = bits("missing_value", "holder_id"), bits("mismatch", "holder_id")
+    bad_id, bad_uscc = bits("bad_id_number", "holder_id"), bits("bad_uscc", "holder_id")
     holder = (
-        "CASE WHEN holder_id IS NULL THEN 'missing_value|holder_id' "
-        f"WHEN ({kind}) = 'person' THEN (CASE WHEN holder_id__id_ok THEN NULL "
-        "  WHEN holder_id__uscc_ok THEN 'mismatch|holder_id' ELSE 'bad_id_number|holder_id' END) "
-        f"WHEN ({kind}) = 'legal_person' THEN (CASE WHEN holder_id__uscc_ok THEN NULL "
-        "  WHEN holder_id__id_ok THEN 'mismatch|holder_id' ELSE 'bad_uscc|holder_id' END) "
-        "WHEN NOT (holder_id__id_ok OR holder_id__uscc_ok) THEN 'bad_id_number|holder_id' END"
+        f"CASE WHEN holder_id IS NULL THEN {missing} "
+        f"WHEN ({kind}) = 'person' THEN (CASE WHEN holder_id__id_ok THEN 0 "
+        f"  WHEN holder_id__uscc_ok THEN {mismatch} ELSE {bad_id} END) "
+        f"WHEN ({kind}) = 'legal_person' THEN (CASE WHEN holder_id__uscc_ok THEN 0 "
+        f"  WHEN holder_id__id_ok THEN {mismatch} ELSE {bad_uscc} END) "
+        f"WHEN NOT (holder_id__id_ok OR holder_id__uscc_ok) THEN {bad_id} ELSE 0 END"
     )
     type_vs_cert = _problem(
+        bits,
         f"holder_type IN ('person', 'legal_person') AND (CASE certificate_type {allowed} END) <> holder_type",
         "mismatch",
         "holder_type",
@@ -85,13 +105,14 @@ def _holder_problems() -> list[str]:
     return [holder, type_vs_cert]
 
 
-def _extra_problems(feed: Feed) -> list[str]:
+def _extra_problems(bits: ReasonBits, feed: Feed) -> list[str]:
     out: list[str] = []
     if "gender_matches_id" in feed.extra_checks:
-        out.append(_problem("id_number__ok AND gender IN ('1', '2') AND gender <> cb_id_gender(id_number)", "mismatch", "gender"))
+        out.append(_problem(bits, "id_number__ok AND gender IN ('1', '2') AND gender <> cb_id_gender(id_number)", "mismatch", "gender"))
     if "birth_date_matches_id" in feed.extra_checks:
         out.append(
             _problem(
+                bits,
                 "id_number__ok AND birth_date__t >= DATE '1900-01-01' "
                 "AND birth_date__t <> cb_id_birth_date(id_number)",
                 "mismatch",
@@ -99,16 +120,21 @@ def _extra_problems(feed: Feed) -> list[str]:
             )
         )
     if "holder_matches_type" in feed.extra_checks:
-        out += _holder_problems()
+        out += _holder_problems(bits)
     return out
 
 
-def checked_sql(feed: Feed, source_columns: dict[str, str | None], districts: list[str], business_date: dt.date) -> str:
-    """SQL creating temp table ``checked`` from ``raw_rows``.
+def checked_sql(
+    feed: Feed, source_columns: dict[str, str | None], districts: list[str], business_date: dt.date
+) -> tuple[str, list[tuple[int, str, str | None]]]:
+    """SQL creating temp table ``checked`` from ``raw_rows``, and the mask's (bit, reason, column) pairs.
 
     ``source_columns`` maps each contract column to its ``raw_rows`` column (``c3``), or
-    None when the delivery lacks that (optional) column.
+    None when the delivery lacks that (optional) column. The pair list always includes
+    ``duplicate`` on the feed's key, which ingestion sets after comparing keys.
     """
+    bits = ReasonBits()
+    bits("duplicate", feed.key)
     bd = _lit(business_date.isoformat())
     src_cols = []
     for c in feed.columns:
@@ -117,24 +143,28 @@ def checked_sql(feed: Feed, source_columns: dict[str, str | None], districts: li
         if c.kind in ("id_number", "uscc", "holder_id"):
             expr = f"upper({expr})"
         src_cols.append(f"{expr} AS {_q(c.name)}")
+        if c.kind in ("id_number", "holder_id"):
+            src_cols.append(f"cb_id_digits({expr}) AS {_q(c.name + '__n')}")
     typed_cols = [f"{_typed(c)} AS {_q(c.name + '__t')}" for c in feed.columns if _typed(c)]
     # Each check character is computed once per column and reused by every rule.
     for c in feed.columns:
         v = _q(c.name)
+        n = _q(c.name + "__n")
         if c.kind == "id_number":
-            typed_cols.append(f"cb_id_number_ok({v}) AS {_q(c.name + '__ok')}")
+            typed_cols.append(f"cb_id_number_ok_n({v}, {n}) AS {_q(c.name + '__ok')}")
         elif c.kind == "uscc":
             typed_cols.append(f"cb_uscc_ok({v}) AS {_q(c.name + '__ok')}")
         elif c.kind == "holder_id":
-            typed_cols += [f"cb_id_number_ok({v}) AS holder_id__id_ok", f"cb_uscc_ok({v}) AS holder_id__uscc_ok"]
-    problems = [p for c in feed.columns if c.kind != "holder_id" for p in [_column_problems(c, districts, bd)] if p]
-    problems += _extra_problems(feed)
+            typed_cols += [f"cb_id_number_ok_n({v}, {n}) AS holder_id__id_ok", f"cb_uscc_ok({v}) AS holder_id__uscc_ok"]
+    problems = [p for c in feed.columns if c.kind != "holder_id" for p in [_column_problems(bits, c, districts, bd)] if p]
+    problems += _extra_problems(bits, feed)
     out_cols = [f"{_q(c.name + '__t')} AS {_q(c.name)}" if _typed(c) else _q(c.name) for c in feed.columns]
-    return f"""
+    sql = f"""
 CREATE OR REPLACE TEMP TABLE checked AS
 WITH src AS (SELECT _line, _rid, {', '.join(src_cols)} FROM raw_rows),
 typed AS (SELECT *{', ' + ', '.join(typed_cols) if typed_cols else ''} FROM src)
 SELECT _line, _rid, {', '.join(out_cols)},
-       list_filter([{', '.join(problems)}], lambda p: p IS NOT NULL) AS problems
+       ({' | '.join(problems) or '0'})::BIGINT AS problems
 FROM typed
 """
+    return sql, bits.pairs

@@ -3,17 +3,23 @@
 
 -- GB 11643-1999 resident identity number: 17 digits, an ISO 7064 MOD 11-2 check
 -- character, and a real calendar date in digits 7-14. Expects upper-cased input.
-CREATE OR REPLACE TEMP MACRO cb_id_number_ok(s) AS (
+-- The weighted digit sum works on n = the first 17 digits as one integer: validation
+-- computes n once per row as a column and passes it in (macro arguments are expanded,
+-- not evaluated once, so an expression here would be recomputed per digit).
+CREATE OR REPLACE TEMP MACRO cb_id_sum(n) AS ((
+          (n // 10000000000000000 % 10) * 7 + (n // 1000000000000000 % 10) * 9 + (n // 100000000000000 % 10) * 10 + (n // 10000000000000 % 10) * 5
+        + (n // 1000000000000 % 10) * 8 + (n // 100000000000 % 10) * 4 + (n // 10000000000 % 10) * 2 + (n // 1000000000 % 10) * 1
+        + (n // 100000000 % 10) * 6 + (n // 10000000 % 10) * 3 + (n // 1000000 % 10) * 7 + (n // 100000 % 10) * 9
+        + (n // 10000 % 10) * 10 + (n // 1000 % 10) * 5 + (n // 100 % 10) * 8 + (n // 10 % 10) * 4
+        + (n // 1 % 10) * 2) % 11);
+CREATE OR REPLACE TEMP MACRO cb_id_number_ok_n(s, n) AS (
     coalesce(regexp_full_match(s, '[0-9]{17}[0-9X]'), false)
-    AND ['1','0','X','9','8','7','6','5','4','3','2'][1 + ((
-          (ascii(s[1])-48)*7  + (ascii(s[2])-48)*9  + (ascii(s[3])-48)*10 + (ascii(s[4])-48)*5
-        + (ascii(s[5])-48)*8  + (ascii(s[6])-48)*4  + (ascii(s[7])-48)*2  + (ascii(s[8])-48)*1
-        + (ascii(s[9])-48)*6  + (ascii(s[10])-48)*3 + (ascii(s[11])-48)*7 + (ascii(s[12])-48)*9
-        + (ascii(s[13])-48)*10 + (ascii(s[14])-48)*5 + (ascii(s[15])-48)*8 + (ascii(s[16])-48)*4
-        + (ascii(s[17])-48)*2) % 11)] = s[18]
+    AND substr('10X98765432', 1 + cb_id_sum(n)::BIGINT, 1) = s[18]
     AND try_strptime(s[7:14], '%Y%m%d') IS NOT NULL
     AND s[7:10] <> '0000'
 );
+CREATE OR REPLACE TEMP MACRO cb_id_digits(s) AS (try_cast(s[1:17] AS UBIGINT));
+CREATE OR REPLACE TEMP MACRO cb_id_number_ok(s) AS (cb_id_number_ok_n(s, cb_id_digits(s)));
 
 -- Birth date embedded in a (valid) identity number.
 CREATE OR REPLACE TEMP MACRO cb_id_birth_date(s) AS (try_strptime(s[7:14], '%Y%m%d')::DATE);

@@ -1,0 +1,191 @@
+"""Ingestion speed on one large feed, side by side in one run.
+
+Three contenders read the same CSV delivery of psb/household_events (default 5 million
+rows, ~1% of them defective):
+
+* **ours**   — `warehouse.ingest`: hash, load, validate every rule, stage, quarantine, ledger;
+* **bare**   — DuckDB's own `CREATE TABLE AS SELECT * FROM read_csv(...)` of the file (no rules);
+* **pandera** — pandas reads the file and a pandera schema applies the same rules
+  (vectorised pandas checks, the same check characters and cross-field rules).
+
+Each DuckDB contender writes to a fresh database file on the same disk. Runs alternate
+(ours, bare, ours, bare, …) so machine noise hits both alike; the medians are compared.
+
+    .venv/bin/python bench/ingest.py                 # 5M rows, 3 rounds, pandera once
+    .venv/bin/python bench/ingest.py --rows 500000   # quicker
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from citybrain.synth.ids import id_numbers, place_codes_for  # noqa: E402
+from citybrain.synth.names import person_names  # noqa: E402
+from warehouse.city import load_city  # noqa: E402
+from warehouse.contract import ETHNICITY_CODES, FEEDS_BY_ID  # noqa: E402
+from warehouse.db import connect  # noqa: E402
+from warehouse.ingest import ingest_landing  # noqa: E402
+
+FEED = FEEDS_BY_ID["psb/household_events"]
+DAY = dt.date(2026, 11, 1)
+
+
+def make_feed(path: Path, rows: int, seed: int = 1) -> None:
+    """A household-events CSV with ~1% defective rows, written in chunks."""
+    rng = np.random.default_rng(seed)
+    districts = np.array(load_city().district_codes)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    chunk = 1_000_000
+    with pacsv.CSVWriter(path, pa.schema([(c, pa.string()) for c in FEED.column_names])) as w:
+        for start in range(0, rows, chunk):
+            n = min(chunk, rows - start)
+            years = rng.integers(1930, 2026, n)
+            birth = (years - 1970) * 365 + rng.integers(0, 365, n)
+            gender = np.where(rng.random(n) < 0.5, "1", "2")
+            ids = id_numbers(place_codes_for(years, rng), birth, gender, rng)
+            bdate = np.datetime_as_string(np.array(birth, dtype="datetime64[D]"), unit="D")
+            cols = {
+                "event_id": np.char.add("E", np.arange(start, start + n).astype(str)),
+                "id_number": ids, "name": person_names(n, rng), "gender": gender, "birth_date": bdate,
+                "ethnicity": np.array(ETHNICITY_CODES)[rng.integers(0, 5, n)],
+                "district_code": districts[rng.integers(0, len(districts), n)],
+                "event_type": np.array(["birth", "move_in", "move_out", "death", "update"])[rng.integers(0, 5, n)],
+                "event_date": np.full(n, DAY.isoformat()),
+            }
+            bad = rng.random(n) < 0.01  # defects: wrong gender, unknown district, future date
+            kind = rng.integers(0, 3, n)
+            cols["gender"] = np.where(bad & (kind == 0), np.where(gender == "1", "2", "1"), cols["gender"])
+            cols["district_code"] = np.where(bad & (kind == 1), "330199", cols["district_code"])
+            cols["event_date"] = np.where(bad & (kind == 2), "2026-12-01", cols["event_date"])
+            w.write_table(pa.table({k: pa.array(v, pa.string()) for k, v in cols.items()}))
+
+
+def run_ours(src: Path, work: Path) -> float:
+    home = work / "ours"
+    shutil.rmtree(home, ignore_errors=True)
+    landing = home / "landing" / "psb" / "household_events" / DAY.isoformat()
+    landing.mkdir(parents=True)
+    (landing / src.name).hardlink_to(src)
+    con = connect(home / "warehouse.duckdb")
+    t0 = time.perf_counter()
+    (out,) = ingest_landing(con, home / "landing", home / "tmp")
+    con.execute("CHECKPOINT")
+    elapsed = time.perf_counter() - t0
+    con.close()
+    assert out.rows_read == out.rows_accepted + out.rows_rejected and out.rows_rejected > 0
+    return elapsed
+
+
+def run_bare(src: Path, work: Path) -> float:
+    db = work / "bare.duckdb"
+    db.unlink(missing_ok=True)
+    con = duckdb.connect(str(db))
+    t0 = time.perf_counter()
+    con.execute(f"CREATE TABLE t AS SELECT * FROM read_csv('{src}')")
+    con.execute("CHECKPOINT")
+    elapsed = time.perf_counter() - t0
+    con.close()
+    return elapsed
+
+
+def run_pandera(src: Path) -> tuple[float, int]:
+    """pandas + pandera with the same rules, vectorised where pandas allows."""
+    import pandera.pandas as pa_
+
+    districts = load_city().district_codes
+    weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
+
+    def id_ok(s: pd.Series) -> pd.Series:
+        s = s.fillna("").str.upper()
+        fmt = s.str.fullmatch(r"[0-9]{17}[0-9X]")
+        body = s.where(fmt, "0" * 18)
+        total = sum(body.str[i].astype(int) * w for i, w in enumerate(weights))
+        check = total.mod(11).map(dict(enumerate("10X98765432")))
+        born = pd.to_datetime(body.str[6:14], format="%Y%m%d", errors="coerce")
+        return fmt & (check == body.str[17]) & born.notna()
+
+    def date_ok(s: pd.Series) -> pd.Series:
+        d = pd.to_datetime(s, format="%Y-%m-%d", errors="coerce")
+        return d.notna() & (d >= "1900-01-01")
+
+    def event_date_ok(s: pd.Series) -> pd.Series:
+        d = pd.to_datetime(s, format="%Y-%m-%d", errors="coerce")
+        return date_ok(s) & (d <= pd.Timestamp(DAY))
+
+    def gender_matches(df: pd.DataFrame) -> pd.Series:
+        ok = id_ok(df["id_number"])
+        parity = df["id_number"].fillna("0" * 18).str[16].where(ok, "1").astype(int) % 2
+        implied = parity.map({1: "1", 0: "2"})
+        return ~ok | ~df["gender"].isin(["1", "2"]) | (df["gender"] == implied)
+
+    def birth_matches(df: pd.DataFrame) -> pd.Series:
+        ok = id_ok(df["id_number"]) & date_ok(df["birth_date"])
+        return ~ok | (df["birth_date"].fillna("").str.replace("-", "") == df["id_number"].fillna("").str[6:14])
+
+    schema = pa_.DataFrameSchema(
+        {
+            "event_id": pa_.Column(str, nullable=False, unique=True),
+            "id_number": pa_.Column(str, pa_.Check(id_ok), nullable=False),
+            "name": pa_.Column(str, nullable=False),
+            "gender": pa_.Column(str, pa_.Check.isin(["1", "2"]), nullable=False),
+            "birth_date": pa_.Column(str, pa_.Check(date_ok), nullable=False),
+            "ethnicity": pa_.Column(str, pa_.Check.isin(list(ETHNICITY_CODES)), nullable=False),
+            "district_code": pa_.Column(str, pa_.Check.isin(districts), nullable=False),
+            "event_type": pa_.Column(str, pa_.Check.isin(["birth", "move_in", "move_out", "death", "update"]), nullable=False),
+            "event_date": pa_.Column(str, pa_.Check(event_date_ok), nullable=False),
+        },
+        checks=[pa_.Check(gender_matches), pa_.Check(birth_matches)],
+    )
+    t0 = time.perf_counter()
+    df = pd.read_csv(src, dtype=str, keep_default_na=False, na_values=[""])
+    try:
+        schema.validate(df, lazy=True)
+        failures = 0
+    except pa_.errors.SchemaErrors as e:
+        failures = len(e.failure_cases)
+    return time.perf_counter() - t0, failures
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--rows", type=int, default=5_000_000)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--no-pandera", action="store_true")
+    args = ap.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="cb-bench-ingest-"))
+    try:
+        src = work / "household_events_20261101.csv"
+        t0 = time.perf_counter()
+        make_feed(src, args.rows)
+        print(f"feed: {args.rows:,} rows, {src.stat().st_size / 2**20:.0f} MiB (made in {time.perf_counter() - t0:.1f} s)", flush=True)
+        ours, bare = [], []
+        for i in range(args.rounds):
+            ours.append(run_ours(src, work))
+            bare.append(run_bare(src, work))
+            print(f"  round {i + 1}: ours {ours[-1]:6.2f} s   bare read_csv {bare[-1]:6.2f} s", flush=True)
+        o, b = statistics.median(ours), statistics.median(bare)
+        print(f"median: ours {o:.2f} s ({args.rows / o:,.0f} rows/s), bare {b:.2f} s -> ours/bare = {o / b:.2f}x (target <= 1.5x)")
+        if not args.no_pandera:
+            p, failures = run_pandera(src)
+            print(f"pandas+pandera: {p:.2f} s ({failures:,} failure cases) -> pandera/ours = {p / o:.1f}x (target >= 10x)")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
