@@ -1,0 +1,196 @@
+"""Thematic libraries against an independent computation from the generator's clean rows."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+
+from helpers import ingest_all, make_city
+from warehouse.db import connect
+from warehouse.ingest import ingest_landing
+from warehouse.libraries import DEATH_GRACE_DAYS, build_all
+
+AS_OF = dt.datetime(2026, 11, 21, 7, 0)
+
+
+def _clean(home: Path, feed: str) -> pd.DataFrame:
+    df = pd.read_parquet(home / "truth" / "clean" / f"{feed}.parquet")
+    return df.sort_values(["_business_date", "_line"], kind="stable")
+
+
+def expected_persons(home: Path) -> pd.DataFrame:
+    """Status, district and death of every person, computed in pandas from clean rows."""
+    psb = _clean(home, "psb__household_events")
+    health = _clean(home, "health__death_records")
+    psb = psb.assign(day=psb.event_date, src="psb")
+    deaths = health.assign(day=health.death_date, src="health", event_type="death")
+    ev = pd.concat([psb, deaths[["id_number", "day", "src", "event_type", "_business_date", "_line", "district_code"]]])
+    ev = ev[ev.id_number.isin(set(psb.id_number))].sort_values(["day", "_business_date", "_line"], kind="stable")
+    rows = []
+    for pid, g in ev.groupby("id_number", sort=False):
+        p = g[g.src == "psb"]
+        last = p.iloc[-1]
+        dead = (g.event_type == "death").any()
+        h = g[g.src == "health"]
+        status = "deceased" if dead else ("moved_out" if last.event_type == "move_out" else "registered")
+        death_date = h.day.min() if len(h) else (p[p.event_type == "death"].day.min() if dead else None)
+        rows.append((pid, status, last.district_code, last["name"], death_date))
+    return pd.DataFrame(rows, columns=["id_number", "status", "district_code", "name", "death_date"]).set_index("id_number")
+
+
+def test_population_matches_an_independent_computation(tiny_city: Path, tmp_path: Path) -> None:
+    home = tmp_path / "h"
+    shutil.copytree(tiny_city, home)
+    con = ingest_all(home)
+    build_all(con, AS_OF)
+    got = con.execute(
+        "SELECT id_number, status, district_code, name, strftime(death_date, '%Y-%m-%d') AS death_date FROM population.persons"
+    ).df().set_index("id_number")
+    exp = expected_persons(home)
+    assert len(got) == len(exp) > 2000
+    joined = exp.join(got, rsuffix="_wh")
+    for col in ("status", "district_code", "name"):
+        bad = joined[joined[col] != joined[f"{col}_wh"]]
+        assert bad.empty, (col, bad.head())
+    assert (joined.death_date.fillna("") == joined.death_date_wh.fillna("")).all()
+    assert con.execute("SELECT count(*) - count(DISTINCT id_number) FROM population.persons").fetchone()[0] == 0
+
+
+def test_entities_and_certificates_match_clean_rows(tiny_city: Path, tmp_path: Path) -> None:
+    home = tmp_path / "h"
+    shutil.copytree(tiny_city, home)
+    con = ingest_all(home)
+    build_all(con, AS_OF)
+    samr = _clean(home, "samr__entity_events").sort_values(["event_date", "_business_date", "_line"], kind="stable")
+    last = samr.groupby("uscc").tail(1).set_index("uscc")
+    status = last.event_type.map({"establish": "active", "change": "active", "deregister": "deregistered", "revoke": "revoked"})
+    got = con.execute("SELECT uscc, status, district_code FROM legal_person.entities").df().set_index("uscc")
+    assert set(got.index) == set(last.index)
+    assert (got.status.sort_index() == status.sort_index()).all()
+    assert (got.district_code.sort_index() == last.district_code.sort_index()).all()
+
+    dsb = _clean(home, "dsb__certificate_events").sort_values(["event_date", "_business_date", "_line"], kind="stable")
+    lastc = dsb.groupby("certificate_no").tail(1).set_index("certificate_no")
+    life = lastc.event_type.map({"issue": "valid", "renew": "valid", "revoke": "revoked", "cancel": "cancelled"})
+    expired = (life == "valid") & lastc.valid_to.notna() & (lastc.valid_to.fillna("9999") < AS_OF.date().isoformat())
+    life = life.where(~expired, "expired")
+    gotc = con.execute("SELECT certificate_no, status FROM e_certificate.certificates").df().set_index("certificate_no").status
+    assert (gotc.sort_index() == life.sort_index()).all()
+    assert {"valid", "expired", "cancelled"} <= set(gotc)
+
+
+def expected_findings(home: Path, persons: pd.DataFrame) -> set[tuple[str, str]]:
+    """The consistency findings implied by the clean rows, computed in pandas."""
+    today = AS_OF.date()
+    psb = _clean(home, "psb__household_events")
+    health = _clean(home, "health__death_records")
+    psb_dead = set(psb[psb.event_type == "death"].id_number)
+    out: set[tuple[str, str]] = set()
+    for r in health.itertuples():
+        if r.id_number in persons.index:
+            if r.id_number not in psb_dead and dt.date.fromisoformat(r.death_date) <= today - dt.timedelta(DEATH_GRACE_DAYS):
+                out.add(("death_not_deregistered", r.id_number))
+        else:
+            out.add(("death_of_unknown_person", r.id_number))
+    dsb = _clean(home, "dsb__certificate_events").sort_values(["event_date", "_business_date", "_line"], kind="stable")
+    certs = dsb.groupby("certificate_no").tail(1)
+    valid = certs[certs.event_type.isin(["issue", "renew"]) & (certs.valid_to.isna() | (certs.valid_to >= today.isoformat()))]
+    samr = _clean(home, "samr__entity_events").sort_values(["event_date", "_business_date", "_line"], kind="stable")
+    ent = samr.groupby("uscc").tail(1).set_index("uscc")
+    deceased = set(persons[persons.status == "deceased"].index)
+    for c in valid.itertuples():
+        if c.holder_type == "person":
+            if c.holder_id in deceased:
+                out.add(("deceased_with_valid_certificate", c.certificate_no))
+            if c.holder_id not in persons.index:
+                out.add(("certificate_holder_unknown", c.certificate_no))
+        elif c.holder_id not in ent.index:
+            out.add(("certificate_holder_unknown", c.certificate_no))
+        elif c.certificate_type == "business_licence" and ent.loc[c.holder_id].event_type in ("deregister", "revoke"):
+            out.add(("closed_entity_valid_licence", c.holder_id))
+    hrss = _clean(home, "hrss__insurance_events").sort_values(["event_date", "_business_date", "_line"], kind="stable")
+    jobs = hrss.groupby("id_number").tail(1)
+    for j in jobs[jobs.event_type == "enrol"].itertuples():
+        if j.employer_uscc not in ent.index:
+            out.add(("insurance_employer_unknown", j.id_number))
+        if j.id_number not in persons.index:
+            out.add(("insurance_person_unknown", j.id_number))
+    for uscc, e in ent[ent.event_type.isin(["establish", "change"])].iterrows():
+        if e.legal_rep_id_number not in persons.index:
+            out.add(("legal_rep_unknown", uscc))
+        elif e.legal_rep_id_number in deceased:
+            out.add(("legal_rep_deceased", uscc))
+    return out
+
+
+def _findings(con: duckdb.DuckDBPyConnection) -> set[tuple[str, str]]:
+    return {tuple(r) for r in con.execute("SELECT rule, subject_id FROM quality.findings").fetchall()}
+
+
+@pytest.mark.slow
+def test_findings_are_exactly_the_planted_inconsistencies(tmp_path: Path) -> None:
+    home = make_city(tmp_path, scale="small", seed=8, days=45, end="2026-11-20")
+    con = ingest_all(home)
+    build_all(con, AS_OF)
+    exp = expected_findings(home, expected_persons(home))
+    got = _findings(con)
+    assert got == exp, (sorted(exp - got)[:5], sorted(got - exp)[:5])
+    rules = {r for r, _ in got}
+    assert {"death_not_deregistered", "deceased_with_valid_certificate", "certificate_holder_unknown",
+            "insurance_employer_unknown", "legal_rep_unknown", "closed_entity_valid_licence"} <= rules
+    owners = dict(con.execute("SELECT DISTINCT rule, owner_department FROM quality.findings WHERE rule <> 'deceased_with_valid_certificate'").fetchall())
+    assert owners["death_not_deregistered"] == "psb" and owners["insurance_employer_unknown"] == "hrss"
+
+
+def test_tiny_findings_match_the_oracle(tiny_city: Path, tmp_path: Path) -> None:
+    home = tmp_path / "h"
+    shutil.copytree(tiny_city, home)
+    con = ingest_all(home)
+    build_all(con, AS_OF)
+    assert _findings(con) == expected_findings(home, expected_persons(home))
+
+
+def _tables(con: duckdb.DuckDBPyConnection) -> dict[str, list]:
+    return {t: con.execute(f"SELECT * FROM {t} ORDER BY ALL").fetchall() for t in (
+        "population.person_history", "population.persons", "legal_person.entity_history", "legal_person.entities",
+        "e_certificate.certificate_history", "e_certificate.certificate_state", "quality.findings")}
+
+
+@pytest.mark.parametrize("seed", [1, 6])
+def test_incremental_days_equal_a_full_rebuild(tmp_path: Path, seed: int) -> None:
+    home = make_city(tmp_path / "c", seed=seed, days=8)
+    landing = home / "landing"
+    staged = tmp_path / "later"
+    # Hold back the last three business days, then deliver them one at a time.
+    days = sorted({p.name for p in landing.glob("*/*/*")})
+    for p in landing.glob("*/*/*"):
+        if p.name in days[-3:]:
+            dest = staged / p.relative_to(landing)
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.move(str(p), dest)
+    con = connect(home / "warehouse.duckdb")
+    ingest_landing(con, landing, home / "tmp")
+    results = build_all(con, AS_OF)
+    assert {r.mode for r in results} == {"full"}
+    modes = set()
+    for day in days[-3:]:
+        for p in staged.glob(f"*/*/{day}"):
+            shutil.move(str(p), landing / p.relative_to(staged))
+        ingest_landing(con, landing, home / "tmp")
+        modes |= {r.mode for r in build_all(con, AS_OF)}
+    assert "incremental" in modes and "full" not in modes
+    # A correction: one household-events file of the last day is replaced with different content.
+    target = next(landing.glob(f"psb/household_events/{days[-1]}/household_events_*"))
+    if target.suffix == ".csv":
+        text = target.read_bytes()
+        target.write_bytes(text[: text.rfind(b"\n", 0, len(text) - 1) + 1])  # the last row withdrawn
+        ingest_landing(con, landing, home / "tmp")
+        build_all(con, AS_OF)
+    incremental = _tables(con)
+    build_all(con, AS_OF, full=True)
+    assert _tables(con) == incremental
