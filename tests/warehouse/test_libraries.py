@@ -31,16 +31,15 @@ def expected_persons(home: Path) -> pd.DataFrame:
     deaths = health.assign(day=health.death_date, src="health", event_type="death")
     ev = pd.concat([psb, deaths[["id_number", "day", "src", "event_type", "_business_date", "_line", "district_code"]]])
     ev = ev[ev.id_number.isin(set(psb.id_number))].sort_values(["day", "_business_date", "_line"], kind="stable")
-    rows = []
-    for pid, g in ev.groupby("id_number", sort=False):
-        p = g[g.src == "psb"]
-        last = p.iloc[-1]
-        dead = (g.event_type == "death").any()
-        h = g[g.src == "health"]
-        status = "deceased" if dead else ("moved_out" if last.event_type == "move_out" else "registered")
-        death_date = h.day.min() if len(h) else (p[p.event_type == "death"].day.min() if dead else None)
-        rows.append((pid, status, last.district_code, last["name"], death_date))
-    return pd.DataFrame(rows, columns=["id_number", "status", "district_code", "name", "death_date"]).set_index("id_number")
+    last = ev[ev.src == "psb"].groupby("id_number").tail(1).set_index("id_number")
+    dead = set(ev[ev.event_type == "death"].id_number)
+    status = pd.Series("registered", index=last.index).where(last.event_type != "move_out", "moved_out")
+    status[status.index.isin(dead)] = "deceased"
+    health_death = ev[ev.src == "health"].groupby("id_number").day.min()
+    psb_death = ev[(ev.src == "psb") & (ev.event_type == "death")].groupby("id_number").day.min()
+    death_date = health_death.combine_first(psb_death).reindex(last.index)
+    return pd.DataFrame({"status": status, "district_code": last.district_code, "name": last["name"],
+                         "death_date": death_date.astype(object).where(death_date.notna(), None)})
 
 
 def test_population_matches_an_independent_computation(tiny_city: Path, tmp_path: Path) -> None:
