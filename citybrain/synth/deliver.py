@@ -332,7 +332,9 @@ class Deliveries:
     # ---------------------------------------------------------------- writing
     def _write(self, dl: _Delivery, batch: dict[str, np.ndarray]) -> None:
         names = dl.feed.column_names
-        table = pa.table({c: pa.array(np.asarray(batch[c], dtype=object), type=pa.string()) for c in names})
+        # numpy unicode arrays convert to Arrow strings directly; only columns holding None go through objects.
+        table = pa.table({c: pa.array(batch[c], type=pa.string()) if batch[c].dtype.kind == "U"
+                          else pa.array(np.asarray(batch[c], dtype=object), type=pa.string()) for c in names})
         # The latest clean rows of each feed seed the extra files that carry file-level defects.
         self.samples[dl.feed.id] = (self.samples.get(dl.feed.id, []) + table.slice(0, 20).to_pylist())[-20:]
         bad, srcs, reasons, malformed = self._defect_rows(dl, table)

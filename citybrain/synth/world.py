@@ -18,7 +18,7 @@ import numpy as np
 
 from citybrain.synth.ids import EPOCH, id_numbers, place_codes_for, usccs
 from citybrain.synth.names import entity_names, person_names
-from citybrain.workdays import day_kind, near_spring_festival
+from warehouse.workdays import day_kind, near_spring_festival
 from warehouse.city import City
 from warehouse.contract import ETHNICITY_CODES
 
@@ -75,6 +75,24 @@ def days_of(dates: np.ndarray) -> np.ndarray:
 def iso(days: np.ndarray | int) -> np.ndarray:
     """YYYY-MM-DD strings of day numbers."""
     return np.datetime_as_string(np.asarray(days, dtype="datetime64[D]"), unit="D")
+
+
+def in_chunks(method: Callable) -> Callable:
+    """Call an emitter on slices of its row arrays, so a 12.5-million-row initial load
+    never materialises as one batch of strings."""
+
+    def wrapper(self: "World", emit: Emit, idx: np.ndarray, *args):
+        n = len(idx)
+        step = self.scale.chunk_rows
+        if n <= step:
+            return method(self, emit, idx, *args)
+        for start in range(0, n, step):
+            sl = slice(start, start + step)
+            method(self, emit, idx[sl], *[a[sl] if isinstance(a, np.ndarray) and len(a) == n else a for a in args])
+        return None
+
+    wrapper.__doc__ = method.__doc__
+    return wrapper
 
 
 def serials(prefix: str, start: int, n: int, width: int) -> np.ndarray:
@@ -181,9 +199,8 @@ class World:
         band = rng.choice(len(AGE_BANDS), n, p=AGE_BANDS / AGE_BANDS.sum())
         ages = band * 5 + rng.integers(0, 5, n)
         self._new_people(n, day0, ages, self._districts(n), native=True)
-        if n > 10:  # one resident whose name is markup: it must render as text everywhere
-            self.persons.cols["name"] = self.persons.name.astype("<U32")
-            self.persons.cols["name"][7] = HOSTILE_PERSON_NAME
+        # One resident whose name is markup: it must render as text everywhere.
+        self.name_overrides = {7: HOSTILE_PERSON_NAME} if n > 10 else {}
         self._emit_psb(emit, np.arange(n), "update", np.full(n, day0), np.full(n, day0))
 
         # Non-residents who appear as legal representatives or certificate holders.
@@ -284,15 +301,23 @@ class World:
         )
 
     # ------------------------------------------------------------------ emitters
+    @in_chunks
     def _emit_psb(self, emit: Emit, idx: np.ndarray, etype: str, event_day: np.ndarray, bdate: np.ndarray) -> None:
         p = self.persons
+        names = p.name[idx]
+        for person, name in self.name_overrides.items():
+            hit = idx == person
+            if hit.any():
+                names = names.astype(object)
+                names[hit] = name
         emit("psb/household_events", bdate, {
             "event_id": self._ids("HJ", self.today, len(idx)),
-            "id_number": p.id[idx].astype(str), "name": p.name[idx], "gender": p.gender[idx],
+            "id_number": p.id[idx].astype(str), "name": names, "gender": p.gender[idx],
             "birth_date": iso(p.birth[idx]), "ethnicity": p.eth[idx], "district_code": self.dist_codes[p.dist[idx]],
             "event_type": np.full(len(idx), etype), "event_date": iso(event_day),
         })
 
+    @in_chunks
     def _emit_samr(self, emit: Emit, idx: np.ndarray, etype: str, event_day: np.ndarray, bdate: np.ndarray) -> None:
         e = self.entities
         cap = e.capital[idx]
@@ -317,6 +342,7 @@ class World:
             uscc = np.where(unknown, usccs(np.full(len(people), "91"), np.full(len(people), "330100"), self.rng), uscc)
         self._emit_hrss(emit, people, uscc, "enrol", event_day, bdate)
 
+    @in_chunks
     def _emit_hrss(self, emit: Emit, people: np.ndarray, uscc: np.ndarray, etype: str, event_day: np.ndarray, bdate: np.ndarray) -> None:
         emit("hrss/insurance_events", bdate, {
             "event_id": self._ids("SB", self.today, len(people)), "id_number": self.persons.id[people].astype(str),
@@ -338,6 +364,7 @@ class World:
         self._emit_cert(emit, cidx, event, vf if historic else self.today + np.zeros(n, np.int64), bdate)
         return cidx
 
+    @in_chunks
     def _emit_cert(self, emit: Emit, cidx: np.ndarray, etype: str, event_day: np.ndarray, bdate: np.ndarray) -> None:
         c = self.certs
         kind = c.holder_kind[cidx]

@@ -71,6 +71,10 @@ def test_the_daily_job_runs_in_process_and_is_recorded(home: Path) -> None:
         assert again.success
     con = duckdb.connect(str(home / "warehouse.duckdb"), read_only=True)
     assert con.execute("SELECT count(*) FROM ingest.deliveries WHERE reason = 'unknown_feed'").fetchone()[0] == 1
+    assert con.execute("SELECT count(*) FROM population.persons").fetchone()[0] > 2000
+    assert con.execute("SELECT as_of FROM meta.clock").fetchone()[0] is not None
+    modes = [r[0] for r in con.execute("SELECT mode FROM meta.library_builds ORDER BY built_at").fetchall()]
+    assert modes[:3] == ["full"] * 3 and set(modes[3:]) <= {"unchanged", "incremental"}
 
 
 def test_landing_sensor_requests_only_what_changed(home: Path) -> None:
@@ -89,7 +93,10 @@ def test_landing_sensor_requests_only_what_changed(home: Path) -> None:
         ctx = dg.build_sensor_context(instance=instance, cursor=first.cursor, repository_def=defs.get_repository_def())
         second = landing_sensor(ctx)
         (req,) = second.run_requests
-        assert req.asset_selection == [staging_key(FEEDS_BY_ID["civil/marriage_registrations"])]
+        keys = {k.to_user_string() for k in req.asset_selection}
+        assert staging_key(FEEDS_BY_ID["civil/marriage_registrations"]).to_user_string() in keys
+        assert "population/persons" in keys and "quality/consistency_findings" in keys  # downstream of civil
+        assert not any(k.startswith("staging/") and "marriage" not in k for k in keys)
         assert req.run_key != first.run_requests[0].run_key
 
 

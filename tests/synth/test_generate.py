@@ -132,7 +132,7 @@ def test_small_scale_matches_its_description(tmp_path: Path) -> None:
     # Workdays carry far more registrations than rest days (offices are closed).
     import datetime as dt
 
-    from citybrain.workdays import is_workday
+    from warehouse.workdays import is_workday
 
     dates = [r[0] for r in con.execute(
         f"SELECT CAST(registration_date AS DATE) FROM read_parquet('{home}/truth/clean/civil__marriage_registrations.parquet')"
