@@ -47,12 +47,13 @@ def generate(
     seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same files.")] = 42,
     defect_rate: Annotated[float, typer.Option(min=0.0, max=0.5, help="Share of rows copied with a planted defect.")] = 0.01,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
+    clean: Annotated[bool, typer.Option("--clean", help="No defects, no missing or late files, no planted inconsistencies.")] = False,
 ) -> None:
     """Write a synthetic city's deliveries into the landing zone, with the ground truth of its defects."""
     from citybrain.synth.generate import generate as run
 
     h = Home.resolve(home).ensure()
-    summary = run(h.root, scale.value, days, _date(end), seed, defect_rate, progress=not quiet)
+    summary = run(h.root, scale.value, days, _date(end), seed, defect_rate, progress=not quiet, clean=clean)
     typer.echo(json.dumps(summary, ensure_ascii=False, indent=2))
 
 

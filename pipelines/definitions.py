@@ -5,12 +5,13 @@ import dagster as dg
 
 from assets.ingestion import INGEST_ASSETS
 from assets.libraries import LIBRARY_ASSETS
+from assets.marts import MART_ASSETS
 from assets.resources import WarehouseResource
 from pipelines.jobs import daily_refresh, daily_schedule
 from pipelines.sensors import landing_sensor
 
 defs = dg.Definitions(
-    assets=[*INGEST_ASSETS, *LIBRARY_ASSETS],
+    assets=[*INGEST_ASSETS, *LIBRARY_ASSETS, *MART_ASSETS],
     jobs=[daily_refresh],
     schedules=[daily_schedule],
     sensors=[landing_sensor],

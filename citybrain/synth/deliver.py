@@ -66,7 +66,7 @@ class Deliveries:
     """Routes emitted rows to delivery files and records the ground truth."""
 
     def __init__(self, home: Path, start: dt.date, end: dt.date, seed: int, defect_rate: float, *,
-                 clean_truth: bool, city_scale: bool) -> None:
+                 clean_truth: bool, city_scale: bool, clean: bool = False) -> None:
         self.landing = home / "landing"
         self.truth = home / "truth"
         self.start, self.end = start, end
@@ -74,6 +74,7 @@ class Deliveries:
         self.defect_rate = defect_rate
         self.clean_truth = clean_truth
         self.city_scale = city_scale
+        self.clean = clean  # no missing, late or broken files, no schema drift
         self.rng = np.random.default_rng(_seed(seed, "deliver"))
         self.open: dict[tuple[str, int], _Delivery] = {}
         self.done: set[tuple[str, int]] = set()
@@ -100,6 +101,9 @@ class Deliveries:
         rng = np.random.default_rng(_seed(self.seed, "plan"))
         later = [self.start + dt.timedelta(i) for i in range(1, days)]
         self.missing_days: set[tuple[str, dt.date]] = set()
+        self.file_defects: dict[tuple[str, dt.date], list[str]] = defaultdict(list)
+        if self.clean:
+            return
         for fid in ("dsb/certificate_usage", "hrss/insurance_events"):
             for d in later:
                 if rng.random() < 0.02:
@@ -109,7 +113,6 @@ class Deliveries:
         kinds = list(FILE_REASONS) + ["unknown_feed"]
         n = max(len(kinds), round(0.03 * days * len(FEEDS)))
         all_days = [self.start + dt.timedelta(i) for i in range(days)]
-        self.file_defects: dict[tuple[str, dt.date], list[str]] = defaultdict(list)
         for i in range(n):
             fid = FEEDS[int(rng.integers(0, len(FEEDS)))].id
             d = all_days[int(rng.integers(0, len(all_days)))]
@@ -130,8 +133,8 @@ class Deliveries:
         if fmt == "csv":
             r = rng.random()
             encoding = "gb18030" if r < 0.12 else ("utf-8-sig" if r < 0.3 else "utf-8")
-        drift = fmt != "jsonl" and bool(rng.random() < 0.04)
-        late = bool(rng.random() < 0.05)
+        drift = fmt != "jsonl" and bool(rng.random() < 0.04) and not self.clean
+        late = bool(rng.random() < 0.05) and not self.clean
         hours = rng.uniform(7, 30) if late else rng.uniform(0.5, 5.5)
         arrival = dt.datetime.combine(day + dt.timedelta(1), dt.time()) + dt.timedelta(hours=float(hours))
         name = f"{feed.name}_{day:%Y%m%d}.{fmt}"
@@ -295,7 +298,7 @@ class Deliveries:
         rng = np.random.default_rng(_seed(self.seed, dl.feed.id, dl.bdate, dl.rows))
         kinds = self._applicable(dl.feed, dl.fmt)
         k = int(rng.binomial(n, self.defect_rate)) if n else 0
-        if dl.bdate == (self.start - EPOCH).days and dl.rows == 0:
+        if self.defect_rate > 0 and dl.bdate == (self.start - EPOCH).days and dl.rows == 0:
             k = max(k, min(n, len(kinds)))  # every reason this feed can have appears at least once
         if k == 0:
             return [], [], [], set()
@@ -332,9 +335,7 @@ class Deliveries:
     # ---------------------------------------------------------------- writing
     def _write(self, dl: _Delivery, batch: dict[str, np.ndarray]) -> None:
         names = dl.feed.column_names
-        # numpy unicode arrays convert to Arrow strings directly; only columns holding None go through objects.
-        table = pa.table({c: pa.array(batch[c], type=pa.string()) if batch[c].dtype.kind == "U"
-                          else pa.array(np.asarray(batch[c], dtype=object), type=pa.string()) for c in names})
+        table = pa.table({c: _to_arrow(batch[c]) for c in names})
         # The latest clean rows of each feed seed the extra files that carry file-level defects.
         self.samples[dl.feed.id] = (self.samples.get(dl.feed.id, []) + table.slice(0, 20).to_pylist())[-20:]
         bad, srcs, reasons, malformed = self._defect_rows(dl, table)
@@ -449,6 +450,17 @@ class Deliveries:
         _set_arrival(path, dl.arrival)
         self.w_deliveries.writerow([feed.department, folder.parent.name if kind == "unknown_feed" else feed.name, day, path.name,
                                     len(rows), kind, dl.arrival.isoformat(sep=" "), int(dl.late), path.suffix[1:], "utf-8", ""])
+
+
+def _to_arrow(values: np.ndarray) -> pa.Array:
+    """Strings to Arrow, fast: ASCII columns (ids, dates, codes) go through bytes; text with
+    Chinese characters, or with None for empty optional values, goes through Python objects."""
+    if values.dtype.kind == "U":
+        try:
+            return pa.array(values.astype("S"), type=pa.binary()).cast(pa.string())
+        except UnicodeEncodeError:
+            pass
+    return pa.array(np.asarray(values, dtype=object), type=pa.string())
 
 
 def _iso(day_number: int) -> str:

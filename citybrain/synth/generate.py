@@ -24,11 +24,13 @@ def generate(
     defect_rate: float = 0.01,
     clean_truth: bool | None = None,
     progress: bool = True,
+    clean: bool = False,
 ) -> dict:
     """Generate ``days`` days ending ``end`` (default yesterday) into ``home``'s landing zone.
 
-    Replaces any earlier landing zone and truth in ``home``. Returns the summary also
-    written to ``truth/summary.json``.
+    Replaces any earlier landing zone and truth in ``home``. ``clean`` makes a city with
+    no defects, no missing or late deliveries and no planted inconsistencies (use it with
+    ``defect_rate=0``). Returns the summary also written to ``truth/summary.json``.
     """
     sc = SCALES[scale]
     days = days or sc.default_days
@@ -39,16 +41,17 @@ def generate(
     for sub in ("landing", "truth"):
         shutil.rmtree(home / sub, ignore_errors=True)
     t0 = time.perf_counter()
-    out = Deliveries(home, start, end, seed, defect_rate, clean_truth=clean_truth, city_scale=scale == "city")
+    out = Deliveries(home, start, end, seed, 0.0 if clean else defect_rate, clean_truth=clean_truth,
+                     city_scale=scale == "city", clean=clean)
     bar = tqdm(total=days, desc=f"generate {scale}", unit="day", disable=not progress)
-    for day in simulate(load_city(), sc, start, days, seed, out.emit):
+    for day in simulate(load_city(), sc, start, days, seed, out.emit, clean=clean):
         out.close_before(day + dt.timedelta(1))
         bar.update(1)
     bar.close()
     summary = out.close()
     elapsed = time.perf_counter() - t0
     summary.update(
-        scale=scale, days=days, start=start.isoformat(), end=end.isoformat(), seed=seed, defect_rate=defect_rate,
+        scale=scale, days=days, clean=clean, start=start.isoformat(), end=end.isoformat(), seed=seed, defect_rate=defect_rate,
         seconds=round(elapsed, 2), rows_per_second=round(summary["rows_emitted"] / elapsed) if elapsed else None,
     )
     (home / "truth" / "summary.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")

@@ -131,7 +131,9 @@ class Grow:
 class World:
     """The synthetic city's state and its daily life."""
 
-    def __init__(self, city: City, scale: Scale, start: dt.date, seed: int) -> None:
+    def __init__(self, city: City, scale: Scale, start: dt.date, seed: int, *, clean: bool = False) -> None:
+        # A clean city plants no inconsistency: every department records everything it should.
+        self.clean = clean
         self.city = city
         self.scale = scale
         self.start = start
@@ -256,7 +258,7 @@ class World:
         vf = day0 - rng.integers(1, 5 * 365, len(food))
         self._issue(emit, "food_business_licence", "legal_person", food, vf, vf + 5 * 365, np.full(len(food), day0), historic=True)
         # A few certificates held by non-residents the population library never sees.
-        ext_holders = ext_idx[: max(1, len(ext_idx) // 3)]
+        ext_holders = ext_idx[: 0 if self.clean else max(1, len(ext_idx) // 3)]
         vf = day0 - rng.integers(1, 365, len(ext_holders))
         self._issue(emit, "driving_licence", "person", ext_holders, vf, vf + 6 * 365, np.full(len(ext_holders), day0), historic=True)
 
@@ -291,7 +293,7 @@ class World:
         reps = rep_pool[rng.integers(0, len(rep_pool), n)]
         # ~3% of legal representatives live outside the city (not in the population library).
         outside = np.flatnonzero(~p.resident)
-        ext = rng.random(n) < 0.03
+        ext = rng.random(n) < (0.0 if self.clean else 0.03)
         reps = np.where(ext, outside[rng.integers(0, len(outside), n)], reps)
         capital = np.round(rng.lognormal(4.0, 1.5, n), 2)
         capital = np.where((types == "individual_business") & (rng.random(n) < 0.5), np.nan, capital)
@@ -337,7 +339,7 @@ class World:
         self.persons.set("employer", people, employer)
         uscc = e.uscc[employer].astype(str)
         # ~0.5% of enrolments name an employer registered outside the city (unknown to samr).
-        unknown = self.rng.random(len(people)) < 0.005
+        unknown = self.rng.random(len(people)) < (0.0 if self.clean else 0.005)
         if unknown.any():
             uscc = np.where(unknown, usccs(np.full(len(people), "91"), np.full(len(people), "330100"), self.rng), uscc)
         self._emit_hrss(emit, people, uscc, "enrol", event_day, bdate)
@@ -410,6 +412,8 @@ class World:
         nd = self._poisson(n_reg, "death", 1.3 if day.month in (12, 1, 2) else 1.0)
         if nd and n_reg:
             w = np.exp(0.085 * (ages[registered] - 80))
+            if self.clean:  # legal representatives of active entities stay alive (no deceased reps)
+                w = np.where(np.isin(registered, e.rep[e.status == 0]), 0.0, w)
             dead = rng.choice(registered, min(nd, n_reg), replace=False, p=w / w.sum())
             p.set("status", dead, 2)
             n = len(dead)
@@ -418,17 +422,22 @@ class World:
                 "district_code": self.dist_codes[p.dist[dead]],
                 "cause_category": np.where(rng.random(n) < 0.9, np.array(CAUSES)[rng.integers(0, len(CAUSES), n)], None).astype(object),
             })
-            by_psb = dead[rng.random(n) < 0.8]
+            by_psb = dead[rng.random(n) < (1.0 if self.clean else 0.8)]
             if len(by_psb):
                 bd = lagged(len(by_psb), 3, 30)
                 self._emit_psb(emit, by_psb, "death", np.full(len(by_psb), d), bd)
                 cards = self.id_card_of[by_psb]
-                keep = (cards >= 0) & (rng.random(len(cards)) < 0.85)
+                keep = (cards >= 0) & (rng.random(len(cards)) < 0.85) & (not self.clean)
                 cards, bd = cards[keep], bd[keep]
                 cards_ok = self.certs.status[cards] == 0
                 cards, bd = cards[cards_ok], bd[cards_ok]
                 self.certs.set("status", cards, 2)
                 self._emit_cert(emit, cards, "cancel", bd, bd)
+            if self.clean:  # the data resources bureau cancels every certificate of the dead at once
+                c = self.certs
+                held = np.flatnonzero((c.holder_kind == "person") & (c.status == 0) & np.isin(c.holder, dead))
+                c.set("status", held, 2)
+                self._emit_cert(emit, held, "cancel", np.full(len(held), d), np.full(len(held), d))
             quit_job = dead[(p.employer[dead] >= 0)]
             if len(quit_job):
                 self._leave(emit, quit_job, lagged(len(quit_job), 1, 20))
@@ -520,9 +529,10 @@ class World:
             self._emit_samr(emit, who, etype, np.full(k, d), np.full(k, d))
             # ~15% of closed entities keep a valid business licence (a planted inconsistency).
             c = self.certs
-            lic = np.flatnonzero((c.holder_kind == "legal_person") & (c.status == 0) & np.isin(c.holder, who[rng.random(k) < 0.85]))
+            closing = who if self.clean else who[rng.random(k) < 0.85]
+            lic = np.flatnonzero((c.holder_kind == "legal_person") & (c.status == 0) & np.isin(c.holder, closing))
             c.set("status", lic, 1 if cert_event == "revoke" else 2)
-            bd = lagged(len(lic), 0, 5)
+            bd = np.full(len(lic), d) if self.clean else lagged(len(lic), 0, 5)
             self._emit_cert(emit, lic, cert_event, bd, bd)
 
         # Certificate renewals and new driving licences.
@@ -587,9 +597,9 @@ class World:
             })
 
 
-def simulate(city: City, scale: Scale, start: dt.date, days: int, seed: int, emit: Emit) -> Iterator[dt.date]:
+def simulate(city: City, scale: Scale, start: dt.date, days: int, seed: int, emit: Emit, *, clean: bool = False) -> Iterator[dt.date]:
     """Run the world from ``start`` for ``days`` days, yielding each day once it is emitted."""
-    world = World(city, scale, start, seed)
+    world = World(city, scale, start, seed, clean=clean)
     world.build_baseline(emit)
     for i in range(days):
         day = start + dt.timedelta(i)

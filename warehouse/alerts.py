@@ -1,0 +1,220 @@
+"""Alerts: missing feeds, thresholds, anomalies and cross-department inconsistencies.
+
+Every refresh computes the conditions that hold now, then merges them into
+``marts.alerts``: an alert's id is a hash of (rule, date, district, subject), so a
+condition that holds across re-runs stays one row. New conditions open alerts; alerts
+whose condition cleared are resolved; acknowledgements (from the cockpit) are kept and
+a resolved alert whose condition returns is reopened.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+
+import duckdb
+
+from warehouse.city import load_city
+from warehouse.contract import DEPARTMENTS, FEEDS
+from warehouse.workdays import day_kind
+
+RECENT_DAYS = 7  # thresholds and anomalies are judged on the latest week of data
+BASELINE_DAYS = 28  # anomaly baseline: the same kind of day (workday / rest day) over four weeks
+ANOMALY_Z = 5.0
+ANOMALY_MIN_DELTA = 5.0  # ignore tiny counts moving by a few units
+ANOMALY_MIN_MEDIAN = 20.0  # below this volume a day's count is too noisy to call an anomaly
+
+ALERTS_DDL = """
+CREATE SCHEMA IF NOT EXISTS marts;
+CREATE TABLE IF NOT EXISTS marts.alerts (
+    alert_id VARCHAR PRIMARY KEY, rule_id VARCHAR NOT NULL, severity VARCHAR NOT NULL, date DATE NOT NULL,
+    district_code VARCHAR NOT NULL, subject VARCHAR NOT NULL, status VARCHAR NOT NULL, message VARCHAR NOT NULL,
+    owner_role VARCHAR NOT NULL, owner_scope VARCHAR,
+    first_seen TIMESTAMP NOT NULL, last_seen TIMESTAMP NOT NULL, resolved_at TIMESTAMP,
+    acknowledged_at TIMESTAMP, acknowledged_by VARCHAR, ack_comment VARCHAR
+);
+"""
+
+_CONDITIONS = """
+CREATE OR REPLACE TEMP TABLE cb_conditions (
+    rule_id VARCHAR, severity VARCHAR, date DATE, district_code VARCHAR, subject VARCHAR,
+    message VARCHAR, owner_role VARCHAR, owner_scope VARCHAR, family VARCHAR
+)"""
+
+
+def _feed_missing(con: duckdb.DuckDBPyConnection, as_of: dt.datetime, first: dt.date) -> None:
+    city = load_city().code
+    con.execute("CREATE OR REPLACE TEMP TABLE cb_feed_list (department VARCHAR, feed VARCHAR, deadline_hours INTEGER, dept_zh VARCHAR)")
+    con.executemany("INSERT INTO cb_feed_list VALUES (?, ?, ?, ?)",
+                    [(f.department, f.name, f.deadline_hours, DEPARTMENTS[f.department][0]) for f in FEEDS])
+    con.execute(
+        """INSERT INTO cb_conditions
+           SELECT 'feed_missing',
+                  CASE WHEN $as_of > d.day + to_hours(f.deadline_hours + 24) THEN 'critical' ELSE 'warning' END,
+                  d.day, $city, f.department || '/' || f.feed,
+                  f.dept_zh || '「' || f.feed || '」' || strftime(d.day, '%Y-%m-%d') || ' 的数据截至 '
+                    || strftime(d.day + to_hours(f.deadline_hours), '%m-%d %H:%M') || ' 仍未报送 (' || f.department || '/' || f.feed
+                    || ' for ' || strftime(d.day, '%Y-%m-%d') || ' not delivered by its deadline)',
+                  'steward', f.department, 'feed'
+           FROM (SELECT CAST(x AS DATE) AS day FROM range($first::DATE, CAST($as_of AS DATE), INTERVAL 1 DAY) t(x)) d,
+                cb_feed_list f
+           WHERE d.day + to_hours(f.deadline_hours) <= $as_of
+             AND NOT EXISTS (SELECT 1 FROM ingest.live_deliveries l
+                             WHERE l.department = f.department AND l.feed = f.feed AND l.business_date = d.day)""",
+        {"as_of": as_of, "first": first, "city": city},
+    )
+
+
+def _consistency(con: duckdb.DuckDBPyConnection, as_of: dt.datetime) -> None:
+    """Findings summarised per rule and owner for the clock date, no personal data in the text."""
+    city = load_city().code
+    con.execute(
+        """INSERT INTO cb_conditions
+           SELECT CASE WHEN rule = 'deceased_with_valid_certificate' THEN rule ELSE 'consistency:' || rule END,
+                  CASE WHEN rule IN ('deceased_with_valid_certificate', 'death_not_deregistered') THEN 'critical' ELSE 'warning' END,
+                  CAST($as_of AS DATE), $city,
+                  CASE WHEN rule = 'deceased_with_valid_certificate' THEN 'e_certificate' ELSE rule || '@' || owner_department END,
+                  CASE rule
+                    WHEN 'deceased_with_valid_certificate' THEN count(DISTINCT holder) || ' 名已故人员仍持有有效证照 ('
+                         || count(DISTINCT holder) || ' deceased persons still hold ' || count(*) || ' valid certificates)'
+                    WHEN 'death_not_deregistered' THEN count(*) || ' 名卫健委已报死亡人员超过30天仍未销户 ('
+                         || count(*) || ' deaths reported by health not recorded by public security after 30 days)'
+                    ELSE count(*) || ' 条跨部门不一致：' || rule || ' (' || count(*) || ' findings of ' || rule || ')' END,
+                  'steward', owner_department, 'daily'
+           FROM (SELECT f.*, CASE WHEN f.rule = 'deceased_with_valid_certificate' THEN c.holder_id END AS holder
+                 FROM quality.findings f LEFT JOIN e_certificate.certificate_state c
+                   ON f.subject_kind = 'certificate' AND c.certificate_no = f.subject_id)
+           GROUP BY rule, owner_department""",
+        {"as_of": as_of, "city": city},
+    )
+
+
+def _thresholds(con: duckdb.DuckDBPyConnection, since: dt.date) -> None:
+    con.execute(
+        """INSERT INTO cb_conditions
+           SELECT 'threshold:' || v.indicator_id,
+                  CASE WHEN (c.direction = 'higher' AND v.value < c.critical) OR (c.direction = 'lower' AND v.value > c.critical)
+                       THEN 'critical' ELSE 'warning' END,
+                  v.date, v.district_code, v.indicator_id,
+                  c.name_zh || ' ' || round(v.value * CASE WHEN c.unit = '%' THEN 100 ELSE 1 END, 1) || c.unit
+                    || CASE WHEN c.direction = 'higher' THEN ' 低于' ELSE ' 高于' END || '预警线 '
+                    || round(c.warn * CASE WHEN c.unit = '%' THEN 100 ELSE 1 END, 1) || c.unit
+                    || ' (' || c.name_en || ' ' || round(v.value * CASE WHEN c.unit = '%' THEN 100 ELSE 1 END, 1) || c.unit
+                    || CASE WHEN c.direction = 'higher' THEN ' below' ELSE ' above' END || ' the warning level)',
+                  CASE WHEN v.district_code = $city THEN 'city_manager' ELSE 'district_manager' END,
+                  CASE WHEN v.district_code = $city THEN NULL ELSE v.district_code END, 'recent'
+           FROM marts.indicator_values v JOIN marts.indicator_catalog c USING (indicator_id)
+           WHERE c.warn IS NOT NULL AND v.value IS NOT NULL AND v.date >= $since
+             AND (c.kind = 'count' OR v.denominator >= 30)  -- a ratio over a handful of cases is noise
+             AND ((c.direction = 'higher' AND v.value < c.warn) OR (c.direction = 'lower' AND v.value > c.warn))""",
+        {"since": since, "city": load_city().code},
+    )
+
+
+def _anomalies(con: duckdb.DuckDBPyConnection, since: dt.date) -> None:
+    """Values far from a robust baseline (median, MAD) of the same kind of day.
+
+    The spread is at least the square root of the median (counts are Poisson-like), a
+    tenth of it, or 1, so small district counts do not alarm on ordinary noise.
+    """
+    days = [r[0] for r in con.execute("SELECT DISTINCT date FROM marts.indicator_values").fetchall()]
+    con.execute("CREATE OR REPLACE TEMP TABLE cb_day_kind (date DATE, workday BOOLEAN)")
+    con.executemany("INSERT INTO cb_day_kind VALUES (?, ?)", [(d, day_kind(d) == "workday") for d in days])
+    con.execute(
+        f"""INSERT INTO cb_conditions
+            WITH v AS (SELECT v.*, k.workday FROM marts.indicator_values v JOIN cb_day_kind k USING (date)
+                       JOIN marts.indicator_catalog c USING (indicator_id) WHERE c.anomaly AND v.value IS NOT NULL),
+            scored AS (
+                SELECT cur.indicator_id, cur.date, cur.district_code, cur.value,
+                       median(b.value) AS med, median(abs(b.value - m.med)) AS mad, count(b.value) AS n
+                FROM v cur
+                JOIN v b ON b.indicator_id = cur.indicator_id AND b.district_code = cur.district_code
+                        AND b.workday = cur.workday AND b.date < cur.date AND b.date >= cur.date - {BASELINE_DAYS}
+                JOIN (SELECT cur2.indicator_id, cur2.district_code, cur2.date, median(b2.value) AS med
+                      FROM v cur2 JOIN v b2 ON b2.indicator_id = cur2.indicator_id AND b2.district_code = cur2.district_code
+                           AND b2.workday = cur2.workday AND b2.date < cur2.date AND b2.date >= cur2.date - {BASELINE_DAYS}
+                      WHERE cur2.date >= $since GROUP BY ALL) m
+                  ON m.indicator_id = cur.indicator_id AND m.district_code = cur.district_code AND m.date = cur.date
+                WHERE cur.date >= $since
+                GROUP BY ALL HAVING count(b.value) >= 5
+            )
+            SELECT 'anomaly:' || s.indicator_id,
+                   CASE WHEN abs(s.value - s.med) / greatest(1.4826 * s.mad, sqrt(s.med), 0.1 * s.med, 1) > {2 * ANOMALY_Z} THEN 'critical' ELSE 'warning' END,
+                   s.date, s.district_code, s.indicator_id,
+                   c.name_zh || ' ' || round(s.value, 1) || c.unit || '，常态约 ' || round(s.med, 1) || c.unit
+                     || ' (' || c.name_en || ' ' || round(s.value, 1) || ' against a usual ' || round(s.med, 1) || ' on comparable days)',
+                   CASE WHEN s.district_code = $city THEN 'city_manager' ELSE 'district_manager' END,
+                   CASE WHEN s.district_code = $city THEN NULL ELSE s.district_code END, 'recent'
+            FROM scored s JOIN marts.indicator_catalog c USING (indicator_id)
+            WHERE abs(s.value - s.med) >= {ANOMALY_MIN_DELTA} AND s.med >= {ANOMALY_MIN_MEDIAN}
+              AND abs(s.value - s.med) / greatest(1.4826 * s.mad, sqrt(s.med), 0.1 * s.med, 1) > {ANOMALY_Z}""",
+        {"since": since, "city": load_city().code},
+    )
+
+
+def evaluate(con: duckdb.DuckDBPyConnection, as_of: dt.datetime) -> dict[str, int]:
+    """Compute today's conditions and merge them into ``marts.alerts``; returns counts by status."""
+    con.execute(ALERTS_DDL)
+    con.execute(_CONDITIONS)
+    span = con.execute("SELECT min(business_date), max(business_date) FROM ingest.live_deliveries").fetchone()
+    if span[0] is not None:
+        first, last = span
+        since = max(first, last - dt.timedelta(RECENT_DAYS - 1))
+        _feed_missing(con, as_of, first)
+        _thresholds(con, since)
+        _anomalies(con, since)
+    else:
+        since = as_of.date()
+    if con.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'quality' AND table_name = 'findings'").fetchone()[0]:
+        _consistency(con, as_of)
+    now = as_of
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute(
+            """CREATE OR REPLACE TEMP TABLE cb_keyed AS
+               SELECT md5(rule_id || '|' || date || '|' || district_code || '|' || subject)[:16] AS alert_id, *
+               FROM cb_conditions"""
+        )
+        # Conditions that still hold: refresh the text, reopen if it had been resolved.
+        con.execute(
+            """UPDATE marts.alerts a SET severity = k.severity, message = k.message, last_seen = $now,
+                      status = CASE WHEN a.status = 'resolved' THEN 'open' ELSE a.status END,
+                      resolved_at = CASE WHEN a.status = 'resolved' THEN NULL ELSE a.resolved_at END
+               FROM cb_keyed k WHERE k.alert_id = a.alert_id""",
+            {"now": now},
+        )
+        con.execute(
+            """INSERT INTO marts.alerts
+               SELECT alert_id, rule_id, severity, date, district_code, subject, 'open', message, owner_role, owner_scope,
+                      $now, $now, NULL, NULL, NULL, NULL
+               FROM cb_keyed WHERE alert_id NOT IN (SELECT alert_id FROM marts.alerts)""",
+            {"now": now},
+        )
+        # Conditions that cleared, among those this run judged: feeds (every day), recent
+        # thresholds/anomalies (the latest week), daily summaries (superseded by today's).
+        con.execute(
+            """UPDATE marts.alerts SET status = 'resolved', resolved_at = $now
+               WHERE status <> 'resolved' AND alert_id NOT IN (SELECT alert_id FROM cb_keyed)
+                 AND (rule_id = 'feed_missing'
+                      OR ((rule_id LIKE 'threshold:%' OR rule_id LIKE 'anomaly:%') AND date >= $since)
+                      OR rule_id = 'deceased_with_valid_certificate' OR rule_id LIKE 'consistency:%')""",
+            {"now": now, "since": since},
+        )
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return dict(con.execute("SELECT status, count(*) FROM marts.alerts GROUP BY status").fetchall())
+
+
+def acknowledge(con: duckdb.DuckDBPyConnection, acks: Iterable[tuple[str, str, str, dt.datetime]]) -> int:
+    """Apply acknowledgements (alert_id, user, comment, when) made in the cockpit; returns how many took."""
+    con.execute(ALERTS_DDL)
+    n = 0
+    for alert_id, user, comment, when in acks:
+        n += con.execute(
+            """UPDATE marts.alerts SET status = 'acknowledged', acknowledged_by = ?, ack_comment = ?, acknowledged_at = ?
+               WHERE alert_id = ? AND status = 'open' RETURNING 1""",
+            [user, comment, when, alert_id],
+        ).fetchall().__len__()
+    return n

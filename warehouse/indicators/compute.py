@@ -1,0 +1,194 @@
+"""Compute ``marts.indicator_values`` for a range of days, every district plus city-wide.
+
+Each indicator's SQL returns (day, district_code, num, den) for the days in ``cb_days``.
+Counts are summed for the city (rows whose district is unknown count city-wide only);
+ratios are sum(num) ÷ sum(den). Districts with no rows get 0 for counts.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import duckdb
+
+from warehouse.city import load_city
+from warehouse.contract import FEEDS
+
+_HERE = Path(__file__).parent
+_SQL = _HERE.parent / "sql" / "indicators"
+
+MARTS_DDL = """
+CREATE SCHEMA IF NOT EXISTS marts;
+CREATE TABLE IF NOT EXISTS marts.indicator_values (
+    indicator_id VARCHAR NOT NULL, date DATE NOT NULL, district_code VARCHAR NOT NULL,
+    value DOUBLE, numerator DOUBLE, denominator DOUBLE
+);
+CREATE TABLE IF NOT EXISTS marts.indicator_catalog (
+    indicator_id VARCHAR PRIMARY KEY, name_zh VARCHAR, name_en VARCHAR, unit VARCHAR, domain VARCHAR,
+    owner VARCHAR, kind VARCHAR, direction VARCHAR, scope VARCHAR, target DOUBLE, warn DOUBLE, critical DOUBLE,
+    anomaly BOOLEAN, definition VARCHAR
+);
+CREATE TABLE IF NOT EXISTS meta.mart_builds (built_at TIMESTAMP, last_delivery_id BIGINT, first_day DATE, last_day DATE, seconds DOUBLE);
+"""
+
+
+@dataclass(frozen=True)
+class Indicator:
+    """One catalog entry."""
+
+    id: str
+    name_zh: str
+    name_en: str
+    unit: str
+    domain: str
+    owner: str
+    kind: str
+    direction: str
+    scope: str
+    target: float | None = None
+    warn: float | None = None
+    critical: float | None = None
+    anomaly: bool = False
+    sql: str | None = None
+    params: dict = field(default_factory=dict)
+
+    @property
+    def sql_file(self) -> Path:
+        return _SQL / f"{self.sql or self.id}.sql"
+
+    def definition(self) -> str:
+        """The first comment lines of its SQL: what the number means."""
+        lines = self.sql_file.read_text(encoding="utf-8").splitlines()
+        return " ".join(l.lstrip("- ").strip() for l in lines if l.startswith("--"))
+
+
+@lru_cache(maxsize=1)
+def catalog() -> tuple[Indicator, ...]:
+    """Every indicator in ``catalog.json``, in catalog order."""
+    raw = json.loads((_HERE / "catalog.json").read_text(encoding="utf-8"))
+    return tuple(Indicator(**entry) for entry in raw["indicators"])
+
+
+def _lit(v: str) -> str:
+    return "'" + v.replace("'", "''") + "'"
+
+
+def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("CREATE SCHEMA IF NOT EXISTS meta")
+    con.execute(MARTS_DDL)
+    con.execute("DELETE FROM marts.indicator_catalog")
+    con.executemany(
+        "INSERT INTO marts.indicator_catalog VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [(i.id, i.name_zh, i.name_en, i.unit, i.domain, i.owner, i.kind, i.direction, i.scope,
+          i.target, i.warn, i.critical, i.anomaly, i.definition()) for i in catalog()],
+    )
+
+
+def data_days(con: duckdb.DuckDBPyConnection) -> tuple[dt.date, dt.date] | None:
+    """First and last business date of live deliveries: the days indicators cover."""
+    row = con.execute("SELECT min(business_date), max(business_date) FROM ingest.live_deliveries").fetchone()
+    return None if row[0] is None else (row[0], row[1])
+
+
+def _prepare(con: duckdb.DuckDBPyConnection, first: dt.date, last: dt.date, as_of: dt.datetime) -> None:
+    con.execute("CREATE OR REPLACE TEMP TABLE cb_days AS SELECT CAST(d AS DATE) AS day FROM range(?::DATE, ?::DATE + 1, INTERVAL 1 DAY) t(d)",
+                [first, last])
+    con.execute((_SQL / "_holder_district.sql").read_text(encoding="utf-8"))
+    con.execute("CREATE OR REPLACE TEMP TABLE cb_feeds (department VARCHAR, feed VARCHAR, deadline_hours INTEGER)")
+    con.executemany("INSERT INTO cb_feeds VALUES (?, ?, ?)", [(f.department, f.name, f.deadline_hours) for f in FEEDS])
+    # A feed is due for D once its deadline has passed on the refresh's clock.
+    con.execute(
+        """CREATE OR REPLACE TEMP TABLE cb_feed_due AS
+           SELECT d.day, f.department, f.feed,
+                  EXISTS (SELECT 1 FROM ingest.live_deliveries l
+                          WHERE l.department = f.department AND l.feed = f.feed AND l.business_date = d.day
+                            AND l.arrived_at <= d.day + to_hours(f.deadline_hours)) AS on_time
+           FROM cb_days d, cb_feeds f
+           WHERE d.day + to_hours(f.deadline_hours) <= ?""",
+        [as_of],
+    )
+
+
+def compute(con: duckdb.DuckDBPyConnection, first: dt.date, last: dt.date, as_of: dt.datetime) -> int:
+    """Recompute every indicator for ``first``..``last``; returns the rows written."""
+    ensure_schema(con)
+    city = load_city()
+    _prepare(con, first, last, as_of)
+    con.execute("CREATE OR REPLACE TEMP TABLE cb_districts (district_code VARCHAR)")
+    con.executemany("INSERT INTO cb_districts VALUES (?)", [(d,) for d in city.district_codes])
+    con.execute("CREATE OR REPLACE TEMP TABLE cb_values (indicator_id VARCHAR, date DATE, district_code VARCHAR, value DOUBLE, numerator DOUBLE, denominator DOUBLE)")
+    for ind in catalog():
+        sql = ind.sql_file.read_text(encoding="utf-8").replace("$city", _lit(city.code))
+        for k, v in ind.params.items():
+            sql = sql.replace(f"${k}", _lit(v))
+        con.execute(f"CREATE OR REPLACE TEMP TABLE cb_raw AS {sql}")
+        iid = _lit(ind.id)
+        value = "sum(num)" if ind.kind == "count" else "sum(num) / nullif(sum(den), 0)"
+        fill = "0" if ind.kind == "count" else "NULL"
+        city_row = f"""SELECT {iid}, d.day, {_lit(city.code)}, coalesce({value}, {fill}), coalesce(sum(num), {fill}), sum(den)
+                       FROM cb_days d LEFT JOIN cb_raw r ON r.day = d.day GROUP BY d.day"""
+        con.execute(f"INSERT INTO cb_values {city_row}")
+        if ind.scope == "district":
+            con.execute(
+                f"""INSERT INTO cb_values
+                    SELECT {iid}, d.day, k.district_code, coalesce({value}, {fill}), coalesce(sum(num), {fill}), sum(den)
+                    FROM cb_days d CROSS JOIN cb_districts k
+                    LEFT JOIN cb_raw r ON r.day = d.day AND r.district_code = k.district_code
+                    GROUP BY d.day, k.district_code"""
+            )
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute("DELETE FROM marts.indicator_values WHERE date BETWEEN ? AND ?", [first, last])
+        con.execute("INSERT INTO marts.indicator_values SELECT * FROM cb_values")
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return con.execute("SELECT count(*) FROM cb_values").fetchone()[0]
+
+
+def refresh(con: duckdb.DuckDBPyConnection, as_of: dt.datetime, *, full: bool = False) -> tuple[dt.date, dt.date] | None:
+    """Recompute the days the deliveries since the last build can change, through the last day.
+
+    A change dated D can move stock indicators (registered residents, valid certificates)
+    on every later day, so the range runs from the earliest touched date to the end; the
+    days before it keep their values. Returns the range recomputed (None: nothing to do).
+    """
+    ensure_schema(con)
+    span = data_days(con)
+    if span is None:
+        return None
+    first, last = span
+    prev = con.execute("SELECT max(last_delivery_id) FROM meta.mart_builds").fetchone()[0]
+    top = con.execute("SELECT coalesce(max(delivery_id), 0) FROM ingest.deliveries").fetchone()[0]
+    if not full and prev is not None:
+        touched = con.execute(
+            "SELECT min(business_date) FROM ingest.deliveries WHERE delivery_id > ? OR superseded_by > ?", [prev, prev]
+        ).fetchone()[0]
+        # The clock moves on too: feeds whose 30-hour deadline passed since then change on-time rates.
+        candidates = [d for d in (touched, _earliest_event(con, prev), last - dt.timedelta(2)) if d is not None]
+        first = max(first, min(candidates))
+    t0 = dt.datetime.now()
+    compute(con, first, last, as_of)
+    con.execute("INSERT INTO meta.mart_builds VALUES (?, ?, ?, ?, ?)",
+                [dt.datetime.now(), top, first, last, (dt.datetime.now() - t0).total_seconds()])
+    return first, last
+
+
+def _earliest_event(con: duckdb.DuckDBPyConnection, prev: int) -> dt.date | None:
+    """The earliest event date in staged rows of deliveries changed since ``prev``."""
+    changed = "(SELECT delivery_id FROM ingest.deliveries WHERE delivery_id > $1 OR superseded_by > $1)"
+    parts = [
+        f"SELECT min(event_date) FROM staging.household_events WHERE _delivery_id IN {changed}",
+        f"SELECT min(death_date) FROM staging.death_records WHERE _delivery_id IN {changed}",
+        f"SELECT min(registration_date) FROM staging.marriage_registrations WHERE _delivery_id IN {changed}",
+        f"SELECT min(event_date) FROM staging.insurance_events WHERE _delivery_id IN {changed}",
+        f"SELECT min(event_date) FROM staging.entity_events WHERE _delivery_id IN {changed}",
+        f"SELECT min(least(event_date, valid_from)) FROM staging.certificate_events WHERE _delivery_id IN {changed}",
+        f"SELECT min(CAST(used_at AS DATE)) FROM staging.certificate_usage WHERE _delivery_id IN {changed}",
+    ]
+    return con.execute(f"SELECT min(d) FROM ({' UNION ALL '.join(parts)}) t(d)", [prev]).fetchone()[0]

@@ -1,0 +1,111 @@
+"""Publish the serving snapshot: an immutable DuckDB file the cockpit reads.
+
+The warehouse file has one writer and no concurrent readers, so the last step of a
+refresh copies what the cockpit needs into ``serving/snapshot-<stamp>.duckdb`` and then
+switches the pointer ``serving/CURRENT`` with an atomic ``os.replace``. A reader opens
+whatever CURRENT names, read-only; a refresh in flight never breaks it, and it never
+sees two refreshes mixed. Older snapshots are kept (they answer "what did the cockpit
+show on the 3rd?") and pruned beyond ``keep``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import uuid
+from pathlib import Path
+
+import duckdb
+
+from warehouse.city import load_city
+
+POINTER = "CURRENT"
+DEFAULT_KEEP = 7
+
+# What the cockpit may read. Only rejected rows carry personal data: the cockpit shows
+# them to the owning department's steward alone and audits every view.
+SERVING = {
+    "indicator_values": "SELECT * FROM marts.indicator_values",
+    "indicator_catalog": "SELECT * FROM marts.indicator_catalog",
+    "alerts": "SELECT * FROM marts.alerts",
+    "city_score": "SELECT * FROM marts.city_score",
+    "indicator_scores": "SELECT * FROM marts.indicator_scores",
+    "deliveries": """SELECT delivery_id, department, feed, business_date, file_name, format, encoding, size_bytes,
+                            arrived_at, ingested_at, status, rows_read, rows_accepted, rows_rejected, reason, error,
+                            extra_columns, supersedes, superseded_by FROM ingest.deliveries""",
+    "rejections": "SELECT * FROM ingest.rejections",
+    "rejected_rows": """SELECT r.delivery_id, d.department, d.feed, r.line_number, r.raw
+                        FROM ingest.rejected_rows r JOIN ingest.deliveries d USING (delivery_id)""",
+    "findings_summary": """SELECT rule, owner_department, district_code, count(*) AS findings, min(since) AS since
+                           FROM quality.findings GROUP BY ALL""",
+    "population_profile": """SELECT district_code, status, gender, age_band, age_group, count(*) AS persons
+                             FROM population.person_profile GROUP BY ALL""",
+}
+
+
+def _tables_present(con: duckdb.DuckDBPyConnection) -> set[str]:
+    return {f"{s}.{t}" for s, t in con.execute("SELECT table_schema, table_name FROM information_schema.tables").fetchall()}
+
+
+def publish(con: duckdb.DuckDBPyConnection, serving: Path, as_of: dt.datetime, *, run_id: str = "", keep: int = DEFAULT_KEEP) -> Path:
+    """Write a new snapshot from the warehouse connection and make it current."""
+    serving.mkdir(parents=True, exist_ok=True)
+    stamp = dt.datetime.now().strftime("%Y%m%dT%H%M%S%f")
+    final = serving / f"snapshot-{stamp}-{uuid.uuid4().hex[:6]}.duckdb"
+    tmp = final.with_suffix(".tmp")
+    present = _tables_present(con)
+    alias = "snap_" + uuid.uuid4().hex[:8]
+    con.execute(f"ATTACH '{tmp}' AS {alias}")
+    try:
+        counts = {}
+        for name, sql in SERVING.items():
+            sources = {w for w in sql.replace(",", " ").split() if "." in w and not w.startswith(("r.", "d."))}
+            if not sources <= present:
+                continue  # a layer not built yet (e.g. before the first library build)
+            con.execute(f"CREATE TABLE {alias}.{name} AS {sql}")
+            counts[name] = con.execute(f"SELECT count(*) FROM {alias}.{name}").fetchone()[0]
+        city = load_city()
+        con.execute(f"CREATE TABLE {alias}.districts (district_code VARCHAR, name VARCHAR, name_en VARCHAR, population BIGINT, lat DOUBLE, lon DOUBLE)")
+        con.executemany(f"INSERT INTO {alias}.districts VALUES (?, ?, ?, ?, ?, ?)",
+                        [(d.code, d.name, d.name_en, d.population, d.lat, d.lon) for d in city.districts])
+        con.execute(f"CREATE TABLE {alias}.snapshot_info (key VARCHAR, value VARCHAR)")
+        info = {"run_id": run_id, "as_of": as_of.isoformat(sep=" "), "published_at": dt.datetime.now().isoformat(sep=" "),
+                "city_code": city.code, "city_name": city.name, **{f"rows:{k}": str(v) for k, v in counts.items()}}
+        con.executemany(f"INSERT INTO {alias}.snapshot_info VALUES (?, ?)", list(info.items()))
+    finally:
+        con.execute(f"DETACH {alias}")
+    os.replace(tmp, final)
+    _switch(serving, final.name)
+    prune(serving, keep)
+    return final
+
+
+def _switch(serving: Path, name: str) -> None:
+    pointer_tmp = serving / f".{POINTER}.{uuid.uuid4().hex}"
+    with open(pointer_tmp, "w", encoding="utf-8") as fh:
+        fh.write(name)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(pointer_tmp, serving / POINTER)
+
+
+def current(serving: Path) -> Path | None:
+    """The snapshot CURRENT names, or None before the first publish."""
+    try:
+        name = (serving / POINTER).read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        return None
+    return serving / name if name else None
+
+
+def prune(serving: Path, keep: int = DEFAULT_KEEP) -> list[Path]:
+    """Delete all but the newest ``keep`` snapshots (never the current one)."""
+    cur = current(serving)
+    snaps = sorted(serving.glob("snapshot-*.duckdb"))
+    doomed = [p for p in snaps[: max(0, len(snaps) - keep)] if p != cur]
+    for p in doomed:
+        p.unlink(missing_ok=True)
+    for stale in serving.glob("snapshot-*.tmp"):  # left by a publish that was killed
+        if stale.stat().st_mtime < dt.datetime.now().timestamp() - 3600:
+            stale.unlink(missing_ok=True)
+    return doomed

@@ -1,0 +1,46 @@
+"""The read API the cockpit uses: the current serving snapshot, opened read-only."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import duckdb
+
+from warehouse.publish import current
+
+
+class Snapshot:
+    """A read-only connection to the current snapshot, reopened when the pointer moves.
+
+    Each request asks :meth:`connection` once and uses that connection throughout, so a
+    page never mixes two refreshes. Thread-safe; DuckDB cursors are per thread.
+    """
+
+    def __init__(self, serving: Path) -> None:
+        self.serving = serving
+        self._lock = threading.Lock()
+        self._path: Path | None = None
+        self._con: duckdb.DuckDBPyConnection | None = None
+        # Requests still running on an older snapshot keep their cursor: close only the
+        # connections a few switches back.
+        self._retired: list[duckdb.DuckDBPyConnection] = []
+
+    def connection(self) -> duckdb.DuckDBPyConnection | None:
+        """A cursor on the current snapshot (None before anything was published)."""
+        path = current(self.serving)
+        if path is None:
+            return None
+        with self._lock:
+            if path != self._path or self._con is None:
+                con = duckdb.connect(str(path), read_only=True)
+                if self._con is not None:
+                    self._retired.append(self._con)
+                self._con, self._path = con, path
+                while len(self._retired) > 3:
+                    self._retired.pop(0).close()
+            return self._con.cursor()
+
+    @property
+    def path(self) -> Path | None:
+        return self._path

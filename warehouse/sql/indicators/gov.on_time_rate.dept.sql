@@ -1,0 +1,4 @@
+-- One department's feeds delivered by their deadline ÷ its feeds due, business date D.
+WITH due AS (SELECT * FROM cb_feed_due)
+SELECT day, $city AS district_code, count(*) FILTER (WHERE on_time) AS num, count(*) AS den
+FROM due WHERE department = $department GROUP BY ALL

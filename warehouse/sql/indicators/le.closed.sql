@@ -1,0 +1,4 @@
+-- deregister and revoke events dated D.
+SELECT event_date AS day, district_code, count(*) AS num, NULL AS den
+FROM legal_person.live_entity_events WHERE event_type IN ('deregister', 'revoke') AND event_date IN (SELECT day FROM cb_days)
+GROUP BY ALL
