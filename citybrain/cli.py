@@ -74,6 +74,7 @@ def refresh(
     """Run the daily job (the one the schedule runs) over whatever the landing zone holds now."""
     from pipelines.run import run_daily_job
     from warehouse.db import connect
+    from warehouse.publish import current
 
     clock = _as_of(as_of)
     h = Home.resolve(home).ensure()
@@ -91,9 +92,17 @@ def refresh(
             """SELECT status, count(*), sum(rows_read), sum(rows_accepted), sum(rows_rejected)
                FROM ingest.deliveries GROUP BY status ORDER BY status"""
         ).fetchall()
+        libs = con.execute(
+            """SELECT (SELECT count(*) FROM population.persons), (SELECT count(*) FROM legal_person.entities),
+                      (SELECT count(*) FROM e_certificate.certificate_state), (SELECT count(*) FROM quality.findings)"""
+        ).fetchone()
+        alerts = dict(con.execute("SELECT status, count(*) FROM marts.alerts GROUP BY status").fetchall())
     typer.echo(f"refresh finished (run {result.run_id[:8]}); deliveries in the ledger:")
     for status, n, read, acc, rej in rows:
         typer.echo(f"  {status:<11} {n:>6} files  {read or 0:>10} rows read  {acc or 0:>10} accepted  {rej or 0:>8} rejected")
+    typer.echo(f"libraries: {libs[0]} persons, {libs[1]} entities, {libs[2]} certificates, {libs[3]} consistency findings")
+    typer.echo(f"alerts: {alerts.get('open', 0)} open, {alerts.get('acknowledged', 0)} acknowledged, {alerts.get('resolved', 0)} resolved")
+    typer.echo(f"serving snapshot: {current(h.serving)}; open data: {h.root / 'open_data'}")
 
 
 def main() -> None:  # pragma: no cover - console entry point

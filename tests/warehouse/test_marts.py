@@ -1,0 +1,307 @@
+"""Indicators, alerts, open data and the serving snapshot, against independent computations."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+
+from helpers import make_city, truth_deliveries, truth_rejections
+from test_libraries import AS_OF, _clean, expected_persons
+from warehouse.alerts import acknowledge, evaluate
+from warehouse.city import load_city
+from warehouse.db import connect
+from warehouse.indicators.compute import refresh
+from warehouse.ingest import ingest_landing
+from warehouse.libraries import build_all
+from warehouse.open_data import THRESHOLD, suppressed_table
+from warehouse.publish import current, publish
+
+CITY = load_city().code
+
+
+def _run(home: Path, as_of: dt.datetime = AS_OF) -> duckdb.DuckDBPyConnection:
+    con = connect(home / "warehouse.duckdb")
+    ingest_landing(con, home / "landing", home / "tmp")
+    build_all(con, as_of)
+    refresh(con, as_of)
+    evaluate(con, as_of)
+    return con
+
+
+def _values(con: duckdb.DuckDBPyConnection, indicator: str) -> dict[tuple[str, str], float]:
+    return {(d.isoformat(), k): v for d, k, v in con.execute(
+        "SELECT date, district_code, value FROM marts.indicator_values WHERE indicator_id = ?", [indicator]).fetchall()}
+
+
+def _as_indicator(counts: pd.Series, days: list[str]) -> dict[tuple[str, str], float]:
+    """(day, district) counts -> every day x district, zeros filled, plus the city total."""
+    out = {}
+    for day in days:
+        total = 0.0
+        for k in load_city().district_codes:
+            v = float(counts.get((day, k), 0))
+            out[(day, k)] = v
+        total = float(sum(v for (d, _), v in counts.items() if d == day))
+        out[(day, CITY)] = total
+    return out
+
+
+@pytest.fixture(scope="module")
+def tiny(tiny_city: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, duckdb.DuckDBPyConnection]:
+    home = tmp_path_factory.mktemp("marts") / "h"
+    shutil.copytree(tiny_city, home)
+    return home, _run(home)
+
+
+def test_contract_indicators_match_an_independent_computation(tiny) -> None:
+    home, con = tiny
+    days = sorted({d["business_date"] for d in truth_deliveries(home)})
+    persons = expected_persons(home)
+    psb = _clean(home, "psb__household_events")
+    health = _clean(home, "health__death_records")
+    samr = _clean(home, "samr__entity_events").sort_values(["event_date", "_business_date", "_line"], kind="stable")
+    dsb = _clean(home, "dsb__certificate_events").sort_values(["event_date", "_business_date", "_line"], kind="stable")
+    usage = _clean(home, "dsb__certificate_usage")
+
+    births = psb[psb.event_type == "birth"].groupby(["event_date", "district_code"]).size()
+    assert _values(con, "pop.births") == _as_indicator(births, days)
+
+    moves = psb[psb.event_type.isin(["move_in", "move_out"])].assign(n=lambda d: d.event_type.map({"move_in": 1, "move_out": -1}))
+    assert _values(con, "pop.net_migration") == _as_indicator(moves.groupby(["event_date", "district_code"]).n.sum(), days)
+
+    h = health.sort_values(["death_date", "_business_date", "_line"]).drop_duplicates("id_number")[["id_number", "death_date", "district_code"]]
+    p = psb[(psb.event_type == "death") & ~psb.id_number.isin(h.id_number)].sort_values(["event_date", "_business_date", "_line"])
+    p = p.drop_duplicates("id_number").rename(columns={"event_date": "death_date"})[["id_number", "death_date", "district_code"]]
+    deaths = pd.concat([h, p]).groupby(["death_date", "district_code"]).size()
+    assert _values(con, "pop.deaths") == _as_indicator(deaths, days)
+
+    assert _values(con, "le.new") == _as_indicator(samr[samr.event_type == "establish"].groupby(["event_date", "district_code"]).size(), days)
+    closed = samr[samr.event_type.isin(["deregister", "revoke"])].groupby(["event_date", "district_code"]).size()
+    assert _values(con, "le.closed") == _as_indicator(closed, days)
+
+    # Stocks at the end of each day, replaying events in order.
+    ev = pd.concat([psb.assign(day=psb.event_date, src="psb"),
+                    health.assign(day=health.death_date, src="health", event_type="death")])
+    ev = ev[ev.id_number.isin(persons.index)].sort_values(["day", "_business_date", "_line"], kind="stable")
+    registered, active = {}, {}
+    for day in days:
+        upto = ev[ev.day <= day]
+        last = upto[upto.src == "psb"].groupby("id_number").tail(1).set_index("id_number")
+        dead = set(upto[upto.event_type == "death"].id_number)
+        reg = last[(last.event_type != "move_out") & ~last.index.isin(dead)]
+        registered.update({(day, k): float(n) for k, n in reg.groupby("district_code").size().items()})
+        e = samr[samr.event_date <= day].groupby("uscc").tail(1)
+        act = e[e.event_type.isin(["establish", "change"])]
+        active.update({(day, k): float(n) for k, n in act.groupby("district_code").size().items()})
+    assert _values(con, "pop.registered") == _as_indicator(pd.Series(registered), days)
+    assert _values(con, "le.active") == _as_indicator(pd.Series(active), days)
+
+    # Certificates: the holder's district in its library.
+    ent = samr.groupby("uscc").tail(1).set_index("uscc").district_code
+    holder_district = lambda r: persons.district_code.get(r.holder_id) if r.holder_type == "person" else ent.get(r.holder_id)  # noqa: E731
+    certs = dsb.groupby("certificate_no").tail(1).set_index("certificate_no")
+    cert_district = {no: holder_district(r) for no, r in certs.iterrows()}
+    issued = dsb[dsb.event_type == "issue"].assign(k=lambda d: d.certificate_no.map(cert_district))
+    assert _values(con, "cert.issued") == _as_indicator(issued.groupby(["event_date", "k"], dropna=False).size(), days)
+    valid = {}
+    for day in days:
+        last = dsb[dsb.event_date <= day].groupby("certificate_no").tail(1)
+        ok = last[last.event_type.isin(["issue", "renew"]) & (last.valid_from <= day) & (last.valid_to.isna() | (last.valid_to >= day))]
+        for k, n in ok.certificate_no.map(cert_district).value_counts(dropna=False).items():
+            valid[(day, k)] = float(n)
+    assert _values(con, "cert.valid") == _as_indicator(pd.Series(valid), days)
+    used = usage.assign(day=usage.used_at.str[:10], k=usage.certificate_no.map(cert_district))
+    assert _values(con, "cert.usage") == _as_indicator(used.groupby(["day", "k"], dropna=False).size(), days)
+
+    # Ledger indicators, from the generator's own record of what it delivered.
+    rejected_lines: dict[tuple, set] = {}
+    for r in truth_rejections(home):
+        rejected_lines.setdefault(r[:4], set()).add(r[4])
+    received, read, rejected = {}, {}, {}
+    for d in truth_deliveries(home):
+        key, rows, reason = (d["department"], d["feed"], d["business_date"], d["file_name"]), int(d["rows"]), d["file_reason"]
+        bad = len(rejected_lines.get(key, ()))
+        if reason == "" and bad < rows or rows == 0 and reason == "":
+            received[d["business_date"]] = received.get(d["business_date"], 0) + rows
+        if reason != "unknown_feed":
+            counted = rows if reason in ("", "missing_column", "manifest_mismatch") else 0
+            read[d["business_date"]] = read.get(d["business_date"], 0) + counted
+            rejected[d["business_date"]] = rejected.get(d["business_date"], 0) + (bad if reason == "" else counted)
+    got = _values(con, "gov.rows_received")
+    assert {d: got[(d, CITY)] for d in days} == {d: float(received.get(d, 0)) for d in days}
+    got = _values(con, "gov.rejection_rate")
+    assert {d: round(got[(d, CITY)], 9) for d in days} == {d: round(rejected[d] / read[d], 9) for d in days}
+
+
+def test_a_late_delivery_recomputes_only_the_days_it_touches(tiny_city: Path, tmp_path: Path) -> None:
+    home = tmp_path / "h"
+    shutil.copytree(tiny_city, home)
+    con = _run(home)
+    before = con.execute("SELECT indicator_id, date, district_code, value FROM marts.indicator_values").df()
+    days = sorted(before.date.unique())
+    target_day = days[-4]
+    # A late extra delivery for that day: one more birth, dated that day.
+    row = {"event_id": "HJFIX1", "id_number": "330106202611170024", "name": "新生", "gender": "2",
+           "birth_date": str(target_day.date()), "ethnicity": "01", "district_code": "330106", "event_type": "birth",
+           "event_date": str(target_day.date())}
+    from stdnum.cn import ric
+
+    body = row["id_number"][:17].replace("20261117", str(target_day.date()).replace("-", ""))
+    row["id_number"] = body + ric.calc_check_digit(body + "0")
+    fixed = home / "landing" / "psb" / "household_events" / str(target_day.date()) / "household_events_fix.csv"
+    fixed.write_text(",".join(row) + "\n" + ",".join(row.values()) + "\n", encoding="utf-8")
+    ingest_landing(con, home / "landing", home / "tmp")
+    build_all(con, AS_OF)
+    first, last = refresh(con, AS_OF)
+    assert first == target_day.date()
+    after = con.execute("SELECT indicator_id, date, district_code, value FROM marts.indicator_values").df()
+    merged = before.merge(after, on=["indicator_id", "date", "district_code"], suffixes=("_before", "_after"))
+    assert len(merged) == len(before) == len(after)
+    changed = merged[merged.value_before.fillna(-1) != merged.value_after.fillna(-1)]
+    assert (changed.date >= target_day).all()
+    births = changed[changed.indicator_id == "pop.births"]
+    assert set(zip(births.date.dt.date, births.district_code)) == {(target_day.date(), "330106"), (target_day.date(), CITY)}
+
+
+def test_alerts_fire_on_withheld_feed_and_planted_inconsistency_without_duplicates(tiny) -> None:
+    home, con = tiny
+    # Plant an inconsistency: health reports the death of someone holding a valid certificate.
+    holder = con.execute(
+        """SELECT p.id_number, p.district_code FROM population.persons p JOIN e_certificate.certificates c
+           ON c.holder_id = p.id_number AND c.status = 'valid' WHERE p.status = 'registered' ORDER BY 1 LIMIT 1""").fetchone()
+    day = con.execute("SELECT max(business_date) FROM ingest.live_deliveries").fetchone()[0]
+    folder = home / "landing" / "health" / "death_records" / str(day)
+    (folder / "late_report.csv").write_text(
+        f"record_id,id_number,death_date,district_code,cause_category\nSWTEST1,{holder[0]},{day},{holder[1]},\n", encoding="utf-8")
+    ingest_landing(con, home / "landing", home / "tmp")
+    build_all(con, AS_OF)
+    refresh(con, AS_OF)
+    evaluate(con, AS_OF)
+    alerts = con.execute("SELECT rule_id, subject, date, status, message FROM marts.alerts").df()
+    missing = pd.read_csv(home / "truth" / "missing.csv", dtype=str)
+    for m in missing.itertuples():
+        hit = alerts[(alerts.rule_id == "feed_missing") & (alerts.subject == f"{m.department}/{m.feed}") & (alerts.date.astype(str) == m.business_date)]
+        assert len(hit) == 1, m
+    dead = alerts[alerts.rule_id == "deceased_with_valid_certificate"]
+    assert len(dead) == 1 and "1 deceased persons" in dead.message.iloc[0]
+    assert {"consistency:legal_rep_unknown", "consistency:insurance_employer_unknown"} <= set(alerts.rule_id)
+    assert not alerts.message.str.contains(r"\d{17}[\dX]").any(), "no identity number in any alert"
+    n = len(alerts)
+    # Re-running changes nothing; an acknowledgement survives the re-run.
+    first = con.execute("SELECT alert_id FROM marts.alerts WHERE rule_id = 'feed_missing' LIMIT 1").fetchone()[0]
+    assert acknowledge(con, [(first, "city.manager", "on it", AS_OF)]) == 1
+    evaluate(con, AS_OF)
+    again = con.execute("SELECT alert_id, status FROM marts.alerts").fetchall()
+    assert len(again) == n and dict(again)[first] == "acknowledged"
+
+
+def test_withheld_feed_alert_resolves_when_the_feed_arrives(tiny_city: Path, tmp_path: Path) -> None:
+    home = tmp_path / "h"
+    shutil.copytree(tiny_city, home)
+    con = _run(home)
+    missing = pd.read_csv(home / "truth" / "missing.csv", dtype=str).iloc[0]
+    folder = home / "landing" / missing.department / missing.feed / missing.business_date
+    folder.mkdir(parents=True, exist_ok=True)
+    from warehouse.contract import feed
+
+    (folder / "late.csv").write_text(",".join(feed(missing.department, missing.feed).column_names) + "\n", encoding="utf-8")
+    later = AS_OF + dt.timedelta(hours=2)
+    ingest_landing(con, home / "landing", home / "tmp")
+    evaluate(con, later)
+    status = con.execute("SELECT status FROM marts.alerts WHERE rule_id = 'feed_missing' AND subject = ? AND date = ?",
+                         [f"{missing.department}/{missing.feed}", missing.business_date]).fetchone()[0]
+    assert status == "resolved"
+
+
+def test_clean_city_raises_nothing_and_an_injected_anomaly_is_caught(tmp_path: Path) -> None:
+    from citybrain.synth.generate import generate
+
+    home = tmp_path / "clean"
+    generate(home, "tiny", 21, dt.date(2026, 11, 20), 5, progress=False, clean=True)
+    con = _run(home)
+    assert con.execute("SELECT count(*) FROM marts.alerts").fetchone()[0] == 0
+    # Five times the usual certificate uses on the last day: a correction of that day's file.
+    last = "2026-11-20"
+    path = next((home / "landing" / "dsb" / "certificate_usage" / last).glob("certificate_usage_*"))
+    df = pd.read_parquet(path) if path.suffix == ".parquet" else (pd.read_json(path, lines=True, dtype=str) if path.suffix == ".jsonl"
+                                                                   else pd.read_csv(path, dtype=str, encoding="gb18030", keep_default_na=False))
+    df.columns = [c.lstrip("\ufeff") for c in df.columns]
+    boosted = pd.concat([df] + [df.assign(usage_id=df.usage_id + f"X{i}") for i in range(4)])
+    path.unlink()
+    boosted.to_csv(path.with_suffix(".csv"), index=False)
+    ingest_landing(con, home / "landing", home / "tmp")
+    build_all(con, AS_OF)
+    refresh(con, AS_OF)
+    evaluate(con, AS_OF)
+    rules = {tuple(r) for r in con.execute("SELECT rule_id, district_code, CAST(date AS VARCHAR) FROM marts.alerts").fetchall()}
+    assert ("anomaly:cert.usage", CITY, last) in rules
+
+
+def test_open_data_hides_small_cells_and_cannot_be_undone_from_totals(tiny) -> None:
+    _, con = tiny
+    table = suppressed_table(con)
+    published = table[~table.suppressed]
+    assert not ((published.value >= 1) & (published.value < THRESHOLD)).any()
+    assert table.suppressed.any()
+    raw = con.execute("SELECT indicator_id, date, district_code, value FROM marts.indicator_values").df()
+    full = table.merge(raw, on=["indicator_id", "date", "district_code"], suffixes=("", "_true"))
+    for (_, _), g in full.groupby(["indicator_id", "date"]):
+        city_row = g[g.district_code == CITY]
+        hidden = g[(g.district_code != CITY) & g.suppressed]
+        if city_row.suppressed.all() or hidden.empty:
+            continue
+        # What an attacker can compute: the hidden cells' sum. It must not pin any of them down.
+        assert len(hidden) >= 2 and hidden.value_true.sum() >= THRESHOLD
+
+
+def test_snapshot_is_never_seen_half_published(tiny, tmp_path: Path) -> None:
+    home, con = tiny
+    serving = tmp_path / "serving"
+    publish(con, serving, AS_OF, run_id="first")
+    reader = subprocess.Popen([sys.executable, "-c", READER, str(serving), "12"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    for i in range(6):
+        publish(con, serving, AS_OF, run_id=f"run{i}", keep=3)
+        time.sleep(0.3)
+    out, err = reader.communicate(timeout=60)
+    assert reader.returncode == 0, err[-2000:]
+    reads, errors, runs = out.split()
+    assert int(errors) == 0 and int(reads) > 20 and int(runs) >= 2
+    assert len(list(serving.glob("snapshot-*.duckdb"))) == 3
+    assert current(serving).exists()
+
+
+READER = """
+import sys, time
+from pathlib import Path
+from warehouse.serving import Snapshot
+serving, seconds = Path(sys.argv[1]), float(sys.argv[2])
+snap = Snapshot(serving)
+reads = errors = 0
+runs = set()
+end = time.time() + seconds
+while time.time() < end:
+    try:
+        con = snap.connection()
+        info = dict(con.execute("SELECT key, value FROM snapshot_info").fetchall())
+        for key, value in info.items():
+            if key.startswith("rows:"):
+                n = con.execute(f"SELECT count(*) FROM {key[5:]}").fetchone()[0]
+                assert n == int(value), (key, n, value)
+        runs.add(info["run_id"])
+        reads += 1
+    except Exception as e:
+        errors += 1
+        print(repr(e), file=sys.stderr)
+    time.sleep(0.02)
+print(reads, errors, len(runs))
+"""
