@@ -1,18 +1,22 @@
 """Mart assets: indicators, the city score, alerts, open data, and the serving snapshot."""
 
+import datetime as dt
+
 import dagster as dg
 
 from assets.libraries import LIBRARY_ASSETS, LibraryConfig
 from assets.resources import WarehouseResource
 from warehouse.alerts import evaluate
 from warehouse.city import load_city
-from warehouse.indicators.compute import refresh as refresh_indicators
+from warehouse.indicators.compute import compute_range, dirty_range
 from warehouse.open_data import export
 from warehouse.publish import publish
 from warehouse.score import compute_scores
 
 MARTS_GROUP = "marts"
 LIBRARY_KEYS = [a.key for a in LIBRARY_ASSETS]
+# Indicator days; a backfill over any range of them can be launched from the Dagster UI.
+DAILY = dg.DailyPartitionsDefinition(start_date="2020-01-01", end_offset=0)
 
 
 def _asset(name: str, deps: list, description: str, group: str = MARTS_GROUP, prefix: str = "marts"):
@@ -20,15 +24,31 @@ def _asset(name: str, deps: list, description: str, group: str = MARTS_GROUP, pr
                     deps=deps, description=description)
 
 
-@_asset("indicator_values", LIBRARY_KEYS,
-        "City operation indicators (城市运行体征) for every day × district plus city-wide, from the catalog "
-        "warehouse/indicators/catalog.json. A refresh recomputes only the days its deliveries can change.")
-def indicator_values(context: dg.AssetExecutionContext, config: LibraryConfig, warehouse: WarehouseResource) -> dg.MaterializeResult:
+@_asset("dirty_days", LIBRARY_KEYS,
+        "The days whose indicators the deliveries since the last refresh can change (from the earliest date they "
+        "touch through the last day of data), kept pending until marts/indicator_values has recomputed them.")
+def dirty_days(config: LibraryConfig, warehouse: WarehouseResource) -> dg.MaterializeResult:
     with warehouse.connect() as con:
-        span = refresh_indicators(con, warehouse.clock(), full=config.full_rebuild)
-        rows = con.execute("SELECT count(*) FROM marts.indicator_values").fetchone()[0]
-    meta = {"rows": rows, "days_recomputed": "none" if span is None else f"{span[0]} .. {span[1]}"}
+        span = dirty_range(con, full=config.full_rebuild)
+    meta = {"first_day": str(span[0]) if span else "none", "last_day": str(span[1]) if span else "none"}
     return dg.MaterializeResult(metadata=meta)
+
+
+@dg.asset(
+    key=dg.AssetKey(["marts", "indicator_values"]), group_name=MARTS_GROUP, pool="warehouse", kinds={"duckdb"},
+    deps=[dg.AssetKey(["marts", "dirty_days"])], partitions_def=DAILY, backfill_policy=dg.BackfillPolicy.single_run(),
+    description="City operation indicators (城市运行体征) for every day × district plus city-wide, from the catalog "
+    "warehouse/indicators/catalog.json; one partition per day. The daily refresh computes the dirty days in "
+    "one run; any range can be backfilled from the UI.",
+)
+def indicator_values(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+    window = context.partition_time_window
+    first, last = window.start.date(), window.end.date() - dt.timedelta(days=1)
+    with warehouse.connect() as con:
+        span = compute_range(con, first, last, warehouse.clock())
+        rows = con.execute("SELECT count(*) FROM marts.indicator_values WHERE date BETWEEN ? AND ?", [first, last]).fetchone()[0]
+    context.log.info(f"indicators for {first} .. {last}: computed {span or 'no day with data'}")
+    return dg.MaterializeResult(metadata={"rows": rows, "days_with_data": f"{span[0]} .. {span[1]}" if span else "none"})
 
 
 @_asset("city_score", [dg.AssetKey(["marts", "indicator_values"])],
@@ -71,4 +91,5 @@ def snapshot(context: dg.AssetExecutionContext, warehouse: WarehouseResource) ->
     return dg.MaterializeResult(metadata={"snapshot": str(path.name)})
 
 
-MART_ASSETS = [indicator_values, city_score, alerts, open_data, snapshot]
+MART_ASSETS = [dirty_days, indicator_values, city_score, alerts, open_data, snapshot]
+INDICATOR_ASSETS = [indicator_values, city_score, alerts, open_data, snapshot]

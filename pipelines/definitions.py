@@ -7,13 +7,13 @@ from assets.ingestion import INGEST_ASSETS
 from assets.libraries import LIBRARY_ASSETS
 from assets.marts import MART_ASSETS
 from assets.resources import WarehouseResource
-from pipelines.jobs import daily_refresh, daily_schedule
-from pipelines.sensors import landing_sensor
+from pipelines.jobs import daily_refresh, daily_schedule, indicators_refresh
+from pipelines.sensors import indicators_after_refresh, landing_sensor
 
 defs = dg.Definitions(
     assets=[*INGEST_ASSETS, *LIBRARY_ASSETS, *MART_ASSETS],
-    jobs=[daily_refresh],
+    jobs=[daily_refresh, indicators_refresh],
     schedules=[daily_schedule],
-    sensors=[landing_sensor],
+    sensors=[landing_sensor, indicators_after_refresh],
     resources={"warehouse": WarehouseResource()},
 )

@@ -3,16 +3,33 @@
 
 import dagster as dg
 
-DAILY_JOB = "daily_refresh"
+from assets.marts import INDICATOR_ASSETS
 
-# Every step writes the one DuckDB file, so the job runs in one process (the warehouse pool
+DAILY_JOB = "daily_refresh"
+INDICATOR_JOB = "indicators_refresh"
+_INDICATORS = dg.AssetSelection.assets(*INDICATOR_ASSETS)
+
+# Every step writes the one DuckDB file, so the jobs run in one process (the warehouse pool
 # serialises writers across runs as well).
 daily_refresh = dg.define_asset_job(
     DAILY_JOB,
-    selection=dg.AssetSelection.all(),
+    selection=dg.AssetSelection.all() - _INDICATORS,
     executor_def=dg.in_process_executor,
-    description="Ingest every new delivery, then rebuild what depends on it.",
+    description="Ingest every new delivery, update the libraries and findings, and mark the days to recompute.",
 )
+# Runs after each daily_refresh over the dirty days (one run for a range of daily
+# partitions), then rescores, re-evaluates alerts, exports open data and publishes.
+indicators_refresh = dg.define_asset_job(
+    INDICATOR_JOB,
+    selection=_INDICATORS,
+    executor_def=dg.in_process_executor,
+    description="Indicators for a range of days, then the city score, alerts, open data and the serving snapshot.",
+)
+
+
+def partition_range_tags(first: str, last: str) -> dict[str, str]:
+    """Tags that make one run cover the daily partitions first..last."""
+    return {"dagster/asset_partition_range_start": first, "dagster/asset_partition_range_end": last}
 
 # Feeds are due at 06:00 the day after their business date; refresh half an hour later.
 daily_schedule = dg.ScheduleDefinition(

@@ -8,7 +8,7 @@ from collections import defaultdict
 import dagster as dg
 
 from assets.ingestion import staging_key, unrecognised_files
-from pipelines.jobs import daily_refresh
+from pipelines.jobs import daily_refresh, indicators_refresh, partition_range_tags
 from warehouse.contract import FEEDS_BY_ID
 from warehouse.home import Home
 from warehouse.landing import scan
@@ -47,3 +47,20 @@ def landing_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult | dg.
         ],
         cursor=json.dumps(digests, sort_keys=True),
     )
+
+
+@dg.run_status_sensor(
+    run_status=dg.DagsterRunStatus.SUCCESS,
+    monitored_jobs=[daily_refresh],
+    request_job=indicators_refresh,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="After each successful daily_refresh, recompute the indicators of the days it marked dirty.",
+)
+def indicators_after_refresh(context: dg.RunStatusSensorContext) -> dg.RunRequest | dg.SkipReason:
+    run = context.dagster_run
+    record = context.instance.get_latest_materialization_event(dg.AssetKey(["marts", "dirty_days"]))
+    meta = record.asset_materialization.metadata if record and record.asset_materialization else {}
+    first, last = (meta.get("first_day"), meta.get("last_day"))
+    if not first or first.value == "none":
+        return dg.SkipReason("no data yet")
+    return dg.RunRequest(run_key=f"after-{run.run_id}", tags=partition_range_tags(first.value, last.value))

@@ -15,9 +15,9 @@ import pytest
 from assets.ingestion import CHECKS, FEED_ASSETS, staging_key
 from assets.resources import WarehouseResource
 from pipelines.definitions import defs
-from pipelines.jobs import daily_schedule
+from pipelines.jobs import daily_schedule, partition_range_tags
 from pipelines.run import run_daily_job
-from pipelines.sensors import landing_sensor
+from pipelines.sensors import indicators_after_refresh, landing_sensor
 from warehouse.contract import FEEDS, FEEDS_BY_ID
 from warehouse.home import Home
 
@@ -44,8 +44,9 @@ def test_every_feed_has_an_asset_in_the_warehouse_pool_with_its_checks() -> None
         node = graph.get(staging_key(f))
         assert node.pools == {"warehouse"}
         assert {c.name for c in graph.get_check_keys_for_assets({staging_key(f)})} == set(CHECKS)
-    job = defs.resolve_job_def("daily_refresh")
-    assert job.executor_def.name == "in_process"
+    for name in ("daily_refresh", "indicators_refresh"):
+        assert defs.resolve_job_def(name).executor_def.name == "in_process"
+    assert graph.get(dg.AssetKey(["marts", "indicator_values"])).partitions_def is not None
 
 
 def test_materialize_ingests_and_reports_checks(home: Path) -> None:
@@ -66,7 +67,17 @@ def test_the_daily_job_runs_in_process_and_is_recorded(home: Path) -> None:
         result = run_daily_job(Home.resolve(home), "2026-11-21 07:00", instance)
         assert result.success
         runs = instance.get_run_records()
-        assert [r.dagster_run.job_name for r in runs] == ["daily_refresh"]
+        assert sorted(r.dagster_run.job_name for r in runs) == ["daily_refresh", "indicators_refresh"]
+        tags = next(r.dagster_run.tags for r in runs if r.dagster_run.job_name == "indicators_refresh")
+        assert tags["dagster/asset_partition_range_start"] == "2026-11-07"
+        assert tags["dagster/asset_partition_range_end"] == "2026-11-20"
+        # The run-status sensor requests the same range after a daily_refresh that succeeded.
+        daily = next(r for r in runs if r.dagster_run.job_name == "daily_refresh")
+        success = next(iter(instance.get_records_for_run(daily.dagster_run.run_id, of_type=dg.DagsterEventType.RUN_SUCCESS).records))
+        ctx = dg.build_run_status_sensor_context(sensor_name="indicators_after_refresh", dagster_instance=instance,
+                                                 dagster_run=daily.dagster_run, dagster_event=success.event_log_entry.dagster_event)
+        req = indicators_after_refresh(ctx)
+        assert req.tags["dagster/asset_partition_range_start"] == "2026-11-07"
         again = run_daily_job(Home.resolve(home), "", instance)
         assert again.success
     con = duckdb.connect(str(home / "warehouse.duckdb"), read_only=True)
@@ -75,6 +86,28 @@ def test_the_daily_job_runs_in_process_and_is_recorded(home: Path) -> None:
     assert con.execute("SELECT as_of FROM meta.clock").fetchone()[0] is not None
     modes = [r[0] for r in con.execute("SELECT mode FROM meta.library_builds ORDER BY built_at").fetchall()]
     assert modes[:3] == ["full"] * 3 and set(modes[3:]) <= {"unchanged", "incremental"}
+    assert con.execute("SELECT count(DISTINCT date) FROM marts.indicator_values").fetchone()[0] == 14
+    assert (home / "serving" / "CURRENT").exists() and (home / "open_data" / "indicators.csv").exists()
+
+
+def test_indicators_backfill_over_a_date_range(home: Path) -> None:
+    with dg.instance_for_test() as instance:
+        assert run_daily_job(Home.resolve(home), "2026-11-21 07:00", instance).success
+        con = duckdb.connect(str(home / "warehouse.duckdb"))
+        before = con.execute("SELECT count(*) FROM marts.indicator_values").fetchone()[0]
+        con.execute("DELETE FROM marts.indicator_values WHERE date BETWEEN '2026-11-10' AND '2026-11-12'")
+        con.close()
+        job = defs.resolve_job_def("indicators_refresh")
+        run_config = {"resources": {"warehouse": {"config": {"home": str(home), "as_of": "2026-11-21 07:00"}}}}
+        result = job.execute_in_process(instance=instance, run_config=run_config,
+                                        tags=partition_range_tags("2026-11-10", "2026-11-12"))
+        assert result.success
+        assert {m.partition for m in result.get_asset_materialization_events() if m.asset_key.path[-1] == "indicator_values"} == {
+            "2026-11-10", "2026-11-11", "2026-11-12"}
+        single = job.execute_in_process(instance=instance, run_config=run_config, partition_key="2026-11-15")
+        assert single.success
+    con = duckdb.connect(str(home / "warehouse.duckdb"), read_only=True)
+    assert con.execute("SELECT count(*) FROM marts.indicator_values").fetchone()[0] == before
 
 
 def test_landing_sensor_requests_only_what_changed(home: Path) -> None:

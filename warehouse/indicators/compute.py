@@ -33,6 +33,8 @@ CREATE TABLE IF NOT EXISTS marts.indicator_catalog (
     anomaly BOOLEAN, definition VARCHAR
 );
 CREATE TABLE IF NOT EXISTS meta.mart_builds (built_at TIMESTAMP, last_delivery_id BIGINT, first_day DATE, last_day DATE, seconds DOUBLE);
+-- Days whose indicators must be recomputed, until the indicator asset has done so.
+CREATE TABLE IF NOT EXISTS meta.indicator_pending (first_day DATE, last_day DATE, last_delivery_id BIGINT);
 """
 
 
@@ -151,12 +153,14 @@ def compute(con: duckdb.DuckDBPyConnection, first: dt.date, last: dt.date, as_of
     return con.execute("SELECT count(*) FROM cb_values").fetchone()[0]
 
 
-def refresh(con: duckdb.DuckDBPyConnection, as_of: dt.datetime, *, full: bool = False) -> tuple[dt.date, dt.date] | None:
-    """Recompute the days the deliveries since the last build can change, through the last day.
+def dirty_range(con: duckdb.DuckDBPyConnection, *, full: bool = False) -> tuple[dt.date, dt.date] | None:
+    """The days the deliveries since the last look can change, merged with days still pending.
 
     A change dated D can move stock indicators (registered residents, valid certificates)
-    on every later day, so the range runs from the earliest touched date to the end; the
-    days before it keep their values. Returns the range recomputed (None: nothing to do).
+    on every later day, so the range runs from the earliest touched date to the last day
+    of data; the days before it keep their values. The range stays pending in
+    ``meta.indicator_pending`` until :func:`compute` covers it, so two refreshes in a row
+    before the indicators run lose nothing. Returns None when there is no data at all.
     """
     ensure_schema(con)
     span = data_days(con)
@@ -172,11 +176,33 @@ def refresh(con: duckdb.DuckDBPyConnection, as_of: dt.datetime, *, full: bool = 
         # The clock moves on too: feeds whose 30-hour deadline passed since then change on-time rates.
         candidates = [d for d in (touched, _earliest_event(con, prev), last - dt.timedelta(2)) if d is not None]
         first = max(first, min(candidates))
-    t0 = dt.datetime.now()
-    compute(con, first, last, as_of)
-    con.execute("INSERT INTO meta.mart_builds VALUES (?, ?, ?, ?, ?)",
-                [dt.datetime.now(), top, first, last, (dt.datetime.now() - t0).total_seconds()])
+    pending = con.execute("SELECT min(first_day) FROM meta.indicator_pending").fetchone()[0]
+    if pending is not None:
+        first = min(first, pending)
+    con.execute("DELETE FROM meta.indicator_pending")
+    con.execute("INSERT INTO meta.indicator_pending VALUES (?, ?, ?)", [first, last, top])
+    con.execute("INSERT INTO meta.mart_builds VALUES (?, ?, ?, ?, ?)", [dt.datetime.now(), top, first, last, None])
     return first, last
+
+
+def compute_range(con: duckdb.DuckDBPyConnection, first: dt.date, last: dt.date, as_of: dt.datetime) -> tuple[dt.date, dt.date] | None:
+    """Compute the days of ``first``..``last`` that hold data, and clear what they cover from pending."""
+    ensure_schema(con)
+    span = data_days(con)
+    if span is None:
+        return None
+    lo, hi = max(first, span[0]), min(last, span[1])
+    if lo > hi:
+        return None
+    compute(con, lo, hi, as_of)
+    con.execute("DELETE FROM meta.indicator_pending WHERE first_day >= ? AND last_day <= ?", [lo, hi])
+    return lo, hi
+
+
+def refresh(con: duckdb.DuckDBPyConnection, as_of: dt.datetime, *, full: bool = False) -> tuple[dt.date, dt.date] | None:
+    """Find the dirty days and compute them, in one go (what ``citybrain refresh`` amounts to)."""
+    span = dirty_range(con, full=full)
+    return None if span is None else compute_range(con, span[0], span[1], as_of)
 
 
 def _earliest_event(con: duckdb.DuckDBPyConnection, prev: int) -> dt.date | None:
