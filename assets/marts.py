@@ -6,10 +6,11 @@ import dagster as dg
 
 from assets.libraries import LIBRARY_ASSETS, LibraryConfig
 from assets.resources import WarehouseResource
-from warehouse.alerts import evaluate
+from warehouse.alerts import acknowledge, evaluate
 from warehouse.city import load_city
 from warehouse.indicators.compute import compute_range, dirty_range
 from warehouse.open_data import export
+from warehouse.ops_store import OpsStore
 from warehouse.publish import publish
 from warehouse.score import compute_scores
 
@@ -68,9 +69,13 @@ def city_score(warehouse: WarehouseResource) -> dg.MaterializeResult:
         "Alerts (feed_missing, thresholds, anomalies, cross-department inconsistencies) with their lifecycle "
         "open → acknowledged → resolved, one row per condition across re-runs.")
 def alerts(warehouse: WarehouseResource) -> dg.MaterializeResult:
+    store = OpsStore(warehouse.paths.root)
+    pending = store.pending_acknowledgements()
     with warehouse.connect() as con:
         counts = evaluate(con, warehouse.clock())
-    return dg.MaterializeResult(metadata={f"alerts_{k}": v for k, v in counts.items()})
+        applied = acknowledge(con, pending)  # acknowledgements made in the cockpit since the last refresh
+    store.mark_applied(a[0] for a in pending)
+    return dg.MaterializeResult(metadata={**{f"alerts_{k}": v for k, v in counts.items()}, "acknowledgements_applied": applied})
 
 
 @_asset("open_data", [dg.AssetKey(["marts", "indicator_values"])],

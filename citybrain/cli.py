@@ -105,5 +105,53 @@ def refresh(
     typer.echo(f"serving snapshot: {current(h.serving)}; open data: {h.root / 'open_data'}")
 
 
+users_app = typer.Typer(help="Cockpit users (stored in <home>/ops.sqlite, passwords hashed with argon2).", no_args_is_help=True)
+app.add_typer(users_app, name="users")
+
+
+@users_app.command("add")
+def users_add(
+    name: Annotated[str, typer.Argument(help="User name.")],
+    role: Annotated[str, typer.Option(help="city_manager, district_manager, analyst, steward or auditor.")],
+    scope: Annotated[Optional[str], typer.Option(help="District code (district_manager) or department (steward).")] = None,
+    password: Annotated[Optional[str], typer.Option(help="Password (asked for when omitted).")] = None,
+    home: HomeOpt = None,
+) -> None:
+    """Create a cockpit user, or update its role, scope and password."""
+    from cockpit.auth import add_user
+    from warehouse.ops_store import OpsStore
+
+    h = Home.resolve(home).ensure()
+    pw = password or typer.prompt("password", hide_input=True, confirmation_prompt=True)
+    try:
+        add_user(OpsStore(h.root), name, pw, role, scope)
+    except ValueError as e:
+        raise typer.BadParameter(str(e)) from None
+    typer.echo(f"user {name}: {role}" + (f" ({scope})" if scope else ""))
+
+
+@users_app.command("list")
+def users_list(home: HomeOpt = None) -> None:
+    """List cockpit users."""
+    from warehouse.ops_store import OpsStore
+
+    for u in OpsStore(Home.resolve(home).ensure().root).users():
+        typer.echo(f"{u['username']:<20} {u['role']:<17} {u['scope'] or '':<8} {'disabled' if u['disabled'] else ''}")
+
+
+@app.command()
+def cockpit(
+    home: HomeOpt = None,
+    port: Annotated[int, typer.Option(help="Port to serve on.")] = 8050,
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+) -> None:
+    """Serve the digital cockpit (reads only the serving snapshot)."""
+    from cockpit.app import serve
+
+    h = Home.resolve(home).ensure()
+    typer.echo(f"cockpit: http://{host}:{port}  (data: {h.root})")
+    serve(h, port, host)
+
+
 def main() -> None:  # pragma: no cover - console entry point
     app()

@@ -1,0 +1,131 @@
+"""Queries the cockpit runs on the serving snapshot, each limited to what the caller may see."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+
+from cockpit.context import ctx
+from cockpit.roles import Principal
+
+KPIS = ["pop.registered", "pop.births", "pop.deaths", "le.active", "le.new", "cert.valid", "cert.usage",
+        "gov.rejection_rate", "gov.on_time_rate"]
+
+
+def _df(sql: str, params: list | None = None) -> pd.DataFrame:
+    con = ctx().snapshot.connection()
+    if con is None:
+        return pd.DataFrame()
+    try:
+        return con.execute(sql, params or []).df()
+    except Exception:  # a snapshot from before a layer existed: show nothing rather than fail
+        return pd.DataFrame()
+
+
+def info() -> dict[str, str]:
+    df = _df("SELECT key, value FROM snapshot_info")
+    return dict(zip(df["key"], df["value"])) if not df.empty else {}
+
+
+def districts() -> pd.DataFrame:
+    return _df("SELECT * FROM districts ORDER BY district_code")
+
+
+def catalog() -> pd.DataFrame:
+    return _df("SELECT * FROM indicator_catalog ORDER BY indicator_id")
+
+
+def kpis(area: str) -> pd.DataFrame:
+    """Latest value of each key indicator for one area, with the value a week before."""
+    return _df(
+        """WITH v AS (SELECT * FROM indicator_values WHERE district_code = ? AND indicator_id IN (SELECT unnest(?))),
+                last AS (SELECT max(date) AS d FROM v)
+           SELECT c.indicator_id, c.name_zh, c.name_en, c.unit, c.direction, cur.value, prev.value AS week_before,
+                  list(h.value ORDER BY h.date) AS history
+           FROM catalog_kpis c
+           LEFT JOIN v cur ON cur.indicator_id = c.indicator_id AND cur.date = (SELECT d FROM last)
+           LEFT JOIN v prev ON prev.indicator_id = c.indicator_id AND prev.date = (SELECT d FROM last) - 7
+           LEFT JOIN v h ON h.indicator_id = c.indicator_id AND h.date > (SELECT d FROM last) - 30
+           GROUP BY ALL ORDER BY c.indicator_id""".replace(
+            "catalog_kpis", "(SELECT * FROM indicator_catalog WHERE indicator_id IN (SELECT unnest(?)))"),
+        [area, KPIS, KPIS],
+    )
+
+
+def scores(area: str) -> pd.DataFrame:
+    return _df(
+        """SELECT period, period_start, score, indicators, weakest_indicator FROM city_score
+           WHERE district_code = ? QUALIFY row_number() OVER (PARTITION BY period ORDER BY period_start DESC) = 1""",
+        [area],
+    )
+
+
+def district_scores() -> pd.DataFrame:
+    return _df(
+        """SELECT d.district_code, d.name, d.name_en, d.lat, d.lon, s.score
+           FROM districts d LEFT JOIN city_score s ON s.district_code = d.district_code AND s.period = 'day'
+                AND s.period_start = (SELECT max(period_start) FROM city_score WHERE period = 'day')"""
+    )
+
+
+def series(indicators: list[str], areas: list[str], start: str | None, end: str | None) -> pd.DataFrame:
+    return _df(
+        """SELECT v.indicator_id, v.date, v.district_code, v.value FROM indicator_values v
+           WHERE v.indicator_id IN (SELECT unnest(?)) AND v.district_code IN (SELECT unnest(?))
+             AND v.date BETWEEN coalesce(CAST(? AS DATE), DATE '1900-01-01') AND coalesce(CAST(? AS DATE), DATE '2999-12-31')
+           ORDER BY 1, 3, 2""",
+        [indicators, areas, start, end],
+    )
+
+
+def alerts_for(who: Principal) -> pd.DataFrame:
+    df = _df("SELECT * FROM alerts ORDER BY status = 'open' DESC, severity = 'critical' DESC, date DESC, rule_id")
+    if df.empty:
+        return df
+    mask = df.apply(lambda r: who.sees_alert(r.to_dict()), axis=1)
+    return df[mask]
+
+
+def deliveries_for(who: Principal) -> pd.DataFrame:
+    """A steward's own department's deliveries; every department's for auditors (no row contents)."""
+    if who.role == "steward":
+        return _df("SELECT * FROM deliveries WHERE department = ? ORDER BY delivery_id DESC", [who.scope])
+    if who.role == "auditor":
+        return _df("SELECT * FROM deliveries ORDER BY delivery_id DESC")
+    return pd.DataFrame()
+
+
+def rejection_reasons_for(who: Principal) -> pd.DataFrame:
+    dept = [who.scope] if who.role == "steward" else None
+    return _df(
+        """SELECT d.business_date, r.reason, count(*) AS n FROM rejections r JOIN deliveries d USING (delivery_id)
+           WHERE ? IS NULL OR d.department = ? GROUP BY ALL ORDER BY 1, 2""",
+        [dept[0] if dept else None, dept[0] if dept else None],
+    )
+
+
+def rejected_rows_for(who: Principal, delivery_id: int) -> pd.DataFrame:
+    """The rejected rows of one delivery, only for a steward of the department that delivered it."""
+    if who.role != "steward":
+        return pd.DataFrame()
+    rows = _df(
+        """SELECT r.line_number, string_agg(j.reason || coalesce(':' || j.column_name, ''), ', ' ORDER BY j.reason) AS reasons, r.raw
+           FROM rejected_rows r JOIN rejections j USING (delivery_id, line_number)
+           WHERE r.delivery_id = ? AND r.department = ? GROUP BY ALL ORDER BY r.line_number""",
+        [delivery_id, who.scope],
+    )
+    return rows
+
+
+def id_numbers_in(raw_rows: pd.Series) -> list[str]:
+    """Identity numbers appearing in rejected rows (for the audit log's keyed hashes)."""
+    out = []
+    for raw in raw_rows:
+        try:
+            obj = json.loads(raw)
+        except (TypeError, ValueError):
+            obj = {}
+        if isinstance(obj, dict):
+            out += [str(v) for k, v in obj.items() if v and ("id_number" in k or k == "holder_id")]
+    return out

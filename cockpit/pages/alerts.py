@@ -1,0 +1,63 @@
+"""Alerts: list, filter, acknowledge with a comment — each role sees and acts on its own scope."""
+
+from __future__ import annotations
+
+import dash
+from dash import Input, Output, State, callback, dash_table, dcc, html
+
+from cockpit import data
+from cockpit.components import allowed, forbidden, no_data
+from cockpit.context import ctx, guard
+
+PATH = "/alerts"
+dash.register_page(__name__, path=PATH, name="预警 Alerts", order=2)
+COLUMNS = ["alert_id", "severity", "status", "date", "district_code", "rule_id", "message", "owner_scope", "acknowledged_by"]
+
+
+def layout(**_) -> html.Div:
+    who = allowed(PATH)
+    if who is None:
+        return forbidden()
+    if not data.info():
+        return no_data()
+    return html.Div([
+        dcc.Dropdown(id="al-status", value="open", clearable=False,
+                     options=[{"label": s, "value": s} for s in ("open", "acknowledged", "resolved", "all")]),
+        dash_table.DataTable(id="al-table", columns=[{"name": c, "id": c} for c in COLUMNS], row_selectable="single",
+                             page_size=20, style_cell={"textAlign": "left", "whiteSpace": "normal"}),
+        dcc.Input(id="al-comment", placeholder="处理说明 comment", style={"width": "60%"}),
+        html.Button("确认 Acknowledge", id="al-ack"),
+        html.Div(id="al-result", className="notice"),
+    ])
+
+
+def _rows(who, status):
+    df = data.alerts_for(who)
+    if df.empty:
+        return []
+    pending = ctx().store.acknowledged_ids()
+    df = df.assign(status=[("acknowledged" if a in pending and s == "open" else s) for a, s in zip(df.alert_id, df.status)])
+    if status != "all":
+        df = df[df.status == status]
+    return df[COLUMNS].astype(str).to_dict("records")
+
+
+@callback(Output("al-table", "data"), Input("al-status", "value"), Input("al-result", "children"))
+def render(status, _):
+    return _rows(guard(PATH), status)
+
+
+@callback(Output("al-result", "children"), Input("al-ack", "n_clicks"), State("al-table", "data"),
+          State("al-table", "selected_rows"), State("al-comment", "value"), prevent_initial_call=True)
+def acknowledge(_, rows, selected, comment):
+    who = guard(PATH)
+    if not rows or not selected:
+        return "请先选择一条预警 (select an alert first)"
+    alert_id = rows[selected[0]]["alert_id"]
+    # Judge the alert as stored in the snapshot, never as the browser describes it.
+    alert = data.alerts_for(who)
+    alert = alert[alert.alert_id == alert_id]
+    if alert.empty or not who.may_acknowledge(alert.iloc[0].to_dict()):
+        return "无权确认此预警 (you may not acknowledge this alert)"
+    ctx().store.acknowledge(alert_id, who.username, (comment or "").strip()[:500])
+    return f"已确认 {alert_id} (acknowledged; applied at the next refresh)"

@@ -1,0 +1,56 @@
+"""Roles, what each may open and do, and the scope that limits what it sees (DESIGN "Roles")."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+ROLES: dict[str, tuple[str, str]] = {
+    "city_manager": ("市领导", "City manager"),
+    "district_manager": ("区领导", "District manager"),
+    "analyst": ("分析员", "Analyst"),
+    "steward": ("部门数据专员", "Data steward"),
+    "auditor": ("审计员（数据资源管理局）", "Auditor"),
+}
+SCOPED = {"district_manager": "district", "steward": "department"}
+
+# Page path -> roles that may open it. Checked on the server for every page and callback.
+PAGES: dict[str, set[str]] = {
+    "/": {"city_manager", "district_manager"},
+    "/explorer": {"analyst", "city_manager", "district_manager"},
+    "/alerts": {"city_manager", "district_manager", "analyst", "steward"},
+    "/ingestion": {"steward", "auditor"},
+    "/audit": {"auditor"},
+}
+HOME_PAGE = {"city_manager": "/", "district_manager": "/", "analyst": "/explorer", "steward": "/ingestion", "auditor": "/ingestion"}
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is asking: the signed-in user's name, role and scope (district or department)."""
+
+    username: str
+    role: str
+    scope: str | None = None
+
+    def may_open(self, path: str) -> bool:
+        return self.role in PAGES.get(path, set())
+
+    def district_filter(self, requested: list[str], city_code: str) -> list[str]:
+        """The districts this user may see among ``requested`` (own district and the city for district managers)."""
+        if self.role == "district_manager":
+            return [d for d in requested if d in (self.scope, city_code)]
+        return list(requested)
+
+    def may_acknowledge(self, alert: dict) -> bool:
+        if self.role == "city_manager":
+            return True
+        if self.role == "district_manager":
+            return alert.get("district_code") == self.scope
+        if self.role == "steward":
+            return alert.get("owner_scope") == self.scope
+        return False
+
+    def sees_alert(self, alert: dict) -> bool:
+        if self.role in ("city_manager", "analyst"):
+            return True
+        return self.may_acknowledge(alert)

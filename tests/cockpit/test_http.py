@@ -1,0 +1,157 @@
+"""The cockpit over HTTP: sign-in, and forged callback requests across roles and scopes get nothing."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pytest
+
+from cockpit.app import create_app
+from cockpit.auth import add_user
+from pipelines.run import run_daily_job
+from warehouse.home import Home
+from warehouse.ops_store import OpsStore
+
+AS_OF = "2026-11-21 07:00"
+PASSWORD = "correct horse"
+USERS = {"boss": ("city_manager", None), "xihu": ("district_manager", "330106"), "ana": ("analyst", None),
+         "police": ("steward", "psb"), "doctor": ("steward", "health"), "aud": ("auditor", None)}
+EVIL = "<script>alert(1)</script>"
+
+
+@pytest.fixture(scope="module")
+def home(tiny_city: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    h = tmp_path_factory.mktemp("cockpit") / "h"
+    shutil.copytree(tiny_city, h)
+    # A psb row that will be rejected (bad district) and whose name is markup.
+    folder = h / "landing" / "psb" / "household_events" / "2026-11-20"
+    (folder / "extra.csv").write_text(
+        "event_id,id_number,name,gender,birth_date,ethnicity,district_code,event_type,event_date\n"
+        f"EVIL1,11010519491231002X,{EVIL},2,1949-12-31,01,999999,update,2026-11-20\n", encoding="utf-8")
+    with dg.instance_for_test() as instance:
+        assert run_daily_job(Home.resolve(h), AS_OF, instance).success
+    store = OpsStore(h)
+    for name, (role, scope) in USERS.items():
+        add_user(store, name, PASSWORD, role, scope)
+    return h
+
+
+@pytest.fixture(scope="module")
+def app(home: Path):
+    return create_app(Home.resolve(home))
+
+
+def _client(app, user: str | None):
+    c = app.server.test_client()
+    if user:
+        r = c.post("/login", data={"username": user, "password": PASSWORD})
+        assert r.status_code == 302, r.data[:300]
+    return c
+
+
+def _callback(app, output_fragment: str) -> tuple[str, dict]:
+    for key, cb in app.callback_map.items():
+        if output_fragment in key:
+            return key, cb
+    raise KeyError(output_fragment)
+
+
+def _call(client, app, output_fragment: str, inputs: list, state: list | None = None):
+    key, cb = _callback(app, output_fragment)
+    outputs = [{"id": o.split(".")[0], "property": o.split(".")[1]} for o in key.strip(".").split("...")]
+    body = {
+        "output": key, "outputs": outputs if len(outputs) > 1 else outputs[0],
+        "inputs": [{"id": i["id"], "property": i["property"], "value": v} for i, v in zip(cb["inputs"], inputs)],
+        "state": [{"id": s["id"], "property": s["property"], "value": v} for s, v in zip(cb.get("state", []), state or [])],
+        "changedPropIds": [f"{cb['inputs'][0]['id']}.{cb['inputs'][0]['property']}"],
+    }
+    return client.post("/_dash-update-component", data=json.dumps(body), content_type="application/json")
+
+
+def _page(client, app, path: str) -> str:
+    r = _call(client, app, "_pages_content.children", [path, ""], [])
+    return json.dumps(json.loads(r.get_data(as_text=True)), ensure_ascii=False)
+
+
+def test_sign_in_is_required_and_rate_limited(app, home: Path) -> None:
+    anon = _client(app, None)
+    assert anon.get("/").status_code == 302
+    assert _call(anon, app, "ov-kpis.children", [None]).status_code == 401
+    bad = app.server.test_client()
+    codes = [bad.post("/login", data={"username": "ana", "password": "wrong"}).status_code for _ in range(5)]
+    assert codes == [401] * 5
+    # Even the right password is refused once the limit is reached.
+    assert bad.post("/login", data={"username": "ana", "password": PASSWORD}).status_code == 429
+    OpsStore(home).clear_failures("ana")
+
+
+def test_pages_are_refused_to_roles_that_may_not_open_them(app) -> None:
+    steward = _client(app, "police")
+    assert "无权访问" in _page(steward, app, "/audit")
+    assert "无权访问" in _page(steward, app, "/")
+    assert "无权访问" not in _page(steward, app, "/ingestion")
+    manager = _client(app, "boss")
+    assert "无权访问" in _page(manager, app, "/ingestion")
+    assert "无权访问" not in _page(manager, app, "/")
+    # The overview's data callback is refused to a steward even when forged.
+    assert _call(steward, app, "ov-kpis.children", [None]).status_code == 204
+
+
+def test_a_steward_gets_only_their_departments_rejected_rows_and_every_view_is_audited(app, home: Path) -> None:
+    con = duckdb.connect(str(home / "warehouse.duckdb"), read_only=True)
+    psb_delivery = con.execute("SELECT delivery_id FROM ingest.deliveries WHERE file_name = 'extra.csv'").fetchone()[0]
+    con.close()
+    store = OpsStore(home)
+    before = len(store.access_log())
+    doctor = _client(app, "doctor")
+    r = _call(doctor, app, "in-rows.children", [1], [psb_delivery, "checking"])
+    assert EVIL not in r.get_data(as_text=True) and "no rejected rows of your department" in r.get_data(as_text=True)
+    assert len(store.access_log()) == before, "nothing shown, nothing logged"
+    police = _client(app, "police")
+    assert "enter a delivery id and a purpose" in _call(police, app, "in-rows.children", [1], [psb_delivery, ""]).get_data(as_text=True)
+    r = _call(police, app, "in-rows.children", [1], [psb_delivery, "fix and resubmit"])
+    body = r.get_data(as_text=True)
+    assert "unknown_district" in body
+    # The markup arrives as a string inside a DataTable's data: rendered as text, never as HTML.
+    payload = json.loads(body)
+    table = payload["response"]["in-rows"]["children"]
+    assert table["type"] == "DataTable" and EVIL in json.dumps(table["props"]["data"], ensure_ascii=False)
+    log = store.access_log()
+    assert len(log) == before + 1 and log[0]["username"] == "police" and log[0]["subjects"] == 1
+    # The auditor finds it by identity number, matched through the keyed hash.
+    assert store.access_log("11010519491231002x")[0]["delivery_id"] == psb_delivery
+    assert "11010519491231002X" not in (home / "ops.sqlite").read_bytes().decode("latin-1")
+    auditor = _client(app, "aud")
+    assert "in-rows" not in _page(auditor, app, "/ingestion")
+
+
+def test_a_district_manager_cannot_read_another_district(app) -> None:
+    xihu = _client(app, "xihu")
+    r = json.loads(_call(xihu, app, "ex-graph.figure", [["cert.usage"], ["330102"], None, None]).get_data(as_text=True))
+    assert r["response"]["ex-graph"]["figure"]["data"] == []
+    r = json.loads(_call(xihu, app, "ex-graph.figure", [["cert.usage"], ["330106"], None, None]).get_data(as_text=True))
+    assert r["response"]["ex-graph"]["figure"]["data"]
+    boss = _client(app, "boss")
+    r = json.loads(_call(boss, app, "ex-graph.figure", [["cert.usage"], ["330102"], None, None]).get_data(as_text=True))
+    assert r["response"]["ex-graph"]["figure"]["data"]
+
+
+def test_acknowledgements_are_scoped_and_reach_the_warehouse(app, home: Path) -> None:
+    snap = duckdb.connect(str(home / "warehouse.duckdb"), read_only=True)
+    city_alert = snap.execute("SELECT alert_id FROM marts.alerts WHERE status = 'open' AND owner_scope = 'dsb' LIMIT 1").fetchone()
+    snap.close()
+    assert city_alert, "the tiny city has open alerts for the data resources bureau"
+    rows = [{"alert_id": city_alert[0]}]
+    xihu = _client(app, "xihu")
+    assert "may not acknowledge" in _call(xihu, app, "al-result.children", [1], [rows, [0], "mine"]).get_data(as_text=True)
+    boss = _client(app, "boss")
+    assert "acknowledged" in _call(boss, app, "al-result.children", [1], [rows, [0], "on it"]).get_data(as_text=True)
+    assert city_alert[0] in OpsStore(home).acknowledged_ids()
+    with dg.instance_for_test() as instance:
+        assert run_daily_job(Home.resolve(home), AS_OF, instance).success
+    con = duckdb.connect(str(home / "warehouse.duckdb"), read_only=True)
+    assert con.execute("SELECT status, acknowledged_by FROM marts.alerts WHERE alert_id = ?", city_alert).fetchone() == ("acknowledged", "boss")
