@@ -66,25 +66,30 @@ def _feed_missing(con: duckdb.DuckDBPyConnection, as_of: dt.datetime, first: dt.
 
 
 def _consistency(con: duckdb.DuckDBPyConnection, as_of: dt.datetime) -> None:
-    """Findings summarised per rule and owner for the clock date, no personal data in the text."""
+    """Findings summarised per rule and owner for the clock date, no personal data in the text.
+
+    ``deceased_with_valid_certificate`` is one alert per date (CONTRACT §4) whichever
+    departments issued the certificates; the data resources bureau owns it.
+    """
     city = load_city().code
     con.execute(
         """INSERT INTO cb_conditions
            SELECT CASE WHEN rule = 'deceased_with_valid_certificate' THEN rule ELSE 'consistency:' || rule END,
                   CASE WHEN rule IN ('deceased_with_valid_certificate', 'death_not_deregistered') THEN 'critical' ELSE 'warning' END,
                   CAST($as_of AS DATE), $city,
-                  CASE WHEN rule = 'deceased_with_valid_certificate' THEN 'e_certificate' ELSE rule || '@' || owner_department END,
+                  CASE WHEN rule = 'deceased_with_valid_certificate' THEN 'e_certificate' ELSE rule || '@' || owner END,
                   CASE rule
                     WHEN 'deceased_with_valid_certificate' THEN count(DISTINCT holder) || ' 名已故人员仍持有有效证照 ('
                          || count(DISTINCT holder) || ' deceased persons still hold ' || count(*) || ' valid certificates)'
                     WHEN 'death_not_deregistered' THEN count(*) || ' 名卫健委已报死亡人员超过30天仍未销户 ('
                          || count(*) || ' deaths reported by health not recorded by public security after 30 days)'
                     ELSE count(*) || ' 条跨部门不一致：' || rule || ' (' || count(*) || ' findings of ' || rule || ')' END,
-                  'steward', owner_department, 'daily'
-           FROM (SELECT f.*, CASE WHEN f.rule = 'deceased_with_valid_certificate' THEN c.holder_id END AS holder
+                  'steward', owner, 'daily'
+           FROM (SELECT f.*, CASE WHEN f.rule = 'deceased_with_valid_certificate' THEN c.holder_id END AS holder,
+                        CASE WHEN f.rule = 'deceased_with_valid_certificate' THEN 'dsb' ELSE f.owner_department END AS owner
                  FROM quality.findings f LEFT JOIN e_certificate.certificate_state c
                    ON f.subject_kind = 'certificate' AND c.certificate_no = f.subject_id)
-           GROUP BY rule, owner_department""",
+           GROUP BY rule, owner""",
         {"as_of": as_of, "city": city},
     )
 

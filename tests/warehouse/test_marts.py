@@ -176,9 +176,11 @@ def test_a_late_delivery_recomputes_only_the_days_it_touches(tiny_city: Path, tm
 def test_alerts_fire_on_withheld_feed_and_planted_inconsistency_without_duplicates(tiny) -> None:
     home, con = tiny
     # Plant an inconsistency: health reports the death of someone holding a valid certificate.
+    # (certificates from two issuers, so the one alert must gather several owners' findings)
     holder = con.execute(
         """SELECT p.id_number, p.district_code FROM population.persons p JOIN e_certificate.certificates c
-           ON c.holder_id = p.id_number AND c.status = 'valid' WHERE p.status = 'registered' ORDER BY 1 LIMIT 1""").fetchone()
+           ON c.holder_id = p.id_number AND c.status = 'valid' WHERE p.status = 'registered'
+           GROUP BY ALL HAVING count(DISTINCT c.issuer) >= 2 ORDER BY 1 LIMIT 1""").fetchone()
     day = con.execute("SELECT max(business_date) FROM ingest.live_deliveries").fetchone()[0]
     folder = home / "landing" / "health" / "death_records" / str(day)
     (folder / "late_report.csv").write_text(
