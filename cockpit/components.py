@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import wraps
+
 from dash import html
 
 from cockpit.context import caller
@@ -19,3 +22,24 @@ def allowed(path: str):
     """The caller if allowed to open ``path``, else None (the page then shows forbidden())."""
     who = caller()
     return who if who is not None and who.may_open(path) else None
+
+
+def page(path: str, *, needs_data: bool = True) -> Callable:
+    """Decorate a page layout ``layout(who)``: refused to roles that may not open ``path``,
+    and a notice instead while nothing has been published."""
+
+    def wrap(build: Callable) -> Callable:
+        @wraps(build)
+        def layout(**_):
+            from cockpit import data  # late: pages import this module
+
+            who = allowed(path)
+            if who is None:
+                return forbidden()
+            if needs_data and not data.info():
+                return no_data()
+            return build(who)
+
+        return layout
+
+    return wrap

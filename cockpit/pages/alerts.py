@@ -6,7 +6,7 @@ import dash
 from dash import Input, Output, State, callback, dash_table, dcc, html
 
 from cockpit import data
-from cockpit.components import allowed, forbidden, no_data
+from cockpit.components import page
 from cockpit.context import ctx, guard
 
 PATH = "/alerts"
@@ -14,12 +14,8 @@ dash.register_page(__name__, path=PATH, name="预警 Alerts", order=2)
 COLUMNS = ["alert_id", "severity", "status", "date", "district_code", "rule_id", "message", "owner_scope", "acknowledged_by"]
 
 
-def layout(**_) -> html.Div:
-    who = allowed(PATH)
-    if who is None:
-        return forbidden()
-    if not data.info():
-        return no_data()
+@page(PATH)
+def layout(who) -> html.Div:
     return html.Div([
         dcc.Dropdown(id="al-status", value="open", clearable=False,
                      options=[{"label": s, "value": s} for s in ("open", "acknowledged", "resolved", "all")]),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dash
 from dash import Input, Output, callback, dash_table, dcc, html
 
-from cockpit.components import allowed, forbidden
+from cockpit.components import page
 from cockpit.context import ctx, guard
 
 PATH = "/audit"
@@ -13,9 +13,8 @@ dash.register_page(__name__, path=PATH, name="访问审计 Audit", order=4)
 COLUMNS = ["at", "username", "role", "action", "delivery_id", "rows", "subjects", "purpose"]
 
 
-def layout(**_) -> html.Div:
-    if allowed(PATH) is None:
-        return forbidden()
+@page(PATH, needs_data=False)
+def layout(who) -> html.Div:
     return html.Div([
         dcc.Input(id="au-id", placeholder="按身份证号查询 search by identity number", debounce=True, style={"width": "40%"}),
         dash_table.DataTable(id="au-table", columns=[{"name": c, "id": c} for c in COLUMNS], page_size=25,

@@ -8,19 +8,15 @@ import plotly.graph_objects as go
 from dash import Input, Output, State, callback, dcc, html
 
 from cockpit import data
-from cockpit.components import allowed, forbidden, no_data
+from cockpit.components import page
 from cockpit.context import guard
 
 PATH = "/explorer"
 dash.register_page(__name__, path=PATH, name="指标分析 Explorer", order=1)
 
 
-def layout(**_) -> html.Div:
-    who = allowed(PATH)
-    if who is None:
-        return forbidden()
-    if not data.info():
-        return no_data()
+@page(PATH)
+def layout(who) -> html.Div:
     cat = data.catalog()
     city = data.info().get("city_code", "")
     ds = data.districts()

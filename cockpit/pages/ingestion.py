@@ -9,7 +9,7 @@ import plotly.express as px
 from dash import Input, Output, State, callback, dash_table, dcc, html
 
 from cockpit import data
-from cockpit.components import allowed, forbidden, no_data
+from cockpit.components import page
 from cockpit.context import ctx, guard
 
 PATH = "/ingestion"
@@ -18,12 +18,8 @@ DELIVERY_COLUMNS = ["delivery_id", "department", "feed", "business_date", "file_
                     "rows_accepted", "rows_rejected", "reason", "error", "arrived_at"]
 
 
-def layout(**_) -> html.Div:
-    who = allowed(PATH)
-    if who is None:
-        return forbidden()
-    if not data.info():
-        return no_data()
+@page(PATH)
+def layout(who) -> html.Div:
     deliveries = data.deliveries_for(who)
     reasons = data.rejection_reasons_for(who)
     fig = px.bar(reasons, x="business_date", y="n", color="reason", title="拒收原因 Rejection reasons") if not reasons.empty else {}

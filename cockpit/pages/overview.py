@@ -7,7 +7,7 @@ import plotly.graph_objects as go
 from dash import Input, Output, callback, dcc, html
 
 from cockpit import data
-from cockpit.components import allowed, forbidden, no_data
+from cockpit.components import page
 from cockpit.context import guard
 
 PATH = "/"
@@ -21,12 +21,8 @@ def _area_of(who, clicked: str | None) -> str:
     return clicked or city
 
 
-def layout(**_) -> html.Div:
-    who = allowed(PATH)
-    if who is None:
-        return forbidden()
-    if not data.info():
-        return no_data()
+@page(PATH)
+def layout(who) -> html.Div:
     return html.Div([
         html.Div(id="ov-asof", className="notice"),
         dcc.Store(id="ov-district"),
