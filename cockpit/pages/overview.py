@@ -64,7 +64,8 @@ def render(selected):
         fmt = (lambda v: "—" if v is None or v != v else (f"{v * 100:.1f}%" if pct else f"{v:,.0f}"))  # noqa: E731
         delta = "" if k.week_before is None or k.week_before != k.week_before or k.value is None else \
             f"较上周 vs last week: {fmt(k.value - k.week_before) if not pct else f'{(k.value - k.week_before) * 100:+.1f} pt'}"
-        spark = go.Figure(go.Scatter(y=list(k.history or []), mode="lines", line={"width": 1}))
+        history = [] if k.history is None else [v for v in k.history if v == v]
+        spark = go.Figure(go.Scatter(y=history, mode="lines", line={"width": 1}))
         spark.update_layout(height=40, margin=dict(l=0, r=0, t=0, b=0), xaxis_visible=False, yaxis_visible=False,
                             paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="rgba(0,0,0,0)")
         cards.append(html.Div([html.Div(f"{k.name_zh} {k.name_en}"), html.Div(fmt(k.value), className="value"),

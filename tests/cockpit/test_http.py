@@ -155,3 +155,18 @@ def test_acknowledgements_are_scoped_and_reach_the_warehouse(app, home: Path) ->
         assert run_daily_job(Home.resolve(home), AS_OF, instance).success
     con = duckdb.connect(str(home / "warehouse.duckdb"), read_only=True)
     assert con.execute("SELECT status, acknowledged_by FROM marts.alerts WHERE alert_id = ?", city_alert).fetchone() == ("acknowledged", "boss")
+
+
+@pytest.mark.parametrize("user, area", [("boss", "330100"), ("xihu", "330106")])
+def test_overview_renders_the_callers_area(app, user: str, area: str) -> None:
+    client = _client(app, user)
+    r = _call(client, app, "ov-kpis.children", [None])
+    assert r.status_code == 200, r.get_data(as_text=True)[:300]
+    out = json.loads(r.get_data(as_text=True))["response"]
+    assert len(out["ov-kpis"]["children"]) == 9  # the key indicators, each a card
+    assert out["ov-map"]["figure"]["data"][0]["customdata"]
+    # A district manager clicking another district stays in their own.
+    pick = json.loads(_call(client, app, "ov-district.data", [{"points": [{"customdata": "330102"}]}]).get_data(as_text=True))
+    assert pick["response"]["ov-district"]["data"] == ("330102" if user == "boss" else "330106")
+    title = json.dumps(out["ov-score"]["children"][0], ensure_ascii=False)
+    assert ("西湖区" if user == "xihu" else "杭州市") in title
