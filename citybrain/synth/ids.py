@@ -28,21 +28,27 @@ PLACES = _load_places()
 
 
 def place_codes_for(years: np.ndarray, rng: np.random.Generator, prefer: np.ndarray | None = None) -> np.ndarray:
-    """A place-of-registration code valid in each birth year (``prefer`` wins where valid)."""
+    """A place-of-registration code valid in each birth year (``prefer`` wins where valid).
+
+    Works in chunks: the choice matrix is rows x codes, too big to build at once for a
+    12-million-person city.
+    """
     codes = np.array([p[0] for p in PLACES])
     first = np.array([p[1] for p in PLACES])
     last = np.array([p[2] for p in PLACES])
     out = np.empty(len(years), dtype="<U6")
-    valid = (years[:, None] >= first[None, :]) & (years[:, None] <= last[None, :])
-    # Pick uniformly among valid codes via random keys masked to the valid set.
-    keys = np.where(valid, rng.random((len(years), len(codes))), -1.0)
-    out[:] = codes[keys.argmax(axis=1)]
-    if prefer is not None:
-        ok = np.zeros(len(years), dtype=bool)
-        for i, code in enumerate(codes):
-            hit = prefer == code
-            ok |= hit & valid[:, i]
-        out = np.where(ok, prefer, out)
+    step = 500_000
+    for start in range(0, len(years), step):
+        y = years[start : start + step]
+        valid = (y[:, None] >= first[None, :]) & (y[:, None] <= last[None, :])
+        # Pick uniformly among valid codes via random keys masked to the valid set.
+        keys = np.where(valid, rng.random((len(y), len(codes))), -1.0)
+        chunk = codes[keys.argmax(axis=1)]
+        if prefer is not None:
+            pref = prefer[start : start + step]
+            ok = (pref[:, None] == codes[None, :]) & valid
+            chunk = np.where(ok.any(axis=1), pref, chunk)
+        out[start : start + step] = chunk
     return out
 
 

@@ -396,7 +396,6 @@ class World:
         registered = np.flatnonzero(p.status == 0)
         n_reg = len(registered)
         ages = self._ages()
-        one = np.full(1, d)
 
         def lagged(n: int, lo: int, hi: int) -> np.ndarray:
             return self._lag_to_workday(np.full(n, d), lo, hi)

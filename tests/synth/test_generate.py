@@ -59,6 +59,11 @@ def test_ground_truth_covers_every_reason(tiny_city: Path) -> None:
 
 
 def test_deliveries_land_at_contract_paths_with_contract_columns(tiny_city: Path) -> None:
+    check_contract_paths_and_columns(tiny_city)
+
+
+def check_contract_paths_and_columns(tiny_city: Path) -> None:
+    """Every clean delivery sits at its CONTRACT path with the CONTRACT columns, in every format and encoding."""
     city = set(load_city().district_codes)
     seen_formats, seen_encodings = set(), set()
     con = duckdb.connect()
@@ -120,6 +125,7 @@ def test_every_business_day_has_every_feed_unless_planted_missing(tiny_city: Pat
 @pytest.mark.slow
 def test_small_scale_matches_its_description(tmp_path: Path) -> None:
     home = make_city(tmp_path, scale="small", seed=3, days=30)
+    check_contract_paths_and_columns(home)
     con = duckdb.connect()
     persons = con.execute(
         f"SELECT count(DISTINCT id_number) FROM read_parquet('{home}/truth/clean/psb__household_events.parquet') WHERE event_type = 'update'"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
+import json
 import shutil
 import subprocess
 import sys
@@ -12,10 +12,9 @@ from pathlib import Path
 
 import duckdb
 import pandas as pd
-import pyarrow.parquet as pq
 import pytest
 
-from helpers import make_city, truth_deliveries, truth_rejections
+from helpers import truth_deliveries, truth_rejections
 from test_libraries import AS_OF, _clean, expected_persons
 from warehouse.alerts import acknowledge, evaluate
 from warehouse.city import load_city
@@ -143,34 +142,60 @@ def test_contract_indicators_match_an_independent_computation(tiny) -> None:
     assert {d: round(got[(d, CITY)], 9) for d in days} == {d: round(rejected[d] / read[d], 9) for d in days}
 
 
-def test_a_late_delivery_recomputes_only_the_days_it_touches(tiny_city: Path, tmp_path: Path) -> None:
+def _rewrite_with_extra_row(path: Path, row: dict) -> None:
+    """The department re-delivers the same file (same name, same format) with one more row."""
+    if path.suffix == ".parquet":
+        df = pd.read_parquet(path)
+        pd.concat([df, pd.DataFrame([row])], ignore_index=True).to_parquet(path, index=False)
+    elif path.suffix == ".jsonl":
+        with path.open("a", encoding="utf-8") as fh:
+            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+    else:
+        raw = path.read_bytes()
+        encoding = "utf-8" if raw.startswith(b"\xef\xbb\xbf") else ("utf-8" if _is_utf8(raw) else "gb18030")
+        line = ",".join(row.values()) + "\n"
+        path.write_bytes(raw + line.encode(encoding))
+
+
+def _is_utf8(raw: bytes) -> bool:
+    try:
+        raw.decode("utf-8")
+        return True
+    except UnicodeDecodeError:
+        return False
+
+
+def test_a_correction_recomputes_only_the_days_it_touches(tiny_city: Path, tmp_path: Path) -> None:
     home = tmp_path / "h"
     shutil.copytree(tiny_city, home)
     con = _run(home)
     before = con.execute("SELECT indicator_id, date, district_code, value FROM marts.indicator_values").df()
     days = sorted(before.date.unique())
-    target_day = days[-4]
-    # A late extra delivery for that day: one more birth, dated that day.
-    row = {"event_id": "HJFIX1", "id_number": "330106202611170024", "name": "新生", "gender": "2",
-           "birth_date": str(target_day.date()), "ethnicity": "01", "district_code": "330106", "event_type": "birth",
-           "event_date": str(target_day.date())}
+    target_day = days[-4].date()
+    # The department corrects its household events of that day: one more birth, dated that day.
     from stdnum.cn import ric
 
-    body = row["id_number"][:17].replace("20261117", str(target_day.date()).replace("-", ""))
-    row["id_number"] = body + ric.calc_check_digit(body + "0")
-    fixed = home / "landing" / "psb" / "household_events" / str(target_day.date()) / "household_events_fix.csv"
-    fixed.write_text(",".join(row) + "\n" + ",".join(row.values()) + "\n", encoding="utf-8")
-    ingest_landing(con, home / "landing", home / "tmp")
+    body = "330106" + target_day.strftime("%Y%m%d") + "002"
+    row = {"event_id": "HJFIX1", "id_number": body + ric.calc_check_digit(body + "0"), "name": "新生", "gender": "2",
+           "birth_date": target_day.isoformat(), "ethnicity": "01", "district_code": "330106", "event_type": "birth",
+           "event_date": target_day.isoformat()}
+    path = next((home / "landing" / "psb" / "household_events" / target_day.isoformat()).glob("household_events_*"))
+    _rewrite_with_extra_row(path, row)
+    manifest = path.with_name(path.name + ".manifest.json")
+    manifest.unlink(missing_ok=True)  # the old manifest no longer describes the file
+    outcomes = ingest_landing(con, home / "landing", home / "tmp")
+    assert [o.status for o in outcomes if o.path == str(path)] in (["accepted"], ["partial"])
+    assert con.execute("SELECT count(*) FROM ingest.deliveries WHERE file_name = ? AND status = 'superseded'", [path.name]).fetchone()[0] == 1
     build_all(con, AS_OF)
     first, last = refresh(con, AS_OF)
-    assert first == target_day.date()
+    assert first == target_day
     after = con.execute("SELECT indicator_id, date, district_code, value FROM marts.indicator_values").df()
     merged = before.merge(after, on=["indicator_id", "date", "district_code"], suffixes=("_before", "_after"))
     assert len(merged) == len(before) == len(after)
     changed = merged[merged.value_before.fillna(-1) != merged.value_after.fillna(-1)]
-    assert (changed.date >= target_day).all()
+    assert not changed.empty and (changed.date.dt.date >= target_day).all()
     births = changed[changed.indicator_id == "pop.births"]
-    assert set(zip(births.date.dt.date, births.district_code)) == {(target_day.date(), "330106"), (target_day.date(), CITY)}
+    assert set(zip(births.date.dt.date, births.district_code)) == {(target_day, "330106"), (target_day, CITY)}
 
 
 def test_alerts_fire_on_withheld_feed_and_planted_inconsistency_without_duplicates(tiny) -> None:
