@@ -8,6 +8,7 @@ from collections import defaultdict
 import dagster as dg
 
 from assets.ingestion import staging_key, unrecognised_files
+from assets.marts import INDICATOR_ASSETS
 from pipelines.jobs import daily_refresh, indicators_refresh, partition_range_tags
 from warehouse.contract import FEEDS_BY_ID
 from warehouse.home import Home
@@ -39,7 +40,9 @@ def landing_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult | dg.
         return dg.SkipReason("no new or changed deliveries")
     keys = [staging_key(FEEDS_BY_ID[k]) if k != UNRECOGNISED else unrecognised_files.key for k in changed]
     run_key = hashlib.sha256(json.dumps(digests, sort_keys=True).encode()).hexdigest()[:20]
-    selection = dg.AssetSelection.assets(*keys) | dg.AssetSelection.assets(*keys).downstream()
+    # What daily_refresh runs of it; the indicators follow in their own run (indicators_after_refresh).
+    changed_assets = dg.AssetSelection.assets(*keys)
+    selection = (changed_assets | changed_assets.downstream()) - dg.AssetSelection.assets(*INDICATOR_ASSETS)
     return dg.SensorResult(
         run_requests=[
             dg.RunRequest(run_key=run_key, asset_selection=list(selection.resolve(context.repository_def.asset_graph)),

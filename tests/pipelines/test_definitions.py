@@ -129,6 +129,7 @@ def test_landing_sensor_requests_only_what_changed(home: Path) -> None:
         keys = {k.to_user_string() for k in req.asset_selection}
         assert staging_key(FEEDS_BY_ID["civil/marriage_registrations"]).to_user_string() in keys
         assert "population/persons" in keys and "quality/consistency_findings" in keys  # downstream of civil
+        assert "marts/dirty_days" in keys and "marts/indicator_values" not in keys  # the indicators run next, by range
         assert not any(k.startswith("staging/") and "marriage" not in k for k in keys)
         assert req.run_key != first.run_requests[0].run_key
 
