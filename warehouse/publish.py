@@ -24,27 +24,33 @@ DEFAULT_KEEP = 7
 
 # What the cockpit may read. Only rejected rows carry personal data: the cockpit shows
 # them to the owning department's steward alone and audits every view.
-SERVING = {
-    "indicator_values": "SELECT * FROM marts.indicator_values",
-    "indicator_catalog": "SELECT * FROM marts.indicator_catalog",
-    "alerts": "SELECT * FROM marts.alerts",
-    "city_score": "SELECT * FROM marts.city_score",
-    "indicator_scores": "SELECT * FROM marts.indicator_scores",
-    "deliveries": """SELECT delivery_id, department, feed, business_date, file_name, format, encoding, size_bytes,
-                            arrived_at, ingested_at, status, rows_read, rows_accepted, rows_rejected, reason, error,
-                            extra_columns, supersedes, superseded_by FROM ingest.deliveries""",
-    "rejections": "SELECT * FROM ingest.rejections",
-    "rejected_rows": """SELECT r.delivery_id, d.department, d.feed, r.line_number, r.raw
-                        FROM ingest.rejected_rows r JOIN ingest.deliveries d USING (delivery_id)""",
-    "findings_summary": """SELECT rule, owner_department, district_code, count(*) AS findings, min(since) AS since
-                           FROM quality.findings GROUP BY ALL""",
-    "population_profile": """SELECT district_code, status, gender, age_band, age_group, count(*) AS persons
-                             FROM population.person_profile GROUP BY ALL""",
+SERVING: dict[str, tuple[tuple[str, ...], str]] = {
+    # name: (warehouse relations it needs, query)
+    "indicator_values": (("marts.indicator_values",), "SELECT * FROM marts.indicator_values"),
+    "indicator_catalog": (("marts.indicator_catalog",), "SELECT * FROM marts.indicator_catalog"),
+    "alerts": (("marts.alerts",), "SELECT * FROM marts.alerts"),
+    "city_score": (("marts.city_score",), "SELECT * FROM marts.city_score"),
+    "indicator_scores": (("marts.indicator_scores",), "SELECT * FROM marts.indicator_scores"),
+    "deliveries": (("ingest.deliveries",),
+                   """SELECT delivery_id, department, feed, business_date, file_name, format, encoding, size_bytes,
+                             arrived_at, ingested_at, status, rows_read, rows_accepted, rows_rejected, reason, error,
+                             extra_columns, supersedes, superseded_by FROM ingest.deliveries"""),
+    "rejections": (("ingest.rejections",), "SELECT * FROM ingest.rejections"),
+    "rejected_rows": (("ingest.rejected_rows", "ingest.deliveries"),
+                      """SELECT r.delivery_id, d.department, d.feed, r.line_number, r.raw
+                         FROM ingest.rejected_rows r JOIN ingest.deliveries d USING (delivery_id)"""),
+    "findings_summary": (("quality.findings",),
+                         """SELECT rule, owner_department, district_code, count(*) AS findings, min(since) AS since
+                            FROM quality.findings GROUP BY ALL"""),
+    "population_profile": (("population.persons",),
+                           """SELECT district_code, status, gender, age_band, age_group, count(*) AS persons
+                              FROM population.person_profile GROUP BY ALL"""),
 }
 
 
 def _tables_present(con: duckdb.DuckDBPyConnection) -> set[str]:
-    return {f"{s}.{t}" for s, t in con.execute("SELECT table_schema, table_name FROM information_schema.tables").fetchall()}
+    rows = con.execute("SELECT table_schema, table_name FROM information_schema.tables").fetchall()
+    return {f"{schema}.{table}" for schema, table in rows}
 
 
 def publish(con: duckdb.DuckDBPyConnection, serving: Path, as_of: dt.datetime, *, run_id: str = "", keep: int = DEFAULT_KEEP) -> Path:
@@ -58,9 +64,8 @@ def publish(con: duckdb.DuckDBPyConnection, serving: Path, as_of: dt.datetime, *
     con.execute(f"ATTACH '{tmp}' AS {alias}")
     try:
         counts = {}
-        for name, sql in SERVING.items():
-            sources = {w for w in sql.replace(",", " ").split() if "." in w and not w.startswith(("r.", "d."))}
-            if not sources <= present:
+        for name, (sources, sql) in SERVING.items():
+            if not set(sources) <= present:
                 continue  # a layer not built yet (e.g. before the first library build)
             con.execute(f"CREATE TABLE {alias}.{name} AS {sql}")
             counts[name] = con.execute(f"SELECT count(*) FROM {alias}.{name}").fetchone()[0]
