@@ -107,8 +107,7 @@ def ingest_file(con: duckdb.DuckDBPyConnection, f: LandingFile, scratch: Path) -
         mapping, extra = _map_columns(feed, load)
         _check_manifest(f, load, sha)
     except FileRejected as e:
-        rows = getattr(e, "rows_read", 0)
-        return _record_rejected(con, f, ledger, e.reason, e.message, t0, rows_read=rows)
+        return _record_rejected(con, f, ledger, e.reason, e.message, t0, rows_read=e.rows_read)
     except duckdb.Error as e:  # an input DuckDB chokes on in a way we did not foresee
         return _record_rejected(con, f, ledger, "unreadable", f"the file cannot be read: {explain_error(e, f.path)}", t0)
 
@@ -132,12 +131,11 @@ def _map_columns(feed: Feed, load: RawLoad) -> tuple[dict[str, str | None], list
     index = {h: i for i, h in enumerate(normalised)}
     missing = [c for c in feed.required_columns if c not in index]
     if missing and (load.rows_read > 0 or not load.json_source):
-        err = FileRejected(
+        raise FileRejected(
             "missing_column",
             f"required column(s) missing: {', '.join(missing)}; expected columns: {', '.join(feed.column_names)}",
+            load.rows_read,
         )
-        err.rows_read = load.rows_read  # type: ignore[attr-defined]
-        raise err
     mapping = {c: (f"c{index[c]}" if c in index else None) for c in feed.column_names}
     extra = [h for h in load.header if h.strip().lower() not in set(feed.column_names)]
     return mapping, extra
@@ -157,9 +155,7 @@ def _check_manifest(f: LandingFile, load: RawLoad, sha: str) -> None:
     if digest is not None and str(digest).lower() != sha:
         problems.append(f"manifest sha256 {str(digest)[:16]}… differs from the file's {sha[:16]}…")
     if problems:
-        err = FileRejected("manifest_mismatch", "; ".join(problems))
-        err.rows_read = load.rows_read  # type: ignore[attr-defined]
-        raise err
+        raise FileRejected("manifest_mismatch", "; ".join(problems), load.rows_read)
 
 
 def _mark_duplicates(con: duckdb.DuckDBPyConnection, feed: Feed, superseded: int | None, dup_bit: int) -> None:

@@ -28,10 +28,11 @@ _BOM = codecs.BOM_UTF8
 class FileRejected(Exception):
     """The whole delivery is rejected with a file-level reason."""
 
-    def __init__(self, reason: str, message: str) -> None:
+    def __init__(self, reason: str, message: str, rows_read: int = 0) -> None:
         super().__init__(message)
         self.reason = reason
         self.message = message
+        self.rows_read = rows_read  # rows the file had, when they could be counted
 
 
 @dataclass
