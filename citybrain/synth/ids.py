@@ -53,20 +53,27 @@ def place_codes_for(years: np.ndarray, rng: np.random.Generator, prefer: np.ndar
 
 
 def id_numbers(places: np.ndarray, birth_days: np.ndarray, genders: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Identity numbers for birth dates (days since 1970-01-01) and genders ('1'/'2')."""
+    """Identity numbers for birth dates (days since 1970-01-01) and genders ('1'/'2').
+
+    The random draws happen once for all rows (so results do not depend on chunking); the
+    string work runs in chunks, since its digit matrices would need gigabytes at city scale.
+    """
     n = len(places)
     if n == 0:
         return np.array([], dtype="<U18")
-    dates = np.array(birth_days, dtype="datetime64[D]").astype(str)  # YYYY-MM-DD
-    ymd = np.char.replace(dates, "-", "")
     seq = rng.integers(0, 100, n)
     parity = rng.integers(0, 5, n) * 2  # even digit 0..8
     g = np.where(genders == "1", parity + 1, parity)
-    body_num = np.char.add(np.char.add(places.astype("<U6"), ymd.astype("<U8")), np.char.zfill(seq.astype(str), 2))
-    body = np.char.add(body_num, g.astype(str))
-    d = _body_digits(body)
-    check = _ID_CHECK[(d * _ID_WEIGHTS).sum(axis=1) % 11]
-    return np.char.add(body, check)
+    out = np.empty(n, dtype="<U18")
+    step = 500_000
+    for a in range(0, n, step):
+        b = a + step
+        ymd = np.char.replace(np.array(birth_days[a:b], dtype="datetime64[D]").astype(str), "-", "")
+        body_num = np.char.add(np.char.add(places[a:b].astype("<U6"), ymd.astype("<U8")), np.char.zfill(seq[a:b].astype(str), 2))
+        body = np.char.add(body_num, g[a:b].astype(str))
+        d = _body_digits(body)
+        out[a:b] = np.char.add(body, _ID_CHECK[(d * _ID_WEIGHTS).sum(axis=1) % 11])
+    return out
 
 
 def _body_digits(body: np.ndarray) -> np.ndarray:
