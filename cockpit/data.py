@@ -37,19 +37,22 @@ def catalog() -> pd.DataFrame:
 
 
 def kpis(area: str) -> pd.DataFrame:
-    """Latest value of each key indicator for one area, with the value a week before."""
+    """Latest value of each key indicator for one area (city-wide ones for the city), the
+    value a week before, and the last 30 days for a sparkline."""
+    city = info().get("city_code", "")
     return _df(
-        """WITH v AS (SELECT * FROM indicator_values WHERE district_code = ? AND indicator_id IN (SELECT unnest(?))),
+        """WITH c AS (SELECT *, CASE WHEN scope = 'city' THEN ? ELSE ? END AS area
+                      FROM indicator_catalog WHERE indicator_id IN (SELECT unnest(?))),
+                v AS (SELECT v.* FROM indicator_values v JOIN c ON c.indicator_id = v.indicator_id AND v.district_code = c.area),
                 last AS (SELECT max(date) AS d FROM v)
-           SELECT c.indicator_id, c.name_zh, c.name_en, c.unit, c.direction, cur.value, prev.value AS week_before,
+           SELECT c.indicator_id, c.name_zh, c.name_en, c.unit, c.direction, c.area, cur.value, prev.value AS week_before,
                   list(h.value ORDER BY h.date) AS history
-           FROM catalog_kpis c
+           FROM c
            LEFT JOIN v cur ON cur.indicator_id = c.indicator_id AND cur.date = (SELECT d FROM last)
            LEFT JOIN v prev ON prev.indicator_id = c.indicator_id AND prev.date = (SELECT d FROM last) - 7
            LEFT JOIN v h ON h.indicator_id = c.indicator_id AND h.date > (SELECT d FROM last) - 30
-           GROUP BY ALL ORDER BY c.indicator_id""".replace(
-            "catalog_kpis", "(SELECT * FROM indicator_catalog WHERE indicator_id IN (SELECT unnest(?)))"),
-        [area, KPIS, KPIS],
+           GROUP BY ALL ORDER BY c.indicator_id""",
+        [city, area, KPIS],
     )
 
 

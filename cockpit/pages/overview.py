@@ -68,7 +68,8 @@ def render(selected):
         spark = go.Figure(go.Scatter(y=history, mode="lines", line={"width": 1}))
         spark.update_layout(height=40, margin=dict(l=0, r=0, t=0, b=0), xaxis_visible=False, yaxis_visible=False,
                             paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="rgba(0,0,0,0)")
-        cards.append(html.Div([html.Div(f"{k.name_zh} {k.name_en}"), html.Div(fmt(k.value), className="value"),
+        label = f"{k.name_zh} {k.name_en}" + (" (全市 city)" if k.area != area else "")
+        cards.append(html.Div([html.Div(label), html.Div(fmt(k.value), className="value"),
                                html.Div(delta, className="delta"),
                                dcc.Graph(figure=spark, config={"staticPlot": True}, style={"height": "40px"})], className="card"))
     ds = data.district_scores()

@@ -170,3 +170,6 @@ def test_overview_renders_the_callers_area(app, user: str, area: str) -> None:
     assert pick["response"]["ov-district"]["data"] == ("330102" if user == "boss" else "330106")
     title = json.dumps(out["ov-score"]["children"][0], ensure_ascii=False)
     assert ("西湖区" if user == "xihu" else "杭州市") in title
+    cards = json.dumps(out["ov-kpis"]["children"], ensure_ascii=False)
+    # City-wide indicators show the city's value beside a district's own (labelled), never a blank.
+    assert ("全市 city" in cards) == (user == "xihu")
