@@ -61,6 +61,12 @@ CERT_ISSUER = {"id_card": "psb", "driving_licence": "psb", "marriage_certificate
                "birth_medical_certificate": "health", "business_licence": "samr", "food_business_licence": "samr"}
 CERT_PREFIX = {"id_card": "SFZ", "driving_licence": "JSZ", "marriage_certificate": "JHZ",
                "birth_medical_certificate": "CSZ", "business_licence": "YYZZ", "food_business_licence": "SPJY"}
+# Certificate state keeps type and holder kind as small codes (tens of millions of rows).
+CERT_TYPES = np.array(list(CERT_PREFIX))
+CT = {t: i for i, t in enumerate(CERT_TYPES)}
+CERT_ISSUERS = np.array([CERT_ISSUER[t] for t in CERT_TYPES])
+HOLDER_KINDS = np.array(["person", "legal_person"])
+PERSON, LEGAL_PERSON = 0, 1
 # Hostile but valid values, so every layer is exercised with them.
 HOSTILE_PERSON_NAME = "<script>alert(1)</script>"
 HOSTILE_ENTITY_NAME = '杭州"小"餐饮, 有限公司'
@@ -236,7 +242,7 @@ class World:
 
         # Certificates.
         self.certs = Grow(
-            no=np.array([], "S24"), ctype=np.array([], "<U26"), holder_kind=np.array([], "<U12"),
+            no=np.array([], "S24"), ctype=np.array([], np.int8), holder_kind=np.array([], np.int8),
             holder=np.array([], np.int64), valid_from=np.array([], np.int64), valid_to=np.array([], np.int64),
             status=np.array([], np.int8),
         )
@@ -357,7 +363,8 @@ class World:
         start = self.counters["cert"]
         self.counters["cert"] += n
         nos = serials(f"{CERT_PREFIX[ctype]}3301", start, n, 12)
-        cidx = self.certs.append(no=nos.astype("S24"), ctype=np.full(n, ctype), holder_kind=np.full(n, kind),
+        cidx = self.certs.append(no=nos.astype("S24"), ctype=np.full(n, CT[ctype], np.int8),
+                                 holder_kind=np.full(n, PERSON if kind == "person" else LEGAL_PERSON, np.int8),
                                  holder=holders, valid_from=vf, valid_to=vt, status=np.zeros(n, np.int8))
         if ctype == "id_card":
             if len(self.id_card_of) < len(self.persons):
@@ -370,13 +377,13 @@ class World:
     def _emit_cert(self, emit: Emit, cidx: np.ndarray, etype: str, event_day: np.ndarray, bdate: np.ndarray) -> None:
         c = self.certs
         kind = c.holder_kind[cidx]
-        holder = np.where(kind == "person", self.persons.id[np.where(kind == "person", c.holder[cidx], 0)].astype(str),
-                          self.entities.uscc[np.where(kind == "legal_person", c.holder[cidx], 0)].astype(str)) if len(cidx) else np.array([], str)
+        holder = np.where(kind == PERSON, self.persons.id[np.where(kind == PERSON, c.holder[cidx], 0)].astype(str),
+                          self.entities.uscc[np.where(kind == LEGAL_PERSON, c.holder[cidx], 0)].astype(str)) if len(cidx) else np.array([], str)
         vt = c.valid_to[cidx]
         emit("dsb/certificate_events", bdate, {
             "event_id": self._ids("ZZ", self.today, len(cidx)), "certificate_no": c.no[cidx].astype(str),
-            "certificate_type": c.ctype[cidx], "holder_type": kind, "holder_id": holder,
-            "issuer": np.array([CERT_ISSUER[t] for t in c.ctype[cidx]], dtype="<U6") if len(cidx) else np.array([], str),
+            "certificate_type": CERT_TYPES[c.ctype[cidx]], "holder_type": HOLDER_KINDS[kind], "holder_id": holder,
+            "issuer": CERT_ISSUERS[c.ctype[cidx]],
             "valid_from": iso(c.valid_from[cidx]),
             "valid_to": np.where(vt < 0, None, iso(np.maximum(vt, 0))).astype(object),
             "event_type": np.full(len(cidx), etype), "event_date": iso(event_day),
@@ -434,7 +441,7 @@ class World:
                 self._emit_cert(emit, cards, "cancel", bd, bd)
             if self.clean:  # the data resources bureau cancels every certificate of the dead at once
                 c = self.certs
-                held = np.flatnonzero((c.holder_kind == "person") & (c.status == 0) & np.isin(c.holder, dead))
+                held = np.flatnonzero((c.holder_kind == PERSON) & (c.status == 0) & np.isin(c.holder, dead))
                 c.set("status", held, 2)
                 self._emit_cert(emit, held, "cancel", np.full(len(held), d), np.full(len(held), d))
             quit_job = dead[(p.employer[dead] >= 0)]
@@ -488,7 +495,7 @@ class World:
             p.set("spouse", w, -1)
             self._emit_civil(emit, m, w, "divorce", d)
             c = self.certs
-            live_mc = np.flatnonzero((c.ctype == "marriage_certificate") & (c.status == 0) & np.isin(c.holder, np.concatenate([m, w])))
+            live_mc = np.flatnonzero((c.ctype == CT["marriage_certificate"]) & (c.status == 0) & np.isin(c.holder, np.concatenate([m, w])))
             c.set("status", live_mc, 2)
             self._emit_cert(emit, live_mc, "cancel", np.full(len(live_mc), d), np.full(len(live_mc), d))
 
@@ -529,14 +536,14 @@ class World:
             # ~15% of closed entities keep a valid business licence (a planted inconsistency).
             c = self.certs
             closing = who if self.clean else who[rng.random(k) < 0.85]
-            lic = np.flatnonzero((c.holder_kind == "legal_person") & (c.status == 0) & np.isin(c.holder, closing))
+            lic = np.flatnonzero((c.holder_kind == LEGAL_PERSON) & (c.status == 0) & np.isin(c.holder, closing))
             c.set("status", lic, 1 if cert_event == "revoke" else 2)
             bd = np.full(len(lic), d) if self.clean else lagged(len(lic), 0, 5)
             self._emit_cert(emit, lic, cert_event, bd, bd)
 
         # Certificate renewals and new driving licences.
         c = self.certs
-        cards = np.flatnonzero((c.ctype == "id_card") & (c.status == 0) & (c.valid_to >= 0))
+        cards = np.flatnonzero((c.ctype == CT["id_card"]) & (c.status == 0) & (c.valid_to >= 0))
         k = min(self._poisson(len(cards), "renew", office), len(cards))
         if k:
             who = rng.choice(cards, k, replace=False)
@@ -585,8 +592,8 @@ class World:
             secs = rng.choice(24, n, p=hours_p / hours_p.sum()) * 3600 + rng.integers(0, 3600, n)
             ts = np.datetime64(day.isoformat(), "s") + secs.astype("timedelta64[s]")
             kind = c.holder_kind[cert]
-            hd = np.where(kind == "person", self.persons.dist[np.where(kind == "person", c.holder[cert], 0)],
-                          self.entities.dist[np.where(kind == "legal_person", c.holder[cert], 0)])
+            hd = np.where(kind == PERSON, self.persons.dist[np.where(kind == PERSON, c.holder[cert], 0)],
+                          self.entities.dist[np.where(kind == LEGAL_PERSON, c.holder[cert], 0)])
             dist = np.where(rng.random(n) < 0.8, hd, self._districts(n))
             emit("dsb/certificate_usage", np.full(n, d), {
                 "usage_id": self._ids("YZ", d, n), "certificate_no": c.no[cert].astype(str),
