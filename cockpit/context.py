@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 from dash.exceptions import PreventUpdate
 from flask_login import current_user
@@ -51,7 +50,3 @@ def guard(path: str) -> Principal:
     if who is None or not who.may_open(path):
         raise PreventUpdate
     return who
-
-
-def snapshot_path() -> Path | None:
-    return ctx().snapshot.path

@@ -217,9 +217,9 @@ def acknowledge(con: duckdb.DuckDBPyConnection, acks: Iterable[tuple[str, str, s
     con.execute(ALERTS_DDL)
     n = 0
     for alert_id, user, comment, when in acks:
-        n += con.execute(
+        n += len(con.execute(
             """UPDATE marts.alerts SET status = 'acknowledged', acknowledged_by = ?, ack_comment = ?, acknowledged_at = ?
                WHERE alert_id = ? AND status = 'open' RETURNING 1""",
             [user, comment, when, alert_id],
-        ).fetchall().__len__()
+        ).fetchall())
     return n

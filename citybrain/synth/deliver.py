@@ -38,6 +38,11 @@ _FMT_WEIGHTS = {  # csv, jsonl, parquet
     "samr/entity_events": (0.6, 0.2, 0.2), "dsb/certificate_events": (0.4, 0.3, 0.3),
     "dsb/certificate_usage": (0.4, 0.2, 0.4),
 }
+# reason -> (column kind, holder_type it applies to, check character, alphabet, validity of the other kind)
+_CHECK_CHARS = {
+    "bad_id_number": ("id_number", "person", id_check_char, "0123456789X", is_valid_uscc),
+    "bad_uscc": ("uscc", "legal_person", uscc_check_char, USCC_ALPHABET, is_valid_id),
+}
 ROW_DEFECTS = ("missing_value", "bad_id_number", "bad_uscc", "bad_date", "future_date", "bad_code",
                "unknown_district", "mismatch", "bad_number", "duplicate", "malformed_row")
 
@@ -232,20 +237,14 @@ class Deliveries:
             if c:
                 row[c.name] = None
                 return reason, c.name
-        elif reason == "bad_id_number":
-            c = pick([c for c in cols if c.kind == "id_number" or (c.kind == "holder_id" and row.get("holder_type") == "person")])
+        elif reason in _CHECK_CHARS:
+            # Replace the check character with a wrong one; a corrupted holder_id must not
+            # happen to be a valid code of the other kind instead.
+            kind, holder_type, check_char, alphabet, other_valid = _CHECK_CHARS[reason]
+            c = pick([c for c in cols if c.kind == kind or (c.kind == "holder_id" and row.get("holder_type") == holder_type)])
             if c:
-                v = row[c.name]
-                good = id_check_char(v[:17])
-                # A corrupted holder_id must not happen to be a valid credit code instead.
-                row[c.name] = pick([v[:17] + x for x in "0123456789X" if x != good and not is_valid_uscc(v[:17] + x)])
-                return reason, c.name
-        elif reason == "bad_uscc":
-            c = pick([c for c in cols if c.kind == "uscc" or (c.kind == "holder_id" and row.get("holder_type") == "legal_person")])
-            if c:
-                v = row[c.name]
-                good = uscc_check_char(v[:17])
-                row[c.name] = pick([v[:17] + x for x in USCC_ALPHABET if x != good and not is_valid_id(v[:17] + x)])
+                body = row[c.name][:17]
+                row[c.name] = pick([body + x for x in alphabet if x != check_char(body) and not other_valid(body + x)])
                 return reason, c.name
         elif reason == "bad_date":
             c = pick([c for c in cols if c.kind in ("date", "timestamp")])
