@@ -6,7 +6,7 @@ import datetime as dt
 import json
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -15,7 +15,7 @@ from warehouse.home import Home
 app = typer.Typer(help="City Brain (城市大脑): ingest a city's feeds, build its libraries, indicators and cockpit.",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_show_locals=False)
 
-HomeOpt = Annotated[Optional[Path], typer.Option("--home", envvar="CITYBRAIN_HOME", help="Data directory (default ./citybrain_home).")]
+HomeOpt = Annotated[Path | None, typer.Option("--home", envvar="CITYBRAIN_HOME", help="Data directory (default ./citybrain_home).")]
 
 
 class ScaleName(str, Enum):
@@ -42,8 +42,8 @@ def _date(text: str | None) -> dt.date | None:
 def generate(
     home: HomeOpt = None,
     scale: Annotated[ScaleName, typer.Option(help="tiny ≈2k residents, small ≈100k, city ≈12.5M")] = ScaleName.tiny,
-    days: Annotated[Optional[int], typer.Option(min=1, help="Days of deliveries (default: 14 tiny, 90 small, 1 city).")] = None,
-    end: Annotated[Optional[str], typer.Option(help="Last business date, YYYY-MM-DD (default yesterday).")] = None,
+    days: Annotated[int | None, typer.Option(min=1, help="Days of deliveries (default: 14 tiny, 90 small, 1 city).")] = None,
+    end: Annotated[str | None, typer.Option(help="Last business date, YYYY-MM-DD (default yesterday).")] = None,
     seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same files.")] = 42,
     defect_rate: Annotated[float, typer.Option(min=0.0, max=0.5, help="Share of rows copied with a planted defect.")] = 0.01,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
@@ -69,7 +69,7 @@ def _as_of(text: str | None) -> str:
 @app.command()
 def refresh(
     home: HomeOpt = None,
-    as_of: Annotated[Optional[str], typer.Option("--as-of", help="Clock for deadlines, 'YYYY-MM-DD HH:MM' (default now).")] = None,
+    as_of: Annotated[str | None, typer.Option("--as-of", help="Clock for deadlines, 'YYYY-MM-DD HH:MM' (default now).")] = None,
 ) -> None:
     """Run the daily job (the one the schedule runs) over whatever the landing zone holds now."""
     from pipelines.run import run_daily_job
@@ -113,8 +113,8 @@ app.add_typer(users_app, name="users")
 def users_add(
     name: Annotated[str, typer.Argument(help="User name.")],
     role: Annotated[str, typer.Option(help="city_manager, district_manager, analyst, steward or auditor.")],
-    scope: Annotated[Optional[str], typer.Option(help="District code (district_manager) or department (steward).")] = None,
-    password: Annotated[Optional[str], typer.Option(help="Password (asked for when omitted).")] = None,
+    scope: Annotated[str | None, typer.Option(help="District code (district_manager) or department (steward).")] = None,
+    password: Annotated[str | None, typer.Option(help="Password (asked for when omitted).")] = None,
     home: HomeOpt = None,
 ) -> None:
     """Create a cockpit user, or update its role, scope and password."""

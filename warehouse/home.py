@@ -16,7 +16,7 @@ class Home:
     root: Path
 
     @classmethod
-    def resolve(cls, home: str | os.PathLike[str] | None = None) -> "Home":
+    def resolve(cls, home: str | os.PathLike[str] | None = None) -> Home:
         """``home``, else ``$CITYBRAIN_HOME``, else ``./citybrain_home``."""
         return cls(Path(home or os.environ.get("CITYBRAIN_HOME") or DEFAULT_HOME).resolve())
 
@@ -42,7 +42,7 @@ class Home:
         """Ground truth written by the synthetic city generator."""
         return self.root / "truth"
 
-    def ensure(self) -> "Home":
+    def ensure(self) -> Home:
         for p in (self.root, self.landing, self.serving, self.scratch):
             p.mkdir(parents=True, exist_ok=True)
         return self

@@ -24,7 +24,16 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from citybrain.synth.ids import EPOCH, USCC_ALPHABET, id_check_char, id_numbers, is_valid_id, is_valid_uscc, uscc_check_char, usccs
+from citybrain.synth.ids import (
+    EPOCH,
+    USCC_ALPHABET,
+    id_check_char,
+    id_numbers,
+    is_valid_id,
+    is_valid_uscc,
+    uscc_check_char,
+    usccs,
+)
 from warehouse.contract import FEEDS, FEEDS_BY_ID, FILE_REASONS, Feed
 
 # Columns whose values take part in cross-field checks: a second defect avoids them.

@@ -18,9 +18,9 @@ import numpy as np
 
 from citybrain.synth.ids import EPOCH, id_numbers, place_codes_for, usccs
 from citybrain.synth.names import entity_names, person_names
-from warehouse.workdays import day_kind, near_spring_festival
 from warehouse.city import City
 from warehouse.contract import ETHNICITY_CODES
+from warehouse.workdays import day_kind, near_spring_festival
 
 
 @dataclass(frozen=True)
@@ -87,7 +87,7 @@ def in_chunks(method: Callable) -> Callable:
     """Call an emitter on slices of its row arrays, so a 12.5-million-row initial load
     never materialises as one batch of strings."""
 
-    def wrapper(self: "World", emit: Emit, idx: np.ndarray, *args):
+    def wrapper(self: World, emit: Emit, idx: np.ndarray, *args):
         n = len(idx)
         step = self.scale.chunk_rows
         if n <= step:

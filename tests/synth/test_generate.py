@@ -10,9 +10,9 @@ from pathlib import Path
 import duckdb
 import pyarrow.parquet as pq
 import pytest
+from helpers import make_city, truth_deliveries, truth_rejections
 from stdnum.cn import ric, uscc
 
-from helpers import make_city, truth_deliveries, truth_rejections
 from warehouse.city import load_city
 from warehouse.contract import FEEDS, FEEDS_BY_ID, FILE_REASONS, ROW_REASONS
 

@@ -110,7 +110,7 @@ def test_ingest_never_crashes_never_loses_a_row_and_explains_every_rejection(fil
             assert o.rows_read == o.rows_accepted + o.rows_rejected
             if o.status != "accepted":
                 assert o.error
-        for did, status, read, acc, rej, reason in con.execute(
+        for did, _status, read, acc, rej, reason in con.execute(
             "SELECT delivery_id, status, rows_read, rows_accepted, rows_rejected, reason FROM ingest.deliveries"
         ).fetchall():
             staged = con.execute("SELECT count(*) FROM staging.household_events WHERE _delivery_id = ?", [did]).fetchone()[0]

@@ -6,7 +6,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-
 from helpers import found_deliveries, found_rejections, ingest_all, make_city, truth_deliveries, truth_rejections
 
 

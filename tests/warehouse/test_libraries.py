@@ -9,8 +9,8 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 import pytest
-
 from helpers import ingest_all, make_city
+
 from warehouse.db import connect
 from warehouse.ingest import ingest_landing
 from warehouse.libraries import DEATH_GRACE_DAYS, build_all

@@ -13,9 +13,9 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 import pytest
-
 from helpers import truth_deliveries, truth_rejections
 from test_libraries import AS_OF, _clean, expected_persons
+
 from warehouse.alerts import acknowledge, evaluate
 from warehouse.city import load_city
 from warehouse.db import connect

@@ -65,7 +65,7 @@ class Indicator:
     def definition(self) -> str:
         """The first comment lines of its SQL: what the number means."""
         lines = self.sql_file.read_text(encoding="utf-8").splitlines()
-        return " ".join(l.lstrip("- ").strip() for l in lines if l.startswith("--"))
+        return " ".join(line.lstrip("- ").strip() for line in lines if line.startswith("--"))
 
 
 @lru_cache(maxsize=1)
