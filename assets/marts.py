@@ -92,7 +92,7 @@ def open_data(warehouse: WarehouseResource) -> dg.MaterializeResult:
         "by an atomic pointer switch; older snapshots kept and pruned.", group="serving", prefix="serving")
 def snapshot(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     with warehouse.connect() as con:
-        path = publish(con, warehouse.paths.serving, warehouse.clock(), run_id=context.run_id)
+        path = publish(con, warehouse.paths.serving, warehouse.clock(), run_id=context.run.run_id)
     return dg.MaterializeResult(metadata={"snapshot": str(path.name)})
 
 

@@ -11,6 +11,7 @@ import html as htmlmod
 import logging
 import secrets
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dash
 from dash import Dash, dcc, html
@@ -19,6 +20,7 @@ from flask_login import LoginManager, login_user, logout_user
 
 from cockpit import context
 from cockpit.auth import LoginRefused, authenticate, load_user
+from cockpit.i18n import LANG_COOKIE, LANGS, THEME_COOKIE, THEMES, dark, lang, t
 from cockpit.roles import HOME_PAGE, PAGES, ROLES
 from warehouse.home import Home
 
@@ -75,6 +77,19 @@ def create_app(home: Home) -> Dash:
             return redirect(HOME_PAGE.get(user.role, "/"))
         return Response(_LOGIN_PAGE.format(error=error), mimetype="text/html")
 
+    @server.route("/prefs")
+    def prefs():
+        """Switch language (?lang=zh|en) or display mode (?theme=light|dark), back to the same page."""
+        back = urlsplit(request.referrer or "/")
+        same_site = not back.netloc or back.netloc == request.host
+        response = redirect((back.path or "/") + (f"?{back.query}" if back.query else "") if same_site else "/")
+        year = 365 * 24 * 3600
+        if request.args.get("lang") in LANGS:
+            response.set_cookie(LANG_COOKIE, request.args["lang"], max_age=year, samesite="Lax", httponly=True)
+        if request.args.get("theme") in THEMES:
+            response.set_cookie(THEME_COOKIE, request.args["theme"], max_age=year, samesite="Lax", httponly=True)
+        return response
+
     @server.route("/logout")
     def logout():
         logout_user()
@@ -101,21 +116,29 @@ def create_app(home: Home) -> Dash:
 
 
 def _shell() -> html.Div:
-    """The page frame for the current caller: navigation limited to what the role may open."""
+    """The page frame for the current caller: navigation limited to what the role may open,
+    the language and big-screen switches, who is signed in."""
     who = context.caller()
     links = []
     if who is not None:
         for page in dash.page_registry.values():
             if page["path"] in PAGES and who.may_open(page["path"]):
-                links.append(dcc.Link(page["name"], href=page["path"], className="nav-link"))
+                links.append(dcc.Link(t(page["name"], page.get("name_en", page["name"])), href=page["path"], className="nav-link"))
+    switches = [
+        html.A("English", href="/prefs?lang=en", id="lang-switch") if lang() == "zh"
+        else html.A("中文", href="/prefs?lang=zh", id="lang-switch"),
+        html.A(t("常规模式", "Normal mode"), href="/prefs?theme=light", id="theme-switch") if dark()
+        else html.A(t("大屏模式", "Big screen"), href="/prefs?theme=dark", id="theme-switch"),
+    ]
     user = [] if who is None else [
-        html.Span(f"{who.username} · {ROLES[who.role][0]}" + (f" · {who.scope}" if who.scope else ""), className="who"),
-        html.A("退出 Sign out", href="/logout", className="logout"),
+        html.Span(f"{who.username} · {t(*ROLES[who.role])}" + (f" · {who.scope}" if who.scope else ""), className="who"),
+        html.A(t("退出", "Sign out"), href="/logout", className="logout"),
     ]
     return html.Div([
-        html.Header([html.Div("城市大脑 · 数字驾驶舱", className="brand"), html.Nav(links), html.Div(user, className="user")]),
+        html.Header([html.Div(t("城市大脑 · 数字驾驶舱", "City Brain · Digital cockpit"), className="brand"), html.Nav(links),
+                     html.Div(switches, className="switches"), html.Div(user, className="user")]),
         html.Main(dash.page_container),
-    ], className="shell")
+    ], className="shell dark" if dark() else "shell", lang=lang())
 
 
 def serve(home: Home, port: int, host: str = "127.0.0.1") -> None:

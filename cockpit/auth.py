@@ -7,6 +7,8 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from flask_login import UserMixin
 
 from cockpit.roles import ROLES, SCOPED, Principal
+from warehouse.city import load_city
+from warehouse.contract import DEPARTMENTS
 from warehouse.ops_store import OpsStore
 
 _HASHER = PasswordHasher()
@@ -35,6 +37,9 @@ def add_user(store: OpsStore, username: str, password: str, role: str, scope: st
         raise ValueError(f"unknown role '{role}': one of {', '.join(ROLES)}")
     if role in SCOPED and not scope:
         raise ValueError(f"role '{role}' needs --scope (a {SCOPED[role]})")
+    valid = {"district": load_city().district_codes, "department": list(DEPARTMENTS)}.get(SCOPED.get(role, ""))
+    if valid is not None and scope not in valid:
+        raise ValueError(f"'{scope}' is not a {SCOPED[role]}: one of {', '.join(valid)}")
     if len(password) < 8:
         raise ValueError("the password needs at least 8 characters")
     store.add_user(username, hash_password(password), role, scope if role in SCOPED else None)

@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from functools import wraps
 
 from dash import html
 
 from cockpit.context import caller
+from cockpit.i18n import t
+
+log = logging.getLogger("citybrain.cockpit")
 
 
 def forbidden() -> html.Div:
-    return html.Div("无权访问此页面 (you may not open this page)", className="forbidden")
+    return html.Div(t("无权访问此页面", "You may not open this page."), className="forbidden")
 
 
 def no_data() -> html.Div:
-    return html.Div("尚无数据：请先运行一次刷新 (no data yet: run a refresh first)", className="notice")
+    return html.Div(t("尚无数据：请先运行一次刷新", "No data yet: run a refresh first."), className="notice")
 
 
 def allowed(path: str):
@@ -38,7 +42,12 @@ def page(path: str, *, needs_data: bool = True) -> Callable:
                 return forbidden()
             if needs_data and not data.info():
                 return no_data()
-            return build(who)
+            try:
+                return build(who)
+            except Exception:  # the shell stays usable; the details go to the log, never the browser
+                log.exception("page %s failed", path)
+                return html.Div(t("本页暂时无法显示，请稍后再试", "This page cannot be shown right now; try again later."),
+                                className="error")
 
         return layout
 

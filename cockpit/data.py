@@ -66,7 +66,7 @@ def scores(area: str) -> pd.DataFrame:
 
 def district_scores() -> pd.DataFrame:
     return _df(
-        """SELECT d.district_code, d.name, d.name_en, d.lat, d.lon, s.score
+        """SELECT d.district_code, d.name, d.name_en, d.tile_row, d.tile_col, s.score
            FROM districts d LEFT JOIN city_score s ON s.district_code = d.district_code AND s.period = 'day'
                 AND s.period_start = (SELECT max(period_start) FROM city_score WHERE period = 'day')"""
     )
@@ -99,12 +99,36 @@ def deliveries_for(who: Principal) -> pd.DataFrame:
     return pd.DataFrame()
 
 
+def _department_of(who: Principal) -> str | None:
+    """The department a steward is limited to (None: every department, for auditors)."""
+    return who.scope if who.role == "steward" else None
+
+
+def feed_days_for(who: Principal) -> pd.DataFrame:
+    """Timeliness per feed and business date: a steward's own feeds, every feed for auditors."""
+    if who.role not in ("steward", "auditor"):
+        return pd.DataFrame()
+    dept = _department_of(who)
+    return _df("SELECT * FROM feed_days WHERE ? IS NULL OR department = ? ORDER BY department, feed, business_date", [dept, dept])
+
+
+def findings_for(who: Principal) -> pd.DataFrame:
+    """Cross-department findings (counts, no persons) a steward's department owns; all for auditors."""
+    if who.role not in ("steward", "auditor"):
+        return pd.DataFrame()
+    dept = _department_of(who)
+    return _df("""SELECT rule, owner_department, sum(findings) AS findings, min(since) AS since FROM findings_summary
+                  WHERE ? IS NULL OR owner_department = ? GROUP BY ALL ORDER BY findings DESC""", [dept, dept])
+
+
 def rejection_reasons_for(who: Principal) -> pd.DataFrame:
-    dept = [who.scope] if who.role == "steward" else None
+    if who.role not in ("steward", "auditor"):
+        return pd.DataFrame()
+    dept = _department_of(who)
     return _df(
         """SELECT d.business_date, r.reason, count(*) AS n FROM rejections r JOIN deliveries d USING (delivery_id)
            WHERE ? IS NULL OR d.department = ? GROUP BY ALL ORDER BY 1, 2""",
-        [dept[0] if dept else None, dept[0] if dept else None],
+        [dept, dept],
     )
 
 

@@ -20,6 +20,8 @@ PAGES: dict[str, set[str]] = {
     "/alerts": {"city_manager", "district_manager", "analyst", "steward"},
     "/ingestion": {"steward", "auditor"},
     "/audit": {"auditor"},
+    "/runs": {"analyst"},
+    "/users": {"auditor"},
 }
 HOME_PAGE = {"city_manager": "/", "district_manager": "/", "analyst": "/explorer", "steward": "/ingestion", "auditor": "/ingestion"}
 

@@ -13,6 +13,13 @@ from warehouse.ingest import ingest_landing
 
 KEY = ["department", "feed", "business_date", "file_name"]
 
+# The cockpit tests' city: refreshed as of this time, one user per role (and a second steward).
+AS_OF = "2026-11-21 07:00"
+PASSWORD = "correct horse"
+USERS = {"boss": ("city_manager", None), "xihu": ("district_manager", "330106"), "ana": ("analyst", None),
+         "police": ("steward", "psb"), "doctor": ("steward", "health"), "aud": ("auditor", None)}
+EVIL = "<script>alert(1)</script>"
+
 
 def make_city(home: Path, *, scale: str = "tiny", seed: int = 1, days: int | None = None, end: str = "2026-11-20") -> Path:
     import datetime as dt

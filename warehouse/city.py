@@ -23,6 +23,10 @@ class District:
     population: int
     lat: float
     lon: float
+    # Place on the cockpit's tile map (row 0 at the north, column 0 at the west): one equal
+    # square per district, laid out to keep neighbours next to each other.
+    tile_row: int = 0
+    tile_col: int = 0
 
 
 @dataclass(frozen=True)
@@ -46,7 +50,8 @@ def load_city(path: str | None = None) -> City:
     source = Path(path or os.environ.get("CITYBRAIN_CITY") or _DEFAULT)
     raw = json.loads(source.read_text(encoding="utf-8"))
     districts = tuple(
-        District(d["code"], d["name"], d.get("name_en", d["name"]), int(d["population"]), d.get("lat", 0.0), d.get("lon", 0.0))
-        for d in raw["districts"]
+        District(d["code"], d["name"], d.get("name_en", d["name"]), int(d["population"]), d.get("lat", 0.0), d.get("lon", 0.0),
+                 *d.get("tile", (i // 5, i % 5)))
+        for i, d in enumerate(raw["districts"])
     )
     return City(raw["code"], raw["name"], raw.get("name_en", raw["name"]), districts)

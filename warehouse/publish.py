@@ -18,9 +18,14 @@ from pathlib import Path
 import duckdb
 
 from warehouse.city import load_city
+from warehouse.contract import FEEDS
 
 POINTER = "CURRENT"
 DEFAULT_KEEP = 7
+
+# Every feed with its deadline, as a relation (the contract's feeds are fixed).
+_FEED_LIST = "(VALUES " + ", ".join(f"('{f.department}', '{f.name}', {int(f.deadline_hours)})" for f in FEEDS) + \
+    ") AS f(department, feed, deadline_hours)"
 
 # What the cockpit may read. Only rejected rows carry personal data: the cockpit shows
 # them to the owning department's steward alone and audits every view.
@@ -36,6 +41,24 @@ SERVING: dict[str, tuple[tuple[str, ...], str]] = {
                              arrived_at, ingested_at, status, rows_read, rows_accepted, rows_rejected, reason, error,
                              extra_columns, supersedes, superseded_by FROM ingest.deliveries"""),
     "rejections": (("ingest.rejections",), "SELECT * FROM ingest.rejections"),
+    # One row per feed and business date: on time, late, rejected (nothing usable arrived) or
+    # missing, with rows and schema drift; the steward's and auditor's timeliness grid.
+    "feed_days": (("ingest.deliveries",), f"""
+        WITH d AS (SELECT * FROM ingest.deliveries WHERE status <> 'superseded' AND business_date IS NOT NULL),
+             days AS (SELECT CAST(unnest(generate_series(min(business_date), max(business_date), INTERVAL 1 DAY)) AS DATE)
+                             AS business_date FROM d)
+        SELECT f.department, f.feed, days.business_date,
+               CASE WHEN count(d.delivery_id) = 0 THEN 'missing'
+                    WHEN count(d.delivery_id) FILTER (WHERE d.status IN ('accepted', 'partial')) = 0 THEN 'rejected'
+                    WHEN min(d.arrived_at) FILTER (WHERE d.status IN ('accepted', 'partial'))
+                         <= days.business_date + to_hours(f.deadline_hours) THEN 'on_time'
+                    ELSE 'late' END AS timeliness,
+               count(d.delivery_id) AS deliveries, coalesce(sum(d.rows_read), 0) AS rows_read,
+               coalesce(sum(d.rows_rejected), 0) AS rows_rejected,
+               coalesce(list_distinct(flatten(list(d.extra_columns) FILTER (WHERE d.extra_columns IS NOT NULL))), []) AS schema_drift
+        FROM {_FEED_LIST} CROSS JOIN days
+        LEFT JOIN d ON d.department = f.department AND d.feed = f.feed AND d.business_date = days.business_date
+        GROUP BY f.department, f.feed, f.deadline_hours, days.business_date"""),
     "rejected_rows": (("ingest.rejected_rows", "ingest.deliveries"),
                       """SELECT r.delivery_id, d.department, d.feed, r.line_number, r.raw
                          FROM ingest.rejected_rows r JOIN ingest.deliveries d USING (delivery_id)"""),
@@ -70,12 +93,13 @@ def publish(con: duckdb.DuckDBPyConnection, serving: Path, as_of: dt.datetime, *
             con.execute(f"CREATE TABLE {alias}.{name} AS {sql}")
             counts[name] = con.execute(f"SELECT count(*) FROM {alias}.{name}").fetchone()[0]
         city = load_city()
-        con.execute(f"CREATE TABLE {alias}.districts (district_code VARCHAR, name VARCHAR, name_en VARCHAR, population BIGINT, lat DOUBLE, lon DOUBLE)")
-        con.executemany(f"INSERT INTO {alias}.districts VALUES (?, ?, ?, ?, ?, ?)",
-                        [(d.code, d.name, d.name_en, d.population, d.lat, d.lon) for d in city.districts])
+        con.execute(f"CREATE TABLE {alias}.districts (district_code VARCHAR, name VARCHAR, name_en VARCHAR, population BIGINT, "
+                    "lat DOUBLE, lon DOUBLE, tile_row INTEGER, tile_col INTEGER)")
+        con.executemany(f"INSERT INTO {alias}.districts VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                        [(d.code, d.name, d.name_en, d.population, d.lat, d.lon, d.tile_row, d.tile_col) for d in city.districts])
         con.execute(f"CREATE TABLE {alias}.snapshot_info (key VARCHAR, value VARCHAR)")
         info = {"run_id": run_id, "as_of": as_of.isoformat(sep=" "), "published_at": dt.datetime.now().isoformat(sep=" "),
-                "city_code": city.code, "city_name": city.name, **{f"rows:{k}": str(v) for k, v in counts.items()}}
+                "city_code": city.code, "city_name": city.name, "city_name_en": city.name_en, **{f"rows:{k}": str(v) for k, v in counts.items()}}
         con.executemany(f"INSERT INTO {alias}.snapshot_info VALUES (?, ?)", list(info.items()))
     finally:
         con.execute(f"DETACH {alias}")

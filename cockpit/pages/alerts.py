@@ -8,21 +8,24 @@ from dash import Input, Output, State, callback, dash_table, dcc, html
 from cockpit import data
 from cockpit.components import page
 from cockpit.context import ctx, guard
+from cockpit.i18n import columns, t
 
 PATH = "/alerts"
-dash.register_page(__name__, path=PATH, name="预警 Alerts", order=2)
+dash.register_page(__name__, path=PATH, name="预警", name_en="Alerts", order=2)
 COLUMNS = ["alert_id", "severity", "status", "date", "district_code", "rule_id", "message", "owner_scope", "acknowledged_by"]
 
 
 @page(PATH)
 def layout(who) -> html.Div:
     return html.Div([
-        dcc.Dropdown(id="al-status", value="open", clearable=False,
-                     options=[{"label": s, "value": s} for s in ("open", "acknowledged", "resolved", "all")]),
-        dash_table.DataTable(id="al-table", columns=[{"name": c, "id": c} for c in COLUMNS], row_selectable="single",
+        dcc.Dropdown(id="al-status", value="open", clearable=False, options=[
+            {"label": t(zh, en), "value": v} for v, zh, en in (
+                ("open", "未处理", "Open"), ("acknowledged", "已确认", "Acknowledged"), ("resolved", "已解除", "Resolved"),
+                ("all", "全部", "All"))]),
+        dash_table.DataTable(id="al-table", columns=columns(COLUMNS), row_selectable="single",
                              page_size=20, style_cell={"textAlign": "left", "whiteSpace": "normal"}),
-        dcc.Input(id="al-comment", placeholder="处理说明 comment", style={"width": "60%"}),
-        html.Button("确认 Acknowledge", id="al-ack"),
+        dcc.Input(id="al-comment", placeholder=t("处理说明", "Comment"), style={"width": "60%"}),
+        html.Button(t("确认", "Acknowledge"), id="al-ack"),
         html.Div(id="al-result", className="notice"),
     ])
 
@@ -48,12 +51,12 @@ def render(status, _):
 def acknowledge(_, rows, selected, comment):
     who = guard(PATH)
     if not rows or not selected:
-        return "请先选择一条预警 (select an alert first)"
+        return t("请先选择一条预警", "Select an alert first.")
     alert_id = rows[selected[0]]["alert_id"]
     # Judge the alert as stored in the snapshot, never as the browser describes it.
     alert = data.alerts_for(who)
     alert = alert[alert.alert_id == alert_id]
     if alert.empty or not who.may_acknowledge(alert.iloc[0].to_dict()):
-        return "无权确认此预警 (you may not acknowledge this alert)"
+        return t("无权确认此预警", "You may not acknowledge this alert.")
     ctx().store.acknowledge(alert_id, who.username, (comment or "").strip()[:500])
-    return f"已确认 {alert_id} (acknowledged; applied at the next refresh)"
+    return t(f"已确认 {alert_id}（下次刷新后生效）", f"Acknowledged {alert_id} (applied at the next refresh).")

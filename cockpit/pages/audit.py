@@ -7,17 +7,18 @@ from dash import Input, Output, callback, dash_table, dcc, html
 
 from cockpit.components import page
 from cockpit.context import ctx, guard
+from cockpit.i18n import columns, t
 
 PATH = "/audit"
-dash.register_page(__name__, path=PATH, name="访问审计 Audit", order=4)
+dash.register_page(__name__, path=PATH, name="访问审计", name_en="Audit", order=4)
 COLUMNS = ["at", "username", "role", "action", "delivery_id", "rows", "subjects", "purpose"]
 
 
 @page(PATH, needs_data=False)
 def layout(who) -> html.Div:
     return html.Div([
-        dcc.Input(id="au-id", placeholder="按身份证号查询 search by identity number", debounce=True, style={"width": "40%"}),
-        dash_table.DataTable(id="au-table", columns=[{"name": c, "id": c} for c in COLUMNS], page_size=25,
+        dcc.Input(id="au-id", placeholder=t("按身份证号查询", "Search by identity number"), debounce=True, style={"width": "40%"}),
+        dash_table.DataTable(id="au-table", columns=columns(COLUMNS), page_size=25,
                              style_cell={"textAlign": "left"}),
     ])
 

@@ -5,37 +5,80 @@ from __future__ import annotations
 import json
 
 import dash
+import pandas as pd
 import plotly.express as px
+import plotly.graph_objects as go
 from dash import Input, Output, State, callback, dash_table, dcc, html
 
 from cockpit import data
 from cockpit.components import page
 from cockpit.context import ctx, guard
+from cockpit.i18n import columns, figure_layout, t
 
 PATH = "/ingestion"
-dash.register_page(__name__, path=PATH, name="数据质量 Ingestion", order=3)
+dash.register_page(__name__, path=PATH, name="数据质量", name_en="Ingestion", order=3)
 DELIVERY_COLUMNS = ["delivery_id", "department", "feed", "business_date", "file_name", "status", "rows_read",
                     "rows_accepted", "rows_rejected", "reason", "error", "arrived_at"]
+
+
+TIMELINESS = {"on_time": (0, "按时", "On time"), "late": (1, "迟到", "Late"), "rejected": (2, "整批拒收", "Rejected"),
+              "missing": (3, "缺失", "Missing")}
+TIMELINESS_COLOURS = ["#2da44e", "#d29922", "#bc4c00", "#cf222e"]
+
+
+def _timeliness_grid(days: pd.DataFrame) -> go.Figure:
+    """Feeds down, business dates across, each cell coloured on time / late / rejected / missing."""
+    days = days.assign(feed_id=days.department + "/" + days.feed, code=days.timeliness.map(lambda s: TIMELINESS[s][0]))
+    grid = days.pivot(index="feed_id", columns="business_date", values="code")
+    label = days.assign(text=days.timeliness.map(lambda s: t(*TIMELINESS[s][1:]))).pivot(
+        index="feed_id", columns="business_date", values="text")
+    n = len(TIMELINESS_COLOURS)
+    scale = [[edge / n, c] for i, c in enumerate(TIMELINESS_COLOURS) for edge in (i, i + 1)]
+    fig = go.Figure(go.Heatmap(z=grid.values, x=[str(d)[:10] for d in grid.columns], y=list(grid.index), text=label.values,
+                               zmin=-0.5, zmax=n - 0.5, colorscale=scale, showscale=False, xgap=1, ygap=1,
+                               hovertemplate="%{y} %{x}: %{text}<extra></extra>"))
+    fig.update_layout(**figure_layout())
+    legend = " · ".join(f"{t(zh, en)}" for _, zh, en in TIMELINESS.values())
+    fig.update_layout(title=f"{t('按时报送', 'Timeliness')} ({legend})", height=160 + 22 * len(grid.index),
+                      margin=dict(l=10, r=10, t=40, b=10))
+    return fig
 
 
 @page(PATH)
 def layout(who) -> html.Div:
     deliveries = data.deliveries_for(who)
     reasons = data.rejection_reasons_for(who)
-    fig = px.bar(reasons, x="business_date", y="n", color="reason", title="拒收原因 Rejection reasons") if not reasons.empty else {}
-    parts = [
-        html.H3("报送记录 Deliveries" + (f" — {who.scope}" if who.scope else "")),
-        dash_table.DataTable(data=deliveries[DELIVERY_COLUMNS].astype(str).to_dict("records") if not deliveries.empty else [],
-                             columns=[{"name": c, "id": c} for c in DELIVERY_COLUMNS], page_size=15, sort_action="native",
-                             filter_action="native", style_cell={"textAlign": "left"}),
-        dcc.Graph(figure=fig) if fig else html.Div(),
-    ]
+    days = data.feed_days_for(who)
+    findings = data.findings_for(who)
+    parts = [html.H3(t("报送记录", "Deliveries") + (f" — {who.scope}" if who.scope else ""))]
+    if not days.empty:
+        counts = days.timeliness.value_counts().to_dict()
+        parts.append(html.Div([html.Span(f"{t(*TIMELINESS[k][1:])} {counts.get(k, 0)}", className=f"sev {k}")
+                               for k in TIMELINESS], className="tally"))
+        parts.append(dcc.Graph(id="in-timeliness", figure=_timeliness_grid(days), config={"displayModeBar": False}))
+        drift = days[days.schema_drift.map(lambda c: hasattr(c, '__len__') and len(c) > 0)]
+        if not drift.empty:
+            parts.append(html.Div([html.B(t("结构变化（合同外的列）", "Schema drift (columns outside the contract)") + ": ")] + [
+                html.Div(f"{r.department}/{r.feed} {str(r.business_date)[:10]}: {', '.join(r.schema_drift)}") for r in drift.itertuples()],
+                className="card"))
+    parts.append(dash_table.DataTable(
+        id="in-deliveries", data=deliveries[DELIVERY_COLUMNS].astype(str).to_dict("records") if not deliveries.empty else [],
+        columns=columns(DELIVERY_COLUMNS), page_size=15, sort_action="native", filter_action="native",
+        style_cell={"textAlign": "left"}, style_table={"overflowX": "auto"}))
+    if not reasons.empty:
+        fig = px.bar(reasons, x="business_date", y="n", color="reason", title=t("拒收原因", "Rejection reasons"))
+        fig.update_layout(**figure_layout())
+        parts.append(dcc.Graph(figure=fig))
+    parts.append(html.H3(t("跨部门一致性问题", "Cross-department findings")))
+    parts.append(dash_table.DataTable(data=findings.astype(str).to_dict("records") if not findings.empty else [],
+                                      columns=columns(["rule", "owner_department", "findings", "since"]), page_size=10,
+                                      style_cell={"textAlign": "left"}))
     if who.role == "steward":
         parts += [
-            html.H3("被拒数据行 Rejected rows (访问将被审计 every view is audited)"),
-            dcc.Input(id="in-delivery", type="number", placeholder="delivery_id"),
-            dcc.Input(id="in-purpose", placeholder="用途 purpose (required)", style={"width": "40%"}),
-            html.Button("查看 View", id="in-view"), html.Button("下载 Download", id="in-download-btn"),
+            html.H3(t("被拒数据行（每次查看都将被审计）", "Rejected rows (every view is audited)")),
+            dcc.Input(id="in-delivery", type="number", placeholder=t("批次号", "Delivery id")),
+            dcc.Input(id="in-purpose", placeholder=t("用途（必填）", "Purpose (required)"), style={"width": "40%"}),
+            html.Button(t("查看", "View"), id="in-view"), html.Button(t("下载", "Download"), id="in-download-btn"),
             dcc.Download(id="in-download"),
             html.Div(id="in-rows"),
         ]
@@ -60,11 +103,11 @@ def view(_, delivery_id, purpose):
     who = guard(PATH)
     rows = _rejected(who, delivery_id, purpose, "view_rejected_rows")
     if rows is None:
-        return "请填写批次号和用途 (enter a delivery id and a purpose)"
+        return t("请填写批次号和用途", "Enter a delivery id and a purpose.")
     if rows.empty:
-        return "该批次没有属于本部门的被拒数据 (no rejected rows of your department in that delivery)"
+        return t("该批次没有属于本部门的被拒数据", "No rejected rows of your department in that delivery.")
     table = [{"line": r.line_number, "reasons": r.reasons, "row": r.raw} for r in rows.itertuples()]
-    return dash_table.DataTable(data=table, columns=[{"name": c, "id": c} for c in ("line", "reasons", "row")],
+    return dash_table.DataTable(id="in-rows-table", data=table, columns=columns(["line", "reasons", "row"]),
                                 page_size=20, style_cell={"textAlign": "left", "whiteSpace": "normal"})
 
 
@@ -82,6 +125,4 @@ def download(_, delivery_id, purpose):
         except ValueError:
             obj = {"raw_line": r.raw}
         lines.append({"line_number": r.line_number, "reasons": r.reasons, **(obj if isinstance(obj, dict) else {"raw_line": r.raw})})
-    import pandas as pd
-
     return dcc.send_data_frame(pd.DataFrame(lines).to_csv, f"rejected_rows_{int(delivery_id)}.csv", index=False, encoding="utf-8-sig")

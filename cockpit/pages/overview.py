@@ -9,9 +9,10 @@ from dash import Input, Output, callback, dcc, html
 from cockpit import data
 from cockpit.components import page
 from cockpit.context import guard
+from cockpit.i18n import figure_layout, lang, t
 
 PATH = "/"
-dash.register_page(__name__, path=PATH, name="总览 Overview", order=0)
+dash.register_page(__name__, path=PATH, name="总览", name_en="Overview", order=0)
 
 
 def _area_of(who, clicked: str | None) -> str:
@@ -23,22 +24,73 @@ def _area_of(who, clicked: str | None) -> str:
 
 @page(PATH)
 def layout(who) -> html.Div:
+    ds = data.districts()
+    city = data.info().get("city_code", "")
+    choices = [{"label": t("全市", "Whole city"), "value": city}] + [
+        {"label": t(n, e), "value": c} for c, n, e in zip(ds.district_code, ds.name, ds.name_en)]
+    if who.role == "district_manager":
+        choices = [c for c in choices if c["value"] == who.scope]
     return html.Div([
         html.Div(id="ov-asof", className="notice"),
+        dcc.Dropdown(id="ov-pick", options=choices, value=choices[0]["value"] if choices else None, clearable=False,
+                     className="picker"),
         dcc.Store(id="ov-district"),
         html.Div(id="ov-score", className="card"),
         html.Div(id="ov-kpis", className="cards"),
-        dcc.Graph(id="ov-map", config={"displayModeBar": False}),
-        html.Div(id="ov-alerts", className="card"),
+        html.Div([dcc.Graph(id="ov-map", config={"displayModeBar": False}), html.Div(id="ov-alerts", className="card")],
+                 className="split"),
     ])
 
 
-@callback(Output("ov-district", "data"), Input("ov-map", "clickData"), prevent_initial_call=True)
-def pick_district(click):
+@callback(Output("ov-district", "data"), Input("ov-map", "clickData"), Input("ov-pick", "value"), prevent_initial_call=True)
+def pick_district(click, picked):
+    """Drill down by clicking a district's tile or choosing it in the list."""
     who = guard(PATH)
-    if not click:
-        raise dash.exceptions.PreventUpdate
-    return _area_of(who, click["points"][0].get("customdata"))
+    if dash.ctx.triggered_id == "ov-map":
+        if not click:
+            raise dash.exceptions.PreventUpdate
+        return _area_of(who, click["points"][0].get("customdata"))
+    return _area_of(who, picked)
+
+
+def _fmt(value, pct: bool) -> str:
+    if value is None or value != value:
+        return "—"
+    return f"{value * 100:.1f}%" if pct else f"{value:,.0f}"
+
+
+def _kpi_card(k, area: str) -> html.Div:
+    pct = k.unit == "%"
+    delta = ""
+    if not (k.week_before is None or k.week_before != k.week_before or k.value is None or k.value != k.value):
+        change = f"{(k.value - k.week_before) * 100:+.1f} pt" if pct else f"{k.value - k.week_before:+,.0f}"
+        delta = f"{t('较上周', 'vs last week')} {change}"
+    history = [] if k.history is None else [v for v in k.history if v == v]
+    spark = go.Figure(go.Scatter(y=history, mode="lines", line={"width": 1}))
+    spark.update_layout(**figure_layout())
+    spark.update_layout(height=40, margin=dict(l=0, r=0, t=0, b=0), xaxis_visible=False, yaxis_visible=False,
+                        paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="rgba(0,0,0,0)")
+    label = t(k.name_zh, k.name_en) + (t("（全市）", " (city)") if k.area != area else "")
+    return html.Div([html.Div(label), html.Div(_fmt(k.value, pct), className="value"), html.Div(delta, className="delta"),
+                     dcc.Graph(figure=spark, config={"staticPlot": True}, style={"height": "40px"})],
+                    className="card kpi", **{"data-indicator": k.indicator_id})
+
+
+def _tile_map(area: str) -> go.Figure:
+    """The districts as equal tiles placed like the map (geometry from the city configuration)."""
+    ds = data.district_scores()
+    names = [t(n, e) for n, e in zip(ds.name, ds.name_en)]
+    fig = go.Figure(go.Scatter(
+        x=ds.tile_col, y=-ds.tile_row, mode="markers+text", text=names, customdata=ds.district_code,
+        textfont=dict(color="#111", size=13),
+        marker=dict(symbol="square", size=72, color=ds.score, colorscale="RdYlGn", cmin=0.6, cmax=1.2, showscale=True,
+                    line=dict(width=[4 if c == area else 0 for c in ds.district_code], color="#1f6feb")),
+        hovertemplate="%{text}<br>" + t("评分", "score") + " %{marker.color:.2f}<extra></extra>"))
+    fig.update_layout(**figure_layout())
+    fig.update_layout(title=t("各区评分（点击下钻）", "District scores (click to drill down)"), height=460,
+                      margin=dict(l=10, r=10, t=40, b=10), xaxis=dict(visible=False, range=[-0.6, 5.6]),
+                      yaxis=dict(visible=False, range=[-4.6, 0.6], scaleanchor="x"))
+    return fig
 
 
 @callback(Output("ov-asof", "children"), Output("ov-score", "children"), Output("ov-kpis", "children"),
@@ -47,43 +99,34 @@ def render(selected):
     who = guard(PATH)
     area = _area_of(who, selected)
     info = data.info()
-    names = dict(zip(data.districts().district_code, data.districts().name))
-    title = names.get(area, info.get("city_name", ""))
+    ds = data.districts()
+    names = dict(zip(ds.district_code, ds.name_en if lang() == "en" else ds.name))
+    title = names.get(area, info.get("city_name_en" if lang() == "en" else "city_name", info.get("city_name", "")))
     scores = data.scores(area)
-    score_box = [html.Div(f"{title} 城市体征评分 City score")]
+    periods = {"day": t("日", "day"), "week": t("周", "week"), "month": t("月", "month"), "quarter": t("季", "quarter"),
+               "year": t("年", "year")}
+    score_box = [html.Div(f"{title} · {t('城市体征评分', 'City score')}")]
     for _, s in scores.iterrows():
-        score_box.append(html.Span(f" {s.period}: ", className="delta"))
+        score_box.append(html.Span(f" {periods.get(s.period, s.period)}: ", className="delta"))
         score_box.append(html.Span(f"{s.score:.2f}", className="score" if s.period == "day" else ""))
     if not scores.empty:
         weakest = scores[scores.period == "day"].weakest_indicator
         if len(weakest):
-            score_box.append(html.Div(f"拖累最大 weakest: {weakest.iloc[0]}", className="delta"))
-    cards = []
-    for _, k in data.kpis(area).iterrows():
-        pct = k.unit == "%"
-        fmt = (lambda v: "—" if v is None or v != v else (f"{v * 100:.1f}%" if pct else f"{v:,.0f}"))  # noqa: E731
-        delta = "" if k.week_before is None or k.week_before != k.week_before or k.value is None else \
-            f"较上周 vs last week: {fmt(k.value - k.week_before) if not pct else f'{(k.value - k.week_before) * 100:+.1f} pt'}"
-        history = [] if k.history is None else [v for v in k.history if v == v]
-        spark = go.Figure(go.Scatter(y=history, mode="lines", line={"width": 1}))
-        spark.update_layout(height=40, margin=dict(l=0, r=0, t=0, b=0), xaxis_visible=False, yaxis_visible=False,
-                            paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="rgba(0,0,0,0)")
-        label = f"{k.name_zh} {k.name_en}" + (" (全市 city)" if k.area != area else "")
-        cards.append(html.Div([html.Div(label), html.Div(fmt(k.value), className="value"),
-                               html.Div(delta, className="delta"),
-                               dcc.Graph(figure=spark, config={"staticPlot": True}, style={"height": "40px"})], className="card"))
-    ds = data.district_scores()
-    fig = go.Figure(go.Scatter(
-        x=ds.lon, y=ds.lat, mode="markers+text", text=ds.name, customdata=ds.district_code, textposition="top center",
-        marker=dict(size=28, color=ds.score, colorscale="RdYlGn", cmin=0.6, cmax=1.2, showscale=True,
-                    line=dict(width=[3 if c == area else 0 for c in ds.district_code], color="#1f6feb")),
-        hovertemplate="%{text}<br>score %{marker.color:.2f}<extra></extra>"))
-    fig.update_layout(title="各区评分（点击下钻） District scores — click to drill down", height=420,
-                      margin=dict(l=10, r=10, t=40, b=10), xaxis_visible=False, yaxis_visible=False)
+            cat = data.catalog()
+            named = {i: t(z, e) for i, z, e in zip(cat.indicator_id, cat.name_zh, cat.name_en)}
+            score_box.append(html.Div(f"{t('拖累最大', 'Weakest')}: {named.get(weakest.iloc[0], weakest.iloc[0])}",
+                                      className="delta"))
+    cards = [_kpi_card(k, area) for k in data.kpis(area).itertuples()]
     alerts = data.alerts_for(who)
     open_ = alerts[alerts.status == "open"] if not alerts.empty else alerts
+    if who.role == "city_manager" and area != info.get("city_code") and not open_.empty:
+        open_ = open_[open_.district_code == area]
     counts = open_.severity.value_counts().to_dict() if not open_.empty else {}
-    alert_box = [html.Div(f"未处理预警 Open alerts: 严重 critical {counts.get('critical', 0)} · 警告 warning {counts.get('warning', 0)}"),
-                 html.Ul([html.Li(m) for m in open_.message.head(8)]) if not open_.empty else html.Div("无 none")]
-    asof = f"数据截至 As of {info.get('as_of', '?')} · 发布 published {info.get('published_at', '?')[:19]}"
-    return asof, score_box, cards, fig, alert_box
+    alert_box = [
+        html.H4(t("未处理预警", "Open alerts")),
+        html.Div([html.Span(f"{t('严重', 'Critical')} {counts.get('critical', 0)}", className="sev critical"),
+                  html.Span(f"{t('警告', 'Warning')} {counts.get('warning', 0)}", className="sev warning")]),
+        html.Ul([html.Li(m) for m in open_.message.head(8)]) if not open_.empty else html.Div(t("无", "None")),
+    ]
+    asof = f"{t('数据截至', 'Data as of')} {info.get('as_of', '?')} · {t('发布于', 'published')} {info.get('published_at', '?')[:19]}"
+    return asof, score_box, cards, _tile_map(area), alert_box

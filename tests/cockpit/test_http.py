@@ -3,41 +3,17 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import dagster as dg
 import duckdb
 import pytest
+from helpers import AS_OF, EVIL, PASSWORD
 
 from cockpit.app import create_app
-from cockpit.auth import add_user
 from pipelines.run import run_daily_job
 from warehouse.home import Home
 from warehouse.ops_store import OpsStore
-
-AS_OF = "2026-11-21 07:00"
-PASSWORD = "correct horse"
-USERS = {"boss": ("city_manager", None), "xihu": ("district_manager", "330106"), "ana": ("analyst", None),
-         "police": ("steward", "psb"), "doctor": ("steward", "health"), "aud": ("auditor", None)}
-EVIL = "<script>alert(1)</script>"
-
-
-@pytest.fixture(scope="module")
-def home(tiny_city: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    h = tmp_path_factory.mktemp("cockpit") / "h"
-    shutil.copytree(tiny_city, h)
-    # A psb row that will be rejected (bad district) and whose name is markup.
-    folder = h / "landing" / "psb" / "household_events" / "2026-11-20"
-    (folder / "extra.csv").write_text(
-        "event_id,id_number,name,gender,birth_date,ethnicity,district_code,event_type,event_date\n"
-        f"EVIL1,11010519491231002X,{EVIL},2,1949-12-31,01,999999,update,2026-11-20\n", encoding="utf-8")
-    with dg.instance_for_test() as instance:
-        assert run_daily_job(Home.resolve(h), AS_OF, instance).success
-    store = OpsStore(h)
-    for name, (role, scope) in USERS.items():
-        add_user(store, name, PASSWORD, role, scope)
-    return h
 
 
 @pytest.fixture(scope="module")
@@ -45,8 +21,10 @@ def app(home: Path):
     return create_app(Home.resolve(home))
 
 
-def _client(app, user: str | None):
+
+def _client(app, user: str | None, lang: str = "zh"):
     c = app.server.test_client()
+    c.set_cookie("cb_lang", lang)
     if user:
         r = c.post("/login", data={"username": user, "password": PASSWORD})
         assert r.status_code == 302, r.data[:300]
@@ -107,12 +85,12 @@ def test_a_steward_gets_only_their_departments_rejected_rows_and_every_view_is_a
     con.close()
     store = OpsStore(home)
     before = len(store.access_log())
-    doctor = _client(app, "doctor")
+    doctor = _client(app, "doctor", "en")
     r = _call(doctor, app, "in-rows.children", [1], [psb_delivery, "checking"])
-    assert EVIL not in r.get_data(as_text=True) and "no rejected rows of your department" in r.get_data(as_text=True)
+    assert EVIL not in r.get_data(as_text=True) and "No rejected rows of your department" in r.get_data(as_text=True)
     assert len(store.access_log()) == before, "nothing shown, nothing logged"
-    police = _client(app, "police")
-    assert "enter a delivery id and a purpose" in _call(police, app, "in-rows.children", [1], [psb_delivery, ""]).get_data(as_text=True)
+    police = _client(app, "police", "en")
+    assert "Enter a delivery id and a purpose" in _call(police, app, "in-rows.children", [1], [psb_delivery, ""]).get_data(as_text=True)
     r = _call(police, app, "in-rows.children", [1], [psb_delivery, "fix and resubmit"])
     body = r.get_data(as_text=True)
     assert "unknown_district" in body
@@ -146,10 +124,10 @@ def test_acknowledgements_are_scoped_and_reach_the_warehouse(app, home: Path) ->
     snap.close()
     assert city_alert, "the tiny city has open alerts for the data resources bureau"
     rows = [{"alert_id": city_alert[0]}]
-    xihu = _client(app, "xihu")
+    xihu = _client(app, "xihu", "en")
     assert "may not acknowledge" in _call(xihu, app, "al-result.children", [1], [rows, [0], "mine"]).get_data(as_text=True)
-    boss = _client(app, "boss")
-    assert "acknowledged" in _call(boss, app, "al-result.children", [1], [rows, [0], "on it"]).get_data(as_text=True)
+    boss = _client(app, "boss", "en")
+    assert "Acknowledged" in _call(boss, app, "al-result.children", [1], [rows, [0], "on it"]).get_data(as_text=True)
     assert city_alert[0] in OpsStore(home).acknowledged_ids()
     with dg.instance_for_test() as instance:
         assert run_daily_job(Home.resolve(home), AS_OF, instance).success
@@ -166,10 +144,10 @@ def test_overview_renders_the_callers_area(app, user: str, area: str) -> None:
     assert len(out["ov-kpis"]["children"]) == 9  # the key indicators, each a card
     assert out["ov-map"]["figure"]["data"][0]["customdata"]
     # A district manager clicking another district stays in their own.
-    pick = json.loads(_call(client, app, "ov-district.data", [{"points": [{"customdata": "330102"}]}]).get_data(as_text=True))
+    pick = json.loads(_call(client, app, "ov-district.data", [{"points": [{"customdata": "330102"}]}, None]).get_data(as_text=True))
     assert pick["response"]["ov-district"]["data"] == ("330102" if user == "boss" else "330106")
     title = json.dumps(out["ov-score"]["children"][0], ensure_ascii=False)
     assert ("西湖区" if user == "xihu" else "杭州市") in title
     cards = json.dumps(out["ov-kpis"]["children"], ensure_ascii=False)
     # City-wide indicators show the city's value beside a district's own (labelled), never a blank.
-    assert ("全市 city" in cards) == (user == "xihu")
+    assert ("（全市）" in cards) == (user == "xihu")

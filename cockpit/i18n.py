@@ -1,0 +1,65 @@
+"""Language (Chinese by default, English on request) and display mode (normal or the dark
+big-screen mode), both chosen by the user and kept in cookies so every page and callback
+of the request renders consistently."""
+
+from __future__ import annotations
+
+from flask import has_request_context, request
+
+LANG_COOKIE = "cb_lang"
+THEME_COOKIE = "cb_theme"
+LANGS = ("zh", "en")
+THEMES = ("light", "dark")
+
+# Column headers shown in tables, by column id.
+COLUMN_LABELS: dict[str, tuple[str, str]] = {
+    "alert_id": ("预警编号", "Alert"), "severity": ("级别", "Severity"), "status": ("状态", "Status"),
+    "date": ("日期", "Date"), "district_code": ("区县", "District"), "rule_id": ("规则", "Rule"),
+    "message": ("内容", "Message"), "owner_scope": ("责任方", "Owner"), "acknowledged_by": ("确认人", "Acknowledged by"),
+    "delivery_id": ("批次", "Delivery"), "department": ("部门", "Department"), "feed": ("数据集", "Feed"),
+    "business_date": ("业务日期", "Business date"), "file_name": ("文件", "File"), "rows_read": ("读取行", "Rows read"),
+    "rows_accepted": ("接收行", "Accepted"), "rows_rejected": ("拒收行", "Rejected"), "reason": ("原因", "Reason"),
+    "error": ("说明", "Error"), "arrived_at": ("到达时间", "Arrived"), "at": ("时间", "When"), "username": ("用户", "User"),
+    "role": ("角色", "Role"), "action": ("操作", "Action"), "rows": ("行数", "Rows"), "subjects": ("涉及人数", "People"),
+    "purpose": ("用途", "Purpose"), "line": ("行号", "Line"), "reasons": ("原因", "Reasons"), "row": ("原始数据", "Original row"),
+    "scope": ("范围", "Scope"), "created_at": ("创建时间", "Created"), "disabled": ("已停用", "Disabled"),
+    "run_id": ("运行编号", "Run"), "job": ("作业", "Job"), "started": ("开始", "Started"), "ended": ("结束", "Ended"),
+    "kind": ("类型", "Kind"), "finding": ("问题", "Finding"), "n": ("数量", "Count"), "schema_drift": ("结构变化", "Schema drift"),
+    "rule": ("规则", "Rule"), "owner_department": ("责任部门", "Owner department"), "findings": ("问题数", "Findings"),
+    "since": ("最早", "Since"), "expected": ("应到", "Expected"), "on_time": ("按时", "On time"), "late": ("迟到", "Late"), "missing": ("缺失", "Missing"),
+}
+
+
+def _cookie(name: str, allowed: tuple[str, ...]) -> str:
+    if has_request_context():
+        value = request.cookies.get(name, allowed[0])
+        if value in allowed:
+            return value
+    return allowed[0]
+
+
+def lang() -> str:
+    """The caller's language: 'zh' (default) or 'en'."""
+    return _cookie(LANG_COOKIE, LANGS)
+
+
+def dark() -> bool:
+    """True in the dark big-screen mode."""
+    return _cookie(THEME_COOKIE, THEMES) == "dark"
+
+
+def t(zh: str, en: str) -> str:
+    """The text in the caller's language."""
+    return en if lang() == "en" else zh
+
+
+def columns(ids: list[str]) -> list[dict]:
+    """DataTable column definitions with headers in the caller's language."""
+    return [{"name": t(*COLUMN_LABELS.get(c, (c, c))), "id": c} for c in ids]
+
+
+def figure_layout() -> dict:
+    """Plotly layout settings matching the display mode."""
+    if dark():
+        return {"template": "plotly_dark", "paper_bgcolor": "#161b22", "plot_bgcolor": "#161b22"}
+    return {"template": "plotly_white"}

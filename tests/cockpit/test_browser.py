@@ -1,0 +1,236 @@
+"""The cockpit served for real and driven in headless Chromium (Debian's, through Playwright):
+every role signs in, opens what it may, is refused the rest, and uses the pages."""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+import os
+import shutil
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+import pytest
+from helpers import EVIL, PASSWORD, USERS
+from werkzeug.serving import make_server
+
+from cockpit.app import create_app
+from cockpit.roles import HOME_PAGE, PAGES
+from warehouse.home import Home
+
+pytestmark = pytest.mark.browser
+playwright = pytest.importorskip("playwright.sync_api")
+REFUSED = "无权访问此页面"
+
+
+@pytest.fixture(scope="module")
+def cockpit_url(home: Path) -> Iterator[str]:
+    # Nothing listens on this port: the pipeline-runs page must say Dagster is not running.
+    os.environ["CITYBRAIN_DAGSTER_URL"] = "http://127.0.0.1:9"
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    server = make_server("127.0.0.1", 0, create_app(Home.resolve(home)).server, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    os.environ.pop("CITYBRAIN_DAGSTER_URL", None)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    chromium = os.environ.get("CITYBRAIN_CHROMIUM") or shutil.which("chromium")
+    if not chromium:
+        pytest.skip("Debian's chromium is not installed (scripts/test installs it)")
+    with playwright.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=chromium,
+                              args=["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking"])
+        yield b
+        b.close()
+
+
+class Session:
+    """One signed-in browser tab that records every console error, page error and dialog."""
+
+    def __init__(self, browser, url: str, user: str, viewport: tuple[int, int] = (1400, 1000)) -> None:
+        self.url = url
+        self.context = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]}, accept_downloads=True)
+        self.page = self.context.new_page()
+        self.problems: list[str] = []
+        self.page.on("console", lambda m: self.problems.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
+        self.page.on("pageerror", lambda e: self.problems.append(f"page error: {e}"))
+        self.page.on("dialog", lambda d: (self.problems.append(f"dialog: {d.message}"), d.dismiss()))
+        self.page.goto(f"{url}/login")
+        self.page.fill("input[name=username]", user)
+        self.page.fill("input[name=password]", PASSWORD)
+        self.page.click("button[type=submit]")
+        self.page.wait_for_load_state("networkidle")
+
+    def open(self, path: str) -> None:
+        self.page.goto(f"{self.url}{path}")
+        self.page.wait_for_load_state("networkidle")
+        self.page.wait_for_selector("#_pages_content > *")
+
+    def settle(self) -> None:
+        self.page.wait_for_load_state("networkidle")
+        self.page.wait_for_timeout(300)
+
+    def choose(self, dropdown: str, option: str) -> None:
+        self.page.click(dropdown)
+        self.page.get_by_role("option", name=option, exact=True).click()
+        self.page.keyboard.press("Escape")
+        self.settle()
+
+    def assert_clean(self) -> None:
+        assert not self.problems, self.problems
+        body = self.page.inner_text("body")
+        assert "出错了" not in body and "Traceback" not in body and self.page.locator(".error").count() == 0, body[:500]
+
+    def close(self) -> None:
+        self.context.close()
+
+
+@pytest.fixture
+def session(browser, cockpit_url):
+    opened: list[Session] = []
+
+    def open_as(user: str, **kw) -> Session:
+        opened.append(Session(browser, cockpit_url, user, **kw))
+        return opened[-1]
+
+    yield open_as
+    for s in opened:
+        s.close()
+
+
+@pytest.mark.parametrize("user", sorted(USERS))
+def test_each_role_opens_its_pages_and_is_refused_the_others(session, user: str) -> None:
+    role = USERS[user][0]
+    s = session(user)
+    assert s.page.url.endswith(HOME_PAGE[role])
+    nav = s.page.locator("nav a").all_inner_texts()
+    assert len(nav) == sum(role in roles for roles in PAGES.values())
+    for path, roles in PAGES.items():
+        s.open(path)
+        if role in roles:
+            assert REFUSED not in s.page.inner_text("#_pages_content"), path
+        else:
+            assert REFUSED in s.page.inner_text("#_pages_content"), path
+    s.assert_clean()
+
+
+def test_a_city_manager_drills_down_by_list_and_by_map(session) -> None:
+    s = session("boss")
+    s.page.wait_for_selector(".kpi")
+    assert "杭州市" in s.page.inner_text("#ov-score")
+    s.choose("#ov-pick", "西湖区")
+    s.page.wait_for_function("document.querySelector('#ov-score').innerText.includes('西湖区')")
+    # Click the tile of 上城区 on the map, where a person would.
+    names = s.page.locator("#ov-map .scatterlayer .textpoint").all_text_contents()
+    box = s.page.locator("#ov-map .scatterlayer .point").nth(names.index("上城区")).bounding_box()
+    s.page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    s.page.wait_for_function("document.querySelector('#ov-score').innerText.includes('上城区')")
+    assert s.page.locator(".kpi").count() == 9
+    s.assert_clean()
+
+
+def test_an_analyst_compares_districts_and_downloads_csv(session) -> None:
+    s = session("ana")
+    s.page.wait_for_selector("#ex-graph .main-svg")
+    s.choose("#ex-dist", "西湖区")
+    s.page.wait_for_function("document.querySelectorAll('#ex-graph .scatterlayer .trace').length >= 2")
+    assert "责任部门" in s.page.inner_text("#ex-defs")
+    with s.page.expect_download() as download:
+        s.page.click("#ex-download-btn")
+    rows = list(csv.DictReader(io.StringIO(Path(download.value.path()).read_text(encoding="utf-8-sig"))))
+    assert {r["district_code"] for r in rows} == {"330100", "330106"}
+    assert {r["indicator_id"] for r in rows} == {"cert.usage"}
+    s.assert_clean()
+
+
+def test_a_manager_acknowledges_an_alert_with_a_comment(session) -> None:
+    s = session("boss")
+    s.open("/alerts")
+    s.page.wait_for_selector("#al-table input[type=radio]")
+    s.page.locator("#al-table input[type=radio]").first.check()
+    s.page.fill("#al-comment", "已安排核查")
+    s.page.click("#al-ack")
+    s.page.wait_for_function("document.querySelector('#al-result').innerText.includes('已确认')")
+    s.assert_clean()
+
+
+def test_a_steward_views_and_downloads_rejected_rows_and_markup_stays_text(session, home: Path) -> None:
+    con = duckdb.connect(str(home / "warehouse.duckdb"), read_only=True)
+    delivery = con.execute("SELECT delivery_id FROM ingest.deliveries WHERE file_name = 'extra.csv'").fetchone()[0]
+    con.close()
+    s = session("police")
+    s.page.wait_for_selector("#in-timeliness .main-svg")
+    s.page.fill("#in-delivery", str(delivery))
+    s.page.fill("#in-purpose", "核对后重新报送")
+    s.page.click("#in-view")
+    s.page.wait_for_selector("#in-rows-table")
+    # The name is shown as the literal text, and no script ran (a dialog would be recorded).
+    assert EVIL in s.page.inner_text("#in-rows-table")
+    assert s.page.locator("#in-rows-table script").count() == 0
+    with s.page.expect_download() as download:
+        s.page.click("#in-download-btn")
+    text = Path(download.value.path()).read_text(encoding="utf-8-sig")
+    assert EVIL in text and "unknown_district" in text
+    s.assert_clean()
+
+
+def test_an_auditor_searches_the_log_and_manages_users(session, cockpit_url, browser) -> None:
+    s = session("aud")
+    s.open("/audit")
+    s.page.fill("#au-id", "11010519491231002X")
+    s.page.keyboard.press("Enter")
+    s.settle()
+    assert "police" in s.page.inner_text("#au-table"), "the steward's view of that person's row is in the log"
+    s.open("/users")
+    s.page.fill("#us-name", "newbie")
+    s.choose("#us-role", "分析员")
+    s.page.fill("#us-password", "a long password")
+    s.page.click("#us-save")
+    s.page.wait_for_function("document.querySelector('#us-table').innerText.includes('newbie')")
+    s.assert_clean()
+    newbie = Session(browser, cockpit_url, "newbie")
+    newbie.page.goto(f"{cockpit_url}/login")
+    newbie.page.fill("input[name=username]", "newbie")
+    newbie.page.fill("input[name=password]", "a long password")
+    newbie.page.click("button[type=submit]")
+    newbie.page.wait_for_load_state("networkidle")
+    assert newbie.page.url.endswith("/explorer")
+    newbie.close()
+
+
+def test_the_runs_page_says_plainly_when_dagster_is_not_running(session) -> None:
+    s = session("ana")
+    s.open("/runs")
+    s.page.wait_for_function("document.querySelector('#ru-status').innerText.includes('无法连接 Dagster')")
+    s.page.click("#ru-refresh")
+    s.page.wait_for_function("document.querySelector('#ru-result').innerText.includes('提交失败')")
+    s.assert_clean()
+
+
+def test_english_and_the_big_screen_mode_stick_across_pages(session) -> None:
+    s = session("boss")
+    s.page.click("#lang-switch")
+    s.page.wait_for_load_state("networkidle")
+    assert "Overview" in s.page.locator("nav").inner_text()
+    s.page.wait_for_selector(".kpi")
+    assert "City score" in s.page.inner_text("#ov-score")
+    s.page.click("#theme-switch")
+    s.page.wait_for_selector(".shell.dark .kpi")
+    s.open("/explorer")
+    assert s.page.locator(".shell.dark").count() == 1 and "Explorer" in s.page.locator("nav").inner_text()
+    s.assert_clean()
+
+
+def test_the_overview_fits_a_phone(session) -> None:
+    s = session("xihu", viewport=(390, 844))
+    s.page.wait_for_selector(".kpi")
+    assert s.page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+    assert "西湖区" in s.page.inner_text("#ov-score")
+    s.assert_clean()
