@@ -144,13 +144,15 @@ def cockpit(
     home: HomeOpt = None,
     port: Annotated[int, typer.Option(help="Port to serve on.")] = 8050,
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    workers: Annotated[int, typer.Option(min=1, help="Server processes (gunicorn workers).")] = 2,
+    threads: Annotated[int, typer.Option(min=1, help="Threads per process.")] = 4,
 ) -> None:
-    """Serve the digital cockpit (reads only the serving snapshot)."""
+    """Serve the digital cockpit with gunicorn (reads only the serving snapshot)."""
     from cockpit.app import serve
 
     h = Home.resolve(home).ensure()
-    typer.echo(f"cockpit: http://{host}:{port}  (data: {h.root})")
-    serve(h, port, host)
+    typer.echo(f"cockpit: http://{host}:{port}  (data: {h.root}; {workers} processes x {threads} threads)")
+    serve(h, port, host, workers, threads)
 
 
 def main() -> None:  # pragma: no cover - console entry point

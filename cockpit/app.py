@@ -10,12 +10,13 @@ from __future__ import annotations
 import html as htmlmod
 import logging
 import secrets
+import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import dash
 from dash import Dash, dcc, html
-from flask import Response, redirect, request
+from flask import Response, g, redirect, request
 from flask_login import LoginManager, login_user, logout_user
 
 from cockpit import context
@@ -57,6 +58,17 @@ def create_app(home: Home) -> Dash:
     server.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax")
     logins = LoginManager(server)
     logins.user_loader(lambda username: load_user(ctx.store, username))
+
+    @server.before_request
+    def start_clock() -> None:
+        g.started = time.perf_counter()
+
+    @server.after_request
+    def server_timing(response: Response) -> Response:
+        """How long the server spent (the standard Server-Timing header: browsers and bench/ read it)."""
+        if "started" in g:
+            response.headers["Server-Timing"] = f"app;dur={(time.perf_counter() - g.started) * 1000:.1f}"
+        return response
 
     @server.route("/healthz")
     def healthz() -> Response:
@@ -141,6 +153,18 @@ def _shell() -> html.Div:
     ], className="shell dark" if dark() else "shell", lang=lang())
 
 
-def serve(home: Home, port: int, host: str = "127.0.0.1") -> None:
-    """Run the cockpit with Flask's server (use gunicorn with several workers in production)."""
-    create_app(home).run(host=host, port=port, debug=False)
+def serve(home: Home, port: int, host: str = "127.0.0.1", workers: int = 2, threads: int = 4) -> None:
+    """Serve the cockpit with gunicorn: ``workers`` processes of ``threads`` threads each.
+    Every worker builds its own app (its own snapshot connection and store handles)."""
+    from gunicorn.app.base import BaseApplication
+
+    class _Cockpit(BaseApplication):
+        def load_config(self) -> None:
+            for key, value in {"bind": f"{host}:{port}", "workers": workers, "threads": threads, "worker_class": "gthread",
+                               "accesslog": None, "errorlog": "-", "loglevel": "warning", "timeout": 60}.items():
+                self.cfg.set(key, value)
+
+        def load(self):
+            return create_app(home).server
+
+    _Cockpit().run()

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import threading
+from pathlib import Path
 
 import pandas as pd
+from flask import g, has_request_context
 
 from cockpit.context import ctx
 from cockpit.roles import Principal
@@ -13,8 +16,18 @@ KPIS = ["pop.registered", "pop.births", "pop.deaths", "le.active", "le.new", "ce
         "gov.rejection_rate", "gov.on_time_rate"]
 
 
+def _pinned():
+    """The snapshot this request reads and its cursor: one per request, so a page never mixes
+    two refreshes even if one publishes meanwhile."""
+    if not has_request_context():
+        return ctx().snapshot.pinned()
+    if "snapshot" not in g:
+        g.snapshot = ctx().snapshot.pinned()
+    return g.snapshot
+
+
 def _df(sql: str, params: list | None = None) -> pd.DataFrame:
-    con = ctx().snapshot.connection()
+    con = _pinned()[1]
     if con is None:
         return pd.DataFrame()
     try:
@@ -23,17 +36,38 @@ def _df(sql: str, params: list | None = None) -> pd.DataFrame:
         return pd.DataFrame()
 
 
+# Small reference tables, read once per snapshot (a snapshot never changes once published).
+_REFERENCE: dict[tuple[Path, str], pd.DataFrame] = {}
+_REFERENCE_LOCK = threading.Lock()
+
+
+def _reference(sql: str) -> pd.DataFrame:
+    path = _pinned()[0]
+    if path is None:
+        return pd.DataFrame()
+    key = (path, sql)
+    with _REFERENCE_LOCK:
+        hit = _REFERENCE.get(key)
+    if hit is None:
+        hit = _df(sql)
+        with _REFERENCE_LOCK:
+            for stale in [k for k in _REFERENCE if k[0] != path]:
+                del _REFERENCE[stale]
+            _REFERENCE[key] = hit
+    return hit
+
+
 def info() -> dict[str, str]:
-    df = _df("SELECT key, value FROM snapshot_info")
+    df = _reference("SELECT key, value FROM snapshot_info")
     return dict(zip(df["key"], df["value"])) if not df.empty else {}
 
 
 def districts() -> pd.DataFrame:
-    return _df("SELECT * FROM districts ORDER BY district_code")
+    return _reference("SELECT * FROM districts ORDER BY district_code")
 
 
 def catalog() -> pd.DataFrame:
-    return _df("SELECT * FROM indicator_catalog ORDER BY indicator_id")
+    return _reference("SELECT * FROM indicator_catalog ORDER BY indicator_id")
 
 
 def kpis(area: str) -> pd.DataFrame:

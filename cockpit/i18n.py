@@ -59,7 +59,11 @@ def columns(ids: list[str]) -> list[dict]:
 
 
 def figure_layout() -> dict:
-    """Plotly layout settings matching the display mode."""
+    """Plotly layout colours matching the display mode, as plain values: figures are sent as
+    dicts (building them through plotly's validated objects and templates costs tens of ms each)."""
     if dark():
-        return {"template": "plotly_dark", "paper_bgcolor": "#161b22", "plot_bgcolor": "#161b22"}
-    return {"template": "plotly_white"}
+        fg, bg, grid = "#e6edf3", "#161b22", "#30363d"
+    else:
+        fg, bg, grid = "#1b2430", "#ffffff", "#e5e9f0"
+    axis = {"gridcolor": grid, "zerolinecolor": grid, "linecolor": grid}
+    return {"paper_bgcolor": bg, "plot_bgcolor": bg, "font": {"color": fg}, "xaxis": dict(axis), "yaxis": dict(axis)}

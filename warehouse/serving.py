@@ -13,8 +13,9 @@ from warehouse.publish import current
 class Snapshot:
     """A read-only connection to the current snapshot, reopened when the pointer moves.
 
-    Each request asks :meth:`connection` once and uses that connection throughout, so a
-    page never mixes two refreshes. Thread-safe; DuckDB cursors are per thread.
+    Each request asks :meth:`connection` once and uses that cursor throughout (the cockpit
+    keeps it for the request), so a page never mixes two refreshes. Thread-safe; DuckDB
+    cursors are per thread.
     """
 
     def __init__(self, serving: Path) -> None:
@@ -28,9 +29,14 @@ class Snapshot:
 
     def connection(self) -> duckdb.DuckDBPyConnection | None:
         """A cursor on the current snapshot (None before anything was published)."""
+        return self.pinned()[1]
+
+    def pinned(self) -> tuple[Path | None, duckdb.DuckDBPyConnection | None]:
+        """The current snapshot's path and a cursor on it, taken together (snapshots are
+        immutable, so the path is a valid cache key for anything read through the cursor)."""
         path = current(self.serving)
         if path is None:
-            return None
+            return None, None
         with self._lock:
             if path != self._path or self._con is None:
                 con = duckdb.connect(str(path), read_only=True)
@@ -39,7 +45,7 @@ class Snapshot:
                 self._con, self._path = con, path
                 while len(self._retired) > 3:
                     self._retired.pop(0).close()
-            return self._con.cursor()
+            return path, self._con.cursor()
 
     @property
     def path(self) -> Path | None:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import dash
-import plotly.express as px
-import plotly.graph_objects as go
 from dash import Input, Output, State, callback, dcc, html
 
 from cockpit import data
@@ -44,20 +42,50 @@ def _query(who, indicators, districts, start, end):
     return data.series(indicators or [], areas, start, end)
 
 
+PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
+
+
+def _figure(df, cat, names: dict[str, str]) -> dict:
+    """One panel per indicator (stacked, own y axis), one line per area, same colour per area."""
+    layout = figure_layout()
+    if df.empty:
+        layout["title"] = {"text": t("无数据", "No data")}
+        return {"data": [], "layout": layout}
+    indicators = list(dict.fromkeys(df.indicator_id))
+    areas = list(dict.fromkeys(df.district_code))
+    labels = {i: f"{t(z, e)} ({u})" for i, z, e, u in zip(cat.indicator_id, cat.name_zh, cat.name_en, cat.unit)}
+    gap, n = 0.08, len(indicators)
+    height = (1 - gap * (n - 1)) / n
+    traces = []
+    for i, indicator in enumerate(indicators):
+        axis = "y" if i == 0 else f"y{i + 1}"
+        top = 1 - i * (height + gap)
+        layout["yaxis" if i == 0 else f"yaxis{i + 1}"] = {
+            **layout["yaxis"], "domain": [max(0.0, top - height), top], "anchor": "x",
+            "title": {"text": labels.get(indicator, indicator), "font": {"size": 11}}}
+        part = df[df.indicator_id == indicator]
+        for j, area in enumerate(areas):
+            rows = part[part.district_code == area]
+            traces.append({"type": "scatter", "mode": "lines", "x": rows.date.astype(str).tolist(), "y": rows.value.tolist(),
+                           "name": names.get(area, area), "legendgroup": area, "showlegend": i == 0, "yaxis": axis,
+                           "line": {"color": PALETTE[j % len(PALETTE)]}})
+    layout.update(height=200 + 220 * n, margin={"l": 70, "r": 10, "t": 30, "b": 40}, legend={"orientation": "h"})
+    return {"data": traces, "layout": layout}
+
+
 @callback(Output("ex-graph", "figure"), Output("ex-defs", "children"),
           Input("ex-ind", "value"), Input("ex-dist", "value"), Input("ex-dates", "start_date"), Input("ex-dates", "end_date"))
 def render(indicators, districts, start, end):
     who = guard(PATH)
     df = _query(who, indicators, districts, start, end)
-    fig = px.line(df, x="date", y="value", color="district_code", facet_row="indicator_id", height=300 + 150 * len(indicators or [])) \
-        if not df.empty else go.Figure(layout={"title": t("无数据", "No data")})
-    fig.update_yaxes(matches=None)
-    fig.update_layout(**figure_layout())
     cat = data.catalog()
-    cat = cat[cat.indicator_id.isin(indicators or [])]
+    ds = data.districts()
+    names = {data.info().get("city_code", ""): t("全市", "Whole city"),
+             **{c: t(n, e) for c, n, e in zip(ds.district_code, ds.name, ds.name_en)}}
+    chosen = cat[cat.indicator_id.isin(indicators or [])]
     defs = [html.P([html.B(f"{t(r.name_zh, r.name_en)} ({r.unit}) — {t('责任部门', 'owner')} {r.owner}: "), r.definition])
-            for r in cat.itertuples()]
-    return fig, defs
+            for r in chosen.itertuples()]
+    return _figure(df, cat, names), defs
 
 
 @callback(Output("ex-download", "data"), Input("ex-download-btn", "n_clicks"),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dash
-import plotly.graph_objects as go
 from dash import Input, Output, callback, dcc, html
 
 from cockpit import data
@@ -66,31 +65,30 @@ def _kpi_card(k, area: str) -> html.Div:
         change = f"{(k.value - k.week_before) * 100:+.1f} pt" if pct else f"{k.value - k.week_before:+,.0f}"
         delta = f"{t('较上周', 'vs last week')} {change}"
     history = [] if k.history is None else [v for v in k.history if v == v]
-    spark = go.Figure(go.Scatter(y=history, mode="lines", line={"width": 1}))
-    spark.update_layout(**figure_layout())
-    spark.update_layout(height=40, margin=dict(l=0, r=0, t=0, b=0), xaxis_visible=False, yaxis_visible=False,
-                        paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="rgba(0,0,0,0)")
+    spark = {"data": [{"type": "scatter", "y": history, "mode": "lines", "line": {"width": 1}}],
+             "layout": {"height": 40, "margin": {"l": 0, "r": 0, "t": 0, "b": 0}, "xaxis": {"visible": False},
+                        "yaxis": {"visible": False}, "paper_bgcolor": "rgba(0,0,0,0)", "plot_bgcolor": "rgba(0,0,0,0)"}}
     label = t(k.name_zh, k.name_en) + (t("（全市）", " (city)") if k.area != area else "")
     return html.Div([html.Div(label), html.Div(_fmt(k.value, pct), className="value"), html.Div(delta, className="delta"),
                      dcc.Graph(figure=spark, config={"staticPlot": True}, style={"height": "40px"})],
                     className="card kpi", **{"data-indicator": k.indicator_id})
 
 
-def _tile_map(area: str) -> go.Figure:
+def _tile_map(area: str) -> dict:
     """The districts as equal tiles placed like the map (geometry from the city configuration)."""
     ds = data.district_scores()
-    names = [t(n, e) for n, e in zip(ds.name, ds.name_en)]
-    fig = go.Figure(go.Scatter(
-        x=ds.tile_col, y=-ds.tile_row, mode="markers+text", text=names, customdata=ds.district_code,
-        textfont=dict(color="#111", size=13),
-        marker=dict(symbol="square", size=72, color=ds.score, colorscale="RdYlGn", cmin=0.6, cmax=1.2, showscale=True,
-                    line=dict(width=[4 if c == area else 0 for c in ds.district_code], color="#1f6feb")),
-        hovertemplate="%{text}<br>" + t("评分", "score") + " %{marker.color:.2f}<extra></extra>"))
-    fig.update_layout(**figure_layout())
-    fig.update_layout(title=t("各区评分（点击下钻）", "District scores (click to drill down)"), height=460,
-                      margin=dict(l=10, r=10, t=40, b=10), xaxis=dict(visible=False, range=[-0.6, 5.6]),
-                      yaxis=dict(visible=False, range=[-4.6, 0.6], scaleanchor="x"))
-    return fig
+    layout = figure_layout()
+    layout.update(title={"text": t("各区评分（点击下钻）", "District scores (click to drill down)")}, height=460,
+                  margin={"l": 10, "r": 10, "t": 40, "b": 10}, showlegend=False,
+                  xaxis={"visible": False, "range": [-0.6, 5.6]}, yaxis={"visible": False, "range": [-4.6, 0.6], "scaleanchor": "x"})
+    scores = [None if s != s else float(s) for s in ds.score]
+    return {"data": [{
+        "type": "scatter", "x": ds.tile_col.tolist(), "y": (-ds.tile_row).tolist(), "mode": "markers+text",
+        "text": [t(n, e) for n, e in zip(ds.name, ds.name_en)], "customdata": ds.district_code.tolist(),
+        "textfont": {"color": "#111", "size": 13},
+        "marker": {"symbol": "square", "size": 72, "color": scores, "colorscale": "RdYlGn", "cmin": 0.6, "cmax": 1.2,
+                   "showscale": True, "line": {"width": [4 if c == area else 0 for c in ds.district_code], "color": "#1f6feb"}},
+        "hovertemplate": "%{text}<br>" + t("评分", "score") + " %{marker.color:.2f}<extra></extra>"}], "layout": layout}
 
 
 @callback(Output("ov-asof", "children"), Output("ov-score", "children"), Output("ov-kpis", "children"),
