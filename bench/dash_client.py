@@ -20,7 +20,8 @@ from cockpit.auth import add_user  # noqa: E402
 from warehouse.ops_store import OpsStore  # noqa: E402
 
 PASSWORD = "bench password"
-BENCH_USERS = {"boss": ("city_manager", None), "xihu": ("district_manager", "330106"), "ana": ("analyst", None)}
+BENCH_USERS = {"boss": ("city_manager", None), "xihu": ("district_manager", "330106"), "ana": ("analyst", None),
+               "police": ("steward", "psb"), "aud": ("auditor", None)}
 
 
 def scratch_home(home: Path) -> Path:

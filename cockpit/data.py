@@ -151,7 +151,7 @@ def findings_for(who: Principal) -> pd.DataFrame:
     if who.role not in ("steward", "auditor"):
         return pd.DataFrame()
     dept = _department_of(who)
-    return _df("""SELECT rule, owner_department, sum(findings) AS findings, min(since) AS since FROM findings_summary
+    return _df("""SELECT rule, owner_department, CAST(sum(findings) AS BIGINT) AS findings, min(since) AS since FROM findings_summary
                   WHERE ? IS NULL OR owner_department = ? GROUP BY ALL ORDER BY findings DESC""", [dept, dept])
 
 

@@ -2,6 +2,7 @@
 
 import os
 import shutil
+import socket
 from pathlib import Path
 
 import dagster as dg
@@ -21,6 +22,41 @@ def ensure_dagster_home(home: Home) -> Path:
     return dh
 
 
+_UNFINISHED = [dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED]
+
+
+def _owner_tags() -> dict[str, str]:
+    """Which process runs an in-process run, so a later refresh can tell if it died."""
+    return {"citybrain/host": socket.gethostname(), "citybrain/pid": str(os.getpid())}
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def recover_abandoned_runs(instance: dg.DagsterInstance) -> list[str]:
+    """Runs an earlier ``citybrain refresh`` on this machine started and never ended because
+    its process died (kill -9, power cut): mark them failed and free their ``warehouse``
+    pool slots, which would otherwise block every later run. Returns their run ids.
+    (Runs launched by the daemon are watched by Dagster's run monitoring instead.)"""
+    host = socket.gethostname()
+    recovered = []
+    for run in instance.get_runs(filters=dg.RunsFilter(statuses=_UNFINISHED, tags={"citybrain/host": host})):
+        pid = int(run.tags.get("citybrain/pid", "0") or 0)
+        if pid and pid != os.getpid() and _alive(pid):
+            continue
+        instance.report_run_failed(run, f"the refresh process (pid {pid}) died before the run ended; freed its slots")
+        instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
+        recovered.append(run.run_id)
+    return recovered
+
+
 def run_daily_job(home: Home, as_of: str = "", instance: dg.DagsterInstance | None = None) -> dg.ExecuteInProcessResult:
     """Execute ``daily_refresh`` over whatever the landing zone holds now, then
     ``indicators_refresh`` over the days it marked dirty (what the run-status sensor does
@@ -32,12 +68,13 @@ def run_daily_job(home: Home, as_of: str = "", instance: dg.DagsterInstance | No
     if instance is None:
         ensure_dagster_home(home)
         instance = dg.DagsterInstance.get()
+    recover_abandoned_runs(instance)
     run_config = {
         "resources": {"warehouse": {"config": {"home": str(home.root), "as_of": as_of}}},
         "loggers": {"console": {"config": {"log_level": "WARNING"}}},
     }
     first = defs.resolve_job_def("daily_refresh").execute_in_process(
-        instance=instance, run_config=run_config, tags={"citybrain/trigger": "cli"}, raise_on_error=False
+        instance=instance, run_config=run_config, tags={"citybrain/trigger": "cli", **_owner_tags()}, raise_on_error=False
     )
     if not first.success:
         return first
@@ -47,5 +84,5 @@ def run_daily_job(home: Home, as_of: str = "", instance: dg.DagsterInstance | No
         return first
     return defs.resolve_job_def("indicators_refresh").execute_in_process(
         instance=instance, run_config=run_config,
-        tags={"citybrain/trigger": "cli", **partition_range_tags(lo.value, hi.value)}, raise_on_error=False,
+        tags={"citybrain/trigger": "cli", **_owner_tags(), **partition_range_tags(lo.value, hi.value)}, raise_on_error=False,
     )

@@ -28,11 +28,12 @@ WITH periods AS (
     UNION ALL SELECT *, 'quarter', CAST(date_trunc('quarter', date) AS DATE) FROM marts.indicator_scores
 ),
 per_indicator AS (
-    SELECT period, period_start, district_code, indicator_id, avg(score) AS score
+    -- rounded so that parallel summation order cannot decide which of two equal scores is weakest
+    SELECT period, period_start, district_code, indicator_id, round(avg(score), 9) AS score
     FROM periods GROUP BY ALL
 )
 SELECT period, period_start, district_code, avg(score) AS score, count(*) AS indicators,
-       arg_min(indicator_id, score) AS weakest_indicator
+       arg_min(indicator_id, (score, indicator_id)) AS weakest_indicator
 FROM per_indicator GROUP BY ALL;
 """
 

@@ -74,6 +74,10 @@ def _kpi_card(k, area: str) -> html.Div:
                     className="card kpi", **{"data-indicator": k.indicator_id})
 
 
+# Red (a weak score) through yellow to green; plotly.js has no built-in red-yellow-green scale.
+SCORE_COLOURS = [[0.0, "#d73027"], [0.25, "#fc8d59"], [0.5, "#fee08b"], [0.75, "#91cf60"], [1.0, "#1a9850"]]
+
+
 def _tile_map(area: str) -> dict:
     """The districts as equal tiles placed like the map (geometry from the city configuration)."""
     ds = data.district_scores()
@@ -86,7 +90,7 @@ def _tile_map(area: str) -> dict:
         "type": "scatter", "x": ds.tile_col.tolist(), "y": (-ds.tile_row).tolist(), "mode": "markers+text",
         "text": [t(n, e) for n, e in zip(ds.name, ds.name_en)], "customdata": ds.district_code.tolist(),
         "textfont": {"color": "#111", "size": 13},
-        "marker": {"symbol": "square", "size": 72, "color": scores, "colorscale": "RdYlGn", "cmin": 0.6, "cmax": 1.2,
+        "marker": {"symbol": "square", "size": 72, "color": scores, "colorscale": SCORE_COLOURS, "cmin": 0.6, "cmax": 1.2,
                    "showscale": True, "line": {"width": [4 if c == area else 0 for c in ds.district_code], "color": "#1f6feb"}},
         "hovertemplate": "%{text}<br>" + t("评分", "score") + " %{marker.color:.2f}<extra></extra>"}], "layout": layout}
 
