@@ -2,11 +2,14 @@
 
 
 import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import dagster as dg
 import duckdb
 
 from warehouse.db import connect
+from warehouse.faults import disk_full, is_disk_full
 from warehouse.home import Home
 
 
@@ -27,6 +30,15 @@ class WarehouseResource(dg.ConfigurableResource):
         """The refresh's clock: ``as_of`` ('YYYY-MM-DD HH:MM' or a date) or the current time."""
         return dt.datetime.fromisoformat(self.as_of) if self.as_of else dt.datetime.now().replace(microsecond=0)
 
-    def connect(self) -> duckdb.DuckDBPyConnection:
-        """A writable connection; callers hold the ``warehouse`` pool, so they are the only writer."""
-        return connect(self.paths.warehouse)
+    @contextmanager
+    def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A writable connection, closed at the end; callers hold the ``warehouse`` pool, so
+        they are the only writer. A full disk surfaces as a plain :class:`PlatformFault`."""
+        paths = self.paths
+        try:
+            with connect(paths.warehouse) as con:
+                yield con
+        except Exception as e:
+            if is_disk_full(e):
+                raise disk_full(paths.root, e) from e
+            raise

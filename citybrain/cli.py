@@ -70,9 +70,17 @@ def _as_of(text: str | None) -> str:
 def refresh(
     home: HomeOpt = None,
     as_of: Annotated[str | None, typer.Option("--as-of", help="Clock for deadlines, 'YYYY-MM-DD HH:MM' (default now).")] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", help="Show Dagster's warnings and errors as they happen.")] = False,
 ) -> None:
     """Run the daily job (the one the schedule runs) over whatever the landing zone holds now."""
-    from pipelines.run import run_daily_job
+    import warnings
+
+    import dagster as dg
+
+    # Dagster's notes on its own beta/preview APIs are for developers, not for the operator.
+    for category in (dg.BetaWarning, dg.PreviewWarning):
+        warnings.simplefilter("ignore", category)
+    from pipelines.run import failure_reason, run_daily_job
     from warehouse.db import connect
     from warehouse.publish import current
 
@@ -80,12 +88,12 @@ def refresh(
     h = Home.resolve(home).ensure()
     if not h.landing.is_dir() or not any(h.landing.iterdir()):
         typer.echo(f"The landing zone {h.landing} is empty: nothing to refresh. Try 'citybrain generate' first.", err=True)
-    result = run_daily_job(h, clock)
+    result = run_daily_job(h, clock, log_level="WARNING" if verbose else "CRITICAL")
     if not result.success:
         failed = [e for e in result.all_events if e.is_step_failure]
         for e in failed:
-            err = e.step_failure_data.error
-            typer.echo(f"step {e.step_key} failed: {err.message.strip() if err else 'unknown error'}", err=True)
+            typer.echo(f"step {e.step_key} failed: {failure_reason(e.step_failure_data.error)}", err=True)
+        typer.echo("(the whole record is in the Dagster UI, or run again with --verbose)", err=True)
         raise typer.Exit(1)
     with connect(h.warehouse) as con:
         rows = con.execute(

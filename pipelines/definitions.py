@@ -1,6 +1,8 @@
 """The City Brain Dagster code location (``dagster dev`` / ``dg dev`` load this module)."""
 
 
+import datetime as dt
+
 import dagster as dg
 
 from assets.ingestion import INGEST_ASSETS
@@ -10,10 +12,21 @@ from assets.resources import WarehouseResource
 from pipelines.jobs import daily_refresh, daily_schedule, indicators_refresh
 from pipelines.sensors import indicators_after_refresh, landing_sensor
 
-defs = dg.Definitions(
+# The libraries, marts and snapshot must be rebuilt every morning: the feeds are due by
+# 06:00, the daily job starts at 06:30, and by 09:00 (Asia/Shanghai) the cockpit must show
+# today's data. Dagster's freshness daemon flags them in the UI when they are not.
+DAILY_FRESHNESS = dg.FreshnessPolicy.cron(deadline_cron="0 9 * * *", lower_bound_delta=dt.timedelta(hours=3),
+                                          timezone="Asia/Shanghai")
+FRESHNESS_GROUPS = ("libraries", "marts", "serving")
+
+_defs = dg.Definitions(
     assets=[*INGEST_ASSETS, *LIBRARY_ASSETS, *MART_ASSETS],
     jobs=[daily_refresh, indicators_refresh],
     schedules=[daily_schedule],
     sensors=[landing_sensor, indicators_after_refresh],
     resources={"warehouse": WarehouseResource()},
+)
+defs = _defs.map_resolved_asset_specs(
+    func=lambda spec: dg.apply_freshness_policy(spec, DAILY_FRESHNESS),
+    selection=dg.AssetSelection.groups(*FRESHNESS_GROUPS),
 )

@@ -9,12 +9,17 @@ DAILY_JOB = "daily_refresh"
 INDICATOR_JOB = "indicators_refresh"
 _INDICATORS = dg.AssetSelection.assets(*INDICATOR_ASSETS)
 
+# Transient faults (the warehouse file locked by another process for a moment, a full disk
+# being cleared, a network share hiccup) are retried: twice, ~5 s then ~10 s later.
+TRANSIENT_RETRY = dg.RetryPolicy(max_retries=2, delay=5, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS)
+
 # Every step writes the one DuckDB file, so the jobs run in one process (the warehouse pool
 # serialises writers across runs as well).
 daily_refresh = dg.define_asset_job(
     DAILY_JOB,
     selection=dg.AssetSelection.all() - _INDICATORS,
     executor_def=dg.in_process_executor,
+    op_retry_policy=TRANSIENT_RETRY,
     description="Ingest every new delivery, update the libraries and findings, and mark the days to recompute.",
 )
 # Runs after each daily_refresh over the dirty days (one run for a range of daily
@@ -23,6 +28,7 @@ indicators_refresh = dg.define_asset_job(
     INDICATOR_JOB,
     selection=_INDICATORS,
     executor_def=dg.in_process_executor,
+    op_retry_policy=TRANSIENT_RETRY,
     description="Indicators for a range of days, then the city score, alerts, open data and the serving snapshot.",
 )
 

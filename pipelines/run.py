@@ -57,10 +57,12 @@ def recover_abandoned_runs(instance: dg.DagsterInstance) -> list[str]:
     return recovered
 
 
-def run_daily_job(home: Home, as_of: str = "", instance: dg.DagsterInstance | None = None) -> dg.ExecuteInProcessResult:
+def run_daily_job(home: Home, as_of: str = "", instance: dg.DagsterInstance | None = None,
+                  log_level: str = "WARNING") -> dg.ExecuteInProcessResult:
     """Execute ``daily_refresh`` over whatever the landing zone holds now, then
     ``indicators_refresh`` over the days it marked dirty (what the run-status sensor does
-    when the daemon runs). Returns the last run's result (the first one's if it failed)."""
+    when the daemon runs). Returns the last run's result (the first one's if it failed).
+    ``log_level`` is the console's (every event is recorded in the instance regardless)."""
     from pipelines.definitions import defs
     from pipelines.jobs import partition_range_tags
 
@@ -71,7 +73,7 @@ def run_daily_job(home: Home, as_of: str = "", instance: dg.DagsterInstance | No
     recover_abandoned_runs(instance)
     run_config = {
         "resources": {"warehouse": {"config": {"home": str(home.root), "as_of": as_of}}},
-        "loggers": {"console": {"config": {"log_level": "WARNING"}}},
+        "loggers": {"console": {"config": {"log_level": log_level}}},
     }
     first = defs.resolve_job_def("daily_refresh").execute_in_process(
         instance=instance, run_config=run_config, tags={"citybrain/trigger": "cli", **_owner_tags()}, raise_on_error=False
@@ -86,3 +88,20 @@ def run_daily_job(home: Home, as_of: str = "", instance: dg.DagsterInstance | No
         instance=instance, run_config=run_config,
         tags={"citybrain/trigger": "cli", **_owner_tags(), **partition_range_tags(lo.value, hi.value)}, raise_on_error=False,
     )
+
+
+def failure_reason(error) -> str:
+    """The message an operator needs from a step failure: the platform's own explanation
+    (a :class:`~warehouse.faults.PlatformFault`) if one is in the chain, else the root cause,
+    rather than Dagster's wrapper ("Exceeded max_retries", "Error occurred while executing")."""
+    chain = []
+    while error is not None:
+        chain.append(error)
+        error = error.cause or error.context
+    if not chain:
+        return "unknown error"
+    ours = [e for e in chain if e.cls_name in ("PlatformFault", "LandingUnreadable")]
+    chosen = ours[0] if ours else chain[-1]
+    message = chosen.message.strip()
+    prefix = f"{chosen.cls_name}: "
+    return message.split(prefix, 1)[1] if prefix in message else message

@@ -20,6 +20,7 @@ from warehouse.city import load_city
 from warehouse.contract import Feed
 from warehouse.db import staging_table
 from warehouse.failpoints import failpoint
+from warehouse.faults import LandingUnreadable
 from warehouse.landing import LandingFile, scan
 from warehouse.loaders import LOADERS, FileRejected, RawLoad, explain_error, sha256_of
 from warehouse.validation import checked_sql
@@ -39,15 +40,29 @@ class Outcome:
     error: str | None = None
 
 
-def pending(con: duckdb.DuckDBPyConnection, landing: Path, feeds: set[str | None] | None = None) -> list[LandingFile]:
+def _concerns(where: str, feeds: set[str | None] | None) -> bool:
+    """Whether an unreadable landing path may hold files of ``feeds``."""
+    if feeds is None or where == ".":
+        return True
+    parts = where.split("/")
+    return any(f is None or f.split("/")[: len(parts)] == parts[:2] for f in feeds)
+
+
+def pending(con: duckdb.DuckDBPyConnection, landing: Path, feeds: set[str | None] | None = None,
+            unreadable: list[tuple[str, str]] | None = None) -> list[LandingFile]:
     """Landing files that are new or changed since they were last seen (cheap: no hashing).
 
     ``feeds`` limits the result to some feed ids (``psb/household_events``); ``None`` in
-    it stands for files whose path names no known feed.
+    it stands for files whose path names no known feed. Folders of those feeds that cannot
+    be listed are appended to ``unreadable``.
     """
     seen = dict(con.execute("SELECT path, fingerprint FROM ingest.landing_files").fetchall())
     out = []
-    for f in scan(landing):
+    problems: list[tuple[str, str]] = []
+    files = scan(landing, problems)
+    if unreadable is not None:
+        unreadable.extend(p for p in problems if _concerns(p[0], feeds))
+    for f in files:
         if feeds is not None and (f.feed.id if f.feed else None) not in feeds:
             continue
         if seen.get(str(f.path)) != f.fingerprint:
@@ -63,14 +78,25 @@ def ingest_landing(
     feeds: set[str | None] | None = None,
     progress: bool = False,
 ) -> list[Outcome]:
-    """Ingest every new or changed delivery under ``landing`` (optionally only some feeds)."""
+    """Ingest every new or changed delivery under ``landing`` (optionally only some feeds).
+
+    Everything readable is ingested first; then :class:`LandingUnreadable` is raised if a
+    folder or file of these feeds could not be read (none of it is recorded, so the next
+    refresh takes it up once it is readable).
+    """
     scratch.mkdir(parents=True, exist_ok=True)
-    files = pending(con, landing, feeds)
+    unreadable: list[tuple[str, str]] = []
+    files = pending(con, landing, feeds, unreadable)
     if progress:
         from tqdm import tqdm  # optional nicety for the CLI
 
         files = tqdm(files, desc="ingest", unit="file")
-    return [ingest_file(con, f, scratch) for f in files]
+    outcomes = [ingest_file(con, f, scratch) for f in files]
+    unreadable += [(Path(o.path).relative_to(landing).as_posix(), o.error or "") for o in outcomes
+                   if o.delivery_id is None and o.reason == "unreadable"]
+    if unreadable:
+        raise LandingUnreadable(landing, unreadable)
+    return outcomes
 
 
 def ingest_file(con: duckdb.DuckDBPyConnection, f: LandingFile, scratch: Path) -> Outcome:
@@ -80,6 +106,7 @@ def ingest_file(con: duckdb.DuckDBPyConnection, f: LandingFile, scratch: Path) -
         sha = sha256_of(f.path)
         manifest_sha = sha256_of(f.manifest) if f.manifest else None
     except OSError as e:
+        # Not recorded: the file stays pending and is ingested once it can be read.
         return Outcome(str(f.path), None, "rejected", reason="unreadable", error=f"cannot read the file: {e.strerror}")
     live = con.execute(
         """SELECT delivery_id, sha256, manifest_sha256 FROM ingest.deliveries

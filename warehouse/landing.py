@@ -52,17 +52,24 @@ def _parse_date(text: str) -> dt.date | None:
         return None
 
 
-def scan(landing: Path) -> list[LandingFile]:
+def scan(landing: Path, unreadable: list[tuple[str, str]] | None = None) -> list[LandingFile]:
     """Every delivery file under ``landing``, in delivery order (business date, arrival, name).
 
     Hidden files, manifests and files still being uploaded are not deliveries. Files at
     the wrong depth or under unknown department/feed folders are returned with a
-    ``path_problem`` so they are reported, never silently ignored.
+    ``path_problem`` so they are reported, never silently ignored. Folders that cannot be
+    listed are appended to ``unreadable`` as (path relative to ``landing``, why).
     """
     found: list[LandingFile] = []
     if not landing.is_dir():
         return found
-    for dirpath, dirnames, filenames in os.walk(landing):
+
+    def cannot_list(err: OSError) -> None:
+        if unreadable is not None:
+            where = Path(err.filename).relative_to(landing).as_posix() if err.filename else "."
+            unreadable.append((where, err.strerror or str(err)))
+
+    for dirpath, dirnames, filenames in os.walk(landing, onerror=cannot_list):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
         rel = Path(dirpath).relative_to(landing).parts
         names = set(filenames)

@@ -10,6 +10,7 @@ show on the 3rd?") and pruned beyond ``keep``.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import uuid
@@ -84,8 +85,8 @@ def publish(con: duckdb.DuckDBPyConnection, serving: Path, as_of: dt.datetime, *
     tmp = final.with_suffix(".tmp")
     present = _tables_present(con)
     alias = "snap_" + uuid.uuid4().hex[:8]
-    con.execute(f"ATTACH '{tmp}' AS {alias}")
     try:
+        con.execute(f"ATTACH '{tmp}' AS {alias}")
         counts = {}
         for name, (sources, sql) in SERVING.items():
             if not set(sources) <= present:
@@ -101,8 +102,14 @@ def publish(con: duckdb.DuckDBPyConnection, serving: Path, as_of: dt.datetime, *
         info = {"run_id": run_id, "as_of": as_of.isoformat(sep=" "), "published_at": dt.datetime.now().isoformat(sep=" "),
                 "city_code": city.code, "city_name": city.name, "city_name_en": city.name_en, **{f"rows:{k}": str(v) for k, v in counts.items()}}
         con.executemany(f"INSERT INTO {alias}.snapshot_info VALUES (?, ?)", list(info.items()))
-    finally:
-        con.execute(f"DETACH {alias}")
+        con.execute(f"DETACH {alias}")  # writes the file out: a full disk shows here, too
+    except BaseException:
+        # e.g. the disk filled up: leave no half-written snapshot behind (detaching may fail too)
+        with contextlib.suppress(duckdb.Error):
+            con.execute(f"DETACH {alias}")
+        for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
+            leftover.unlink(missing_ok=True)
+        raise
     os.replace(tmp, final)
     _switch(serving, final.name)
     prune(serving, keep)

@@ -157,3 +157,32 @@ def test_cli_generate_then_refresh(tmp_path: Path) -> None:
     assert (tmp_path / "home" / "dagster" / "dagster.yaml").exists()
     bad = subprocess.run([*cli, "refresh", "--as-of", "tomorrow"], env=env, capture_output=True, text=True, cwd=tmp_path)
     assert bad.returncode == 2 and "YYYY-MM-DD HH:MM" in bad.stderr
+
+
+def test_libraries_and_marts_carry_a_daily_freshness_policy_and_jobs_retry_with_backoff() -> None:
+    from pipelines.definitions import DAILY_FRESHNESS, FRESHNESS_GROUPS, defs
+    from pipelines.jobs import TRANSIENT_RETRY
+
+    graph = defs.resolve_asset_graph()
+    nodes = [graph.get(k) for k in graph.get_all_asset_keys()]
+    fresh = {n.key.to_user_string() for n in nodes if n.freshness_policy == DAILY_FRESHNESS}
+    assert fresh == {n.key.to_user_string() for n in nodes if n.group_name in FRESHNESS_GROUPS}
+    assert {"population/persons", "marts/indicator_values", "serving/snapshot"} <= fresh
+    for job in ("daily_refresh", "indicators_refresh"):
+        policy = defs.resolve_job_def(job).op_retry_policy
+        assert policy == TRANSIENT_RETRY and policy.backoff == dg.Backoff.EXPONENTIAL and policy.max_retries >= 2
+
+
+def test_a_warehouse_locked_by_another_process_for_a_moment_is_retried(tiny_city: Path, tmp_path: Path) -> None:
+    home = tmp_path / "h"
+    shutil.copytree(tiny_city, home)
+    hold = "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('locked', flush=True); time.sleep(5)"
+    holder = subprocess.Popen([sys.executable, "-c", hold, str(home / "warehouse.duckdb")], stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "locked"
+    with dg.instance_for_test() as instance:
+        result = run_daily_job(Home.resolve(home), "2026-11-21 07:00", instance)
+        assert result.success
+        retried = [e for run in instance.get_runs()
+                   for e in instance.all_logs(run.run_id, of_type=dg.DagsterEventType.STEP_UP_FOR_RETRY)]
+    holder.wait()
+    assert retried, "the first attempt met the lock and was retried"
