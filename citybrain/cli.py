@@ -163,5 +163,66 @@ def cockpit(
     serve(h, port, host, workers, threads)
 
 
+@app.command()
+def backup(
+    to: Annotated[Path, typer.Option("--to", help="A .tar file to write, or a folder to put a dated one in.")],
+    home: HomeOpt = None,
+) -> None:
+    """Back up the warehouse, the serving snapshots, the operational store and the keys."""
+    from warehouse.backup import BackupError
+    from warehouse.backup import backup as run_backup
+
+    h = Home.resolve(home)
+    try:
+        path = run_backup(h, to)
+    except BackupError as e:
+        typer.echo(f"backup failed: {e}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"backup of {h.root}: {path} ({path.stat().st_size / 2**20:.1f} MiB; it holds personal data and keys: keep it safe)")
+
+
+@app.command()
+def restore(
+    archive: Annotated[Path, typer.Argument(help="A backup written by 'citybrain backup'.")],
+    home: HomeOpt = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace the data directory's existing warehouse.")] = False,
+) -> None:
+    """Restore a backup into the data directory (stop the cockpit and Dagster first)."""
+    from warehouse.backup import BackupError
+    from warehouse.backup import restore as run_restore
+
+    h = Home.resolve(home)
+    try:
+        manifest = run_restore(archive, h, force=force)
+    except BackupError as e:
+        typer.echo(f"restore failed: {e}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"restored {len(manifest['files'])} files from the backup of {manifest['created_at']} into {h.root}")
+
+
+@app.command()
+def retention(
+    by: Annotated[str, typer.Option("--by", help="The auditor who authorises the purge (a cockpit user).")],
+    reason: Annotated[str, typer.Option("--reason", help="Why, for the audit log.")],
+    home: HomeOpt = None,
+    days: Annotated[int, typer.Option(min=1, help="Keep rejected rows of the last N business days.")] = 180,
+) -> None:
+    """Delete the original text of rejected rows older than --days (logged in the audit log)."""
+    from warehouse.db import connect
+    from warehouse.ops_store import OpsStore
+    from warehouse.retention import purge_rejected_rows
+
+    h = Home.resolve(home)
+    before = dt.date.today() - dt.timedelta(days=days)
+    try:
+        with connect(h.warehouse) as con:
+            n = purge_rejected_rows(con, OpsStore(h.root), before=before, authorised_by=by, reason=reason)
+    except (PermissionError, ValueError) as e:
+        typer.echo(f"retention refused: {e}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"deleted the original text of {n} rejected rows of business dates before {before} (logged for {by}); "
+               "the serving snapshots that still hold them age out as new ones are published")
+
+
 def main() -> None:  # pragma: no cover - console entry point
     app()

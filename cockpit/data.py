@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import threading
 from pathlib import Path
 
@@ -177,16 +176,3 @@ def rejected_rows_for(who: Principal, delivery_id: int) -> pd.DataFrame:
         [delivery_id, who.scope],
     )
     return rows
-
-
-def id_numbers_in(raw_rows: pd.Series) -> list[str]:
-    """Identity numbers appearing in rejected rows (for the audit log's keyed hashes)."""
-    out = []
-    for raw in raw_rows:
-        try:
-            obj = json.loads(raw)
-        except (TypeError, ValueError):
-            obj = {}
-        if isinstance(obj, dict):
-            out += [str(v) for k, v in obj.items() if v and ("id_number" in k or k == "holder_id")]
-    return out

@@ -35,6 +35,20 @@ CREATE INDEX IF NOT EXISTS access_log_at ON access_log (at);
 """
 
 
+def id_numbers_in(raw_rows: Iterable[str]) -> list[str]:
+    """Identity numbers in original rows as quarantined (JSON objects): what the audit log
+    hashes when such rows are viewed, downloaded or purged."""
+    out = []
+    for raw in raw_rows:
+        try:
+            obj = json.loads(raw)
+        except (TypeError, ValueError):
+            obj = {}
+        if isinstance(obj, dict):
+            out += [str(v) for k, v in obj.items() if v and ("id_number" in k or k == "holder_id")]
+    return out
+
+
 class OpsStore:
     """One SQLite file, ``<home>/ops.sqlite``; every method opens its own short connection."""
 

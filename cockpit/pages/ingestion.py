@@ -14,6 +14,7 @@ from cockpit import data
 from cockpit.components import page
 from cockpit.context import ctx, guard
 from cockpit.i18n import columns, figure_layout, t
+from warehouse.ops_store import id_numbers_in
 
 PATH = "/ingestion"
 dash.register_page(__name__, path=PATH, name="数据质量", name_en="Ingestion", order=3)
@@ -93,7 +94,7 @@ def _rejected(who, delivery_id, purpose, action):
     if rows.empty:
         return rows
     ctx().store.log_access(who.username, who.role, action, delivery_id=int(delivery_id), rows=len(rows),
-                           id_numbers=data.id_numbers_in(rows.raw), purpose=purpose.strip()[:200])
+                           id_numbers=id_numbers_in(rows.raw), purpose=purpose.strip()[:200])
     return rows
 
 
