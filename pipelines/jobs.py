@@ -1,6 +1,8 @@
 """The daily job and its schedule: the same job runs from the schedule, the sensor, the UI and the CLI."""
 
 
+import os
+
 import dagster as dg
 
 from assets.marts import INDICATOR_ASSETS
@@ -13,12 +15,27 @@ _INDICATORS = dg.AssetSelection.assets(*INDICATOR_ASSETS)
 # being cleared, a network share hiccup) are retried: twice, ~5 s then ~10 s later.
 TRANSIENT_RETRY = dg.RetryPolicy(max_retries=2, delay=5, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS)
 
-# Every step writes the one DuckDB file, so the jobs run in one process (the warehouse pool
-# serialises writers across runs as well).
+
+def _executor() -> dg.ExecutorDefinition:
+    """Where steps run: in the run's own process by default; on Celery workers when
+    ``CITYBRAIN_EXECUTOR=celery`` (broker ``CITYBRAIN_CELERY_BROKER``, result backend
+    ``CITYBRAIN_CELERY_BACKEND``; docs/scaling.md). Every step writes the one DuckDB file,
+    so the Celery queue is served by a single worker process, and the warehouse pool
+    serialises writers across runs as well."""
+    if os.environ.get("CITYBRAIN_EXECUTOR", "in_process") != "celery":
+        return dg.in_process_executor
+    from dagster_celery import celery_executor  # the 'scale' extra
+
+    return celery_executor.configured({
+        "broker": {"env": "CITYBRAIN_CELERY_BROKER"},
+        "backend": {"env": "CITYBRAIN_CELERY_BACKEND"},
+    }, name="celery")
+
+
 daily_refresh = dg.define_asset_job(
     DAILY_JOB,
     selection=dg.AssetSelection.all() - _INDICATORS,
-    executor_def=dg.in_process_executor,
+    executor_def=_executor(),
     op_retry_policy=TRANSIENT_RETRY,
     description="Ingest every new delivery, update the libraries and findings, and mark the days to recompute.",
 )
@@ -27,7 +44,7 @@ daily_refresh = dg.define_asset_job(
 indicators_refresh = dg.define_asset_job(
     INDICATOR_JOB,
     selection=_INDICATORS,
-    executor_def=dg.in_process_executor,
+    executor_def=_executor(),
     op_retry_policy=TRANSIENT_RETRY,
     description="Indicators for a range of days, then the city score, alerts, open data and the serving snapshot.",
 )

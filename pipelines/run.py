@@ -105,3 +105,11 @@ def failure_reason(error) -> str:
     message = chosen.message.strip()
     prefix = f"{chosen.cls_name}: "
     return message.split(prefix, 1)[1] if prefix in message else message
+
+
+def daily_refresh_job() -> dg.JobDefinition:
+    """The daily job, resolved: what ``dg.reconstructable`` needs to run it on other processes
+    or machines (Celery workers rebuild it from this function)."""
+    from pipelines.definitions import defs
+
+    return defs.resolve_job_def("daily_refresh")
