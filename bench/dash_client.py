@@ -5,9 +5,12 @@ figure from the Server-Timing header)."""
 from __future__ import annotations
 
 import json
+import random
+import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -22,6 +25,12 @@ from warehouse.ops_store import OpsStore  # noqa: E402
 PASSWORD = "bench password"
 BENCH_USERS = {"boss": ("city_manager", None), "xihu": ("district_manager", "330106"), "ana": ("analyst", None),
                "police": ("steward", "psb"), "aud": ("auditor", None)}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def scratch_home(home: Path) -> Path:
@@ -64,6 +73,7 @@ class DashUser:
         self.deps = {d["output"]: d for d in self.http.get(f"{url}/_dash-dependencies").json()}
         self.timings: dict[str, list[tuple[float, float]]] = defaultdict(list)
         self.errors: list[str] = []
+        self.seen_as_of: set[str] = set()  # the overview's "as of / published" lines this user saw
 
     def _key(self, fragment: str) -> str:
         return next(k for k in self.deps if fragment in k)
@@ -92,10 +102,51 @@ class DashUser:
         if r.status_code != 200:
             self.errors.append(f"{name}: HTTP {r.status_code}")
             return None
-        return r.json()
+        body = r.json()
+        asof = body.get("response", {}).get("ov-asof", {}).get("children")
+        if asof:
+            self.seen_as_of.add(asof)
+        return body
 
     def page(self, path: str) -> dict | None:
         return self.call(f"page {path}", "_pages_content.children", [path, ""])
+
+
+class Scenario:
+    """What one simulated user does in a round, with the choices a person would make."""
+
+    def __init__(self, username: str, seed: int, districts: list[str], indicators: list[str], city: str, days: list[str]):
+        self.username, self.role = username, BENCH_USERS[username][0]
+        self.rng = random.Random(seed)
+        self.districts, self.indicators, self.city, self.days = districts, indicators, city, days
+
+    def _areas(self) -> list[str]:
+        if self.role == "district_manager":
+            return [BENCH_USERS[self.username][1], self.city]
+        return self.rng.sample(self.districts, self.rng.randint(1, 3)) + [self.city]
+
+    def round(self, user: DashUser, think: float) -> None:
+        def pause() -> None:
+            time.sleep(think * self.rng.uniform(0.5, 1.5))
+
+        if self.role == "steward":
+            user.page("/ingestion")
+            pause()
+            user.page("/alerts")
+            user.call("alerts", "al-table.data", ["open", None])
+            pause()
+            return
+        if self.role != "analyst":
+            user.page("/")
+            user.call("overview", "ov-asof.children", [None])
+            pause()
+            user.call("overview", "ov-asof.children", [self.rng.choice(self.districts)])
+            pause()
+        user.page("/explorer")
+        first, last = sorted(self.rng.sample(self.days, 2)) if len(self.days) > 1 else (None, None)
+        user.call("explorer", "ex-graph.figure",
+                  [self.rng.sample(self.indicators, self.rng.randint(1, 3)), self._areas(), first, last])
+        pause()
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -104,3 +155,48 @@ def percentile(values: list[float], q: float) -> float:
         return float("nan")
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered) + 0.5) - 1))]
+
+
+def drive(users: list[DashUser], scenarios: list[Scenario], think: float, keep_going) -> int:
+    """Each user runs its scenario in its own thread while ``keep_going()``; total rounds."""
+    rounds = [0] * len(users)
+
+    def work(i: int) -> None:
+        while keep_going():
+            scenarios[i].round(users[i], think)
+            rounds[i] += 1
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(len(users))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return sum(rounds)
+
+
+def report(users: list[DashUser], rounds: int, direct: dict[str, list[float]] | None = None) -> float:
+    """Print p50/p95 (and p99) per callback, server and client side, beside ``direct`` query
+    times when given; returns the worst p95 server time."""
+    timings: dict[str, list[tuple[float, float]]] = {}
+    for u in users:
+        for name, values in u.timings.items():
+            timings.setdefault(name, []).extend(values)
+    errors = [e for u in users for e in u.errors]
+    total = sum(len(v) for v in timings.values())
+    print(f"\n{total} callbacks in {rounds} user rounds, {len(errors)} errors" + (f" (first: {errors[0]})" if errors else ""))
+    head = f"{'callback':<16}{'n':>6}{'server p50':>12}{'server p95':>12}{'server p99':>12}{'client p50':>12}{'client p95':>12}"
+    print(head + (f"{'direct p50':>12}{'direct p95':>12}{'p95 ratio':>11}" if direct is not None else ""))
+    worst = 0.0
+    for name, values in sorted(timings.items()):
+        client = [c for c, _ in values]
+        server = [s for _, s in values]
+        p95 = percentile(server, 95)
+        worst = max(worst, p95)
+        line = (f"{name:<16}{len(values):>6}{percentile(server, 50):>12.1f}{p95:>12.1f}{percentile(server, 99):>12.1f}"
+                f"{percentile(client, 50):>12.1f}{percentile(client, 95):>12.1f}")
+        if direct is not None:
+            d = direct.get(name, [])
+            ratio = p95 / percentile(d, 95) if d else float("nan")
+            line += f"{percentile(d, 50):>12.1f}{percentile(d, 95):>12.1f}{ratio:>10.1f}x"
+        print(line)
+    return worst
