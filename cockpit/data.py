@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-from pathlib import Path
 
 import pandas as pd
 from flask import g, has_request_context
@@ -35,45 +34,47 @@ def _df(sql: str, params: list | None = None) -> pd.DataFrame:
         return pd.DataFrame()
 
 
-# Small reference tables, read once per snapshot (a snapshot never changes once published).
-_REFERENCE: dict[tuple[Path, str], pd.DataFrame] = {}
-_REFERENCE_LOCK = threading.Lock()
+# Results that every user of a role shares (reference tables, an area's key indicators,
+# the alerts before scoping), computed once per snapshot: a published snapshot never
+# changes, so the snapshot's path is a complete cache key. Callers must not modify them.
+_SHARED: dict[tuple, pd.DataFrame] = {}
+_SHARED_LOCK = threading.Lock()
 
 
-def _reference(sql: str) -> pd.DataFrame:
+def _shared(sql: str, params: tuple = ()) -> pd.DataFrame:
     path = _pinned()[0]
     if path is None:
         return pd.DataFrame()
-    key = (path, sql)
-    with _REFERENCE_LOCK:
-        hit = _REFERENCE.get(key)
+    key = (path, sql, params)
+    with _SHARED_LOCK:
+        hit = _SHARED.get(key)
     if hit is None:
-        hit = _df(sql)
-        with _REFERENCE_LOCK:
-            for stale in [k for k in _REFERENCE if k[0] != path]:
-                del _REFERENCE[stale]
-            _REFERENCE[key] = hit
+        hit = _df(sql, [list(p) if isinstance(p, tuple) else p for p in params])
+        with _SHARED_LOCK:
+            for stale in [k for k in _SHARED if k[0] != path]:
+                del _SHARED[stale]
+            _SHARED[key] = hit
     return hit
 
 
 def info() -> dict[str, str]:
-    df = _reference("SELECT key, value FROM snapshot_info")
+    df = _shared("SELECT key, value FROM snapshot_info")
     return dict(zip(df["key"], df["value"])) if not df.empty else {}
 
 
 def districts() -> pd.DataFrame:
-    return _reference("SELECT * FROM districts ORDER BY district_code")
+    return _shared("SELECT * FROM districts ORDER BY district_code")
 
 
 def catalog() -> pd.DataFrame:
-    return _reference("SELECT * FROM indicator_catalog ORDER BY indicator_id")
+    return _shared("SELECT * FROM indicator_catalog ORDER BY indicator_id")
 
 
 def kpis(area: str) -> pd.DataFrame:
     """Latest value of each key indicator for one area (city-wide ones for the city), the
     value a week before, and the last 30 days for a sparkline."""
     city = info().get("city_code", "")
-    return _df(
+    return _shared(
         """WITH c AS (SELECT *, CASE WHEN scope = 'city' THEN ? ELSE ? END AS area
                       FROM indicator_catalog WHERE indicator_id IN (SELECT unnest(?))),
                 v AS (SELECT v.* FROM indicator_values v JOIN c ON c.indicator_id = v.indicator_id AND v.district_code = c.area),
@@ -85,20 +86,20 @@ def kpis(area: str) -> pd.DataFrame:
            LEFT JOIN v prev ON prev.indicator_id = c.indicator_id AND prev.date = (SELECT d FROM last) - 7
            LEFT JOIN v h ON h.indicator_id = c.indicator_id AND h.date > (SELECT d FROM last) - 30
            GROUP BY ALL ORDER BY c.indicator_id""",
-        [city, area, KPIS],
+        (city, area, tuple(KPIS)),
     )
 
 
 def scores(area: str) -> pd.DataFrame:
-    return _df(
+    return _shared(
         """SELECT period, period_start, score, indicators, weakest_indicator FROM city_score
            WHERE district_code = ? QUALIFY row_number() OVER (PARTITION BY period ORDER BY period_start DESC) = 1""",
-        [area],
+        (area,),
     )
 
 
 def district_scores() -> pd.DataFrame:
-    return _df(
+    return _shared(
         """SELECT d.district_code, d.name, d.name_en, d.tile_row, d.tile_col, s.score
            FROM districts d LEFT JOIN city_score s ON s.district_code = d.district_code AND s.period = 'day'
                 AND s.period_start = (SELECT max(period_start) FROM city_score WHERE period = 'day')"""
@@ -116,11 +117,12 @@ def series(indicators: list[str], areas: list[str], start: str | None, end: str 
 
 
 def alerts_for(who: Principal) -> pd.DataFrame:
-    df = _df("SELECT * FROM alerts ORDER BY status = 'open' DESC, severity = 'critical' DESC, date DESC, rule_id")
-    if df.empty:
+    """The alerts ``who`` may see (their scope, see :meth:`Principal.alert_scope`)."""
+    df = _shared("SELECT * FROM alerts ORDER BY status = 'open' DESC, severity = 'critical' DESC, date DESC, rule_id")
+    if df.empty or who.sees_all_alerts():
         return df
-    mask = df.apply(lambda r: who.sees_alert(r.to_dict()), axis=1)
-    return df[mask]
+    scope = who.alert_scope()
+    return df[df[scope[0]] == scope[1]] if scope else df.iloc[0:0]
 
 
 def deliveries_for(who: Principal) -> pd.DataFrame:

@@ -43,16 +43,20 @@ class Principal:
             return [d for d in requested if d in (self.scope, city_code)]
         return list(requested)
 
+    def alert_scope(self) -> tuple[str, str] | None:
+        """The alerts this user acts on, as (alert column, value it must have); None for none.
+        A city manager acts on all of them (see :meth:`sees_all_alerts`)."""
+        if self.role == "district_manager":
+            return ("district_code", self.scope or "")
+        if self.role == "steward":
+            return ("owner_scope", self.scope or "")
+        return None
+
+    def sees_all_alerts(self) -> bool:
+        return self.role in ("city_manager", "analyst")
+
     def may_acknowledge(self, alert: dict) -> bool:
         if self.role == "city_manager":
             return True
-        if self.role == "district_manager":
-            return alert.get("district_code") == self.scope
-        if self.role == "steward":
-            return alert.get("owner_scope") == self.scope
-        return False
-
-    def sees_alert(self, alert: dict) -> bool:
-        if self.role in ("city_manager", "analyst"):
-            return True
-        return self.may_acknowledge(alert)
+        scope = self.alert_scope()
+        return scope is not None and alert.get(scope[0]) == scope[1]

@@ -19,14 +19,15 @@ DAILY_FRESHNESS = dg.FreshnessPolicy.cron(deadline_cron="0 9 * * *", lower_bound
                                           timezone="Asia/Shanghai")
 FRESHNESS_GROUPS = ("libraries", "marts", "serving")
 
-_defs = dg.Definitions(
+defs = dg.Definitions(
     assets=[*INGEST_ASSETS, *LIBRARY_ASSETS, *MART_ASSETS],
     jobs=[daily_refresh, indicators_refresh],
     schedules=[daily_schedule],
     sensors=[landing_sensor, indicators_after_refresh],
     resources={"warehouse": WarehouseResource()},
 )
-defs = _defs.map_resolved_asset_specs(
+# One Definitions object at module scope (Dagster refuses two), freshness applied in place.
+defs = defs.map_resolved_asset_specs(
     func=lambda spec: dg.apply_freshness_policy(spec, DAILY_FRESHNESS),
     selection=dg.AssetSelection.groups(*FRESHNESS_GROUPS),
 )

@@ -6,8 +6,6 @@ import json
 
 import dash
 import pandas as pd
-import plotly.express as px
-import plotly.graph_objects as go
 from dash import Input, Output, State, callback, dash_table, dcc, html
 
 from cockpit import data
@@ -27,7 +25,7 @@ TIMELINESS = {"on_time": (0, "按时", "On time"), "late": (1, "迟到", "Late")
 TIMELINESS_COLOURS = ["#2da44e", "#d29922", "#bc4c00", "#cf222e"]
 
 
-def _timeliness_grid(days: pd.DataFrame) -> go.Figure:
+def _timeliness_grid(days: pd.DataFrame) -> dict:
     """Feeds down, business dates across, each cell coloured on time / late / rejected / missing."""
     days = days.assign(feed_id=days.department + "/" + days.feed, code=days.timeliness.map(lambda s: TIMELINESS[s][0]))
     grid = days.pivot(index="feed_id", columns="business_date", values="code")
@@ -35,14 +33,23 @@ def _timeliness_grid(days: pd.DataFrame) -> go.Figure:
         index="feed_id", columns="business_date", values="text")
     n = len(TIMELINESS_COLOURS)
     scale = [[edge / n, c] for i, c in enumerate(TIMELINESS_COLOURS) for edge in (i, i + 1)]
-    fig = go.Figure(go.Heatmap(z=grid.values, x=[str(d)[:10] for d in grid.columns], y=list(grid.index), text=label.values,
-                               zmin=-0.5, zmax=n - 0.5, colorscale=scale, showscale=False, xgap=1, ygap=1,
-                               hovertemplate="%{y} %{x}: %{text}<extra></extra>"))
-    fig.update_layout(**figure_layout())
     legend = " · ".join(f"{t(zh, en)}" for _, zh, en in TIMELINESS.values())
-    fig.update_layout(title=f"{t('按时报送', 'Timeliness')} ({legend})", height=160 + 22 * len(grid.index),
-                      margin=dict(l=10, r=10, t=40, b=10))
-    return fig
+    layout = figure_layout()
+    layout.update(title={"text": f"{t('按时报送', 'Timeliness')} ({legend})"}, height=160 + 22 * len(grid.index),
+                  margin={"l": 10, "r": 10, "t": 40, "b": 10})
+    return {"data": [{"type": "heatmap", "z": grid.values.tolist(), "x": [str(d)[:10] for d in grid.columns],
+                      "y": list(grid.index), "text": label.values.tolist(), "zmin": -0.5, "zmax": n - 0.5,
+                      "colorscale": scale, "showscale": False, "xgap": 1, "ygap": 1,
+                      "hovertemplate": "%{y} %{x}: %{text}<extra></extra>"}], "layout": layout}
+
+
+def _reasons_chart(reasons: pd.DataFrame) -> dict:
+    """Rejected rows per business date, stacked by reason."""
+    layout = figure_layout()
+    layout.update(title={"text": t("拒收原因", "Rejection reasons")}, barmode="stack", height=360)
+    traces = [{"type": "bar", "name": reason, "x": part.business_date.astype(str).tolist(), "y": part.n.tolist()}
+              for reason, part in reasons.groupby("reason", sort=True)]
+    return {"data": traces, "layout": layout}
 
 
 @page(PATH)
@@ -67,9 +74,7 @@ def layout(who) -> html.Div:
         columns=columns(DELIVERY_COLUMNS), page_size=15, sort_action="native", filter_action="native",
         style_cell={"textAlign": "left"}, style_table={"overflowX": "auto"}))
     if not reasons.empty:
-        fig = px.bar(reasons, x="business_date", y="n", color="reason", title=t("拒收原因", "Rejection reasons"))
-        fig.update_layout(**figure_layout())
-        parts.append(dcc.Graph(figure=fig))
+        parts.append(dcc.Graph(figure=_reasons_chart(reasons)))
     parts.append(html.H3(t("跨部门一致性问题", "Cross-department findings")))
     parts.append(dash_table.DataTable(data=findings.astype(str).to_dict("records") if not findings.empty else [],
                                       columns=columns(["rule", "owner_department", "findings", "since"]), page_size=10,
