@@ -128,9 +128,9 @@ def alerts_for(who: Principal) -> pd.DataFrame:
 def deliveries_for(who: Principal) -> pd.DataFrame:
     """A steward's own department's deliveries; every department's for auditors (no row contents)."""
     if who.role == "steward":
-        return _df("SELECT * FROM deliveries WHERE department = ? ORDER BY delivery_id DESC", [who.scope])
+        return _shared("SELECT * FROM deliveries WHERE department = ? ORDER BY delivery_id DESC", (who.scope,))
     if who.role == "auditor":
-        return _df("SELECT * FROM deliveries ORDER BY delivery_id DESC")
+        return _shared("SELECT * FROM deliveries ORDER BY delivery_id DESC")
     return pd.DataFrame()
 
 
@@ -144,7 +144,7 @@ def feed_days_for(who: Principal) -> pd.DataFrame:
     if who.role not in ("steward", "auditor"):
         return pd.DataFrame()
     dept = _department_of(who)
-    return _df("SELECT * FROM feed_days WHERE ? IS NULL OR department = ? ORDER BY department, feed, business_date", [dept, dept])
+    return _shared("SELECT * FROM feed_days WHERE ? IS NULL OR department = ? ORDER BY department, feed, business_date", (dept, dept))
 
 
 def findings_for(who: Principal) -> pd.DataFrame:
@@ -152,18 +152,18 @@ def findings_for(who: Principal) -> pd.DataFrame:
     if who.role not in ("steward", "auditor"):
         return pd.DataFrame()
     dept = _department_of(who)
-    return _df("""SELECT rule, owner_department, CAST(sum(findings) AS BIGINT) AS findings, min(since) AS since FROM findings_summary
-                  WHERE ? IS NULL OR owner_department = ? GROUP BY ALL ORDER BY findings DESC""", [dept, dept])
+    return _shared("""SELECT rule, owner_department, CAST(sum(findings) AS BIGINT) AS findings, min(since) AS since FROM findings_summary
+                  WHERE ? IS NULL OR owner_department = ? GROUP BY ALL ORDER BY findings DESC""", (dept, dept))
 
 
 def rejection_reasons_for(who: Principal) -> pd.DataFrame:
     if who.role not in ("steward", "auditor"):
         return pd.DataFrame()
     dept = _department_of(who)
-    return _df(
+    return _shared(
         """SELECT d.business_date, r.reason, count(*) AS n FROM rejections r JOIN deliveries d USING (delivery_id)
            WHERE ? IS NULL OR d.department = ? GROUP BY ALL ORDER BY 1, 2""",
-        [dept, dept],
+        (dept, dept),
     )
 
 
