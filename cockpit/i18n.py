@@ -24,9 +24,8 @@ COLUMN_LABELS: dict[str, tuple[str, str]] = {
     "purpose": ("用途", "Purpose"), "line": ("行号", "Line"), "reasons": ("原因", "Reasons"), "row": ("原始数据", "Original row"),
     "scope": ("范围", "Scope"), "created_at": ("创建时间", "Created"), "disabled": ("已停用", "Disabled"),
     "run_id": ("运行编号", "Run"), "job": ("作业", "Job"), "started": ("开始", "Started"), "ended": ("结束", "Ended"),
-    "kind": ("类型", "Kind"), "finding": ("问题", "Finding"), "n": ("数量", "Count"), "schema_drift": ("结构变化", "Schema drift"),
     "rule": ("规则", "Rule"), "owner_department": ("责任部门", "Owner department"), "findings": ("问题数", "Findings"),
-    "since": ("最早", "Since"), "expected": ("应到", "Expected"), "on_time": ("按时", "On time"), "late": ("迟到", "Late"), "missing": ("缺失", "Missing"),
+    "since": ("最早", "Since"),
 }
 
 
