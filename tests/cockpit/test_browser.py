@@ -20,6 +20,7 @@ from werkzeug.serving import make_server
 from cockpit.app import create_app
 from cockpit.roles import HOME_PAGE, PAGES
 from warehouse.home import Home
+from warehouse.ops_store import OpsStore
 
 pytestmark = pytest.mark.browser
 playwright = pytest.importorskip("playwright.sync_api")
@@ -158,6 +159,10 @@ def test_a_manager_acknowledges_an_alert_with_a_comment(session) -> None:
     s.page.fill("#al-comment", "已安排核查")
     s.page.click("#al-ack")
     s.page.wait_for_function("document.querySelector('#al-result').innerText.includes('已确认')")
+    acknowledged = s.page.inner_text("#al-result").split()[1].split("（")[0]
+    # Filtered to acknowledged alerts, the list shows it (applied to the warehouse at the next refresh).
+    s.choose("#al-status", "已确认")
+    s.page.wait_for_function(f"document.querySelector('#al-table').innerText.includes('{acknowledged}')")
     s.assert_clean()
 
 
@@ -181,7 +186,10 @@ def test_a_steward_views_and_downloads_rejected_rows_and_markup_stays_text(sessi
     s.assert_clean()
 
 
-def test_an_auditor_searches_the_log_and_manages_users(session, cockpit_url, browser) -> None:
+def test_an_auditor_searches_the_log_and_manages_users(session, cockpit_url, browser, home: Path) -> None:
+    # A steward's earlier look at that person's rejected row, as the ingestion page logs it.
+    OpsStore(home).log_access("police", "steward", "view_rejected_rows", delivery_id=1, rows=1,
+                              id_numbers=["11010519491231002X"], purpose="核对")
     s = session("aud")
     s.open("/audit")
     s.page.fill("#au-id", "11010519491231002X")
