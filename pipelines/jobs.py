@@ -15,6 +15,10 @@ _INDICATORS = dg.AssetSelection.assets(*INDICATOR_ASSETS)
 # being cleared, a network share hiccup) are retried: twice, ~5 s then ~10 s later.
 TRANSIENT_RETRY = dg.RetryPolicy(max_retries=2, delay=5, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS)
 
+# Runs the daemon launches print only warnings and errors to the terminal (scripts/up);
+# every event is still recorded in the instance and shown in the Dagster UI.
+QUIET_CONSOLE = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+
 
 def _executor() -> dg.ExecutorDefinition:
     """Where steps run: in the run's own process by default; on Celery workers when
@@ -37,6 +41,7 @@ daily_refresh = dg.define_asset_job(
     selection=dg.AssetSelection.all() - _INDICATORS,
     executor_def=_executor(),
     op_retry_policy=TRANSIENT_RETRY,
+    config=QUIET_CONSOLE,
     description="Ingest every new delivery, update the libraries and findings, and mark the days to recompute.",
 )
 # Runs after each daily_refresh over the dirty days (one run for a range of daily
@@ -46,6 +51,7 @@ indicators_refresh = dg.define_asset_job(
     selection=_INDICATORS,
     executor_def=_executor(),
     op_retry_policy=TRANSIENT_RETRY,
+    config=QUIET_CONSOLE,
     description="Indicators for a range of days, then the city score, alerts, open data and the serving snapshot.",
 )
 
