@@ -100,7 +100,10 @@ def failure_reason(error) -> str:
         error = error.cause or error.context
     if not chain:
         return "unknown error"
-    ours = [e for e in chain if e.cls_name in ("PlatformFault", "LandingUnreadable")]
+    from warehouse.faults import PlatformFault
+
+    own = {PlatformFault.__name__, *(c.__name__ for c in PlatformFault.__subclasses__())}
+    ours = [e for e in chain if e.cls_name in own]
     chosen = ours[0] if ours else chain[-1]
     message = chosen.message.strip()
     prefix = f"{chosen.cls_name}: "

@@ -32,7 +32,7 @@ class Outcome:
 
     path: str
     delivery_id: int | None
-    status: str  # accepted | partial | rejected | unchanged
+    status: str  # accepted | partial | rejected | unchanged | unread (could not be read: not recorded, retried)
     rows_read: int = 0
     rows_accepted: int = 0
     rows_rejected: int = 0
@@ -92,8 +92,7 @@ def ingest_landing(
 
         files = tqdm(files, desc="ingest", unit="file")
     outcomes = [ingest_file(con, f, scratch) for f in files]
-    unreadable += [(Path(o.path).relative_to(landing).as_posix(), o.error or "") for o in outcomes
-                   if o.delivery_id is None and o.reason == "unreadable"]
+    unreadable += [(Path(o.path).relative_to(landing).as_posix(), o.error or "") for o in outcomes if o.status == "unread"]
     if unreadable:
         raise LandingUnreadable(landing, unreadable)
     return outcomes
@@ -107,7 +106,7 @@ def ingest_file(con: duckdb.DuckDBPyConnection, f: LandingFile, scratch: Path) -
         manifest_sha = sha256_of(f.manifest) if f.manifest else None
     except OSError as e:
         # Not recorded: the file stays pending and is ingested once it can be read.
-        return Outcome(str(f.path), None, "rejected", reason="unreadable", error=f"cannot read the file: {e.strerror}")
+        return Outcome(str(f.path), None, "unread", reason="unreadable", error=f"cannot read the file: {e.strerror}")
     live = con.execute(
         """SELECT delivery_id, sha256, manifest_sha256 FROM ingest.deliveries
            WHERE department = ? AND feed = ? AND business_date IS NOT DISTINCT FROM ? AND file_name = ?
