@@ -27,7 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from dash_client import DashUser, Scenario, drive, free_port, report, scratch_home, start_cockpit  # noqa: E402
+from dash_client import DashUser, Scenario, drive, free_port, report, scratch_home, snapshot_choices, start_cockpit  # noqa: E402
 
 from cockpit import context, data  # noqa: E402
 from cockpit.roles import Principal  # noqa: E402
@@ -74,11 +74,7 @@ def main() -> None:
         sys.exit(f"{args.home} has no serving snapshot: run `citybrain refresh` there first")
     root = scratch_home(args.home)
     try:
-        context.init(Home(root))
-        city = data.info()["city_code"]
-        districts = list(data.districts().district_code)
-        indicators = list(data.catalog().indicator_id)
-        days = [str(d)[:10] for d in data.series(["pop.registered"], [city], None, None).date]
+        city, districts, indicators, days = snapshot_choices(root)
         print(f"snapshot {snapshot.name} ({snapshot.stat().st_size / 2**20:.0f} MiB), {len(indicators)} indicators, "
               f"{len(days)} days; {args.users} users (think {args.think:.1f} s) for {args.seconds:.0f} s against gunicorn "
               f"{args.workers}x{args.threads}", flush=True)

@@ -44,6 +44,18 @@ def scratch_home(home: Path) -> Path:
     return root
 
 
+def snapshot_choices(root: Path) -> tuple[str, list[str], list[str], list[str]]:
+    """What the simulated users pick from in ``root``'s current snapshot: the city code, the
+    districts, the indicators and the days with values."""
+    from cockpit import context, data
+    from warehouse.home import Home
+
+    context.init(Home(root))
+    city = data.info()["city_code"]
+    days = [str(d)[:10] for d in data.series(["pop.registered"], [city], None, None).date]
+    return city, list(data.districts().district_code), list(data.catalog().indicator_id), days
+
+
 def start_cockpit(root: Path, port: int, workers: int, threads: int) -> subprocess.Popen:
     """``citybrain cockpit`` (gunicorn) on ``root``, waiting until it answers."""
     proc = subprocess.Popen([sys.executable, "-m", "citybrain", "cockpit", "--home", str(root), "--port", str(port),

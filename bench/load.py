@@ -26,11 +26,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from dash_client import DashUser, Scenario, drive, free_port, report, scratch_home, start_cockpit  # noqa: E402
+from dash_client import DashUser, Scenario, drive, free_port, report, scratch_home, snapshot_choices, start_cockpit  # noqa: E402
 
 from citybrain.synth.generate import generate  # noqa: E402
-from cockpit import context, data  # noqa: E402
-from warehouse.home import Home  # noqa: E402
 
 
 def _refresh(home: Path) -> None:
@@ -66,11 +64,7 @@ def main() -> None:
         print(f"{args.scale} city refreshed in {time.perf_counter() - t0:.0f} s; {len(held_days)} days held back", flush=True)
 
         root = scratch_home(home)
-        context.init(Home(root))
-        city = data.info()["city_code"]
-        districts = list(data.districts().district_code)
-        indicators = list(data.catalog().indicator_id)
-        days = [str(d)[:10] for d in data.series(["pop.registered"], [city], None, None).date]
+        city, districts, indicators, days = snapshot_choices(root)
         port = free_port()
         server = start_cockpit(root, port, args.workers, args.threads)
         published: list[tuple[float, float]] = []  # (start, end) of each refresh, seconds into the load

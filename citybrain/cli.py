@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
 from typing import Annotated
@@ -163,6 +165,16 @@ def cockpit(
     serve(h, port, host, workers, threads)
 
 
+@contextmanager
+def _plain_failure(what: str, *errors: type[Exception]) -> Iterator[None]:
+    """Turn the expected errors of a command into one line for the operator and exit code 1."""
+    try:
+        yield
+    except errors as e:
+        typer.echo(f"{what}: {e}", err=True)
+        raise typer.Exit(1) from None
+
+
 @app.command()
 def backup(
     to: Annotated[Path, typer.Option("--to", help="A .tar file to write, or a folder to put a dated one in.")],
@@ -173,11 +185,8 @@ def backup(
     from warehouse.backup import backup as run_backup
 
     h = Home.resolve(home)
-    try:
+    with _plain_failure("backup failed", BackupError):
         path = run_backup(h, to)
-    except BackupError as e:
-        typer.echo(f"backup failed: {e}", err=True)
-        raise typer.Exit(1) from None
     typer.echo(f"backup of {h.root}: {path} ({path.stat().st_size / 2**20:.1f} MiB; it holds personal data and keys: keep it safe)")
 
 
@@ -192,11 +201,8 @@ def restore(
     from warehouse.backup import restore as run_restore
 
     h = Home.resolve(home)
-    try:
+    with _plain_failure("restore failed", BackupError):
         manifest = run_restore(archive, h, force=force)
-    except BackupError as e:
-        typer.echo(f"restore failed: {e}", err=True)
-        raise typer.Exit(1) from None
     typer.echo(f"restored {len(manifest['files'])} files from the backup of {manifest['created_at']} into {h.root}")
 
 
@@ -214,12 +220,8 @@ def retention(
 
     h = Home.resolve(home)
     before = dt.date.today() - dt.timedelta(days=days)
-    try:
-        with connect(h.warehouse) as con:
-            n = purge_rejected_rows(con, OpsStore(h.root), before=before, authorised_by=by, reason=reason)
-    except (PermissionError, ValueError) as e:
-        typer.echo(f"retention refused: {e}", err=True)
-        raise typer.Exit(1) from None
+    with _plain_failure("retention refused", PermissionError, ValueError), connect(h.warehouse) as con:
+        n = purge_rejected_rows(con, OpsStore(h.root), before=before, authorised_by=by, reason=reason)
     typer.echo(f"deleted the original text of {n} rejected rows of business dates before {before} (logged for {by}); "
                "the serving snapshots that still hold them age out as new ones are published")
 

@@ -28,6 +28,24 @@ def make_city(home: Path, *, scale: str = "tiny", seed: int = 1, days: int | Non
     return home
 
 
+def refreshed_copy(city: Path, dest: Path, *, as_of: str = AS_OF, before_refresh=None) -> Path:
+    """A copy of a generated city at ``dest``, refreshed once in process (a throwaway Dagster
+    instance); ``before_refresh(dest)`` may change the copy first."""
+    import shutil
+
+    import dagster as dg
+
+    from pipelines.run import run_daily_job
+    from warehouse.home import Home
+
+    shutil.copytree(city, dest)
+    if before_refresh is not None:
+        before_refresh(dest)
+    with dg.instance_for_test() as instance:
+        assert run_daily_job(Home.resolve(dest), as_of, instance).success
+    return dest
+
+
 def ingest_all(home: Path) -> duckdb.DuckDBPyConnection:
     con = connect(home / "warehouse.duckdb")
     ingest_landing(con, home / "landing", home / "tmp")

@@ -3,30 +3,25 @@ cockpit's HTTP and browser tests; each test module gets its own copy."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
-import dagster as dg
 import pytest
-from helpers import AS_OF, EVIL, PASSWORD, USERS
+from helpers import EVIL, PASSWORD, USERS, refreshed_copy
 
 from cockpit.auth import add_user
-from pipelines.run import run_daily_job
-from warehouse.home import Home
 from warehouse.ops_store import OpsStore
 
 
 @pytest.fixture(scope="module")
 def home(tiny_city: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    h = tmp_path_factory.mktemp("cockpit") / "h"
-    shutil.copytree(tiny_city, h)
-    # A psb row that will be rejected (bad district) and whose name is markup.
-    folder = h / "landing" / "psb" / "household_events" / "2026-11-20"
-    (folder / "extra.csv").write_text(
-        "event_id,id_number,name,gender,birth_date,ethnicity,district_code,event_type,event_date\n"
-        f"EVIL1,11010519491231002X,{EVIL},2,1949-12-31,01,999999,update,2026-11-20\n", encoding="utf-8")
-    with dg.instance_for_test() as instance:
-        assert run_daily_job(Home.resolve(h), AS_OF, instance).success
+    def plant_markup(h: Path) -> None:
+        # A psb row that will be rejected (bad district) and whose name is markup.
+        folder = h / "landing" / "psb" / "household_events" / "2026-11-20"
+        (folder / "extra.csv").write_text(
+            "event_id,id_number,name,gender,birth_date,ethnicity,district_code,event_type,event_date\n"
+            f"EVIL1,11010519491231002X,{EVIL},2,1949-12-31,01,999999,update,2026-11-20\n", encoding="utf-8")
+
+    h = refreshed_copy(tiny_city, tmp_path_factory.mktemp("cockpit") / "h", before_refresh=plant_markup)
     store = OpsStore(h)
     for name, (role, scope) in USERS.items():
         add_user(store, name, PASSWORD, role, scope)

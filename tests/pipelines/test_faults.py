@@ -80,7 +80,7 @@ def fingerprint(db: Path, *, ignore_delivery_ids: bool = False) -> dict[str, lis
             if name in BOOKKEEPING_TABLES:
                 continue
             kept = ", ".join(f'round("{c}", 9)' if t in ("DOUBLE", "FLOAT") else f'"{c}"'
-                             for c, t in (tuple(col.values()) if isinstance(col, dict) else col for col in columns)
+                             for c, t in columns
                              if not VOLATILE_COLUMN.search(c)
                              and not (ignore_delivery_ids and DELIVERY_ID_COLUMN.search(c)))
             out[name] = con.execute(f"SELECT {kept} FROM {name} ORDER BY ALL").fetchall()

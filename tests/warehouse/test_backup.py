@@ -9,15 +9,13 @@ import sys
 import tarfile
 from pathlib import Path
 
-import dagster as dg
 import duckdb
 import pytest
+from helpers import refreshed_copy
 from typer.testing import CliRunner
 
 from citybrain.cli import app
 from cockpit.auth import add_user
-from pipelines.run import run_daily_job
-from warehouse.home import Home
 from warehouse.ops_store import OpsStore
 from warehouse.publish import current
 
@@ -36,10 +34,7 @@ def _tables(db: Path) -> dict[str, int]:
 
 @pytest.fixture(scope="module")
 def refreshed(tiny_city: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    home = tmp_path_factory.mktemp("backup") / "h"
-    shutil.copytree(tiny_city, home)
-    with dg.instance_for_test() as instance:
-        assert run_daily_job(Home.resolve(home), "2026-11-21 07:00", instance).success
+    home = refreshed_copy(tiny_city, tmp_path_factory.mktemp("backup") / "h")
     store = OpsStore(home)
     add_user(store, "aud", "a long password", "auditor", None)
     store.log_access("police", "steward", "view_rejected_rows", delivery_id=1, rows=1, id_numbers=["11010519491231002X"],
