@@ -38,7 +38,7 @@ def connect(path: str | Path, *, read_only: bool = False) -> duckdb.DuckDBPyConn
     con = duckdb.connect(str(path), read_only=read_only)
     install_macros(con)
     # Rows carry their lineage (_delivery_id, _line), so physical order never matters
-    # except while a loader reads a file (see loaders.file_order).
+    # except while a loader reads a file (see loaders.run_in_file_order).
     con.execute("SET preserve_insertion_order = false")
     if not read_only:
         con.execute((_SQL / "schema.sql").read_text(encoding="utf-8"))

@@ -1,6 +1,6 @@
 """Ingest landing-zone deliveries: validate, stage accepted rows, quarantine the rest.
 
-Each delivery is parsed and validated in temporary tables, then everything it changes
+Each delivery is parsed and validated in one pass into a temporary table, then everything it changes
 (ledger row, staged rows, rejections, the delivery it supersedes) is written in a single
 transaction, so a process killed mid-ingestion leaves the warehouse as it was and the
 next run simply does the delivery again.
@@ -126,19 +126,25 @@ def ingest_file(con: duckdb.DuckDBPyConnection, f: LandingFile, scratch: Path) -
     )
     if f.path_problem:
         return _record_rejected(con, f, ledger, f.path_problem[0], f.path_problem[1], t0)
-    feed = f.feed
-    assert feed is not None and f.business_date is not None
+    feed, business_date = f.feed, f.business_date
+    assert feed is not None and business_date is not None
+    districts = load_city().district_codes
+    pairs: list[tuple[int, str, str | None]] = []
+
+    def checked(header: list[str], source: str, keep: list[str], raw_text: str) -> str:
+        sql, found = checked_sql(feed, _map_columns(feed, header), districts, business_date, source, keep, raw_text)
+        pairs[:] = found
+        return sql
+
     try:
-        load = LOADERS[f.format](con, f.path, scratch)
-        mapping, extra = _map_columns(feed, load)
+        load = LOADERS[f.format](con, f.path, scratch, checked)
+        extra = _check_columns(feed, load)
         _check_manifest(f, load, sha)
     except FileRejected as e:
         return _record_rejected(con, f, ledger, e.reason, e.message, t0, rows_read=e.rows_read)
     except duckdb.Error as e:  # an input DuckDB chokes on in a way we did not foresee
         return _record_rejected(con, f, ledger, "unreadable", f"the file cannot be read: {explain_error(e, f.path)}", t0)
 
-    sql, pairs = checked_sql(feed, mapping, load_city().district_codes, f.business_date)
-    con.execute(sql)
     con.execute("CREATE OR REPLACE TEMP TABLE cb_reason_bits (bit BIGINT, reason VARCHAR, column_name VARCHAR)")
     con.executemany("INSERT INTO cb_reason_bits VALUES (?, ?, ?)", pairs)
     _mark_duplicates(con, feed, previous, next(b for b, r, _ in pairs if r == "duplicate"))
@@ -148,23 +154,31 @@ def ingest_file(con: duckdb.DuckDBPyConnection, f: LandingFile, scratch: Path) -
 # --------------------------------------------------------------------------- steps
 
 
-def _map_columns(feed: Feed, load: RawLoad) -> tuple[dict[str, str | None], list[str]]:
-    """Contract column -> raw column; reject the file when a required column is absent."""
-    normalised = [h.strip().lower() for h in load.header]
+def _normalised(header: list[str]) -> list[str]:
+    return [h.strip().lower() for h in header]
+
+
+def _map_columns(feed: Feed, header: list[str]) -> dict[str, str | None]:
+    """Contract column -> source column (``c3``), None where the delivery lacks it."""
+    normalised = _normalised(header)
     dupes = sorted({h for h in normalised if normalised.count(h) > 1})
     if dupes:
         raise FileRejected("unreadable", f"column(s) {', '.join(dupes)} appear more than once in the header")
     index = {h: i for i, h in enumerate(normalised)}
-    missing = [c for c in feed.required_columns if c not in index]
+    return {c: (f"c{index[c]}" if c in index else None) for c in feed.column_names}
+
+
+def _check_columns(feed: Feed, load: RawLoad) -> list[str]:
+    """Reject the file when a required column is absent (once its rows are counted); the extra columns."""
+    present = set(_normalised(load.header))
+    missing = [c for c in feed.required_columns if c not in present]
     if missing and (load.rows_read > 0 or not load.json_source):
         raise FileRejected(
             "missing_column",
             f"required column(s) missing: {', '.join(missing)}; expected columns: {', '.join(feed.column_names)}",
             load.rows_read,
         )
-    mapping = {c: (f"c{index[c]}" if c in index else None) for c in feed.column_names}
-    extra = [h for h in load.header if h.strip().lower() not in set(feed.column_names)]
-    return mapping, extra
+    return [h for h in load.header if h.strip().lower() not in set(feed.column_names)]
 
 
 def _check_manifest(f: LandingFile, load: RawLoad, sha: str) -> None:
@@ -204,13 +218,13 @@ def _mark_duplicates(con: duckdb.DuckDBPyConnection, feed: Feed, superseded: int
         return
     con.execute(
         f"""UPDATE checked SET problems = problems | {int(dup_bit)}
-            WHERE _line IN (
-              WITH cand AS (SELECT c._line, c.{key} AS k, c.problems FROM checked c SEMI JOIN cb_dup_keys d ON d.k = c.{key}),
+            WHERE rowid IN (
+              WITH cand AS (SELECT c._line, c._rid, c.{key} AS k, c.problems FROM checked_rows c SEMI JOIN cb_dup_keys d ON d.k = c.{key}),
                    firsts AS (SELECT k, min(_line) AS first_line FROM cand WHERE problems = 0 GROUP BY k),
                    prior AS (SELECT DISTINCT s.{key} AS k FROM {staging_table(feed)} s
                              JOIN ingest.live_deliveries d ON d.delivery_id = s._delivery_id
                              WHERE s.{key} IN (SELECT k FROM cb_dup_keys) {exclude})
-              SELECT c._line FROM cand c
+              SELECT c._rid FROM cand c
               LEFT JOIN firsts f ON f.k = c.k
               LEFT JOIN prior p ON p.k = c.k
               WHERE c._line > f.first_line OR p.k IS NOT NULL)"""
@@ -228,13 +242,9 @@ def _commit(
     if rejected:
         error = f"{rejected} of {rows_read} rows rejected; see ingest.rejections"
     cols = ", ".join(f'"{c}"' for c in feed.column_names)
-    raw_json = (
-        "r.line FROM checked c JOIN raw_json r ON r._line = c._line"
-        if load.json_source
-        else "json_object("
-        + ", ".join(f"'{h.replace(chr(39), chr(39) * 2)}', r.c{i}" for i, h in enumerate(load.header))
-        + ") FROM checked c JOIN raw_rows r ON r._rid = c._rid"
-    )
+    # A row refused only as a duplicate passed every check before keys were compared, so
+    # its original text was not kept: it is quarantined as its checked values.
+    values = "json_object(" + ", ".join(f"'{c}', \"{c}\"" for c in feed.column_names) + ")"
     con.execute("BEGIN TRANSACTION")
     try:
         did = _insert_delivery(
@@ -242,16 +252,18 @@ def _commit(
             error=error, encoding=load.encoding, extra=extra, manifest_rows=None, t0=t0,
         )
         con.execute(
-            f"INSERT INTO {staging_table(feed)} SELECT {cols}, {did}, _line FROM checked WHERE problems = 0"
+            f"INSERT INTO {staging_table(feed)} SELECT {cols}, {did}, _line FROM checked_rows WHERE problems = 0"
         )
         if rejected:
             con.execute(
                 f"""INSERT INTO ingest.rejections
                     SELECT {did}, c._line, b.reason, b.column_name
-                    FROM checked c JOIN cb_reason_bits b ON (c.problems & b.bit) <> 0
+                    FROM checked_rows c JOIN cb_reason_bits b ON (c.problems & b.bit) <> 0
                     WHERE c.problems <> 0 ORDER BY c._line, b.bit"""
             )
-            con.execute(f"INSERT INTO ingest.rejected_rows SELECT {did}, c._line, {raw_json} WHERE c.problems <> 0")
+            con.execute(
+                f"INSERT INTO ingest.rejected_rows SELECT {did}, _line, coalesce(_raw, {values}) FROM checked_rows WHERE problems <> 0"
+            )
             if load.malformed:
                 con.executemany(
                     "INSERT INTO ingest.rejections VALUES (?, ?, 'malformed_row', NULL)",

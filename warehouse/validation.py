@@ -1,8 +1,9 @@
 """Set-based row validation: one SQL pass that types every column and lists every reason.
 
-The query reads ``raw_rows`` (see loaders) and writes the temp table ``checked`` with the
-typed contract columns and ``problems``, a bit mask over the feed's (reason, column)
-pairs (0 when the row is clean): integer arithmetic keeps the pass as cheap as the load.
+The query reads a delivery's rows as the loader parses them (see loaders) and writes the
+temp table ``checked`` with the typed contract columns and ``problems``, a bit mask over
+the feed's (reason, column) pairs (0 when the row is clean): integer arithmetic keeps the
+pass close to the cost of the parse itself.
 Precedence keeps reasons exact: a cross-field ``mismatch`` is only judged when both
 fields are individually valid.
 """
@@ -108,13 +109,13 @@ def _holder_problems(bits: ReasonBits) -> list[str]:
 def _extra_problems(bits: ReasonBits, feed: Feed) -> list[str]:
     out: list[str] = []
     if "gender_matches_id" in feed.extra_checks:
-        out.append(_problem(bits, "id_number__ok AND gender IN ('1', '2') AND gender <> cb_id_gender(id_number)", "mismatch", "gender"))
+        out.append(_problem(bits, "id_number__ok AND gender IN ('1', '2') AND gender <> cb_id_gender(id_number__n)", "mismatch", "gender"))
     if "birth_date_matches_id" in feed.extra_checks:
         out.append(
             _problem(
                 bits,
                 "id_number__ok AND birth_date__t >= DATE '1900-01-01' "
-                "AND birth_date__t <> cb_id_birth_date(id_number)",
+                "AND cb_date_ymd(birth_date__t) <> cb_id_ymd(id_number__n)",
                 "mismatch",
                 "birth_date",
             )
@@ -125,13 +126,25 @@ def _extra_problems(bits: ReasonBits, feed: Feed) -> list[str]:
 
 
 def checked_sql(
-    feed: Feed, source_columns: dict[str, str | None], districts: list[str], business_date: dt.date
+    feed: Feed,
+    source_columns: dict[str, str | None],
+    districts: list[str],
+    business_date: dt.date,
+    source: str,
+    keep: list[str],
+    raw_text: str,
 ) -> tuple[str, list[tuple[int, str, str | None]]]:
-    """SQL creating temp table ``checked`` from ``raw_rows``, and the mask's (bit, reason, column) pairs.
+    """SQL creating temp table ``checked`` from the rows ``source`` selects, and the mask's (bit, reason, column) pairs.
 
-    ``source_columns`` maps each contract column to its ``raw_rows`` column (``c3``), or
-    None when the delivery lacks that (optional) column. The pair list always includes
-    ``duplicate`` on the feed's key, which ingestion sets after comparing keys.
+    ``source`` is a SELECT yielding one text column per source column (``c0``, ``c1``, …);
+    the loader runs it while it reads the file, so a delivery is read, typed and checked in
+    one pass. ``source_columns`` maps each contract column to its source column, or None
+    when the delivery lacks that (optional) column. ``keep`` names source columns carried
+    into ``checked`` unchanged (line numbers). ``raw_text`` is an expression over the
+    source columns giving a row's original text: ``checked._raw`` holds it for the rows
+    that fail a check and is NULL for the rest, so the raw rows are never copied whole.
+    The pair list always includes ``duplicate`` on the feed's key, which ingestion sets
+    after comparing keys.
     """
     bits = ReasonBits()
     bits("duplicate", feed.key)
@@ -139,7 +152,7 @@ def checked_sql(
     src_cols = []
     for c in feed.columns:
         src = source_columns.get(c.name)
-        expr = f"NULLIF(trim({src}), '')" if src else "NULL::VARCHAR"
+        expr = f"cb_text({src})" if src else "NULL::VARCHAR"
         if c.kind in ("id_number", "uscc", "holder_id"):
             expr = f"upper({expr})"
         src_cols.append(f"{expr} AS {_q(c.name)}")
@@ -159,12 +172,13 @@ def checked_sql(
     problems = [p for c in feed.columns if c.kind != "holder_id" for p in [_column_problems(bits, c, districts, bd)] if p]
     problems += _extra_problems(bits, feed)
     out_cols = [f"{_q(c.name + '__t')} AS {_q(c.name)}" if _typed(c) else _q(c.name) for c in feed.columns]
+    kept = "".join(f"{_q(k)}, " for k in keep)
     sql = f"""
 CREATE OR REPLACE TEMP TABLE checked AS
-WITH src AS (SELECT _line, _rid, {', '.join(src_cols)} FROM raw_rows),
-typed AS (SELECT *{', ' + ', '.join(typed_cols) if typed_cols else ''} FROM src)
-SELECT _line, _rid, {', '.join(out_cols)},
-       ({' | '.join(problems) or '0'})::BIGINT AS problems
-FROM typed
+WITH src AS (SELECT raw.*, {', '.join(src_cols)} FROM ({source}) AS raw),
+typed AS (SELECT *{', ' + ', '.join(typed_cols) if typed_cols else ''} FROM src),
+judged AS (SELECT *, ({' | '.join(problems) or '0'})::BIGINT AS problems FROM typed)
+SELECT {kept}{', '.join(out_cols)}, problems, CASE WHEN problems <> 0 THEN {raw_text} END AS _raw
+FROM judged
 """
     return sql, bits.pairs
