@@ -28,6 +28,7 @@ import duckdb
 _CHUNK = 8 << 20
 _BOM = codecs.BOM_UTF8
 _BLANK_LINE = re.compile(rb"\n\r?\n")
+_OPERATOR = re.compile(r"─ ([A-Z][A-Za-z ]+?) ─")  # operator names in DuckDB's EXPLAIN boxes
 
 CheckedSql = Callable[[list[str], str, list[str], str], str]
 """(header, source SELECT, source columns to keep, raw-text expression) -> SQL creating ``checked``."""
@@ -77,18 +78,21 @@ def explain_error(e: Exception, path: Path) -> str:
 def run_in_file_order(con: duckdb.DuckDBPyConnection, create_table: str) -> None:
     """Run a ``CREATE TABLE … AS`` keeping the source's rows in file order (rowid = record order).
 
-    Line numbers are derived from that order, so the plan is checked before it runs: only
-    DuckDB's batch-ordered insert keeps it, and a join in the plan (DuckDB turns long
-    ``IN`` lists into joins unless told not to) would silently shuffle rows across threads.
-    Everything after the load carries its line number explicitly, so ingestion otherwise
-    runs with ``preserve_insertion_order`` off, which lets DuckDB insert in parallel.
+    Line numbers are derived from that order, so the plan is checked before it runs: on
+    several threads only DuckDB's batch-ordered insert keeps it, and a join in the plan
+    (DuckDB turns long ``IN`` lists into joins unless told not to) would silently shuffle
+    rows across threads. Everything after the load carries its line number explicitly, so
+    ingestion otherwise runs with ``preserve_insertion_order`` off, which lets DuckDB
+    insert in parallel.
     """
     con.execute("SET preserve_insertion_order = true")
     con.execute("SET disabled_optimizers = 'in_clause'")
     try:
         plan = con.execute(f"EXPLAIN {create_table}").fetchall()[0][1]
-        if "Batch Create Table As" not in plan:
-            raise RuntimeError(f"this load would not keep the file's row order (plan: {plan.splitlines()[1][:80]}…)")
+        operators = _OPERATOR.findall(plan)
+        one_thread = con.execute("SELECT current_setting('threads')").fetchone()[0] == 1
+        if not one_thread and operators[:1] != ["Batch Create Table As"]:
+            raise RuntimeError(f"this load would not keep the file's row order: {' <- '.join(operators)}")
         con.execute(create_table)
     finally:
         con.execute("SET preserve_insertion_order = false")

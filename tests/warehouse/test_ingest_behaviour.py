@@ -199,3 +199,29 @@ def test_hostile_strings_are_data(home: Path) -> None:
     assert out.status == "accepted"
     assert con.execute("SELECT name FROM staging.household_events").fetchone()[0] == "<b>x</b>"
     assert con.execute("SELECT extra_columns FROM ingest.deliveries").fetchone()[0] == [evil]
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_line_numbers_follow_the_file_on_any_number_of_threads(home: Path, threads: int) -> None:
+    # Many small row groups make DuckDB read the file on several threads at once, and the
+    # long ethnicity code list is what DuckDB would otherwise turn into a row-shuffling join.
+    rows, bad_every = 60_000, 997
+    folder = home / "landing" / "psb" / "household_events" / "2026-11-01"
+    folder.mkdir(parents=True)
+    scratch = duckdb.connect()
+    scratch.execute(
+        f"""COPY (SELECT 'E' || i AS event_id, '{F_ID}' AS id_number, '张三' AS name, '2' AS gender,
+                         '1949-12-31' AS birth_date, CASE WHEN i % {bad_every} = 0 THEN '77' ELSE '01' END AS ethnicity,
+                         '330106' AS district_code, 'update' AS event_type, '2026-11-01' AS event_date
+                  FROM range(1, {rows + 1}) t(i) ORDER BY i)
+            TO '{folder / "a.parquet"}' (FORMAT parquet, ROW_GROUP_SIZE 2048)"""
+    )
+    con = connect(home / "warehouse.duckdb")
+    con.execute(f"SET threads = {threads}")
+    con, (out,) = _run(home, con)
+    assert (out.rows_read, out.rows_rejected) == (rows, rows // bad_every)
+    assert _rejections(con, out.delivery_id) == [(i, "bad_code", "ethnicity") for i in range(bad_every, rows + 1, bad_every)]
+    misplaced = con.execute("SELECT count(*) FROM staging.household_events WHERE event_id <> 'E' || _line").fetchone()[0]
+    assert misplaced == 0
+    raw = con.execute("SELECT raw FROM ingest.rejected_rows WHERE line_number = ?", [bad_every]).fetchone()[0]
+    assert json.loads(raw)["event_id"] == f"E{bad_every}"
