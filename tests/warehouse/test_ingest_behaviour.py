@@ -89,6 +89,9 @@ def test_duplicates_within_and_across_live_deliveries(home: Path) -> None:
     _deliver(home, f"{HEADER}\n{ROW_F.format(key='E1')}\n{ROW_M.format(key='E2')}\n{ROW_M.format(key='E2')}\n", name="b.csv")
     _, (out,) = _run(home, con)
     assert _rejections(con, out.delivery_id) == [(1, "duplicate", "event_id"), (3, "duplicate", "event_id")]
+    # A row refused only as a duplicate passed every check: it is quarantined as its checked values.
+    raw = con.execute("SELECT raw FROM ingest.rejected_rows WHERE delivery_id = ? AND line_number = 3", [out.delivery_id]).fetchone()[0]
+    assert json.loads(raw) == dict(zip(HEADER.split(","), ROW_M.format(key="E2").split(",")))
 
 
 def test_encodings_gb18030_bom_and_utf16(home: Path) -> None:
