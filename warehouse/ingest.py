@@ -1,9 +1,9 @@
 """Ingest landing-zone deliveries: validate, stage accepted rows, quarantine the rest.
 
-Each delivery is parsed and validated in one pass into a temporary table, then everything it changes
-(ledger row, staged rows, rejections, the delivery it supersedes) is written in a single
-transaction, so a process killed mid-ingestion leaves the warehouse as it was and the
-next run simply does the delivery again.
+Each delivery is parsed and validated in one pass into a temporary table, then
+everything it changes (ledger row, staged rows, rejections, the delivery it supersedes) is
+written in a single transaction, so a process killed mid-ingestion leaves the warehouse as
+it was and the next run simply does the delivery again.
 """
 
 from __future__ import annotations

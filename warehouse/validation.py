@@ -2,8 +2,8 @@
 
 The query reads a delivery's rows as the loader parses them (see loaders) and writes the
 temp table ``checked`` with the typed contract columns and ``problems``, a bit mask over
-the feed's (reason, column) pairs (0 when the row is clean): integer arithmetic keeps the
-pass close to the cost of the parse itself.
+the feed's (reason, column) pairs (0 when the row is clean). The rules are integer
+arithmetic and pattern tests rather than string copies, since they are most of the pass's cost.
 Precedence keeps reasons exact: a cross-field ``mismatch`` is only judged when both
 fields are individually valid.
 """
