@@ -13,6 +13,7 @@ Each DuckDB contender writes to a fresh database file on the same disk. Runs alt
 
     .venv/bin/python bench/ingest.py                 # 5M rows, 3 rounds, pandera once
     .venv/bin/python bench/ingest.py --rows 500000   # quicker
+    .venv/bin/python bench/ingest.py --threads 1     # both DuckDB contenders on one thread
 """
 
 from __future__ import annotations
@@ -75,13 +76,19 @@ def make_feed(path: Path, rows: int, seed: int = 1) -> None:
             w.write_table(pa.table({k: pa.array(v, pa.string()) for k, v in cols.items()}))
 
 
-def run_ours(src: Path, work: Path) -> float:
+def _threads(con: duckdb.DuckDBPyConnection, threads: int | None) -> None:
+    if threads:
+        con.execute(f"SET threads = {int(threads)}")
+
+
+def run_ours(src: Path, work: Path, threads: int | None = None) -> float:
     home = work / "ours"
     shutil.rmtree(home, ignore_errors=True)
     landing = home / "landing" / "psb" / "household_events" / DAY.isoformat()
     landing.mkdir(parents=True)
     (landing / src.name).hardlink_to(src)
     con = connect(home / "warehouse.duckdb")
+    _threads(con, threads)
     t0 = time.perf_counter()
     (out,) = ingest_landing(con, home / "landing", home / "tmp")
     con.execute("CHECKPOINT")
@@ -91,10 +98,11 @@ def run_ours(src: Path, work: Path) -> float:
     return elapsed
 
 
-def run_bare(src: Path, work: Path) -> float:
+def run_bare(src: Path, work: Path, threads: int | None = None) -> float:
     db = work / "bare.duckdb"
     db.unlink(missing_ok=True)
     con = duckdb.connect(str(db))
+    _threads(con, threads)
     t0 = time.perf_counter()
     con.execute(f"CREATE TABLE t AS SELECT * FROM read_csv('{src}')")
     con.execute("CHECKPOINT")
@@ -166,6 +174,7 @@ def main() -> None:
     ap.add_argument("--rows", type=int, default=5_000_000)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--no-pandera", action="store_true")
+    ap.add_argument("--threads", type=int, help="DuckDB threads for both DuckDB contenders (default: one per core)")
     args = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="cb-bench-ingest-"))
     try:
@@ -175,8 +184,8 @@ def main() -> None:
         print(f"feed: {args.rows:,} rows, {src.stat().st_size / 2**20:.0f} MiB (made in {time.perf_counter() - t0:.1f} s)", flush=True)
         ours, bare = [], []
         for i in range(args.rounds):
-            ours.append(run_ours(src, work))
-            bare.append(run_bare(src, work))
+            ours.append(run_ours(src, work, args.threads))
+            bare.append(run_bare(src, work, args.threads))
             print(f"  round {i + 1}: ours {ours[-1]:6.2f} s   bare read_csv {bare[-1]:6.2f} s", flush=True)
         o, b = statistics.median(ours), statistics.median(bare)
         print(f"median: ours {o:.2f} s ({args.rows / o:,.0f} rows/s), bare {b:.2f} s -> ours/bare = {o / b:.2f}x (target <= 1.5x)")
