@@ -170,15 +170,16 @@ def _map_columns(feed: Feed, header: list[str]) -> dict[str, str | None]:
 
 def _check_columns(feed: Feed, load: RawLoad) -> list[str]:
     """Reject the file when a required column is absent (once its rows are counted); the extra columns."""
-    present = set(_normalised(load.header))
-    missing = [c for c in feed.required_columns if c not in present]
+    normalised = _normalised(load.header)
+    missing = [c for c in feed.required_columns if c not in normalised]
     if missing and (load.rows_read > 0 or not load.json_source):
         raise FileRejected(
             "missing_column",
             f"required column(s) missing: {', '.join(missing)}; expected columns: {', '.join(feed.column_names)}",
             load.rows_read,
         )
-    return [h for h in load.header if h.strip().lower() not in set(feed.column_names)]
+    known = set(feed.column_names)
+    return [h for h, n in zip(load.header, normalised) if n not in known]
 
 
 def _check_manifest(f: LandingFile, load: RawLoad, sha: str) -> None:
