@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,7 +23,7 @@ from warehouse.db import staging_table
 from warehouse.failpoints import failpoint
 from warehouse.faults import LandingUnreadable
 from warehouse.landing import LandingFile, scan
-from warehouse.loaders import LOADERS, FileRejected, RawLoad, explain_error, sha256_of
+from warehouse.loaders import LOADERS, FileFacts, FileRejected, RawLoad, explain_error, scan_file, sha256_of
 from warehouse.validation import checked_sql
 
 
@@ -102,30 +103,51 @@ def ingest_file(con: duckdb.DuckDBPyConnection, f: LandingFile, scratch: Path) -
     """Ingest one landing file as a delivery (or recognise it as already ingested)."""
     t0 = time.perf_counter()
     try:
-        sha = sha256_of(f.path)
+        fh = f.path.open("rb")
         manifest_sha = sha256_of(f.manifest) if f.manifest else None
     except OSError as e:
-        # Not recorded: the file stays pending and is ingested once it can be read.
-        return Outcome(str(f.path), None, "unread", reason="unreadable", error=f"cannot read the file: {e.strerror}")
+        return _unread(f, e)
+    # The file is hashed (and scanned for blank lines) on a thread while DuckDB parses it.
+    with fh, ThreadPoolExecutor(max_workers=1) as pool:
+        facts = pool.submit(scan_file, fh, blank_lines=f.format == "csv")
+        try:
+            return _ingest_checked(con, f, scratch, t0, facts, manifest_sha)
+        except OSError as e:  # the file could not be read to the end
+            return _unread(f, e)
+
+
+def _unread(f: LandingFile, e: OSError) -> Outcome:
+    # Not recorded: the file stays pending and is ingested once it can be read.
+    return Outcome(str(f.path), None, "unread", reason="unreadable", error=f"cannot read the file: {e.strerror}")
+
+
+def _ingest_checked(
+    con: duckdb.DuckDBPyConnection, f: LandingFile, scratch: Path, t0: float, facts: Future[FileFacts], manifest_sha: str | None
+) -> Outcome:
     live = con.execute(
-        """SELECT delivery_id, sha256, manifest_sha256 FROM ingest.deliveries
+        """SELECT delivery_id, sha256, manifest_sha256, size_bytes FROM ingest.deliveries
            WHERE department = ? AND feed = ? AND business_date IS NOT DISTINCT FROM ? AND file_name = ?
              AND status <> 'superseded' ORDER BY delivery_id DESC LIMIT 1""",
         [f.department, f.feed_name, f.business_date, f.file_name],
     ).fetchone()
-    # Same bytes (and the same manifest) as the live delivery: nothing to do.
-    if live and live[1] == sha and live[2] == manifest_sha:
-        _remember(con, f, sha)
+    # Same bytes (and the same manifest) as the live delivery: nothing to do. Only a
+    # re-delivery of the same size can be that, so only then does the hash come first.
+    if live and live[3] == f.size and live[1] == facts.result().sha256 and live[2] == manifest_sha:
+        _remember(con, f, live[1])
         return Outcome(str(f.path), live[0], "unchanged")
     previous = live[0] if live else None
-
     ledger = dict(
         department=f.department, feed=f.feed_name, business_date=f.business_date, file_name=f.file_name,
-        path=str(f.path), format=f.format, sha256=sha, manifest_sha256=manifest_sha, size_bytes=f.size, arrived_at=f.arrived_at,
+        path=str(f.path), format=f.format, manifest_sha256=manifest_sha, size_bytes=f.size, arrived_at=f.arrived_at,
         supersedes=previous,
     )
+
+    def rejected(reason: str, message: str, rows_read: int = 0) -> Outcome:
+        ledger["sha256"] = facts.result().sha256
+        return _record_rejected(con, f, ledger, reason, message, t0, rows_read=rows_read)
+
     if f.path_problem:
-        return _record_rejected(con, f, ledger, f.path_problem[0], f.path_problem[1], t0)
+        return rejected(*f.path_problem)
     feed, business_date = f.feed, f.business_date
     assert feed is not None and business_date is not None
     districts = load_city().district_codes
@@ -137,14 +159,14 @@ def ingest_file(con: duckdb.DuckDBPyConnection, f: LandingFile, scratch: Path) -
         return sql
 
     try:
-        load = LOADERS[f.format](con, f.path, scratch, checked)
+        load = LOADERS[f.format](con, f.path, scratch, checked, lambda: facts.result().interior_blank_line)
         extra = _check_columns(feed, load)
-        _check_manifest(f, load, sha)
+        _check_manifest(f, load, facts.result().sha256)
     except FileRejected as e:
-        return _record_rejected(con, f, ledger, e.reason, e.message, t0, rows_read=e.rows_read)
+        return rejected(e.reason, e.message, e.rows_read)
     except duckdb.Error as e:  # an input DuckDB chokes on in a way we did not foresee
-        return _record_rejected(con, f, ledger, "unreadable", f"the file cannot be read: {explain_error(e, f.path)}", t0)
-
+        return rejected("unreadable", f"the file cannot be read: {explain_error(e, f.path)}")
+    ledger["sha256"] = facts.result().sha256
     con.execute("CREATE OR REPLACE TEMP TABLE cb_reason_bits (bit BIGINT, reason VARCHAR, column_name VARCHAR)")
     con.executemany("INSERT INTO cb_reason_bits VALUES (?, ?, ?)", pairs)
     _mark_duplicates(con, feed, previous, next(b for b, r, _ in pairs if r == "duplicate"))

@@ -16,12 +16,12 @@ import codecs
 import csv
 import hashlib
 import io
-import mmap
 import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 import duckdb
 
@@ -63,11 +63,44 @@ class RawLoad:
 
 def sha256_of(path: Path) -> str:
     """Hex sha256 of a file, streamed."""
-    h = hashlib.sha256()
     with path.open("rb") as fh:
-        while chunk := fh.read(_CHUNK):
-            h.update(chunk)
-    return h.hexdigest()
+        return scan_file(fh, blank_lines=False).sha256
+
+
+@dataclass(frozen=True)
+class FileFacts:
+    """What one read of a delivery's bytes tells: its sha256 and whether it has blank lines."""
+
+    sha256: str
+    interior_blank_line: bool  # an empty line before the last row (only looked for when asked)
+
+
+def scan_file(fh: BinaryIO, *, blank_lines: bool) -> FileFacts:
+    """Hash an open file in one streamed read, optionally looking for interior blank lines.
+
+    Ingestion runs this on a thread while DuckDB parses the same file: hashlib releases
+    the GIL, and DuckDB does too, so the two overlap instead of adding up.
+    """
+    h = hashlib.sha256()
+    offset = 0
+    first_blank_end = -1  # end offset of the first blank-line match
+    content_end = 0  # offset just past the last byte that is not line-ending or space
+    tail = b""
+    while chunk := fh.read(_CHUNK):
+        h.update(chunk)
+        if blank_lines:
+            if first_blank_end < 0:
+                # Keep the previous chunk's last bytes so a match across the boundary is seen.
+                m = _BLANK_LINE.search(tail + chunk)
+                if m:
+                    first_blank_end = offset - len(tail) + m.end()
+                tail = chunk[-2:]
+            stripped = len(chunk.rstrip(b"\n\r \t"))
+            if stripped:
+                content_end = offset + stripped
+        offset += len(chunk)
+    # Like DuckDB, ignore blank lines after the last row; one before it shifts line numbers.
+    return FileFacts(h.hexdigest(), 0 <= first_blank_end <= content_end)
 
 
 def explain_error(e: Exception, path: Path) -> str:
@@ -129,18 +162,6 @@ def _decodes(path: Path, encoding: str) -> tuple[bool, int]:
     return True, -1
 
 
-def _has_interior_blank_line(path: Path) -> bool:
-    """True if an empty line stands before the last row (DuckDB skips those but counts them)."""
-    if path.stat().st_size == 0:
-        return False
-    with path.open("rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
-        end = len(mm)
-        while end > 0 and mm[end - 1 : end] in (b"\n", b"\r", b" ", b"\t"):
-            end -= 1
-        # One regular-expression scan finds both forms, several times faster than two finds.
-        return _BLANK_LINE.search(mm, 0, end) is not None
-
-
 def normalise_text(src: Path, dst: Path, encoding: str) -> None:
     """Rewrite ``src`` as UTF-8 without blank lines outside quoted fields.
 
@@ -181,43 +202,34 @@ def _read_header(path: Path, encoding: str) -> list[str]:
     return [h.strip() for h in first]
 
 
-def load_csv(con: duckdb.DuckDBPyConnection, path: Path, scratch: Path, checked: CheckedSql) -> RawLoad:
-    """Load and check a CSV delivery (UTF-8 with or without BOM, or GB18030)."""
+def load_csv(
+    con: duckdb.DuckDBPyConnection, path: Path, scratch: Path, checked: CheckedSql, blank_lines: Callable[[], bool]
+) -> RawLoad:
+    """Load and check a CSV delivery (UTF-8 with or without BOM, or GB18030).
+
+    The file is read as delivered first. ``blank_lines`` answers, once that read is done,
+    whether the file has an interior blank line (it is computed alongside); such a file,
+    and one that is not UTF-8, is rewritten as clean UTF-8 and read again.
+    """
     with path.open("rb") as fh:
         start = fh.read(4)
     if start.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         raise FileRejected("bad_encoding", "the file is UTF-16: deliver UTF-8 or GB18030")
-    encoding = "utf-8"
-    source = path
-    tmp: Path | None = None
+    header = _read_header(path, "utf-8")
+    if header:  # the header is UTF-8: read the file as it is
+        load = _duck_csv(con, path, header, "utf-8", checked)
+        if load is not None and not blank_lines():
+            return load
+    encoding = _detect_or_reject(path)
+    tmp = scratch / f"{uuid.uuid4().hex}.csv"
     try:
-        if _has_interior_blank_line(path):
-            tmp = scratch / f"{uuid.uuid4().hex}.csv"
-            encoding = _detect_or_reject(path)
-            normalise_text(path, tmp, "utf-8-sig" if encoding == "utf-8" else encoding)
-            source = tmp
-        header = _read_header(path, encoding)
-        if not header and encoding == "utf-8":  # the header itself is not UTF-8
-            encoding = _detect_or_reject(path)
-            tmp = tmp or scratch / f"{uuid.uuid4().hex}.csv"
-            normalise_text(path, tmp, encoding)
-            source = tmp
-            header = _read_header(tmp, "utf-8")
-        load = _duck_csv(con, source, header, encoding, checked)
-        if load is None:  # DuckDB met bytes that are not UTF-8
-            encoding = _detect_or_reject(path)
-            if encoding == "utf-8":  # pragma: no cover - DuckDB and Python disagree on UTF-8
-                raise FileRejected("bad_encoding", "the file is not valid UTF-8")
-            tmp = tmp or scratch / f"{uuid.uuid4().hex}.csv"
-            normalise_text(path, tmp, encoding)
-            header = _read_header(tmp, "utf-8")
-            load = _duck_csv(con, tmp, header, encoding, checked)
-            if load is None:
-                raise FileRejected("bad_encoding", "the file could not be read as GB18030")
-        return load
+        normalise_text(path, tmp, "utf-8-sig" if encoding == "utf-8" else encoding)
+        load = _duck_csv(con, tmp, _read_header(tmp, "utf-8"), encoding, checked)
     finally:
-        if tmp is not None:
-            tmp.unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
+    if load is None:  # pragma: no cover - Python decoded what DuckDB could not
+        raise FileRejected("bad_encoding", f"the file could not be read as {encoding.upper()}")
+    return load
 
 
 def _detect_or_reject(path: Path) -> str:
@@ -292,8 +304,10 @@ def _number_lines(con: duckdb.DuckDBPyConnection, bad_lines: list[int]) -> None:
 # --------------------------------------------------------------------------- JSONL
 
 
-def load_jsonl(con: duckdb.DuckDBPyConnection, path: Path, scratch: Path, checked: CheckedSql) -> RawLoad:
-    """Load and check newline-delimited JSON, one object per line; blank lines are not rows.
+def load_jsonl(
+    con: duckdb.DuckDBPyConnection, path: Path, scratch: Path, checked: CheckedSql, blank_lines: Callable[[], bool]
+) -> RawLoad:
+    """Load and check newline-delimited JSON, one object per line; blank lines are not rows (so ``blank_lines`` is not asked).
 
     Line numbers are physical lines. Lines that are not a JSON object are malformed.
     """
@@ -359,7 +373,9 @@ def _json_key(key: str) -> str:
 # --------------------------------------------------------------------------- Parquet
 
 
-def load_parquet(con: duckdb.DuckDBPyConnection, path: Path, scratch: Path, checked: CheckedSql) -> RawLoad:
+def load_parquet(
+    con: duckdb.DuckDBPyConnection, path: Path, scratch: Path, checked: CheckedSql, blank_lines: Callable[[], bool]
+) -> RawLoad:
     """Load and check a Parquet delivery; every column is read as text (dates as YYYY-MM-DD)."""
     src = f"read_parquet({_sql_str(str(path))})"
     try:

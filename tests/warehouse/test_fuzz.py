@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -13,6 +15,7 @@ import pyarrow.parquet as pq
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from warehouse import loaders
 from warehouse.contract import FEEDS_BY_ID
 from warehouse.db import connect
 from warehouse.ingest import ingest_landing
@@ -139,3 +142,20 @@ def test_huge_field_is_a_malformed_row_not_a_crash(tmp_path: Path) -> None:
     (o,) = ingest_landing(con, tmp_path / "landing", tmp_path / "tmp")
     assert (o.rows_read, o.rows_accepted, o.rows_rejected) == (3, 2, 1)
     assert con.execute("SELECT line_number, reason FROM ingest.rejections").fetchall() == [(2, "malformed_row")]
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.binary(max_size=40).map(lambda b: bytes(b"ab\n\r \t"[x % 6] for x in b)), chunk=st.integers(1, 5))
+def test_the_one_read_hash_and_blank_line_scan_agree_with_whole_file_definitions(data: bytes, chunk: int) -> None:
+    """Ingestion hashes a file and looks for interior blank lines in streamed chunks; a
+    blank line split across two chunks must still be seen, and trailing ones ignored."""
+    end = len(data.rstrip(b"\n\r \t"))
+    expected = re.search(rb"\n\r?\n", data[:end]) is not None
+    original = loaders._CHUNK
+    loaders._CHUNK = chunk
+    try:
+        facts = loaders.scan_file(io.BytesIO(data), blank_lines=True)
+    finally:
+        loaders._CHUNK = original
+    assert facts.sha256 == hashlib.sha256(data).hexdigest()
+    assert facts.interior_blank_line is expected
