@@ -6,7 +6,9 @@ rows, ~1% of them defective):
 * **ours**   — `warehouse.ingest`: hash, load, validate every rule, stage, quarantine, ledger;
 * **bare**   — DuckDB's own `CREATE TABLE AS SELECT * FROM read_csv(...)` of the file (no rules);
 * **pandera** — pandas reads the file and a pandera schema applies the same rules
-  (vectorised pandas checks, the same check characters and cross-field rules).
+  (vectorised pandas checks, the same check characters and cross-field rules);
+* **no rules** (``--no-rules``) — our ingest with every row rule taken out (columns are
+  only cast to their staged types): what the pipeline costs when validation costs nothing.
 
 Each DuckDB contender writes to a fresh database file on the same disk. Runs alternate
 (ours, bare, ours, bare, …) so machine noise hits both alike; the medians are compared.
@@ -14,11 +16,13 @@ Each DuckDB contender writes to a fresh database file on the same disk. Runs alt
     .venv/bin/python bench/ingest.py                 # 5M rows, 3 rounds, pandera once
     .venv/bin/python bench/ingest.py --rows 500000   # quicker
     .venv/bin/python bench/ingest.py --threads 1     # both DuckDB contenders on one thread
+    .venv/bin/python bench/ingest.py --no-rules      # also time the pipeline without its rules
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import shutil
 import statistics
@@ -35,12 +39,14 @@ import pyarrow.csv as pacsv
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import warehouse.ingest  # noqa: E402
 from citybrain.synth.ids import id_numbers, place_codes_for  # noqa: E402
 from citybrain.synth.names import person_names  # noqa: E402
 from warehouse.city import load_city  # noqa: E402
 from warehouse.contract import ETHNICITY_CODES, FEEDS_BY_ID  # noqa: E402
-from warehouse.db import connect  # noqa: E402
+from warehouse.db import DUCK_TYPES, connect  # noqa: E402
 from warehouse.ingest import ingest_landing  # noqa: E402
+from warehouse.validation import ReasonBits  # noqa: E402
 
 FEED = FEEDS_BY_ID["psb/household_events"]
 DAY = dt.date(2026, 11, 1)
@@ -81,7 +87,28 @@ def _threads(con: duckdb.DuckDBPyConnection, threads: int | None) -> None:
         con.execute(f"SET threads = {int(threads)}")
 
 
-def run_ours(src: Path, work: Path, threads: int | None = None) -> float:
+def _checked_without_rules(feed, source_columns, districts, business_date, source, keep, raw_text):
+    """``validation.checked_sql`` with no rule: columns cast to their staged types, no row judged."""
+    bits = ReasonBits()
+    bits("duplicate", feed.key)
+    cols = [f"try_cast({source_columns.get(c.name) or 'NULL'} AS {DUCK_TYPES.get(c.kind, 'VARCHAR')}) AS {c.name}" for c in feed.columns]
+    kept = "".join(f"{k}, " for k in keep)
+    sql = f"""CREATE OR REPLACE TEMP TABLE checked AS
+              SELECT {kept}{', '.join(cols)}, 0::BIGINT AS problems, NULL::VARCHAR AS _raw FROM ({source}) AS raw"""
+    return sql, bits.pairs
+
+
+@contextlib.contextmanager
+def _rules_removed():
+    real = warehouse.ingest.checked_sql
+    warehouse.ingest.checked_sql = _checked_without_rules
+    try:
+        yield
+    finally:
+        warehouse.ingest.checked_sql = real
+
+
+def run_ours(src: Path, work: Path, threads: int | None = None, rules: bool = True) -> float:
     home = work / "ours"
     shutil.rmtree(home, ignore_errors=True)
     landing = home / "landing" / "psb" / "household_events" / DAY.isoformat()
@@ -89,12 +116,13 @@ def run_ours(src: Path, work: Path, threads: int | None = None) -> float:
     (landing / src.name).hardlink_to(src)
     con = connect(home / "warehouse.duckdb")
     _threads(con, threads)
-    t0 = time.perf_counter()
-    (out,) = ingest_landing(con, home / "landing", home / "tmp")
-    con.execute("CHECKPOINT")
-    elapsed = time.perf_counter() - t0
+    with contextlib.nullcontext() if rules else _rules_removed():
+        t0 = time.perf_counter()
+        (out,) = ingest_landing(con, home / "landing", home / "tmp")
+        con.execute("CHECKPOINT")
+        elapsed = time.perf_counter() - t0
     con.close()
-    assert out.rows_read == out.rows_accepted + out.rows_rejected and out.rows_rejected > 0
+    assert out.rows_read == out.rows_accepted + out.rows_rejected and (out.rows_rejected > 0) == rules
     return elapsed
 
 
@@ -174,6 +202,7 @@ def main() -> None:
     ap.add_argument("--rows", type=int, default=5_000_000)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--no-pandera", action="store_true")
+    ap.add_argument("--no-rules", action="store_true", help="also time our ingest with every row rule taken out")
     ap.add_argument("--threads", type=int, help="DuckDB threads for both DuckDB contenders (default: one per core)")
     args = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="cb-bench-ingest-"))
@@ -182,13 +211,20 @@ def main() -> None:
         t0 = time.perf_counter()
         make_feed(src, args.rows)
         print(f"feed: {args.rows:,} rows, {src.stat().st_size / 2**20:.0f} MiB (made in {time.perf_counter() - t0:.1f} s)", flush=True)
-        ours, bare = [], []
+        ours, bare, floor = [], [], []
         for i in range(args.rounds):
             ours.append(run_ours(src, work, args.threads))
             bare.append(run_bare(src, work, args.threads))
-            print(f"  round {i + 1}: ours {ours[-1]:6.2f} s   bare read_csv {bare[-1]:6.2f} s", flush=True)
+            line = f"  round {i + 1}: ours {ours[-1]:6.2f} s   bare read_csv {bare[-1]:6.2f} s"
+            if args.no_rules:
+                floor.append(run_ours(src, work, args.threads, rules=False))
+                line += f"   ours without rules {floor[-1]:6.2f} s"
+            print(line, flush=True)
         o, b = statistics.median(ours), statistics.median(bare)
         print(f"median: ours {o:.2f} s ({args.rows / o:,.0f} rows/s), bare {b:.2f} s -> ours/bare = {o / b:.2f}x (target <= 1.5x)")
+        if floor:
+            f = statistics.median(floor)
+            print(f"median: ours without rules {f:.2f} s -> {f / b:.2f}x bare; the rules cost {o - f:.2f} s")
         if not args.no_pandera:
             p, failures = run_pandera(src)
             print(f"pandas+pandera: {p:.2f} s ({failures:,} failure cases) -> pandera/ours = {p / o:.1f}x (target >= 10x)")

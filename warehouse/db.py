@@ -10,7 +10,8 @@ from warehouse.contract import FEEDS, Feed
 
 _SQL = Path(__file__).parent / "sql"
 
-_DUCK_TYPES = {"date": "DATE", "timestamp": "TIMESTAMP", "number": "DECIMAL(20, 4)"}
+DUCK_TYPES = {"date": "DATE", "timestamp": "TIMESTAMP", "number": "DECIMAL(20, 4)"}
+"""Staged type of each contract column kind; every other kind is staged as VARCHAR."""
 
 
 def staging_table(feed: Feed) -> str:
@@ -20,7 +21,7 @@ def staging_table(feed: Feed) -> str:
 
 def staging_ddl(feed: Feed) -> str:
     """DDL of a feed's staging table: typed contract columns plus lineage."""
-    cols = ",\n    ".join(f"{c.name} {_DUCK_TYPES.get(c.kind, 'VARCHAR')}" for c in feed.columns)
+    cols = ",\n    ".join(f"{c.name} {DUCK_TYPES.get(c.kind, 'VARCHAR')}" for c in feed.columns)
     return (
         f"CREATE TABLE IF NOT EXISTS {staging_table(feed)} (\n    {cols},\n"
         "    _delivery_id BIGINT NOT NULL,  -- lineage: the delivery ...\n"
