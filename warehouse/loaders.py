@@ -91,10 +91,11 @@ def scan_file(fh: BinaryIO, *, blank_lines: bool) -> FileFacts:
         if blank_lines:
             if first_blank_end < 0:
                 # Keep the previous chunk's last bytes so a match across the boundary is seen.
-                m = _BLANK_LINE.search(tail + chunk)
+                window = tail + chunk
+                m = _BLANK_LINE.search(window)
                 if m:
                     first_blank_end = offset - len(tail) + m.end()
-                tail = chunk[-2:]
+                tail = window[-2:]
             stripped = len(chunk.rstrip(b"\n\r \t"))
             if stripped:
                 content_end = offset + stripped

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from warehouse import loaders
@@ -145,6 +145,7 @@ def test_huge_field_is_a_malformed_row_not_a_crash(tmp_path: Path) -> None:
 
 
 @settings(max_examples=300, deadline=None)
+@example(data=b"\n\r\na", chunk=1)  # a blank line spread over three chunks
 @given(data=st.binary(max_size=40).map(lambda b: bytes(b"ab\n\r \t"[x % 6] for x in b)), chunk=st.integers(1, 5))
 def test_the_one_read_hash_and_blank_line_scan_agree_with_whole_file_definitions(data: bytes, chunk: int) -> None:
     """Ingestion hashes a file and looks for interior blank lines in streamed chunks; a
