@@ -112,8 +112,12 @@ def ingest_file(con: duckdb.DuckDBPyConnection, f: LandingFile, scratch: Path) -
         facts = pool.submit(scan_file, fh, blank_lines=f.format == "csv")
         try:
             return _ingest_checked(con, f, scratch, t0, facts, manifest_sha)
-        except OSError as e:  # the file could not be read to the end
-            return _unread(f, e)
+        except OSError as e:
+            # The delivery could not be read to its end (by the hash or the loader). Other
+            # I/O errors, such as a full scratch folder, are not the department's to fix.
+            if (facts.done() and facts.exception() is e) or e.filename == str(f.path):
+                return _unread(f, e)
+            raise
 
 
 def _unread(f: LandingFile, e: OSError) -> Outcome:
