@@ -11,6 +11,7 @@ import pytest
 
 from warehouse.db import connect
 from warehouse.ingest import ingest_landing
+from warehouse.loaders import run_in_file_order
 
 HEADER = "event_id,id_number,name,gender,birth_date,ethnicity,district_code,event_type,event_date"
 # Valid identity numbers (female born 1949-12-31; male born 1990-01-01).
@@ -206,8 +207,8 @@ def test_hostile_strings_are_data(home: Path) -> None:
 
 @pytest.mark.parametrize("threads", [1, 2])
 def test_line_numbers_follow_the_file_on_any_number_of_threads(home: Path, threads: int) -> None:
-    # Many small row groups make DuckDB read the file on several threads at once, and the
-    # long ethnicity code list is what DuckDB would otherwise turn into a row-shuffling join.
+    # Many small row groups make DuckDB read the file on several threads at once: line
+    # numbers (rejections and staged rows alike) must still follow the file.
     rows, bad_every = 60_000, 997
     folder = home / "landing" / "psb" / "household_events" / "2026-11-01"
     folder.mkdir(parents=True)
@@ -228,3 +229,17 @@ def test_line_numbers_follow_the_file_on_any_number_of_threads(home: Path, threa
     assert misplaced == 0
     raw = con.execute("SELECT raw FROM ingest.rejected_rows WHERE line_number = ?", [bad_every]).fetchone()[0]
     assert json.loads(raw)["event_id"] == f"E{bad_every}"
+
+
+def test_a_load_keeps_file_order_even_with_a_long_in_list(tmp_path: Path) -> None:
+    """DuckDB rewrites an ``IN`` list of five or more values into a join, which reorders rows
+    across threads; ``run_in_file_order`` must keep the file's order (rowid = record) anyway."""
+    con = duckdb.connect()
+    con.execute("SET threads = 2")
+    path = tmp_path / "ordered.parquet"
+    con.execute(f"COPY (SELECT i FROM range(60000) t(i) ORDER BY i) TO '{path}' (FORMAT parquet, ROW_GROUP_SIZE 2048)")
+    codes = ", ".join(f"'{i}'" for i in range(58))
+    run_in_file_order(
+        con, f"CREATE TEMP TABLE loaded AS SELECT i, (i % 100)::VARCHAR IN ({codes}) AS listed FROM read_parquet('{path}')"
+    )
+    assert con.execute("SELECT count(*), count(*) FILTER (WHERE i <> rowid) FROM loaded").fetchone() == (60000, 0)
