@@ -103,8 +103,8 @@ def ingest_file(con: duckdb.DuckDBPyConnection, f: LandingFile, scratch: Path) -
     """Ingest one landing file as a delivery (or recognise it as already ingested)."""
     t0 = time.perf_counter()
     try:
-        fh = f.path.open("rb")
         manifest_sha = sha256_of(f.manifest) if f.manifest else None
+        fh = f.path.open("rb")
     except OSError as e:
         return _unread(f, e)
     # The file is hashed (and scanned for blank lines) on a thread while DuckDB parses it.
