@@ -2,10 +2,10 @@
 
 import dagster as dg
 
-from assets.ingestion import FEED_ASSETS
+from assets.ingest import FEED_ASSETS
 from assets.resources import WarehouseResource
-from warehouse.libraries import build, build_findings, set_clock
-from warehouse.library_checks import integrity_rates, key_duplicates
+from warehouse.libraries.build import build, build_findings, set_clock
+from warehouse.libraries.checks import integrity_rates, key_duplicates
 
 LIBRARY_GROUP = "libraries"
 STAGING = [a.key for a in FEED_ASSETS]

@@ -6,13 +6,13 @@ import dagster as dg
 
 from assets.libraries import LIBRARY_ASSETS, LibraryConfig
 from assets.resources import WarehouseResource
-from warehouse.alerts import acknowledge, evaluate
-from warehouse.city import load_city
-from warehouse.indicators.compute import compute_range, dirty_range
-from warehouse.open_data import export
-from warehouse.ops_store import OpsStore
-from warehouse.publish import publish
-from warehouse.score import compute_scores
+from warehouse.marts.alerts import acknowledge, evaluate
+from warehouse.contract.city import load_city
+from warehouse.marts.indicators.compute import compute_range, dirty_range
+from warehouse.marts.open_data import export
+from warehouse.ops.store import OpsStore
+from warehouse.serving.publish import publish
+from warehouse.marts.score import compute_scores
 
 MARTS_GROUP = "marts"
 LIBRARY_KEYS = [a.key for a in LIBRARY_ASSETS]
@@ -39,7 +39,7 @@ def dirty_days(config: LibraryConfig, warehouse: WarehouseResource) -> dg.Materi
     key=dg.AssetKey(["marts", "indicator_values"]), group_name=MARTS_GROUP, pool="warehouse", kinds={"duckdb"},
     deps=[dg.AssetKey(["marts", "dirty_days"])], partitions_def=DAILY, backfill_policy=dg.BackfillPolicy.single_run(),
     description="City operation indicators (城市运行体征) for every day × district plus city-wide, from the catalog "
-    "warehouse/indicators/catalog.json; one partition per day. The daily refresh computes the dirty days in "
+    "warehouse/marts/indicators/catalog.json; one partition per day. The daily refresh computes the dirty days in "
     "one run; any range can be backfilled from the UI.",
 )
 def indicator_values(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:

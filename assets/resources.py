@@ -8,9 +8,9 @@ from contextlib import contextmanager
 import dagster as dg
 import duckdb
 
-from warehouse.db import connect
-from warehouse.faults import disk_full, is_disk_full
-from warehouse.home import Home
+from warehouse.ingest.schema import connect
+from warehouse.storage.faults import disk_full, is_disk_full
+from warehouse.storage.home import Home
 
 
 class WarehouseResource(dg.ConfigurableResource):

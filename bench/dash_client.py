@@ -20,7 +20,7 @@ import requests
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from cockpit.auth import add_user  # noqa: E402
-from warehouse.ops_store import OpsStore  # noqa: E402
+from warehouse.ops.store import OpsStore  # noqa: E402
 
 PASSWORD = "bench password"
 BENCH_USERS = {"boss": ("city_manager", None), "xihu": ("district_manager", "330106"), "ana": ("analyst", None),
@@ -48,7 +48,7 @@ def snapshot_choices(root: Path) -> tuple[str, list[str], list[str], list[str]]:
     """What the simulated users pick from in ``root``'s current snapshot: the city code, the
     districts, the indicators and the days with values."""
     from cockpit import context, data
-    from warehouse.home import Home
+    from warehouse.storage.home import Home
 
     context.init(Home(root))
     city = data.info()["city_code"]

@@ -3,7 +3,7 @@
 Three contenders read the same CSV delivery of psb/household_events (default 5 million
 rows, ~1% of them defective):
 
-* **ours**   — `warehouse.ingest`: hash, load, validate every rule, stage, quarantine, ledger;
+* **ours**   — `warehouse.ingest.deliveries`: hash, load, validate every rule, stage, quarantine, ledger;
 * **bare**   — DuckDB's own `CREATE TABLE AS SELECT * FROM read_csv(...)` of the file (no rules);
 * **pandera** — pandas reads the file and a pandera schema applies the same rules
   (vectorised pandas checks, the same check characters and cross-field rules);
@@ -39,14 +39,14 @@ import pyarrow.csv as pacsv
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import warehouse.ingest  # noqa: E402
+import warehouse.ingest.deliveries  # noqa: E402
 from citybrain.synth.ids import id_numbers, place_codes_for  # noqa: E402
 from citybrain.synth.names import person_names  # noqa: E402
-from warehouse.city import load_city  # noqa: E402
-from warehouse.contract import ETHNICITY_CODES, FEEDS_BY_ID  # noqa: E402
-from warehouse.db import DUCK_TYPES, connect  # noqa: E402
-from warehouse.ingest import ingest_landing  # noqa: E402
-from warehouse.validation import ReasonBits  # noqa: E402
+from warehouse.contract.city import load_city  # noqa: E402
+from warehouse.contract.feeds import ETHNICITY_CODES, FEEDS_BY_ID  # noqa: E402
+from warehouse.ingest.schema import DUCK_TYPES, connect  # noqa: E402
+from warehouse.ingest.deliveries import ingest_landing  # noqa: E402
+from warehouse.ingest.validation import ReasonBits  # noqa: E402
 
 FEED = FEEDS_BY_ID["psb/household_events"]
 DAY = dt.date(2026, 11, 1)
@@ -100,12 +100,12 @@ def _checked_without_rules(feed, source_columns, districts, business_date, sourc
 
 @contextlib.contextmanager
 def _rules_removed():
-    real = warehouse.ingest.checked_sql
-    warehouse.ingest.checked_sql = _checked_without_rules
+    real = warehouse.ingest.deliveries.checked_sql
+    warehouse.ingest.deliveries.checked_sql = _checked_without_rules
     try:
         yield
     finally:
-        warehouse.ingest.checked_sql = real
+        warehouse.ingest.deliveries.checked_sql = real
 
 
 def run_ours(src: Path, work: Path, threads: int | None = None, rules: bool = True) -> float:

@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from warehouse.home import Home
+from warehouse.storage.home import Home
 
 app = typer.Typer(help="City Brain (城市大脑): ingest a city's feeds, build its libraries, indicators and cockpit.",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_show_locals=False)
@@ -83,8 +83,8 @@ def refresh(
     for category in (dg.BetaWarning, dg.PreviewWarning):
         warnings.simplefilter("ignore", category)
     from pipelines.run import failure_reason, run_daily_job
-    from warehouse.db import connect
-    from warehouse.publish import current
+    from warehouse.ingest.schema import connect
+    from warehouse.serving.publish import current
 
     clock = _as_of(as_of)
     h = Home.resolve(home).ensure()
@@ -129,7 +129,7 @@ def users_add(
 ) -> None:
     """Create a cockpit user, or update its role, scope and password."""
     from cockpit.auth import add_user
-    from warehouse.ops_store import OpsStore
+    from warehouse.ops.store import OpsStore
 
     h = Home.resolve(home).ensure()
     pw = password or typer.prompt("password", hide_input=True, confirmation_prompt=True)
@@ -143,7 +143,7 @@ def users_add(
 @users_app.command("list")
 def users_list(home: HomeOpt = None) -> None:
     """List cockpit users."""
-    from warehouse.ops_store import OpsStore
+    from warehouse.ops.store import OpsStore
 
     for u in OpsStore(Home.resolve(home).ensure().root).users():
         typer.echo(f"{u['username']:<20} {u['role']:<17} {u['scope'] or '':<8} {'disabled' if u['disabled'] else ''}")
@@ -181,8 +181,8 @@ def backup(
     home: HomeOpt = None,
 ) -> None:
     """Back up the warehouse, the serving snapshots, the operational store and the keys."""
-    from warehouse.backup import BackupError
-    from warehouse.backup import backup as run_backup
+    from warehouse.ops.backup import BackupError
+    from warehouse.ops.backup import backup as run_backup
 
     h = Home.resolve(home)
     with _plain_failure("backup failed", BackupError):
@@ -197,8 +197,8 @@ def restore(
     force: Annotated[bool, typer.Option("--force", help="Replace the data directory's existing warehouse.")] = False,
 ) -> None:
     """Restore a backup into the data directory (stop the cockpit and Dagster first)."""
-    from warehouse.backup import BackupError
-    from warehouse.backup import restore as run_restore
+    from warehouse.ops.backup import BackupError
+    from warehouse.ops.backup import restore as run_restore
 
     h = Home.resolve(home)
     with _plain_failure("restore failed", BackupError):
@@ -214,9 +214,9 @@ def retention(
     days: Annotated[int, typer.Option(min=1, help="Keep rejected rows of the last N business days.")] = 180,
 ) -> None:
     """Delete the original text of rejected rows older than --days (logged in the audit log)."""
-    from warehouse.db import connect
-    from warehouse.ops_store import OpsStore
-    from warehouse.retention import purge_rejected_rows
+    from warehouse.ingest.schema import connect
+    from warehouse.ops.store import OpsStore
+    from warehouse.ops.retention import purge_rejected_rows
 
     h = Home.resolve(home)
     before = dt.date.today() - dt.timedelta(days=days)

@@ -23,7 +23,7 @@ from cockpit import context
 from cockpit.auth import LoginRefused, authenticate, load_user
 from cockpit.i18n import LANG_COOKIE, LANGS, THEME_COOKIE, THEMES, dark, lang, t
 from cockpit.roles import HOME_PAGE, PAGES, ROLES
-from warehouse.home import Home
+from warehouse.storage.home import Home
 
 log = logging.getLogger("citybrain.cockpit")
 _PUBLIC = ("/login", "/assets/", "/_favicon.ico", "/healthz")

@@ -7,9 +7,9 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from flask_login import UserMixin
 
 from cockpit.roles import ROLES, SCOPED, Principal
-from warehouse.city import load_city
-from warehouse.contract import DEPARTMENTS
-from warehouse.ops_store import OpsStore
+from warehouse.contract.city import load_city
+from warehouse.contract.feeds import DEPARTMENTS
+from warehouse.ops.store import OpsStore
 
 _HASHER = PasswordHasher()
 MAX_FAILURES = 5

@@ -5,7 +5,7 @@ import datetime as dt
 
 import dagster as dg
 
-from assets.ingestion import INGEST_ASSETS
+from assets.ingest import INGEST_ASSETS
 from assets.libraries import LIBRARY_ASSETS
 from assets.marts import MART_ASSETS
 from assets.resources import WarehouseResource

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from warehouse.home import Home
+from warehouse.storage.home import Home
 
 _TEMPLATE = Path(__file__).with_name("dagster.yaml")
 
@@ -92,7 +92,7 @@ def run_daily_job(home: Home, as_of: str = "", instance: dg.DagsterInstance | No
 
 def failure_reason(error) -> str:
     """The message an operator needs from a step failure: the platform's own explanation
-    (a :class:`~warehouse.faults.PlatformFault`) if one is in the chain, else the root cause,
+    (a :class:`~warehouse.storage.faults.PlatformFault`) if one is in the chain, else the root cause,
     rather than Dagster's wrapper ("Exceeded max_retries", "Error occurred while executing")."""
     chain = []
     while error is not None:
@@ -100,7 +100,7 @@ def failure_reason(error) -> str:
         error = error.cause or error.context
     if not chain:
         return "unknown error"
-    from warehouse.faults import PlatformFault
+    from warehouse.storage.faults import PlatformFault
 
     own = {PlatformFault.__name__, *(c.__name__ for c in PlatformFault.__subclasses__())}
     ours = [e for e in chain if e.cls_name in own]

@@ -7,12 +7,12 @@ from collections import defaultdict
 
 import dagster as dg
 
-from assets.ingestion import staging_key, unrecognised_files
+from assets.ingest import staging_key, unrecognised_files
 from assets.marts import INDICATOR_ASSETS
 from pipelines.jobs import daily_refresh, indicators_refresh, partition_range_tags
-from warehouse.contract import FEEDS_BY_ID
-from warehouse.home import Home
-from warehouse.landing import scan
+from warehouse.contract.feeds import FEEDS_BY_ID
+from warehouse.storage.home import Home
+from warehouse.ingest.landing import scan
 
 UNRECOGNISED = "?"
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import duckdb
 
 from citybrain.synth.generate import generate
-from warehouse.db import connect
-from warehouse.ingest import ingest_landing
+from warehouse.ingest.schema import connect
+from warehouse.ingest.deliveries import ingest_landing
 
 KEY = ["department", "feed", "business_date", "file_name"]
 
@@ -36,7 +36,7 @@ def refreshed_copy(city: Path, dest: Path, *, as_of: str = AS_OF, before_refresh
     import dagster as dg
 
     from pipelines.run import run_daily_job
-    from warehouse.home import Home
+    from warehouse.storage.home import Home
 
     shutil.copytree(city, dest)
     if before_refresh is not None:

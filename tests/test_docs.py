@@ -2,8 +2,8 @@
 
 from pathlib import Path
 
-from warehouse.city import load_city
-from warehouse.contract import FEEDS, FILE_REASONS, ROW_REASONS, UNKNOWN_FEED
+from warehouse.contract.city import load_city
+from warehouse.contract.feeds import FEEDS, FILE_REASONS, ROW_REASONS, UNKNOWN_FEED
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 

@@ -34,7 +34,7 @@ from citybrain.synth.ids import (
     uscc_check_char,
     usccs,
 )
-from warehouse.contract import FEEDS, FEEDS_BY_ID, FILE_REASONS, Feed
+from warehouse.contract.feeds import FEEDS, FEEDS_BY_ID, FILE_REASONS, Feed
 
 # Columns whose values take part in cross-field checks: a second defect avoids them.
 _CROSS = {"id_number", "gender", "birth_date", "holder_id", "holder_type", "certificate_type"}

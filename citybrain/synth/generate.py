@@ -12,7 +12,7 @@ from tqdm import tqdm
 
 from citybrain.synth.deliver import Deliveries
 from citybrain.synth.world import SCALES, simulate
-from warehouse.city import load_city
+from warehouse.contract.city import load_city
 
 
 def generate(

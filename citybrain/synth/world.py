@@ -18,9 +18,9 @@ import numpy as np
 
 from citybrain.synth.ids import EPOCH, id_numbers, place_codes_for, usccs
 from citybrain.synth.names import entity_names, person_names
-from warehouse.city import City
-from warehouse.contract import ETHNICITY_CODES
-from warehouse.workdays import day_kind, near_spring_festival
+from warehouse.contract.city import City
+from warehouse.contract.feeds import ETHNICITY_CODES
+from warehouse.contract.workdays import day_kind, near_spring_festival
 
 
 @dataclass(frozen=True)

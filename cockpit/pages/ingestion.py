@@ -12,7 +12,7 @@ from cockpit import data
 from cockpit.components import page
 from cockpit.context import ctx, guard
 from cockpit.i18n import columns, figure_layout, t
-from warehouse.ops_store import id_numbers_in
+from warehouse.ops.store import id_numbers_in
 
 PATH = "/ingestion"
 dash.register_page(__name__, path=PATH, name="数据质量", name_en="Ingestion", order=3)

@@ -9,7 +9,7 @@ import pytest
 from helpers import EVIL, PASSWORD, USERS, refreshed_copy
 
 from cockpit.auth import add_user
-from warehouse.ops_store import OpsStore
+from warehouse.ops.store import OpsStore
 
 
 @pytest.fixture(scope="module")

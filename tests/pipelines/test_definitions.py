@@ -12,14 +12,14 @@ import dagster as dg
 import duckdb
 import pytest
 
-from assets.ingestion import CHECKS, FEED_ASSETS, staging_key
+from assets.ingest import CHECKS, FEED_ASSETS, staging_key
 from assets.resources import WarehouseResource
 from pipelines.definitions import defs
 from pipelines.jobs import daily_schedule, partition_range_tags
 from pipelines.run import run_daily_job
 from pipelines.sensors import indicators_after_refresh, landing_sensor
-from warehouse.contract import FEEDS, FEEDS_BY_ID
-from warehouse.home import Home
+from warehouse.contract.feeds import FEEDS, FEEDS_BY_ID
+from warehouse.storage.home import Home
 
 ROOT = Path(__file__).resolve().parents[2]
 

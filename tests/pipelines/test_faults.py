@@ -17,7 +17,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from warehouse.publish import current
+from warehouse.serving.publish import current
 
 FIRST_AS_OF = "2026-11-20 07:00"
 AS_OF = "2026-11-21 07:00"

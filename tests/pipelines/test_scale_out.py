@@ -17,7 +17,7 @@ import dagster as dg
 import pytest
 
 from pipelines.run import run_daily_job
-from warehouse.home import Home
+from warehouse.storage.home import Home
 
 ROOT = Path(__file__).resolve().parents[2]
 AS_OF = "2026-11-21 07:00"

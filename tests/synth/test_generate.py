@@ -13,8 +13,8 @@ import pytest
 from helpers import make_city, truth_deliveries, truth_rejections
 from stdnum.cn import ric, uscc
 
-from warehouse.city import load_city
-from warehouse.contract import FEEDS, FEEDS_BY_ID, FILE_REASONS, ROW_REASONS
+from warehouse.contract.city import load_city
+from warehouse.contract.feeds import FEEDS, FEEDS_BY_ID, FILE_REASONS, ROW_REASONS
 
 
 def _digest(root: Path) -> dict[str, str]:
@@ -138,7 +138,7 @@ def test_small_scale_matches_its_description(tmp_path: Path) -> None:
     # Workdays carry far more registrations than rest days (offices are closed).
     import datetime as dt
 
-    from warehouse.workdays import is_workday
+    from warehouse.contract.workdays import is_workday
 
     dates = [r[0] for r in con.execute(
         f"SELECT CAST(registration_date AS DATE) FROM read_parquet('{home}/truth/clean/civil__marriage_registrations.parquet')"

@@ -16,8 +16,8 @@ from typer.testing import CliRunner
 
 from citybrain.cli import app
 from cockpit.auth import add_user
-from warehouse.ops_store import OpsStore
-from warehouse.publish import current
+from warehouse.ops.store import OpsStore
+from warehouse.serving.publish import current
 
 runner = CliRunner()
 

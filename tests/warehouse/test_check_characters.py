@@ -11,7 +11,7 @@ from stdnum.cn import ric, uscc
 from stdnum.exceptions import InvalidComponent, ValidationError
 
 from citybrain.synth.ids import USCC_ALPHABET, id_numbers, place_codes_for, usccs
-from warehouse.db import install_macros
+from warehouse.ingest.schema import install_macros
 
 N = 20_000
 

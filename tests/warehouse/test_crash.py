@@ -13,8 +13,8 @@ from helpers import ingest_all
 SCRIPT = """
 import sys
 from pathlib import Path
-from warehouse.db import connect
-from warehouse.ingest import ingest_landing
+from warehouse.ingest.schema import connect
+from warehouse.ingest.deliveries import ingest_landing
 home = Path(sys.argv[1])
 con = connect(home / "warehouse.duckdb")
 ingest_landing(con, home / "landing", home / "tmp")
@@ -44,7 +44,7 @@ def test_kill_9_before_commit_then_next_run_completes(tiny_city: Path, tmp_path:
     # The first delivery's transaction is written but not committed when the process dies.
     proc = subprocess.run([sys.executable, "-c", SCRIPT, str(home)], env=env, capture_output=True)
     assert proc.returncode == -9, proc.stderr.decode()[-500:]
-    from warehouse.db import connect
+    from warehouse.ingest.schema import connect
 
     con = connect(home / "warehouse.duckdb")
     assert con.execute("SELECT count(*) FROM ingest.deliveries").fetchone()[0] == 0

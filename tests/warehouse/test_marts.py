@@ -16,14 +16,14 @@ import pytest
 from helpers import truth_deliveries, truth_rejections
 from test_libraries import AS_OF, _clean, expected_persons
 
-from warehouse.alerts import acknowledge, evaluate
-from warehouse.city import load_city
-from warehouse.db import connect
-from warehouse.indicators.compute import refresh
-from warehouse.ingest import ingest_landing
-from warehouse.libraries import build_all
-from warehouse.open_data import THRESHOLD, suppressed_table
-from warehouse.publish import current, publish
+from warehouse.marts.alerts import acknowledge, evaluate
+from warehouse.contract.city import load_city
+from warehouse.ingest.schema import connect
+from warehouse.marts.indicators.compute import refresh
+from warehouse.ingest.deliveries import ingest_landing
+from warehouse.libraries.build import build_all
+from warehouse.marts.open_data import THRESHOLD, suppressed_table
+from warehouse.serving.publish import current, publish
 
 CITY = load_city().code
 
@@ -239,7 +239,7 @@ def test_withheld_feed_alert_resolves_when_the_feed_arrives(tiny_city: Path, tmp
     missing = pd.read_csv(home / "truth" / "missing.csv", dtype=str).iloc[0]
     folder = home / "landing" / missing.department / missing.feed / missing.business_date
     folder.mkdir(parents=True, exist_ok=True)
-    from warehouse.contract import feed
+    from warehouse.contract.feeds import feed
 
     (folder / "late.csv").write_text(",".join(feed(missing.department, missing.feed).column_names) + "\n", encoding="utf-8")
     later = AS_OF + dt.timedelta(hours=2)
@@ -310,7 +310,7 @@ def test_snapshot_is_never_seen_half_published(tiny, tmp_path: Path) -> None:
 READER = """
 import sys, time
 from pathlib import Path
-from warehouse.serving import Snapshot
+from warehouse.serving.snapshot import Snapshot
 serving, seconds = Path(sys.argv[1]), float(sys.argv[2])
 snap = Snapshot(serving)
 reads = errors = 0

@@ -7,7 +7,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from warehouse.contract import FORMATS, Feed, feed
+from warehouse.contract.feeds import FORMATS, Feed, feed
 
 MANIFEST_SUFFIX = ".manifest.json"
 # Names a department's upload tool uses while a file is still being written.

@@ -17,14 +17,14 @@ from pathlib import Path
 
 import duckdb
 
-from warehouse.city import load_city
-from warehouse.contract import Feed
-from warehouse.db import staging_table
-from warehouse.failpoints import failpoint
-from warehouse.faults import LandingUnreadable
-from warehouse.landing import LandingFile, scan
-from warehouse.loaders import LOADERS, FileFacts, FileRejected, RawLoad, explain_error, scan_file, sha256_of
-from warehouse.validation import checked_sql
+from warehouse.contract.city import load_city
+from warehouse.contract.feeds import Feed
+from warehouse.ingest.schema import staging_table
+from warehouse.storage.failpoints import failpoint
+from warehouse.storage.faults import LandingUnreadable
+from warehouse.ingest.landing import LandingFile, scan
+from warehouse.ingest.loaders import LOADERS, FileFacts, FileRejected, RawLoad, explain_error, scan_file, sha256_of
+from warehouse.ingest.validation import checked_sql
 
 
 @dataclass(frozen=True)

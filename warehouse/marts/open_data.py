@@ -16,7 +16,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from warehouse.city import load_city
+from warehouse.contract.city import load_city
 
 THRESHOLD = 10
 

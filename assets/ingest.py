@@ -4,9 +4,9 @@
 import dagster as dg
 
 from assets.resources import WarehouseResource
-from warehouse.contract import FEEDS, Feed
-from warehouse.feed_health import ON_TIME_WARN, REJECTION_RATE, feed_health
-from warehouse.ingest import ingest_landing
+from warehouse.contract.feeds import FEEDS, Feed
+from warehouse.ingest.feed_health import ON_TIME_WARN, REJECTION_RATE, feed_health
+from warehouse.ingest.deliveries import ingest_landing
 
 INGEST_GROUP = "ingest"
 CHECKS = ("rejection_rate", "row_band", "timeliness", "schema_drift")

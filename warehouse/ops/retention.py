@@ -13,7 +13,7 @@ import datetime as dt
 
 import duckdb
 
-from warehouse.ops_store import OpsStore, id_numbers_in
+from warehouse.ops.store import OpsStore, id_numbers_in
 
 DEFAULT_DAYS = 180
 

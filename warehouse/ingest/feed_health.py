@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import duckdb
 
-from warehouse.contract import Feed
+from warehouse.contract.feeds import Feed
 
 # Thresholds: (warn, error). Rejection rate is rows rejected / rows read of the latest day.
 REJECTION_RATE = (0.02, 0.10)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import duckdb
 
-from warehouse.publish import current
+from warehouse.serving.publish import current
 
 
 class Snapshot:

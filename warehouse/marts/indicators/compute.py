@@ -15,11 +15,11 @@ from pathlib import Path
 
 import duckdb
 
-from warehouse.city import load_city
-from warehouse.contract import FEEDS
+from warehouse.contract.city import load_city
+from warehouse.contract.feeds import FEEDS
 
 _HERE = Path(__file__).parent
-_SQL = _HERE.parent / "sql" / "indicators"
+_SQL = _HERE / "sql"
 
 MARTS_DDL = """
 CREATE SCHEMA IF NOT EXISTS marts;

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import duckdb
 
-from warehouse.contract import FEEDS, Feed
+from warehouse.contract.feeds import FEEDS, Feed
 
 _SQL = Path(__file__).parent / "sql"
 

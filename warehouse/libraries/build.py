@@ -16,7 +16,7 @@ from pathlib import Path
 
 import duckdb
 
-_SQL = Path(__file__).parent / "sql" / "libraries"
+_SQL = Path(__file__).parent / "sql"
 _KEYS = re.compile(r"__KEYS__\(([^)]+)\)")
 
 # Days public security has to record a death that health reported (死亡未销户).

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from warehouse.contract import CERTIFICATE_HOLDER, Column, Feed
+from warehouse.contract.feeds import CERTIFICATE_HOLDER, Column, Feed
 
 
 def _lit(text: str) -> str:

@@ -14,9 +14,9 @@ from collections.abc import Iterable
 
 import duckdb
 
-from warehouse.city import load_city
-from warehouse.contract import DEPARTMENTS, FEEDS
-from warehouse.workdays import day_kind
+from warehouse.contract.city import load_city
+from warehouse.contract.feeds import DEPARTMENTS, FEEDS
+from warehouse.contract.workdays import day_kind
 
 RECENT_DAYS = 7  # thresholds and anomalies are judged on the latest week of data
 BASELINE_DAYS = 28  # anomaly baseline: the same kind of day (workday / rest day) over four weeks

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import duckdb
 
-from warehouse.city import load_city
-from warehouse.contract import FEEDS
+from warehouse.contract.city import load_city
+from warehouse.contract.feeds import FEEDS
 
 POINTER = "CURRENT"
 DEFAULT_KEEP = 7

@@ -1,0 +1,1 @@
+"""What the city is told: indicators per district and day, the city score, alerts, open data."""

@@ -1,0 +1,1 @@
+"""The ground every stage stands on: the data directory's layout, fault classes, crash points."""
