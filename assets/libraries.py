@@ -2,13 +2,13 @@
 
 import dagster as dg
 
-from assets.ingest import FEED_ASSETS
+from assets.ingest import staging_key
 from assets.resources import WarehouseResource
-from warehouse.libraries.build import build, build_findings, set_clock
+from warehouse.contract.feeds import FEEDS_BY_ID
+from warehouse.libraries.build import LIBRARIES, build, build_findings, set_clock
 from warehouse.libraries.checks import integrity_rates, key_duplicates
 
 LIBRARY_GROUP = "libraries"
-STAGING = [a.key for a in FEED_ASSETS]
 
 
 class LibraryConfig(dg.Config):
@@ -17,8 +17,15 @@ class LibraryConfig(dg.Config):
     full_rebuild: bool = False
 
 
-def _library_asset(library: str, key_table: str, key_column: str, description: str, deps: list) -> dg.AssetsDefinition:
-    key = dg.AssetKey([library, key_table.split(".")[-1]])
+def _library_key(library: str) -> dg.AssetKey:
+    """The asset of a library is its current-state table (its last model)."""
+    return dg.AssetKey(LIBRARIES[library].models[-1].table.split("."))
+
+
+def _library_asset(library: str, description: str) -> dg.AssetsDefinition:
+    lib = LIBRARIES[library]
+    key, key_table, key_column = _library_key(library), lib.models[-1].table, lib.models[-1].key
+    deps = [staging_key(FEEDS_BY_ID[f]) for f in lib.feeds] + [_library_key(a) for a in lib.after]
 
     @dg.asset(
         key=key, group_name=LIBRARY_GROUP, pool="warehouse", kinds={"duckdb"}, deps=deps, description=description,
@@ -48,21 +55,18 @@ def _library_asset(library: str, key_table: str, key_column: str, description: s
 
 
 population = _library_asset(
-    "population", "population.persons", "id_number",
+    "population",
     "人口综合库: every person public security knows, with status (registered / moved_out / deceased) fused "
     "from psb and health, marital status from civil affairs and employer from social insurance; "
     "population.person_history keeps every version with its source delivery and line.",
-    [k for k in STAGING if k.path[1] in ("psb", "health", "civil", "hrss")],
 )
 e_certificate = _library_asset(
-    "e_certificate", "e_certificate.certificate_state", "certificate_no",
+    "e_certificate",
     "电子证照库: every e-certificate with its lifecycle; e_certificate.certificates adds 'expired' on the clock date.",
-    [k for k in STAGING if k.path[1] == "dsb"],
 )
 legal_person = _library_asset(
-    "legal_person", "legal_person.entities", "uscc",
+    "legal_person",
     "法人综合库: every market entity with status, establishment and closure dates and social-insurance headcount.",
-    [k for k in STAGING if k.path[1] in ("samr", "hrss")] + [population.key],
 )
 
 

@@ -9,62 +9,35 @@ to a full rebuild (``tests/warehouse/test_libraries.py`` proves it).
 from __future__ import annotations
 
 import datetime as dt
-import re
 import time
 from dataclasses import dataclass
-from pathlib import Path
+from importlib import resources
 
 import duckdb
 
-_SQL = Path(__file__).parent / "sql"
-_KEYS = re.compile(r"__KEYS__\(([^)]+)\)")
+from warehouse.contract.feeds import FEEDS_BY_ID
+from warehouse.libraries import e_certificate, legal_person, population
+from warehouse.libraries.model import Library
+
+# Every library, in build order (a library comes after those it reads).
+LIBRARIES: dict[str, Library] = {lib.name: lib for lib in (population.LIBRARY, e_certificate.LIBRARY, legal_person.LIBRARY)}
 
 # Days public security has to record a death that health reported (死亡未销户).
 DEATH_GRACE_DAYS = 30
 
 
-@dataclass(frozen=True)
-class Model:
-    """One SQL model: the table it fills and the affected-keys table that limits it."""
-
-    file: str
-    table: str
-    key: str
-    affected: str
+def _sql(file: str) -> str:
+    return resources.files(__package__).joinpath(file).read_text(encoding="utf-8")
 
 
-MODELS = {
-    "population": [
-        Model("person_history.sql", "population.person_history", "id_number", "cb_affected_persons"),
-        Model("persons.sql", "population.persons", "id_number", "cb_affected_persons"),
-    ],
-    "legal_person": [
-        Model("entity_history.sql", "legal_person.entity_history", "uscc", "cb_affected_entities"),
-        Model("entities.sql", "legal_person.entities", "uscc", "cb_affected_entities"),
-    ],
-    "e_certificate": [
-        Model("certificate_history.sql", "e_certificate.certificate_history", "certificate_no", "cb_affected_certificates"),
-        Model("certificate_state.sql", "e_certificate.certificate_state", "certificate_no", "cb_affected_certificates"),
-    ],
-}
-
-# Which keys of a library a new (or newly superseded) delivery can touch.
-_CHANGED = "_delivery_id IN (SELECT delivery_id FROM cb_changed)"
-_PERSONS = f"""
-        SELECT id_number FROM staging.household_events WHERE {_CHANGED}
-        UNION SELECT id_number FROM staging.death_records WHERE {_CHANGED}
-        UNION SELECT party1_id_number FROM staging.marriage_registrations WHERE {_CHANGED}
-        UNION SELECT party2_id_number FROM staging.marriage_registrations WHERE {_CHANGED}
-        UNION SELECT id_number FROM staging.insurance_events WHERE {_CHANGED}"""
-_AFFECTED = {
-    "population": _PERSONS,
-    # An entity changes with its own events and with any change to one of its employees.
-    "legal_person": f"""
-        SELECT uscc FROM staging.entity_events WHERE {_CHANGED}
-        UNION SELECT employer_uscc FROM population.live_insurance_events WHERE id_number IN ({_PERSONS})""",
-    "e_certificate": f"""
-        SELECT certificate_no FROM staging.certificate_events WHERE {_CHANGED}""",
-}
+def live_view_ddl(library: Library) -> str:
+    """The ``<library>.live_<feed>`` views: a fused feed's staged rows of live deliveries only
+    (rows of superseded or rejected deliveries never count)."""
+    return "\n".join(
+        f"CREATE OR REPLACE VIEW {library.name}.live_{f.name} AS SELECT s.* FROM staging.{f.name} s "
+        "JOIN ingest.live_deliveries d ON d.delivery_id = s._delivery_id;"
+        for f in (FEEDS_BY_ID[i] for i in library.feeds)
+    )
 
 
 @dataclass(frozen=True)
@@ -78,8 +51,10 @@ class BuildResult:
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     """Create the libraries' tables and views if missing."""
-    con.execute((_SQL / "schema.sql").read_text(encoding="utf-8"))
-    con.execute((_SQL / "views.sql").read_text(encoding="utf-8"))
+    con.execute(_sql("schema.sql"))
+    for lib in LIBRARIES.values():
+        con.execute(lib.sql("schema.sql"))
+        con.execute(live_view_ddl(lib))
 
 
 def set_clock(con: duckdb.DuckDBPyConnection, as_of: dt.datetime) -> None:
@@ -87,12 +62,6 @@ def set_clock(con: duckdb.DuckDBPyConnection, as_of: dt.datetime) -> None:
     ensure_schema(con)
     con.execute("DELETE FROM meta.clock")
     con.execute("INSERT INTO meta.clock VALUES (?, ?)", [as_of, as_of.date()])
-
-
-def _render(sql: str, affected: str | None) -> str:
-    if affected is None:
-        return _KEYS.sub("TRUE", sql)
-    return _KEYS.sub(lambda m: f"{m.group(1)} IN (SELECT k FROM {affected})", sql)
 
 
 def build(con: duckdb.DuckDBPyConnection, library: str, *, full: bool = False) -> BuildResult:
@@ -104,28 +73,28 @@ def build(con: duckdb.DuckDBPyConnection, library: str, *, full: bool = False) -
         "SELECT max(last_delivery_id) FROM meta.library_builds WHERE library = ?", [library]
     ).fetchone()[0]
     mode = "full" if full or prev is None else "incremental"
-    models = MODELS[library]
-    affected_table = models[0].affected
+    lib = LIBRARIES[library]
     con.execute("BEGIN TRANSACTION")
     try:
         if mode == "full":
-            for m in models:
+            for m in lib.models:
                 con.execute(f"DELETE FROM {m.table}")
-                con.execute(_render((_SQL / m.file).read_text(encoding="utf-8"), None))
-            keys = con.execute(f"SELECT count(*) FROM {models[-1].table}").fetchone()[0]
+                con.execute(lib.render(m, incremental=False))
+            keys = con.execute(f"SELECT count(*) FROM {lib.models[-1].table}").fetchone()[0]
         else:
             con.execute(
                 "CREATE OR REPLACE TEMP TABLE cb_changed AS SELECT delivery_id FROM ingest.deliveries "
                 "WHERE delivery_id > ? OR superseded_by > ?",
                 [prev, prev],
             )
-            con.execute(f"CREATE OR REPLACE TEMP TABLE {affected_table} AS SELECT DISTINCT k FROM ({_AFFECTED[library]}) t(k) WHERE k IS NOT NULL")
-            keys = con.execute(f"SELECT count(*) FROM {affected_table}").fetchone()[0]
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {lib.affected_table} AS "
+                        f"SELECT DISTINCT k FROM ({lib.affected}) t(k) WHERE k IS NOT NULL")
+            keys = con.execute(f"SELECT count(*) FROM {lib.affected_table}").fetchone()[0]
             if keys == 0:
                 mode = "unchanged"
-            for m in models if keys else []:
-                con.execute(f"DELETE FROM {m.table} WHERE {m.key} IN (SELECT k FROM {affected_table})")
-                con.execute(_render((_SQL / m.file).read_text(encoding="utf-8"), affected_table))
+            for m in lib.models if keys else []:
+                con.execute(f"DELETE FROM {m.table} WHERE {m.key} IN (SELECT k FROM {lib.affected_table})")
+                con.execute(lib.render(m, incremental=True))
         seconds = round(time.perf_counter() - t0, 3)
         con.execute(
             "INSERT INTO meta.library_builds VALUES (?, ?, ?, ?, ?, ?)",
@@ -141,7 +110,7 @@ def build(con: duckdb.DuckDBPyConnection, library: str, *, full: bool = False) -
 def build_findings(con: duckdb.DuckDBPyConnection, grace_days: int = DEATH_GRACE_DAYS) -> int:
     """Recompute the cross-department consistency findings; returns how many there are."""
     ensure_schema(con)
-    sql = (_SQL / "findings.sql").read_text(encoding="utf-8").replace("$grace_days", str(int(grace_days)))
+    sql = _sql("findings.sql").replace("$grace_days", str(int(grace_days)))
     con.execute("BEGIN TRANSACTION")
     try:
         con.execute(sql)
@@ -155,6 +124,6 @@ def build_findings(con: duckdb.DuckDBPyConnection, grace_days: int = DEATH_GRACE
 def build_all(con: duckdb.DuckDBPyConnection, as_of: dt.datetime, *, full: bool = False) -> list[BuildResult]:
     """Every library in dependency order, then the findings."""
     set_clock(con, as_of)
-    out = [build(con, lib, full=full) for lib in ("population", "e_certificate", "legal_person")]
+    out = [build(con, lib, full=full) for lib in LIBRARIES]
     build_findings(con)
     return out

@@ -1,0 +1,59 @@
+"""What a thematic library declares: the feeds it fuses, its SQL models, and which of its
+records a new delivery can touch. ``build.py`` runs any library from this declaration."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from importlib import resources
+
+_KEYS = re.compile(r"__KEYS__\(([^)]+)\)")
+
+# Rows of deliveries ingested (or superseded) since the library's previous build.
+CHANGED = "_delivery_id IN (SELECT delivery_id FROM cb_changed)"
+
+
+@dataclass(frozen=True)
+class Model:
+    """One SQL model (``<library>/<file>``): the table it fills, keyed by ``key``.
+
+    ``__KEYS__(column)`` in the SQL limits it to the affected records of an incremental
+    build (and to every record in a full one)."""
+
+    file: str
+    table: str
+    key: str
+
+
+@dataclass(frozen=True)
+class Library:
+    """A thematic library: a DuckDB schema of the same name with its own folder of SQL.
+
+    ``feeds`` are the contract feeds (``department/feed``) whose live rows it fuses; each
+    gets a ``<library>.live_<feed>`` view. ``affected`` is SQL giving the keys that the
+    changed deliveries (``CHANGED``) touch; ``after`` the libraries it reads, built first;
+    ``rates`` name the shares of its references that resolve in other libraries."""
+
+    name: str
+    title: str
+    feeds: tuple[str, ...]
+    models: tuple[Model, ...]
+    affected: str
+    after: tuple[str, ...] = ()
+    rates: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def affected_table(self) -> str:
+        """The temporary table an incremental build fills with the affected keys."""
+        return f"cb_affected_{self.name}"
+
+    def sql(self, file: str) -> str:
+        """One of the library's SQL files (shipped inside its package)."""
+        return resources.files(f"{__package__}.{self.name}").joinpath(file).read_text(encoding="utf-8")
+
+    def render(self, model: Model, *, incremental: bool) -> str:
+        """A model's SQL limited to the affected keys, or to every key."""
+        sql = self.sql(model.file)
+        if not incremental:
+            return _KEYS.sub("TRUE", sql)
+        return _KEYS.sub(lambda m: f"{m.group(1)} IN (SELECT k FROM {self.affected_table})", sql)
