@@ -10,9 +10,10 @@ import json
 import os
 from dataclasses import dataclass
 from functools import lru_cache
+from importlib import resources
 from pathlib import Path
 
-_DEFAULT = Path(__file__).parent / "cities" / "hangzhou.json"
+_DEFAULT = resources.files(__package__) / "cities" / "hangzhou.json"
 
 
 @dataclass(frozen=True)
@@ -47,7 +48,8 @@ class City:
 @lru_cache(maxsize=4)
 def load_city(path: str | None = None) -> City:
     """The configured city: ``path``, else ``$CITYBRAIN_CITY``, else Hangzhou."""
-    source = Path(path or os.environ.get("CITYBRAIN_CITY") or _DEFAULT)
+    chosen = path or os.environ.get("CITYBRAIN_CITY")
+    source = Path(chosen) if chosen else _DEFAULT
     raw = json.loads(source.read_text(encoding="utf-8"))
     districts = tuple(
         District(d["code"], d["name"], d.get("name_en", d["name"]), int(d["population"]), d.get("lat", 0.0), d.get("lon", 0.0),

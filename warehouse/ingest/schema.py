@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from importlib import resources
 from pathlib import Path
 
 import duckdb
 
 from warehouse.contract.feeds import FEEDS, Feed
 
-_SQL = Path(__file__).parent / "sql"
+_SQL = resources.files(__package__) / "sql"
 
 DUCK_TYPES = {"date": "DATE", "timestamp": "TIMESTAMP", "number": "DECIMAL(20, 4)"}
 """Staged type of each contract column kind; every other kind is staged as VARCHAR."""

@@ -11,14 +11,15 @@ import datetime as dt
 import json
 from dataclasses import dataclass, field
 from functools import lru_cache
-from pathlib import Path
+from importlib import resources
+from importlib.resources.abc import Traversable
 
 import duckdb
 
 from warehouse.contract.city import load_city
 from warehouse.contract.feeds import FEEDS
 
-_HERE = Path(__file__).parent
+_HERE = resources.files(__package__)
 _SQL = _HERE / "sql"
 
 MARTS_DDL = """
@@ -59,7 +60,7 @@ class Indicator:
     params: dict = field(default_factory=dict)
 
     @property
-    def sql_file(self) -> Path:
+    def sql_file(self) -> Traversable:
         return _SQL / f"{self.sql or self.id}.sql"
 
     def definition(self) -> str:
