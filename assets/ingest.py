@@ -5,8 +5,8 @@ import dagster as dg
 
 from assets.resources import WarehouseResource
 from warehouse.contract.feeds import FEEDS, Feed
-from warehouse.ingest.feed_health import ON_TIME_WARN, REJECTION_RATE, feed_health
 from warehouse.ingest.deliveries import ingest_landing
+from warehouse.ingest.feed_health import ON_TIME_WARN, REJECTION_RATE, feed_health
 
 INGEST_GROUP = "ingest"
 CHECKS = ("rejection_rate", "row_band", "timeliness", "schema_drift")

@@ -1,4 +1,4 @@
-"""Mart assets: indicators, the city score, alerts, open data, and the serving snapshot."""
+"""Mart assets: indicators, the city score, alerts and open data."""
 
 import datetime as dt
 
@@ -6,13 +6,12 @@ import dagster as dg
 
 from assets.libraries import LIBRARY_ASSETS, LibraryConfig
 from assets.resources import WarehouseResource
-from warehouse.marts.alerts import acknowledge, evaluate
 from warehouse.contract.city import load_city
+from warehouse.marts.alerts import acknowledge, evaluate
 from warehouse.marts.indicators.compute import compute_range, dirty_range
 from warehouse.marts.open_data import export
-from warehouse.ops.store import OpsStore
-from warehouse.serving.publish import publish
 from warehouse.marts.score import compute_scores
+from warehouse.ops.store import OpsStore
 
 MARTS_GROUP = "marts"
 LIBRARY_KEYS = [a.key for a in LIBRARY_ASSETS]
@@ -87,14 +86,6 @@ def open_data(warehouse: WarehouseResource) -> dg.MaterializeResult:
     return dg.MaterializeResult(metadata={k: str(v) for k, v in files.items()})
 
 
-@_asset("snapshot", [dg.AssetKey(["marts", n]) for n in ("indicator_values", "city_score", "alerts", "open_data")],
-        "The immutable serving snapshot the cockpit reads: a new DuckDB file under <home>/serving, made current "
-        "by an atomic pointer switch; older snapshots kept and pruned.", group="serving", prefix="serving")
-def snapshot(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
-    with warehouse.connect() as con:
-        path = publish(con, warehouse.paths.serving, warehouse.clock(), run_id=context.run.run_id)
-    return dg.MaterializeResult(metadata={"snapshot": str(path.name)})
-
-
-MART_ASSETS = [dirty_days, indicator_values, city_score, alerts, open_data, snapshot]
-INDICATOR_ASSETS = [indicator_values, city_score, alerts, open_data, snapshot]
+MART_ASSETS = [dirty_days, indicator_values, city_score, alerts, open_data]
+# What the indicators job recomputes for a range of days (the snapshot follows them).
+INDICATOR_ASSETS = [indicator_values, city_score, alerts, open_data]

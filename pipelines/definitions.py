@@ -9,6 +9,7 @@ from assets.ingest import INGEST_ASSETS
 from assets.libraries import LIBRARY_ASSETS
 from assets.marts import MART_ASSETS
 from assets.resources import WarehouseResource
+from assets.serving import SERVING_ASSETS
 from pipelines.jobs import daily_refresh, daily_schedule, indicators_refresh
 from pipelines.sensors import indicators_after_refresh, landing_sensor
 
@@ -20,7 +21,7 @@ DAILY_FRESHNESS = dg.FreshnessPolicy.cron(deadline_cron="0 9 * * *", lower_bound
 FRESHNESS_GROUPS = ("libraries", "marts", "serving")
 
 defs = dg.Definitions(
-    assets=[*INGEST_ASSETS, *LIBRARY_ASSETS, *MART_ASSETS],
+    assets=[*INGEST_ASSETS, *LIBRARY_ASSETS, *MART_ASSETS, *SERVING_ASSETS],
     jobs=[daily_refresh, indicators_refresh],
     schedules=[daily_schedule],
     sensors=[landing_sensor, indicators_after_refresh],

@@ -6,10 +6,12 @@ import os
 import dagster as dg
 
 from assets.marts import INDICATOR_ASSETS
+from assets.serving import SERVING_ASSETS
 
 DAILY_JOB = "daily_refresh"
 INDICATOR_JOB = "indicators_refresh"
-_INDICATORS = dg.AssetSelection.assets(*INDICATOR_ASSETS)
+# The indicators job: the marts for a range of days, then the snapshot that publishes them.
+INDICATORS_SELECTION = dg.AssetSelection.assets(*INDICATOR_ASSETS, *SERVING_ASSETS)
 
 # Transient faults (the warehouse file locked by another process for a moment, a full disk
 # being cleared, a network share hiccup) are retried: twice, ~5 s then ~10 s later.
@@ -38,7 +40,7 @@ def _executor() -> dg.ExecutorDefinition:
 
 daily_refresh = dg.define_asset_job(
     DAILY_JOB,
-    selection=dg.AssetSelection.all() - _INDICATORS,
+    selection=dg.AssetSelection.all() - INDICATORS_SELECTION,
     executor_def=_executor(),
     op_retry_policy=TRANSIENT_RETRY,
     config=QUIET_CONSOLE,
@@ -48,7 +50,7 @@ daily_refresh = dg.define_asset_job(
 # partitions), then rescores, re-evaluates alerts, exports open data and publishes.
 indicators_refresh = dg.define_asset_job(
     INDICATOR_JOB,
-    selection=_INDICATORS,
+    selection=INDICATORS_SELECTION,
     executor_def=_executor(),
     op_retry_policy=TRANSIENT_RETRY,
     config=QUIET_CONSOLE,

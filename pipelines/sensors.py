@@ -8,11 +8,10 @@ from collections import defaultdict
 import dagster as dg
 
 from assets.ingest import staging_key, unrecognised_files
-from assets.marts import INDICATOR_ASSETS
-from pipelines.jobs import daily_refresh, indicators_refresh, partition_range_tags
+from pipelines.jobs import INDICATORS_SELECTION, daily_refresh, indicators_refresh, partition_range_tags
 from warehouse.contract.feeds import FEEDS_BY_ID
-from warehouse.storage.home import Home
 from warehouse.ingest.landing import scan
+from warehouse.storage.home import Home
 
 UNRECOGNISED = "?"
 
@@ -42,7 +41,7 @@ def landing_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult | dg.
     run_key = hashlib.sha256(json.dumps(digests, sort_keys=True).encode()).hexdigest()[:20]
     # What daily_refresh runs of it; the indicators follow in their own run (indicators_after_refresh).
     changed_assets = dg.AssetSelection.assets(*keys)
-    selection = (changed_assets | changed_assets.downstream()) - dg.AssetSelection.assets(*INDICATOR_ASSETS)
+    selection = (changed_assets | changed_assets.downstream()) - INDICATORS_SELECTION
     return dg.SensorResult(
         run_requests=[
             dg.RunRequest(run_key=run_key, asset_selection=list(selection.resolve(context.repository_def.asset_graph)),
