@@ -31,8 +31,8 @@ from dash_client import DashUser, Scenario, drive, free_port, report, scratch_ho
 
 from cockpit import context, data  # noqa: E402
 from cockpit.roles import Principal  # noqa: E402
-from warehouse.storage.home import Home  # noqa: E402
 from warehouse.serving.publish import current  # noqa: E402
+from warehouse.storage.home import Home  # noqa: E402
 
 
 def _direct(home: Path, rounds: int, seed: int, city: str, districts: list[str], indicators: list[str]) -> dict[str, list[float]]:

@@ -44,8 +44,8 @@ from citybrain.synth.ids import id_numbers, place_codes_for  # noqa: E402
 from citybrain.synth.names import person_names  # noqa: E402
 from warehouse.contract.city import load_city  # noqa: E402
 from warehouse.contract.feeds import ETHNICITY_CODES, FEEDS_BY_ID  # noqa: E402
-from warehouse.ingest.schema import DUCK_TYPES, connect  # noqa: E402
 from warehouse.ingest.deliveries import ingest_landing  # noqa: E402
+from warehouse.ingest.schema import DUCK_TYPES, connect  # noqa: E402
 from warehouse.ingest.validation import ReasonBits  # noqa: E402
 
 FEED = FEEDS_BY_ID["psb/household_events"]

@@ -23,8 +23,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from citybrain.synth.generate import generate  # noqa: E402
-from warehouse.ingest.schema import connect  # noqa: E402
 from warehouse.ingest.deliveries import ingest_landing  # noqa: E402
+from warehouse.ingest.schema import connect  # noqa: E402
 from warehouse.libraries.build import build_all  # noqa: E402
 
 

@@ -215,8 +215,8 @@ def retention(
 ) -> None:
     """Delete the original text of rejected rows older than --days (logged in the audit log)."""
     from warehouse.ingest.schema import connect
-    from warehouse.ops.store import OpsStore
     from warehouse.ops.retention import purge_rejected_rows
+    from warehouse.ops.store import OpsStore
 
     h = Home.resolve(home)
     before = dt.date.today() - dt.timedelta(days=days)

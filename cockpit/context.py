@@ -8,9 +8,9 @@ from dash.exceptions import PreventUpdate
 from flask_login import current_user
 
 from cockpit.roles import Principal
-from warehouse.storage.home import Home
 from warehouse.ops.store import OpsStore
 from warehouse.serving.snapshot import Snapshot
+from warehouse.storage.home import Home
 
 
 @dataclass

@@ -8,8 +8,8 @@ from pathlib import Path
 import duckdb
 
 from citybrain.synth.generate import generate
-from warehouse.ingest.schema import connect
 from warehouse.ingest.deliveries import ingest_landing
+from warehouse.ingest.schema import connect
 
 KEY = ["department", "feed", "business_date", "file_name"]
 

@@ -19,8 +19,8 @@ from werkzeug.serving import make_server
 
 from cockpit.app import create_app
 from cockpit.roles import HOME_PAGE, PAGES
-from warehouse.storage.home import Home
 from warehouse.ops.store import OpsStore
+from warehouse.storage.home import Home
 
 pytestmark = pytest.mark.browser
 playwright = pytest.importorskip("playwright.sync_api")

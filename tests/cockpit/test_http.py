@@ -12,8 +12,8 @@ from helpers import AS_OF, EVIL, PASSWORD
 
 from cockpit.app import create_app
 from pipelines.run import run_daily_job
-from warehouse.storage.home import Home
 from warehouse.ops.store import OpsStore
+from warehouse.storage.home import Home
 
 
 @pytest.fixture(scope="module")

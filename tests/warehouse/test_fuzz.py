@@ -15,10 +15,10 @@ import pyarrow.parquet as pq
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from warehouse.ingest import loaders
 from warehouse.contract.feeds import FEEDS_BY_ID
-from warehouse.ingest.schema import connect
+from warehouse.ingest import loaders
 from warehouse.ingest.deliveries import ingest_landing
+from warehouse.ingest.schema import connect
 
 FEED = FEEDS_BY_ID["psb/household_events"]
 GOOD = ["E1", "11010519491231002X", "张三", "2", "1949-12-31", "01", "330106", "update", "2026-11-01"]

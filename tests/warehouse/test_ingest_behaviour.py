@@ -9,9 +9,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from warehouse.ingest.schema import connect
 from warehouse.ingest.deliveries import ingest_landing
 from warehouse.ingest.loaders import run_in_file_order
+from warehouse.ingest.schema import connect
 
 HEADER = "event_id,id_number,name,gender,birth_date,ethnicity,district_code,event_type,event_date"
 # Valid identity numbers (female born 1949-12-31; male born 1990-01-01).

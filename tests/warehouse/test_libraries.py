@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 from helpers import ingest_all, make_city
 
-from warehouse.ingest.schema import connect
 from warehouse.ingest.deliveries import ingest_landing
+from warehouse.ingest.schema import connect
 from warehouse.libraries.build import DEATH_GRACE_DAYS, build_all
 
 AS_OF = dt.datetime(2026, 11, 21, 7, 0)

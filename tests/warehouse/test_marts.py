@@ -16,12 +16,12 @@ import pytest
 from helpers import truth_deliveries, truth_rejections
 from test_libraries import AS_OF, _clean, expected_persons
 
-from warehouse.marts.alerts import acknowledge, evaluate
 from warehouse.contract.city import load_city
-from warehouse.ingest.schema import connect
-from warehouse.marts.indicators.compute import refresh
 from warehouse.ingest.deliveries import ingest_landing
+from warehouse.ingest.schema import connect
 from warehouse.libraries.build import build_all
+from warehouse.marts.alerts import acknowledge, evaluate
+from warehouse.marts.indicators.compute import refresh
 from warehouse.marts.open_data import THRESHOLD, suppressed_table
 from warehouse.serving.publish import current, publish
 

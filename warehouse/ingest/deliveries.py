@@ -19,12 +19,12 @@ import duckdb
 
 from warehouse.contract.city import load_city
 from warehouse.contract.feeds import Feed
-from warehouse.ingest.schema import staging_table
-from warehouse.storage.failpoints import failpoint
-from warehouse.storage.faults import LandingUnreadable
 from warehouse.ingest.landing import LandingFile, scan
 from warehouse.ingest.loaders import LOADERS, FileFacts, FileRejected, RawLoad, explain_error, scan_file, sha256_of
+from warehouse.ingest.schema import staging_table
 from warehouse.ingest.validation import checked_sql
+from warehouse.storage.failpoints import failpoint
+from warehouse.storage.faults import LandingUnreadable
 
 
 @dataclass(frozen=True)

@@ -21,9 +21,9 @@ from pathlib import Path
 
 import duckdb
 
+from warehouse.serving.publish import POINTER
 from warehouse.storage.faults import PlatformFault
 from warehouse.storage.home import Home
-from warehouse.serving.publish import POINTER
 
 FORMAT = "citybrain-backup/1"
 MANIFEST = "MANIFEST.json"
