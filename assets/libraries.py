@@ -22,13 +22,13 @@ def _library_key(library: str) -> dg.AssetKey:
     return dg.AssetKey(LIBRARIES[library].models[-1].table.split("."))
 
 
-def _library_asset(library: str, description: str) -> dg.AssetsDefinition:
+def _library_asset(library: str) -> dg.AssetsDefinition:
     lib = LIBRARIES[library]
     key, key_table, key_column = _library_key(library), lib.models[-1].table, lib.models[-1].key
     deps = [staging_key(FEEDS_BY_ID[f]) for f in lib.feeds] + [_library_key(a) for a in lib.after]
 
     @dg.asset(
-        key=key, group_name=LIBRARY_GROUP, pool="warehouse", kinds={"duckdb"}, deps=deps, description=description,
+        key=key, group_name=LIBRARY_GROUP, pool="warehouse", kinds={"duckdb"}, deps=deps, description=lib.description,
         check_specs=[dg.AssetCheckSpec("unique_keys", asset=key), dg.AssetCheckSpec("referential_integrity", asset=key)],
     )
     def _build(context: dg.AssetExecutionContext, config: LibraryConfig, warehouse: WarehouseResource) -> dg.MaterializeResult:
@@ -54,25 +54,12 @@ def _library_asset(library: str, description: str) -> dg.AssetsDefinition:
     return _build
 
 
-population = _library_asset(
-    "population",
-    "人口综合库: every person public security knows, with status (registered / moved_out / deceased) fused "
-    "from psb and health, marital status from civil affairs and employer from social insurance; "
-    "population.person_history keeps every version with its source delivery and line.",
-)
-e_certificate = _library_asset(
-    "e_certificate",
-    "电子证照库: every e-certificate with its lifecycle; e_certificate.certificates adds 'expired' on the clock date.",
-)
-legal_person = _library_asset(
-    "legal_person",
-    "法人综合库: every market entity with status, establishment and closure dates and social-insurance headcount.",
-)
+LIBRARY_BUILDS = [_library_asset(name) for name in LIBRARIES]
 
 
 @dg.asset(
     key=dg.AssetKey(["quality", "consistency_findings"]), group_name=LIBRARY_GROUP, pool="warehouse", kinds={"duckdb"},
-    deps=[population.key, e_certificate.key, legal_person.key],
+    deps=[a.key for a in LIBRARY_BUILDS],
     description="Cross-department inconsistencies (死亡未销户, certificates of deceased holders, unknown holders and "
     "employers, legal representatives missing or deceased, closed entities with valid licences), each naming "
     "the department that owns the fix.",
@@ -85,4 +72,4 @@ def consistency_findings(context: dg.AssetExecutionContext, warehouse: Warehouse
     return dg.MaterializeResult(metadata={"findings": total, **{f"rule:{k}": v for k, v in by_rule.items()}})
 
 
-LIBRARY_ASSETS = [population, e_certificate, legal_person, consistency_findings]
+LIBRARY_ASSETS = [*LIBRARY_BUILDS, consistency_findings]

@@ -16,11 +16,15 @@ from importlib import resources
 import duckdb
 
 from warehouse.contract.feeds import FEEDS_BY_ID
+from warehouse.ingest.schema import staging_table
 from warehouse.libraries import e_certificate, legal_person, population
 from warehouse.libraries.model import Library
 
-# Every library, in build order (a library comes after those it reads).
+# Every library, in build order: a library comes after those it reads. Its DDL is created in
+# the same order, so a view may read the libraries declared before it.
 LIBRARIES: dict[str, Library] = {lib.name: lib for lib in (population.LIBRARY, e_certificate.LIBRARY, legal_person.LIBRARY)}
+for _i, _lib in enumerate(LIBRARIES.values()):
+    assert set(_lib.after) <= set(list(LIBRARIES)[:_i]), f"{_lib.name} is listed before a library it reads"
 
 # Days public security has to record a death that health reported (死亡未销户).
 DEATH_GRACE_DAYS = 30
@@ -34,7 +38,7 @@ def live_view_ddl(library: Library) -> str:
     """The ``<library>.live_<feed>`` views: a fused feed's staged rows of live deliveries only
     (rows of superseded or rejected deliveries never count)."""
     return "\n".join(
-        f"CREATE OR REPLACE VIEW {library.name}.live_{f.name} AS SELECT s.* FROM staging.{f.name} s "
+        f"CREATE OR REPLACE VIEW {library.name}.live_{f.name} AS SELECT s.* FROM {staging_table(f)} s "
         "JOIN ingest.live_deliveries d ON d.delivery_id = s._delivery_id;"
         for f in (FEEDS_BY_ID[i] for i in library.feeds)
     )

@@ -29,13 +29,15 @@ class Model:
 class Library:
     """A thematic library: a DuckDB schema of the same name with its own folder of SQL.
 
-    ``feeds`` are the contract feeds (``department/feed``) whose live rows it fuses; each
+    ``feeds`` are the contract feeds (``department/feed``) whose live rows it holds; each
     gets a ``<library>.live_<feed>`` view. ``affected`` is SQL giving the keys that the
-    changed deliveries (``CHANGED``) touch; ``after`` the libraries it reads, built first;
-    ``rates`` name the shares of its references that resolve in other libraries."""
+    changed deliveries (``CHANGED``) touch; ``after`` the libraries its build reads, built
+    first; ``rates`` name the shares of its references that resolve in other libraries.
+    ``description`` is what the Dagster UI says of it."""
 
     name: str
     title: str
+    description: str
     feeds: tuple[str, ...]
     models: tuple[Model, ...]
     affected: str

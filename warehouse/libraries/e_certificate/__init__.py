@@ -6,6 +6,7 @@ from warehouse.libraries.model import CHANGED, Library, Model
 LIBRARY = Library(
     name="e_certificate",
     title="电子证照库",
+    description="电子证照库: every e-certificate with its lifecycle; e_certificate.certificates adds 'expired' on the clock date.",
     feeds=("dsb/certificate_events", "dsb/certificate_usage"),
     models=(
         Model("certificate_history.sql", "e_certificate.certificate_history", "certificate_no"),

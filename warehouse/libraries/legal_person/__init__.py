@@ -7,6 +7,7 @@ from warehouse.libraries.population import PERSONS_TOUCHED
 LIBRARY = Library(
     name="legal_person",
     title="法人综合库",
+    description="法人综合库: every market entity with status, establishment and closure dates and social-insurance headcount.",
     feeds=("samr/entity_events",),
     models=(
         Model("entity_history.sql", "legal_person.entity_history", "uscc"),
