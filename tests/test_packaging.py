@@ -4,6 +4,7 @@ reads, and the code finds them through importlib.resources wherever it is instal
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -15,18 +16,29 @@ ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("warehouse", "assets", "pipelines", "cockpit", "citybrain")
 
 
+def _git_files(*paths: str) -> list[str]:
+    """Files git tracks (or would track) below ``paths``, as they are in the working tree."""
+    listed = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard", *paths],
+                            cwd=ROOT, check=True, capture_output=True, text=True).stdout.split()
+    return [p for p in listed if (ROOT / p).is_file()]
+
+
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    # Built from a copy of the project's files, so the build leaves nothing in the checkout.
     out = tmp_path_factory.mktemp("wheel")
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "--wheel-dir", str(out), str(ROOT)],
+    src = out / "src"
+    for rel in _git_files():
+        (src / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / rel, src / rel)
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "--wheel-dir", str(out), str(src)],
                    check=True, capture_output=True, timeout=600)
     return next(out.glob("citybrain-*.whl"))
 
 
 def test_the_wheel_holds_every_tracked_file_of_the_packages(wheel: Path) -> None:
-    tracked = subprocess.run(["git", "ls-files", *PACKAGES], cwd=ROOT, check=True, capture_output=True, text=True).stdout.split()
     names = set(zipfile.ZipFile(wheel).namelist())
-    missing = [p for p in tracked if p not in names]
+    missing = [p for p in _git_files(*PACKAGES) if p not in names]
     assert not missing, f"files the code ships but the wheel lacks: {missing}"
 
 
