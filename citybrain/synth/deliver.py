@@ -37,7 +37,8 @@ from citybrain.synth.ids import (
 from warehouse.contract.feeds import FEEDS, FEEDS_BY_ID, FILE_REASONS, Feed
 
 # Columns whose values take part in cross-field checks: a second defect avoids them.
-_CROSS = {"id_number", "gender", "birth_date", "holder_id", "holder_type", "certificate_type"}
+_CROSS = {"id_number", "gender", "birth_date", "holder_id", "holder_type", "certificate_type",
+          "event_type", "event_time", "due_at"}
 _BAD_DATES = ["2026-02-30", "1899-12-31", "31/12/2020", "unknown", "2025-13-01"]
 _BAD_TIMES = ["2026-02-30 10:00:00", "1899-12-31 08:00:00", "yesterday", "2025-01-01 25:61:00"]
 _BAD_CODES = {"gender": "9", "ethnicity": "57"}
@@ -45,7 +46,7 @@ _FMT_WEIGHTS = {  # csv, jsonl, parquet
     "psb/household_events": (0.8, 0.0, 0.2), "health/death_records": (0.4, 0.5, 0.1),
     "civil/marriage_registrations": (0.7, 0.2, 0.1), "hrss/insurance_events": (0.5, 0.1, 0.4),
     "samr/entity_events": (0.6, 0.2, 0.2), "dsb/certificate_events": (0.4, 0.3, 0.3),
-    "dsb/certificate_usage": (0.4, 0.2, 0.4),
+    "dsb/certificate_usage": (0.4, 0.2, 0.4), "hotline/service_requests": (0.5, 0.3, 0.2),
 }
 # reason -> (column kind, holder_type it applies to, check character, alphabet, validity of the other kind)
 _CHECK_CHARS = {
@@ -223,13 +224,13 @@ class Deliveries:
                 continue
             if r == "future_date" and not any(c.event_date and c.name != "birth_date" for c in feed.columns):
                 continue
-            if r == "bad_code" and not any(c.kind == "code" for c in feed.columns):
+            if r == "bad_code" and not any(c.kind in ("code", "handler") for c in feed.columns):
                 continue
             if r == "unknown_district" and not any(c.kind == "district" for c in feed.columns):
                 continue
             if r == "mismatch" and feed.id not in ("psb/household_events", "dsb/certificate_events"):
                 continue
-            if r == "bad_number" and not any(c.kind == "number" for c in feed.columns):
+            if r == "bad_number" and not any(c.kind in ("number", "rating") for c in feed.columns):
                 continue
             if r == "bad_date" and not any(c.kind in ("date", "timestamp") for c in feed.columns):
                 continue
@@ -239,7 +240,9 @@ class Deliveries:
     def _mutate(self, feed: Feed, row: dict, reason: str, bdate: int, rng: np.random.Generator,
                 avoid: set[str]) -> tuple[str, str | None] | None:
         """Apply one defect to ``row`` in place; returns (reason, column) or None if impossible."""
-        cols = [c for c in feed.columns if c.name not in avoid and c.name != feed.key]
+        # A column of other event types than the row's is ignored by validation: no defect there.
+        cols = [c for c in feed.columns if c.name not in avoid and c.name != feed.key
+                and (not c.only_on or row.get("event_type") in c.only_on)]
         pick = lambda options: options[int(rng.integers(0, len(options)))] if options else None  # noqa: E731
         if reason == "missing_value":
             c = pick([c for c in cols if c.required])
@@ -250,13 +253,18 @@ class Deliveries:
             # Replace the check character with a wrong one; a corrupted holder_id must not
             # happen to be a valid code of the other kind instead.
             kind, holder_type, check_char, alphabet, other_valid = _CHECK_CHARS[reason]
-            c = pick([c for c in cols if c.kind == kind or (c.kind == "holder_id" and row.get("holder_type") == holder_type)])
+            c = pick([c for c in cols if row.get(c.name) is not None
+                      and (c.kind == kind or (c.kind == "holder_id" and row.get("holder_type") == holder_type))])
             if c:
                 body = row[c.name][:17]
                 row[c.name] = pick([body + x for x in alphabet if x != check_char(body) and not other_valid(body + x)])
                 return reason, c.name
         elif reason == "bad_date":
             c = pick([c for c in cols if c.kind in ("date", "timestamp")])
+            if c and c.name == "due_at" and rng.random() < 0.5 and "event_time" not in avoid:
+                before = dt.datetime.fromisoformat(row["event_time"]) - dt.timedelta(hours=1)
+                row[c.name] = before.isoformat(sep=" ")  # a deadline before its own dispatch
+                return reason, c.name
             if c:
                 row[c.name] = pick(_BAD_TIMES if c.kind == "timestamp" else _BAD_DATES)
                 return reason, c.name
@@ -265,9 +273,11 @@ class Deliveries:
             if c:
                 future = EPOCH + dt.timedelta(bdate + int(rng.integers(1, 30)))
                 row[c.name] = f"{future.isoformat()} 09:30:00" if c.kind == "timestamp" else future.isoformat()
+                if row.get("due_at") is not None and c.name == "event_time":  # its deadline moves with it
+                    row["due_at"] = f"{(future + dt.timedelta(3)).isoformat()} 09:30:00"
                 return reason, c.name
         elif reason == "bad_code":
-            c = pick([c for c in cols if c.kind == "code"])
+            c = pick([c for c in cols if c.kind in ("code", "handler")])
             if c:
                 row[c.name] = _BAD_CODES.get(c.name, "unknown_" + c.name[:6])
                 return reason, c.name
@@ -294,9 +304,9 @@ class Deliveries:
                 row["holder_id"] = other
                 return reason, "holder_id"
         elif reason == "bad_number":
-            c = pick([c for c in cols if c.kind == "number"])
+            c = pick([c for c in cols if c.kind in ("number", "rating")])
             if c:
-                row[c.name] = pick(["-5", "abc", "1,000"])
+                row[c.name] = pick(["0", "6", "4.5", "abc"] if c.kind == "rating" else ["-5", "abc", "1,000"])
                 return reason, c.name
         return None
 
@@ -327,6 +337,12 @@ class Deliveries:
                     got = [("malformed_row", None)]
                 else:
                     first = self._mutate(dl.feed, row, kind, dl.bdate, rng, set())
+                    for _ in range(10 if first is None else 0):  # this row cannot carry it: try others
+                        src = int(rng.integers(0, n))
+                        row = {**table.slice(src, 1).to_pylist()[0], dl.feed.key: row[dl.feed.key]}
+                        first = self._mutate(dl.feed, row, kind, dl.bdate, rng, set())
+                        if first is not None:
+                            break
                     if first is None:
                         continue
                     got = [first]

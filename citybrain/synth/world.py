@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from citybrain.synth.hotline import Hotline
 from citybrain.synth.ids import EPOCH, id_numbers, place_codes_for, usccs
 from citybrain.synth.names import entity_names, person_names
 from warehouse.contract.city import City
@@ -149,6 +150,7 @@ class World:
         pop = np.array([d.population for d in city.districts], dtype=float)
         self.dist_weights = pop / pop.sum()
         self.counters: dict[str, int] = defaultdict(int)
+        self.hotline = Hotline(city, scale.residents, seed)
 
     # ------------------------------------------------------------------ helpers
     def _ids(self, prefix: str, day: int, n: int) -> np.ndarray:
@@ -557,6 +559,7 @@ class World:
             self._issue(emit, "driving_licence", "person", who, np.full(k, d), np.full(k, d + 6 * 365), np.full(k, d))
 
         self.emit_usage(day, emit)
+        self.hotline.day(day, p.id[registered], emit)
 
     def _leave(self, emit: Emit, people: np.ndarray, bdate: np.ndarray) -> None:
         p = self.persons

@@ -8,6 +8,9 @@ from pathlib import Path
 import pytest
 from helpers import found_deliveries, found_rejections, ingest_all, make_city, truth_deliveries, truth_rejections
 
+from warehouse.contract.feeds import FEEDS
+from warehouse.ingest.schema import staging_table
+
 
 def _assert_matches_truth(home: Path) -> None:
     con = ingest_all(home)
@@ -28,13 +31,11 @@ def _assert_matches_truth(home: Path) -> None:
         assert extra == (["remark"] if d["extra_columns"] else [])
     assert len(ledger) == len(truth_deliveries(home))
     # Every accepted row is staged exactly once with its lineage.
-    for feed, staged in con.execute(
-        """SELECT d.feed, count(*) FROM ingest.deliveries d JOIN (
-             SELECT _delivery_id FROM staging.household_events UNION ALL SELECT _delivery_id FROM staging.death_records
-             UNION ALL SELECT _delivery_id FROM staging.marriage_registrations UNION ALL SELECT _delivery_id FROM staging.insurance_events
-             UNION ALL SELECT _delivery_id FROM staging.entity_events UNION ALL SELECT _delivery_id FROM staging.certificate_events
-             UNION ALL SELECT _delivery_id FROM staging.certificate_usage) s ON s._delivery_id = d.delivery_id GROUP BY 1"""
-    ).fetchall():
+    every_staged = " UNION ALL ".join(f"SELECT _delivery_id FROM {staging_table(f)}" for f in FEEDS)
+    staged_feeds = con.execute(
+        f"SELECT d.feed, count(*) FROM ingest.deliveries d JOIN ({every_staged}) s ON s._delivery_id = d.delivery_id GROUP BY 1"
+    ).fetchall()
+    for feed, staged in staged_feeds:
         assert staged == con.execute("SELECT sum(rows_accepted) FROM ingest.deliveries WHERE feed = ?", [feed]).fetchone()[0]
 
 

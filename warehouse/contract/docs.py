@@ -24,6 +24,8 @@ KINDS: dict[str, str] = {
     "district": "区县代码 district (§4)",
     "number": "数值 number",
     "holder_id": "身份号码或信用代码 identity number or credit code",
+    "handler": "承办单位：部门代码或区县代码 handling department or district code",
+    "rating": "整数 1–5 integer 1–5",
 }
 _LISTED = 12  # longer code lists are summarised by their first and last codes
 
@@ -52,6 +54,9 @@ def feed_table(feed: Feed) -> str:
     ]
     for c in feed.columns:
         required = "是 yes" if c.required else "否 optional"
+        if c.only_on:
+            only = ", ".join(f"`{e}`" for e in c.only_on)
+            required = f"{'仅' if c.required else '可选，仅'} {only} · {'only' if c.required else 'optional, only'} on {only}"
         kind = KINDS[c.kind] + (", 不晚于业务日期 not after the business date" if c.event_date else "")
         rows.append(f"| `{c.name}` | {kind} | {required} | {_values(c)} |")
     return "\n".join(rows)

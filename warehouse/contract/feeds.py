@@ -17,7 +17,32 @@ DEPARTMENTS: dict[str, tuple[str, str]] = {
     "hrss": ("人力资源和社会保障局", "Human Resources and Social Security Bureau"),
     "samr": ("市场监督管理局", "Market Regulation Administration"),
     "dsb": ("数据资源管理局", "Data Resources Bureau"),
+    "hotline": ("12345政务服务便民热线", "12345 Government Service Hotline"),
 }
+# Departments the 12345 hotline dispatches requests to that deliver no feed of their own.
+HANDLER_DEPARTMENTS: dict[str, tuple[str, str]] = {
+    "urban": ("城市管理局", "Urban Management Bureau"),
+    "transport": ("交通运输局", "Transport Bureau"),
+    "housing": ("住房和城乡建设局", "Housing and Urban-Rural Development Bureau"),
+    "environment": ("生态环境局", "Ecology and Environment Bureau"),
+    "education": ("教育局", "Education Bureau"),
+}
+# First-level categories of citizens' requests (诉求分类).
+REQUEST_CATEGORIES: dict[str, tuple[str, str]] = {
+    "urban_management": ("城市管理", "Urban management"),
+    "traffic": ("交通出行", "Traffic and transport"),
+    "environment": ("生态环境", "Environment"),
+    "housing": ("住房建设", "Housing and construction"),
+    "labour": ("劳动社保", "Labour and social security"),
+    "market": ("市场消费", "Markets and consumers"),
+    "public_safety": ("公共安全", "Public safety"),
+    "health": ("医疗卫生", "Health care"),
+    "education": ("教育", "Education"),
+    "civil_affairs": ("民政", "Civil affairs"),
+    "other": ("其他", "Other"),
+}
+REQUEST_CHANNELS: tuple[str, ...] = ("phone", "app", "web", "wechat")
+REQUEST_EVENTS: tuple[str, ...] = ("create", "dispatch", "close", "rate", "reopen")
 
 # Row-level rejection reasons (CONTRACT §3), in the order they are documented.
 ROW_REASONS: tuple[str, ...] = (
@@ -68,7 +93,11 @@ class Column:
     """One column of a feed.
 
     kind is one of: text, id_number, uscc, date, timestamp, code, district, number,
-    holder_id. ``event_date`` marks dates that may not lie after the business date.
+    holder_id, handler (a department code, a hotline handler or one of the city's
+    districts), rating (an integer 1-5). ``event_date`` marks dates that may not lie after
+    the business date. ``only_on`` limits the column to rows whose ``event_type`` is one
+    of those: there it is required (unless ``required`` is false) and checked; on every
+    other row it is ignored.
     """
 
     name: str
@@ -76,6 +105,7 @@ class Column:
     required: bool = True
     codes: tuple[str, ...] = ()
     event_date: bool = False
+    only_on: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -109,8 +139,9 @@ class Feed:
         return next(c for c in self.columns if c.name == name)
 
 
-def _c(name: str, kind: str = "text", *, required: bool = True, codes: tuple[str, ...] = (), event: bool = False) -> Column:
-    return Column(name, kind, required, codes, event)
+def _c(name: str, kind: str = "text", *, required: bool = True, codes: tuple[str, ...] = (), event: bool = False,
+       only_on: tuple[str, ...] = ()) -> Column:
+    return Column(name, kind, required, codes, event, only_on)
 
 
 FEEDS: tuple[Feed, ...] = (
@@ -229,6 +260,27 @@ FEEDS: tuple[Feed, ...] = (
         ),
         "电子证照用证",
         "e-certificate uses",
+    ),
+    Feed(
+        "hotline",
+        "service_requests",
+        "event_id",
+        (
+            _c("event_id"),
+            _c("ticket_no"),
+            _c("event_type", "code", codes=REQUEST_EVENTS),
+            _c("event_time", "timestamp", event=True),
+            _c("district_code", "district"),
+            _c("category", "code", codes=tuple(REQUEST_CATEGORIES), only_on=("create",)),
+            _c("channel", "code", codes=REQUEST_CHANNELS, only_on=("create",)),
+            _c("handler", "handler", only_on=("dispatch",)),
+            _c("due_at", "timestamp", only_on=("dispatch",)),
+            _c("satisfaction", "rating", only_on=("rate",)),
+            _c("caller_id_number", "id_number", required=False, only_on=("create",)),
+        ),
+        "12345热线诉求工单",
+        "12345 hotline service requests",
+        extra_checks=("due_after_event",),
     ),
 )
 

@@ -11,7 +11,7 @@ from warehouse.contract.feeds import FEEDS, Feed
 
 _SQL = resources.files(__package__) / "sql"
 
-DUCK_TYPES = {"date": "DATE", "timestamp": "TIMESTAMP", "number": "DECIMAL(20, 4)"}
+DUCK_TYPES = {"date": "DATE", "timestamp": "TIMESTAMP", "number": "DECIMAL(20, 4)", "rating": "INTEGER"}
 """Staged type of each contract column kind; every other kind is staged as VARCHAR."""
 
 

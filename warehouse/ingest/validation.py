@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from warehouse.contract.feeds import CERTIFICATE_HOLDER, Column, Feed
+from warehouse.contract.feeds import CERTIFICATE_HOLDER, DEPARTMENTS, HANDLER_DEPARTMENTS, Column, Feed
 
 
 def _lit(text: str) -> str:
@@ -60,7 +60,8 @@ def _problem(bits: ReasonBits, cond: str, reason: str, column: str) -> str:
 def _typed(col: Column) -> str | None:
     """Expression parsing a column's text into its staged type (None: staged as text)."""
     v = _q(col.name)
-    return {"date": f"cb_date({v})", "timestamp": f"cb_timestamp({v})", "number": f"cb_number({v})"}.get(col.kind)
+    return {"date": f"cb_date({v})", "timestamp": f"cb_timestamp({v})", "number": f"cb_number({v})",
+            "rating": f"cb_rating({v})"}.get(col.kind)
 
 
 def _column_problems(bits: ReasonBits, col: Column, districts: list[str], business_date: str) -> str:
@@ -82,14 +83,18 @@ def _column_problems(bits: ReasonBits, col: Column, districts: list[str], busine
         check.append((_not_listed(v, col.codes), "bad_code"))
     elif col.kind == "district":
         check.append((_not_listed(v, districts), "unknown_district"))
-    elif col.kind == "number":
+    elif col.kind in ("number", "rating"):
         check.append((f"{t} IS NULL", "bad_number"))
+    elif col.kind == "handler":
+        check.append((_not_listed(v, [*DEPARTMENTS, *HANDLER_DEPARTMENTS, *districts]), "bad_code"))
     if not branches and not check:
         return ""
     parts = [f"WHEN {c} THEN {bits(r, col.name)}" for c, r in branches]
     # Optional columns are only checked when present.
     parts += [f"WHEN {v} IS NOT NULL AND ({c}) THEN {bits(r, col.name)}" for c, r in check]
-    return "CASE " + " ".join(parts) + " ELSE 0 END"
+    case = "CASE " + " ".join(parts) + " ELSE 0 END"
+    # A column of some event types only: ignored on the other rows.
+    return f"CASE WHEN event_type IN {_in_list(col.only_on)} THEN {case} ELSE 0 END" if col.only_on else case
 
 
 def _holder_problems(bits: ReasonBits) -> list[str]:
@@ -132,6 +137,9 @@ def _extra_problems(bits: ReasonBits, feed: Feed) -> list[str]:
         )
     if "holder_matches_type" in feed.extra_checks:
         out += _holder_problems(bits)
+    if "due_after_event" in feed.extra_checks:
+        # A deadline before the dispatch it belongs to is not a readable date for it.
+        out.append(_problem(bits, "event_type = 'dispatch' AND due_at__t < event_time__t", "bad_date", "due_at"))
     return out
 
 

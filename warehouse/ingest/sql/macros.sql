@@ -79,3 +79,8 @@ CREATE OR REPLACE TEMP MACRO cb_timestamp(s) AS (
 CREATE OR REPLACE TEMP MACRO cb_number(s) AS (
     CASE WHEN regexp_full_match(s, '[0-9]+(\.[0-9]+)?') THEN try_cast(s AS DECIMAL(20, 4)) END
 );
+
+-- A citizen's rating: exactly one of the digits 1 to 5.
+CREATE OR REPLACE TEMP MACRO cb_rating(s) AS (
+    CASE WHEN s IN ('1', '2', '3', '4', '5') THEN CAST(s AS INTEGER) END
+);
