@@ -75,6 +75,14 @@ class _Steps:
             self.rows[name].append(cols.get(name, np.full(n, None, dtype=object)))
 
 
+def _working_hours(at: np.ndarray, after: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Times moved into 08:00-21:00 of their day (handlers close during the day), never
+    earlier than ten minutes after ``after``."""
+    hour = (at % 86400) // 3600
+    moved = at - at % 86400 + rng.integers(8 * 3600, 21 * 3600, len(at))
+    return np.maximum(np.where((hour < 8) | (hour >= 21), moved, at), after + 600)
+
+
 def _stamp(seconds: np.ndarray) -> np.ndarray:
     """Seconds since the epoch as 'YYYY-MM-DD HH:MM:SS' local time."""
     if not len(seconds):
@@ -86,7 +94,7 @@ def _stamp(seconds: np.ndarray) -> np.ndarray:
 class Hotline:
     """Draws each day's requests for ``city``; its own random stream leaves the other feeds as they were."""
 
-    def __init__(self, city: City, residents: int, seed: int) -> None:
+    def __init__(self, city: City, residents: int, seed: int, *, clean: bool = False) -> None:
         self.rng = np.random.default_rng(zlib.crc32(f"{seed}|hotline".encode()))
         self.codes = np.array(city.district_codes)
         pop = np.array([d.population for d in city.districts], dtype=float)
@@ -96,6 +104,8 @@ class Hotline:
         self.serial = 0
         self.event_serial = 0
         self.surges: list[tuple[str, str]] = []
+        self.clean = clean  # no planted inconsistency: every ticket's creation is delivered
+        self.days = 0
 
     def _surge(self, day: dt.date) -> str | None:
         if self.rng.random() >= 1 / 30:
@@ -107,6 +117,7 @@ class Hotline:
     def day(self, day: dt.date, callers: np.ndarray, emit) -> None:
         """Create ``day``'s requests (callers drawn from ``callers``' identity numbers) and emit their lives."""
         rng = self.rng
+        self.days += 1
         surge = self._surge(day)
         factor, boost = SURGES[surge] if surge else (1.0, {})
         n = int(rng.poisson(self.residents * PER_RESIDENT_DAY * DAY_FACTOR[day_kind(day)] * factor))
@@ -147,7 +158,7 @@ class Hotline:
         late_p = np.where(cat[sent] == "housing", 0.2, 0.09)
         late = rng.random(len(sent)) < late_p
         share = np.where(late, 1.0 + rng.exponential(0.4, len(sent)), rng.beta(2.0, 2.5, len(sent)))
-        closed = dispatched + np.maximum(600, (share * due_days * 86400)).astype(np.int64)
+        closed = _working_hours(dispatched + np.maximum(600, (share * due_days * 86400)).astype(np.int64), dispatched, rng)
         steps.add("close", tickets[sent], closed, district[sent])
 
         # Ratings, mostly good, worse after a late closure; low ratings are reopened more often.
@@ -161,7 +172,7 @@ class Hotline:
         rate_time = close_time + rng.integers(300, 3 * 86400, len(t_all))
         steps.add("rate", t_all[rated], rate_time[rated], d_all[rated], satisfaction=stars[rated].astype(str))
         reopen_p = np.where(rated & (stars <= 2), 0.3, 0.02)
-        again = np.flatnonzero(rng.random(len(t_all)) < reopen_p)
+        again = np.flatnonzero((rng.random(len(t_all)) < reopen_p) | ((self.days == 1) & (np.arange(len(t_all)) == 0)))
         if len(again):
             after = np.maximum(close_time[again], np.where(rated[again], rate_time[again], 0))
             reopened = after + rng.integers(3600, 4 * 86400, len(again))
@@ -172,7 +183,20 @@ class Hotline:
                       due_at=_stamp(redispatched + 3 * 86400))
             reclosed = redispatched + rng.integers(3600, 5 * 86400, len(again))
             steps.add("close", t_all[again], reclosed, local_district)
+        if not self.clean and (self.days == 2 or rng.random() < 0.2):
+            self._orphan(steps, d0)
         self._emit(steps, day, emit)
+
+    def _orphan(self, steps: _Steps, d0: int) -> None:
+        """A handler's steps for a ticket whose creation the hotline never delivered (planted
+        inconsistency: the library's finding ``ticket_without_creation``)."""
+        rng = self.rng
+        ticket = np.array([f"12345-X{self.serial:07d}"])
+        self.serial += 1
+        district = self.codes[rng.integers(0, len(self.codes), 1)]
+        at = d0 + rng.integers(9 * 3600, 17 * 3600, 1)
+        steps.add("dispatch", ticket, at, district, handler=district, due_at=_stamp(at + 3 * 86400))
+        steps.add("close", ticket, at + rng.integers(3600, 2 * 86400, 1), district)
 
     def _emit(self, steps: _Steps, day: dt.date, emit) -> None:
         cols = {k: np.concatenate(v) for k, v in steps.rows.items()}

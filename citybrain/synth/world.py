@@ -150,7 +150,7 @@ class World:
         pop = np.array([d.population for d in city.districts], dtype=float)
         self.dist_weights = pop / pop.sum()
         self.counters: dict[str, int] = defaultdict(int)
-        self.hotline = Hotline(city, scale.residents, seed)
+        self.hotline = Hotline(city, scale.residents, seed, clean=clean)
 
     # ------------------------------------------------------------------ helpers
     def _ids(self, prefix: str, day: int, n: int) -> np.ndarray:

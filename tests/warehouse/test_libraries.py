@@ -14,6 +14,7 @@ from helpers import ingest_all, make_city
 from warehouse.ingest.deliveries import ingest_landing
 from warehouse.ingest.schema import connect
 from warehouse.libraries.build import DEATH_GRACE_DAYS, build_all
+from warehouse.ops.store import OpsStore
 
 AS_OF = dt.datetime(2026, 11, 21, 7, 0)
 
@@ -124,11 +125,46 @@ def expected_findings(home: Path, persons: pd.DataFrame) -> set[tuple[str, str]]
             out.add(("legal_rep_unknown", uscc))
         elif e.legal_rep_id_number in deceased:
             out.add(("legal_rep_deceased", uscc))
+    hotline = _clean(home, "hotline__service_requests")
+    created = set(hotline[hotline.event_type == "create"].ticket_no)
+    out |= {("ticket_without_creation", t) for t in set(hotline.ticket_no) - created}
     return out
 
 
 def _findings(con: duckdb.DuckDBPyConnection) -> set[tuple[str, str]]:
     return {tuple(r) for r in con.execute("SELECT rule, subject_id FROM quality.findings").fetchall()}
+
+
+def test_tickets_match_clean_rows_and_keep_no_caller_in_clear(tiny_city: Path, tmp_path: Path) -> None:
+    home = tmp_path / "h"
+    shutil.copytree(tiny_city, home)
+    con = ingest_all(home)
+    build_all(con, AS_OF)
+    steps = _clean(home, "hotline__service_requests").sort_values(["event_time", "_business_date", "_line"], kind="stable")
+    by_ticket = steps.groupby("ticket_no")
+    create = steps[steps.event_type == "create"].groupby("ticket_no").head(1).set_index("ticket_no")
+    life = steps[steps.event_type.isin(["close", "reopen"])].groupby("ticket_no").tail(1).set_index("ticket_no").event_type
+    dispatch = steps[steps.event_type == "dispatch"].groupby("ticket_no").tail(1).set_index("ticket_no")
+    rate = steps[steps.event_type == "rate"].groupby("ticket_no").tail(1).set_index("ticket_no")
+    got = con.execute("SELECT * FROM service.tickets").df().set_index("ticket_no")
+    assert set(got.index) == set(by_ticket.groups) and len(got) > 30
+    got = got.loc[create.index]  # tickets never created are findings (test_tiny_findings_match_the_oracle)
+    status = pd.Series("open", index=got.index).where(~got.index.isin(life[life == "close"].index), "closed")
+    assert (got.status == status).all()
+    assert (got.district_code == create.district_code.reindex(got.index)).all()
+    assert (got.category == create.category.reindex(got.index)).all()
+    assert (got.handler.fillna("") == dispatch.handler.reindex(got.index).fillna("")).all()
+    assert (got.satisfaction.fillna(0).astype(int) == rate.satisfaction.reindex(got.index).fillna("0").astype(int)).all()
+    reopened = steps[steps.event_type == "reopen"].groupby("ticket_no").size().reindex(got.index).fillna(0)
+    assert (got.reopened == reopened).all() and reopened.sum() > 0
+    assert got.closed_at.isna().equals(got.status == "open")
+    # The caller is kept only as the keyed hash the audit log uses for the same person.
+    callers = create.caller_id_number.dropna()
+    assert len(callers) > 10
+    store = OpsStore(home)
+    assert (got.caller_hash.reindex(callers.index) == callers.map(store.subject_hash)).all()
+    everything = " ".join(map(str, con.execute("SELECT * FROM service.tickets UNION ALL BY NAME SELECT * FROM service.ticket_history").fetchall()))
+    assert not any(c in everything for c in callers)
 
 
 @pytest.mark.slow
@@ -157,7 +193,8 @@ def test_tiny_findings_match_the_oracle(tiny_city: Path, tmp_path: Path) -> None
 def _tables(con: duckdb.DuckDBPyConnection) -> dict[str, list]:
     return {t: con.execute(f"SELECT * FROM {t} ORDER BY ALL").fetchall() for t in (
         "population.person_history", "population.persons", "legal_person.entity_history", "legal_person.entities",
-        "e_certificate.certificate_history", "e_certificate.certificate_state", "quality.findings")}
+        "e_certificate.certificate_history", "e_certificate.certificate_state", "service.ticket_history", "service.tickets",
+        "quality.findings")}
 
 
 @pytest.mark.parametrize("seed", [1, 6])

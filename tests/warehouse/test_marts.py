@@ -17,6 +17,7 @@ from helpers import truth_deliveries, truth_rejections
 from test_libraries import AS_OF, _clean, expected_persons
 
 from warehouse.contract.city import load_city
+from warehouse.contract.feeds import HANDLER_DEPARTMENTS, REQUEST_CATEGORIES
 from warehouse.ingest.deliveries import ingest_landing
 from warehouse.ingest.schema import connect
 from warehouse.libraries.build import build_all
@@ -332,3 +333,65 @@ while time.time() < end:
     time.sleep(0.02)
 print(reads, errors, len(runs))
 """
+
+
+def _as_ratio(num: pd.Series, den: pd.Series, days: list[str]) -> dict[tuple[str, str], float | None]:
+    """(day, district) numerators and denominators -> every day x district and the pooled city
+    value, None where nothing was counted (a rate has no value on a day without events)."""
+    out: dict[tuple[str, str], float | None] = {}
+    for day in days:
+        for k in load_city().district_codes:
+            n, d = float(num.get((day, k), 0)), float(den.get((day, k), 0))
+            out[(day, k)] = round(n / d, 9) if d else None
+        n = float(sum(v for (dd, _), v in num.items() if dd == day))
+        d = float(sum(v for (dd, _), v in den.items() if dd == day))
+        out[(day, CITY)] = round(n / d, 9) if d else None
+    return out
+
+
+def test_service_indicators_match_an_independent_computation(tiny) -> None:
+    home, con = tiny
+    days = sorted({d["business_date"] for d in truth_deliveries(home)})
+    steps = _clean(home, "hotline__service_requests").sort_values(["event_time", "_business_date", "_line"], kind="stable")
+    steps = steps.assign(day=steps.event_time.str[:10])
+    created = steps[steps.event_type == "create"].drop_duplicates("ticket_no").set_index("ticket_no")
+    steps = steps.assign(k=steps.ticket_no.map(created.district_code))
+    assert len(created) > 30 and {"dispatch", "close", "rate", "reopen"} <= set(steps.event_type)
+
+    requests = created.assign(day=created.event_time.str[:10]).groupby(["day", "district_code"]).size()
+    assert _values(con, "svc.requests") == _as_indicator(requests, days)
+    closes = steps[steps.event_type == "close"]
+    assert _values(con, "svc.closed") == _as_indicator(closes.groupby(["day", "k"], dropna=False).size(), days)
+
+    rates = steps[steps.event_type == "rate"].assign(s=lambda d: d.satisfaction.astype(int))
+    got = {key: None if v is None else round(v, 9) for key, v in _values(con, "svc.satisfaction").items()}
+    assert got == _as_ratio(rates.groupby(["day", "k"]).s.sum(), rates.groupby(["day", "k"]).size(), days)
+
+    # A close is on time when it is no later than the due time of the latest dispatch before it.
+    due = steps.due_at.where(steps.event_type == "dispatch").groupby(steps.ticket_no).ffill()
+    followed = steps.assign(due=due.groupby(steps.ticket_no).shift())[lambda d: (d.event_type == "close") & d.due.notna()]
+    on_time = followed.assign(ok=(followed.event_time <= followed.due).astype(int))
+    got = {key: None if v is None else round(v, 9) for key, v in _values(con, "svc.on_time_rate").items()}
+    assert got == _as_ratio(on_time.groupby(["day", "k"]).ok.sum(), on_time.groupby(["day", "k"]).size(), days)
+
+    # Open at the end of each day: replay create, close and reopen; overdue: its latest due time has passed.
+    backlog, overdue = {}, {}
+    for day in days:
+        end = f"{day} 24:00:00"  # sorts after every time of the day
+        upto = steps[(steps.event_time < end) & steps.ticket_no.isin(created.index)]
+        state = upto[upto.event_type.isin(["create", "close", "reopen"])].groupby("ticket_no").tail(1)
+        open_now = state[state.event_type != "close"].ticket_no
+        last_due = upto[upto.event_type == "dispatch"].groupby("ticket_no").tail(1).set_index("ticket_no").due_at
+        late = open_now[open_now.map(last_due).fillna("9999") < end]
+        backlog.update({(day, k): float(n) for k, n in open_now.map(created.district_code).value_counts().items()})
+        overdue.update({(day, k): float(n) for k, n in late.map(created.district_code).value_counts().items()})
+    assert _values(con, "svc.backlog") == _as_indicator(pd.Series(backlog, dtype=float), days)
+    assert _values(con, "svc.overdue") == _as_indicator(pd.Series(overdue, dtype=float), days)
+
+    # The same by handler and by category, which together make up the city's figures.
+    for day in days[-3:]:
+        by_category = sum(_values(con, f"svc.requests.{c}").get((day, CITY), 0) for c in REQUEST_CATEGORIES)
+        assert by_category == _values(con, "svc.requests")[(day, CITY)]
+    overdue_by_handler = sum(_values(con, f"svc.overdue.{h}")[(days[-1], CITY)]
+                             for h in ("psb", "health", "civil", "hrss", "samr", *HANDLER_DEPARTMENTS, "local"))
+    assert overdue_by_handler == _values(con, "svc.overdue")[(days[-1], CITY)]

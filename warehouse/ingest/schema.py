@@ -8,6 +8,7 @@ from pathlib import Path
 import duckdb
 
 from warehouse.contract.feeds import FEEDS, Feed
+from warehouse.storage.subjects import register_subject_hash
 
 _SQL = resources.files(__package__) / "sql"
 
@@ -36,13 +37,16 @@ def install_macros(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def connect(path: str | Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    """Open the warehouse; a writable connection also creates any missing tables."""
+    """Open the warehouse; a writable connection also creates any missing tables and can hash
+    identity numbers with its data directory's key (``cb_subject_hash``, storage.subjects)."""
     con = duckdb.connect(str(path), read_only=read_only)
     install_macros(con)
     # Rows carry their lineage (_delivery_id, _line), so physical order never matters
     # except while a loader reads a file (see loaders.run_in_file_order).
     con.execute("SET preserve_insertion_order = false")
     if not read_only:
+        if str(path) != ":memory:":
+            register_subject_hash(con, Path(path).resolve().parent)
         con.execute((_SQL / "schema.sql").read_text(encoding="utf-8"))
         for f in FEEDS:
             con.execute(staging_ddl(f))

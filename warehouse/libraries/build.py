@@ -17,12 +17,14 @@ import duckdb
 
 from warehouse.contract.feeds import FEEDS_BY_ID
 from warehouse.ingest.schema import staging_table
-from warehouse.libraries import e_certificate, legal_person, population
+from warehouse.libraries import e_certificate, legal_person, population, service
 from warehouse.libraries.model import Library
 
 # Every library, in build order: a library comes after those it reads. Its DDL is created in
 # the same order, so a view may read the libraries declared before it.
-LIBRARIES: dict[str, Library] = {lib.name: lib for lib in (population.LIBRARY, e_certificate.LIBRARY, legal_person.LIBRARY)}
+LIBRARIES: dict[str, Library] = {
+    lib.name: lib for lib in (population.LIBRARY, e_certificate.LIBRARY, legal_person.LIBRARY, service.LIBRARY)
+}
 for _i, _lib in enumerate(LIBRARIES.values()):
     assert set(_lib.after) <= set(list(LIBRARIES)[:_i]), f"{_lib.name} is listed before a library it reads"
 

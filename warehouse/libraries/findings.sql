@@ -64,4 +64,13 @@ SELECT 'closed_entity_valid_licence', c.issuer, 'entity', e.uscc, e.district_cod
 FROM legal_person.entities e
 JOIN e_certificate.certificates c ON c.holder_type = 'legal_person' AND c.holder_id = e.uscc
      AND c.certificate_type = 'business_licence' AND c.status = 'valid'
-WHERE e.status <> 'active';
+WHERE e.status <> 'active'
+UNION ALL
+-- Steps of a 12345 ticket whose creation the hotline never delivered (a dispatch or close
+-- for an unknown ticket).
+SELECT 'ticket_without_creation', 'hotline', 'ticket', t.ticket_no, t.district_code,
+       'ticket has ' || h.steps || ' step(s) from ' || h.first_step || ' but no creation', h.first_step
+FROM service.tickets t
+JOIN (SELECT ticket_no, count(*) AS steps, min(event_time)::DATE AS first_step FROM service.ticket_history GROUP BY ticket_no) h
+  USING (ticket_no)
+WHERE t.created_at IS NULL;

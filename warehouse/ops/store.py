@@ -9,14 +9,12 @@ log itself leaks nothing and can still be searched by identity number.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import hmac
 import json
-import os
-import secrets
 import sqlite3
 from collections.abc import Iterable
 from pathlib import Path
+
+from warehouse.storage.subjects import subject_hash, subject_key
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS users (
@@ -54,7 +52,7 @@ class OpsStore:
 
     def __init__(self, home: Path) -> None:
         self.path = home / "ops.sqlite"
-        self.key_path = home / "audit.key"
+        self.home = home
         home.mkdir(parents=True, exist_ok=True)
         with self._con() as con:
             con.execute("PRAGMA journal_mode=WAL")
@@ -124,16 +122,9 @@ class OpsStore:
             con.executemany("UPDATE acknowledgements SET applied = 1 WHERE alert_id = ?", [(a,) for a in alert_ids])
 
     # ------------------------------------------------------------------ audit log
-    def _key(self) -> bytes:
-        if not self.key_path.exists():
-            fd = os.open(self.key_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(secrets.token_bytes(32))
-        return self.key_path.read_bytes()
-
     def subject_hash(self, id_number: str) -> str:
         """Keyed hash of an identity number (upper-cased, trimmed)."""
-        return hmac.new(self._key(), id_number.strip().upper().encode(), hashlib.sha256).hexdigest()[:32]
+        return subject_hash(subject_key(self.home), id_number)
 
     def log_access(self, username: str, role: str, action: str, *, delivery_id: int | None, rows: int,
                    id_numbers: Iterable[str], purpose: str) -> None:

@@ -100,7 +100,9 @@ def data_days(con: duckdb.DuckDBPyConnection) -> tuple[dt.date, dt.date] | None:
 def _prepare(con: duckdb.DuckDBPyConnection, first: dt.date, last: dt.date, as_of: dt.datetime) -> None:
     con.execute("CREATE OR REPLACE TEMP TABLE cb_days AS SELECT CAST(d AS DATE) AS day FROM range(?::DATE, ?::DATE + 1, INTERVAL 1 DAY) t(d)",
                 [first, last])
-    con.execute((_SQL / "_holder_district.sql").read_text(encoding="utf-8"))
+    # What several indicators share: files named _*.sql, run before any indicator.
+    for shared in sorted(f for f in _SQL.iterdir() if f.name.startswith("_") and f.name.endswith(".sql")):
+        con.execute(shared.read_text(encoding="utf-8"))
     con.execute("CREATE OR REPLACE TEMP TABLE cb_feeds (department VARCHAR, feed VARCHAR, deadline_hours INTEGER)")
     con.executemany("INSERT INTO cb_feeds VALUES (?, ?, ?)", [(f.department, f.name, f.deadline_hours) for f in FEEDS])
     # A feed is due for D once its deadline has passed on the refresh's clock.
@@ -217,5 +219,9 @@ def _earliest_event(con: duckdb.DuckDBPyConnection, prev: int) -> dt.date | None
         f"SELECT min(event_date) FROM staging.entity_events WHERE _delivery_id IN {changed}",
         f"SELECT min(least(event_date, valid_from)) FROM staging.certificate_events WHERE _delivery_id IN {changed}",
         f"SELECT min(CAST(used_at AS DATE)) FROM staging.certificate_usage WHERE _delivery_id IN {changed}",
+        # A ticket's step moves the indicators of every day since the ticket was created.
+        f"""SELECT min(CAST(t.created_at AS DATE)) FROM staging.service_requests s JOIN service.tickets t USING (ticket_no)
+            WHERE s._delivery_id IN {changed}""",
+        f"SELECT min(CAST(event_time AS DATE)) FROM staging.service_requests WHERE _delivery_id IN {changed}",
     ]
     return con.execute(f"SELECT min(d) FROM ({' UNION ALL '.join(parts)}) t(d)", [prev]).fetchone()[0]
