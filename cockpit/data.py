@@ -10,7 +10,9 @@ from flask import g, has_request_context
 from cockpit.context import ctx
 from cockpit.roles import Principal
 
-KPIS = ["pop.registered", "pop.births", "pop.deaths", "le.active", "le.new", "cert.valid", "cert.usage",
+# The overview's cards, in this order: how the city serves its people (12345) first.
+KPIS = ["svc.requests", "svc.on_time_rate", "svc.satisfaction", "svc.backlog", "svc.overdue",
+        "pop.registered", "pop.births", "pop.deaths", "le.active", "le.new", "cert.valid", "cert.usage",
         "gov.rejection_rate", "gov.on_time_rate"]
 
 
@@ -75,18 +77,30 @@ def kpis(area: str) -> pd.DataFrame:
     value a week before, and the last 30 days for a sparkline."""
     city = info().get("city_code", "")
     return _shared(
-        """WITH c AS (SELECT *, CASE WHEN scope = 'city' THEN ? ELSE ? END AS area
+        """WITH c AS (SELECT *, CASE WHEN scope = 'city' THEN ? ELSE ? END AS area, list_position(?, indicator_id) AS position
                       FROM indicator_catalog WHERE indicator_id IN (SELECT unnest(?))),
                 v AS (SELECT v.* FROM indicator_values v JOIN c ON c.indicator_id = v.indicator_id AND v.district_code = c.area),
                 last AS (SELECT max(date) AS d FROM v)
-           SELECT c.indicator_id, c.name_zh, c.name_en, c.unit, c.direction, c.area, cur.value, prev.value AS week_before,
+           SELECT c.position, c.indicator_id, c.name_zh, c.name_en, c.unit, c.direction, c.area, cur.value, prev.value AS week_before,
                   list(h.value ORDER BY h.date) AS history
            FROM c
            LEFT JOIN v cur ON cur.indicator_id = c.indicator_id AND cur.date = (SELECT d FROM last)
            LEFT JOIN v prev ON prev.indicator_id = c.indicator_id AND prev.date = (SELECT d FROM last) - 7
            LEFT JOIN v h ON h.indicator_id = c.indicator_id AND h.date > (SELECT d FROM last) - 30
-           GROUP BY ALL ORDER BY c.indicator_id""",
-        (city, area, tuple(KPIS)),
+           GROUP BY ALL ORDER BY c.position""",
+        (city, area, tuple(KPIS), tuple(KPIS)),
+    )
+
+
+def requests_by_category(area: str, days: int = 7) -> pd.DataFrame:
+    """Citizens' requests of the last ``days`` days of data by category, most first."""
+    return _shared(
+        """WITH last AS (SELECT max(date) AS d FROM indicator_values WHERE indicator_id = 'svc.requests')
+           SELECT substr(indicator_id, length('svc.requests.') + 1) AS category, sum(value) AS requests
+           FROM indicator_values
+           WHERE indicator_id LIKE 'svc.requests.%' AND district_code = ? AND date > (SELECT d FROM last) - ?
+           GROUP BY ALL HAVING sum(value) > 0 ORDER BY requests DESC""",
+        (area, days),
     )
 
 

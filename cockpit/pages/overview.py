@@ -9,6 +9,7 @@ from cockpit import data
 from cockpit.components import page
 from cockpit.context import guard
 from cockpit.i18n import figure_layout, lang, t
+from warehouse.contract.feeds import REQUEST_CATEGORIES
 
 PATH = "/"
 dash.register_page(__name__, path=PATH, name="总览", name_en="Overview", order=0)
@@ -36,6 +37,7 @@ def layout(who) -> html.Div:
         dcc.Store(id="ov-district"),
         html.Div(id="ov-score", className="card"),
         html.Div(id="ov-kpis", className="cards"),
+        dcc.Graph(id="ov-categories", config={"displayModeBar": False}),
         html.Div([dcc.Graph(id="ov-map", config={"displayModeBar": False}), html.Div(id="ov-alerts", className="card")],
                  className="split"),
     ])
@@ -55,7 +57,9 @@ def pick_district(click, picked):
 def _fmt(value, pct: bool) -> str:
     if value is None or value != value:
         return "—"
-    return f"{value * 100:.1f}%" if pct else f"{value:,.0f}"
+    if pct:
+        return f"{value * 100:.1f}%"
+    return f"{value:,.0f}" if float(value).is_integer() or abs(value) >= 100 else f"{value:.2f}"  # e.g. satisfaction 4.62
 
 
 def _kpi_card(k, area: str) -> html.Div:
@@ -95,8 +99,25 @@ def _tile_map(area: str) -> dict:
         "hovertemplate": "%{text}<br>" + t("评分", "score") + " %{marker.color:.2f}<extra></extra>"}], "layout": layout}
 
 
+def _categories(area: str) -> dict:
+    """The last week's citizens' requests by category (12345), most first."""
+    by = data.requests_by_category(area)
+    layout = figure_layout()
+    layout.update(title={"text": t("近7天市民诉求 · 按类别", "Citizens' requests, last 7 days, by category")}, height=300,
+                  margin={"l": 10, "r": 10, "t": 40, "b": 10}, yaxis={"autorange": "reversed", "automargin": True},
+                  xaxis={"automargin": True})
+    if by.empty:
+        layout.update(annotations=[{"text": t("暂无诉求数据", "No requests yet"), "showarrow": False, "xref": "paper",
+                                    "yref": "paper", "x": 0.5, "y": 0.5}])
+        return {"data": [], "layout": layout}
+    names = [t(*REQUEST_CATEGORIES.get(c, (c, c))) for c in by.category]
+    return {"data": [{"type": "bar", "orientation": "h", "x": by.requests.tolist(), "y": names,
+                      "hovertemplate": "%{y}: %{x:,.0f}<extra></extra>"}], "layout": layout}
+
+
 @callback(Output("ov-asof", "children"), Output("ov-score", "children"), Output("ov-kpis", "children"),
-          Output("ov-map", "figure"), Output("ov-alerts", "children"), Input("ov-district", "data"))
+          Output("ov-map", "figure"), Output("ov-alerts", "children"), Output("ov-categories", "figure"),
+          Input("ov-district", "data"))
 def render(selected):
     who = guard(PATH)
     area = _area_of(who, selected)
@@ -131,4 +152,4 @@ def render(selected):
         html.Ul([html.Li(m) for m in open_.message.head(8)]) if not open_.empty else html.Div(t("无", "None")),
     ]
     asof = f"{t('数据截至', 'Data as of')} {info.get('as_of', '?')} · {t('发布于', 'published')} {info.get('published_at', '?')[:19]}"
-    return asof, score_box, cards, _tile_map(area), alert_box
+    return asof, score_box, cards, _tile_map(area), alert_box, _categories(area)

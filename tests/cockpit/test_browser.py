@@ -18,6 +18,7 @@ from helpers import EVIL, PASSWORD, USERS
 from werkzeug.serving import make_server
 
 from cockpit.app import create_app
+from cockpit.data import KPIS
 from cockpit.roles import HOME_PAGE, PAGES
 from warehouse.ops.store import OpsStore
 from warehouse.storage.home import Home
@@ -129,11 +130,15 @@ def test_a_city_manager_drills_down_by_list_and_by_map(session) -> None:
     s.choose("#ov-pick", "西湖区")
     s.page.wait_for_function("document.querySelector('#ov-score').innerText.includes('西湖区')")
     # Click the tile of 上城区 on the map, where a person would.
+    s.page.locator("#ov-map").scroll_into_view_if_needed()  # below the cards: scroll to it, as a person would
     names = s.page.locator("#ov-map .scatterlayer .textpoint").all_text_contents()
     box = s.page.locator("#ov-map .scatterlayer .point").nth(names.index("上城区")).bounding_box()
     s.page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
     s.page.wait_for_function("document.querySelector('#ov-score').innerText.includes('上城区')")
-    assert s.page.locator(".kpi").count() == 9
+    # Service leads: the 12345 cards come first, then the registries; requests by category beside them.
+    cards = s.page.locator(".kpi").evaluate_all("els => els.map(e => e.dataset.indicator)")
+    assert cards == KPIS
+    assert s.page.locator("#ov-categories .bars .point").count() > 0
     s.assert_clean()
 
 
