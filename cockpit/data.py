@@ -192,3 +192,44 @@ def rejected_rows_for(who: Principal, delivery_id: int) -> pd.DataFrame:
         [delivery_id, who.scope],
     )
     return rows
+
+
+def overdue_tickets_for(who: Principal) -> pd.DataFrame:
+    """Open requests past their due time on the snapshot's clock, in ``who``'s scope: a district
+    manager's own district, a steward's own department as handler (the hotline's steward: every
+    one), the whole city for city managers. The snapshot holds no caller, so none can leak."""
+    if who.role == "district_manager":
+        where, args = "district_code = ?", (who.scope,)
+    elif who.role == "steward":
+        where, args = ("TRUE", ()) if who.scope == "hotline" else ("handler = ?", (who.scope,))
+    elif who.role == "city_manager":
+        where, args = "TRUE", ()
+    else:
+        return pd.DataFrame()
+    as_of = info().get("as_of")
+    return _shared(
+        f"""SELECT *, date_diff('day', due_at, CAST(? AS TIMESTAMP)) AS days_overdue FROM open_tickets
+            WHERE due_at < CAST(? AS TIMESTAMP) AND {where} ORDER BY due_at, ticket_no""",
+        (as_of, as_of, *args),
+    )
+
+
+def handler_performance(who: Principal) -> pd.DataFrame:
+    """Each handler's on-time closure over the last 30 days of data and its overdue requests on
+    the last day (city-wide aggregates); a department's steward sees its own line only."""
+    df = _shared(
+        """WITH last AS (SELECT max(date) AS d FROM indicator_values WHERE indicator_id = 'svc.on_time_rate'),
+                r AS (SELECT substr(indicator_id, length('svc.on_time_rate.') + 1) AS handler,
+                             sum(numerator) / nullif(sum(denominator), 0) AS on_time_rate
+                      FROM indicator_values WHERE indicator_id LIKE 'svc.on_time_rate.%' AND district_code = ?
+                        AND date > (SELECT d FROM last) - 30 GROUP BY 1),
+                o AS (SELECT substr(indicator_id, length('svc.overdue.') + 1) AS handler, value AS overdue
+                      FROM indicator_values WHERE indicator_id LIKE 'svc.overdue.%' AND district_code = ?
+                        AND date = (SELECT d FROM last))
+           SELECT r.handler, r.on_time_rate, coalesce(o.overdue, 0) AS overdue
+           FROM r LEFT JOIN o USING (handler) ORDER BY r.on_time_rate NULLS LAST, r.handler""",
+        (info().get("city_code", ""),) * 2,
+    )
+    if who.role == "steward" and who.scope != "hotline" and not df.empty:
+        return df[df.handler == who.scope]
+    return df

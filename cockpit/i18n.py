@@ -26,6 +26,9 @@ COLUMN_LABELS: dict[str, tuple[str, str]] = {
     "run_id": ("运行编号", "Run"), "job": ("作业", "Job"), "started": ("开始", "Started"), "ended": ("结束", "Ended"),
     "rule": ("规则", "Rule"), "owner_department": ("责任部门", "Owner department"), "findings": ("问题数", "Findings"),
     "since": ("最早", "Since"),
+    "ticket_no": ("工单编号", "Ticket"), "district": ("区县", "District"), "category": ("类别", "Category"),
+    "handler": ("承办单位", "Handler"), "due_at": ("办理时限", "Due"), "days_overdue": ("超期天数", "Days overdue"),
+    "on_time_rate": ("按时办结率", "On-time closure"), "overdue": ("超期未办结", "Overdue, open"),
 }
 
 

@@ -16,6 +16,7 @@ SCOPED = {"district_manager": "district", "steward": "department"}
 # Page path -> roles that may open it. Checked on the server for every page and callback.
 PAGES: dict[str, set[str]] = {
     "/": {"city_manager", "district_manager"},
+    "/service": {"city_manager", "district_manager", "steward"},
     "/explorer": {"analyst", "city_manager", "district_manager"},
     "/alerts": {"city_manager", "district_manager", "analyst", "steward"},
     "/ingestion": {"steward", "auditor"},

@@ -5,7 +5,8 @@
 Serves the data directory's current snapshot with a scratch operational store (the real
 users and audit log are not touched), signs in as one user per role in Debian's headless
 chromium and saves ``<role>.png`` (plus the city manager's overview in English and in the
-dark big-screen mode).
+dark big-screen mode, a district manager's overview on a phone, and the citizens' requests
+page as a district manager, a steward in English and a city manager on a phone).
 """
 
 from __future__ import annotations
@@ -23,11 +24,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
 from dash_client import BENCH_USERS, PASSWORD, scratch_home, start_cockpit  # noqa: E402
 from playwright.sync_api import sync_playwright  # noqa: E402
 
-# (file name, user, cookies, viewport)
-SHOTS = [(role, user, {}, (1440, 1000)) for user, (role, _) in BENCH_USERS.items()] + [
-    ("city_manager_en", "boss", {"cb_lang": "en"}, (1440, 1000)),
-    ("city_manager_big_screen", "boss", {"cb_theme": "dark"}, (1920, 1080)),
-    ("district_manager_phone", "xihu", {}, (390, 844)),
+# (file name, user, cookies, viewport, page: None for the role's first page)
+SHOTS = [(role, user, {}, (1440, 1000), None) for user, (role, _) in BENCH_USERS.items()] + [
+    ("city_manager_en", "boss", {"cb_lang": "en"}, (1440, 1000), None),
+    ("city_manager_big_screen", "boss", {"cb_theme": "dark"}, (1920, 1080), None),
+    ("district_manager_phone", "xihu", {}, (390, 844), None),
+    ("service_district_manager", "xihu", {}, (1440, 1000), "/service"),
+    ("service_steward_en", "police", {"cb_lang": "en"}, (1440, 1000), "/service"),
+    ("service_city_manager_phone", "boss", {}, (390, 844), "/service"),
 ]
 
 
@@ -47,7 +51,7 @@ def main() -> None:
     try:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox", "--headless", "--disable-gpu"])
-            for name, user, cookies, (width, height) in SHOTS:
+            for name, user, cookies, (width, height), path in SHOTS:
                 context = browser.new_context(viewport={"width": width, "height": height})
                 context.add_cookies([{"name": k, "value": v, "url": url} for k, v in cookies.items()])
                 page = context.new_page()
@@ -56,6 +60,9 @@ def main() -> None:
                 page.fill("input[name=password]", PASSWORD)
                 page.click("button[type=submit]")
                 page.wait_for_load_state("networkidle")
+                if path:
+                    page.goto(f"{url}{path}")
+                    page.wait_for_load_state("networkidle")
                 page.wait_for_selector("#_pages_content > *")
                 page.wait_for_timeout(1500)  # let the figures draw
                 page.screenshot(path=str(args.out / f"{name}.png"), full_page=True)

@@ -11,6 +11,7 @@ import pytest
 from helpers import AS_OF, EVIL, PASSWORD
 
 from cockpit.app import create_app
+from cockpit.data import KPIS
 from pipelines.run import run_daily_job
 from warehouse.ops.store import OpsStore
 from warehouse.storage.home import Home
@@ -118,6 +119,26 @@ def test_a_district_manager_cannot_read_another_district(app) -> None:
     assert r["response"]["ex-graph"]["figure"]["data"]
 
 
+def test_service_requests_are_scoped_and_never_name_the_caller(app, home: Path) -> None:
+    con = duckdb.connect(str(home / "warehouse.duckdb"), read_only=True)
+    callers = [r[0] for r in con.execute(
+        "SELECT DISTINCT caller_id_number FROM staging.service_requests WHERE caller_id_number IS NOT NULL").fetchall()]
+    overdue = con.execute("SELECT district_code, handler, ticket_no FROM service.tickets WHERE status = 'open' AND due_at < ?",
+                          [AS_OF]).fetchall()
+    con.close()
+    assert callers and overdue, "the tiny city has callers and overdue requests"
+    for user, keep in (("boss", lambda d, h: True), ("xihu", lambda d, h: d == "330106"), ("police", lambda d, h: h == "psb")):
+        r = _call(_client(app, user), app, "sv-overdue.data", [1])
+        assert r.status_code == 200, (user, r.get_data(as_text=True)[:300])
+        out = json.loads(r.get_data(as_text=True))["response"]
+        assert sorted(row["ticket_no"] for row in out["sv-overdue"]["data"]) == sorted(t for d, h, t in overdue if keep(d, h))
+        text = json.dumps(out, ensure_ascii=False)
+        assert not any(c in text for c in callers), "a caller's identity number reached the page"
+    # Roles without the page get nothing, even from a forged callback.
+    for user in ("ana", "aud"):
+        assert _call(_client(app, user), app, "sv-overdue.data", [1]).status_code == 204
+
+
 def test_acknowledgements_are_scoped_and_reach_the_warehouse(app, home: Path) -> None:
     snap = duckdb.connect(str(home / "warehouse.duckdb"), read_only=True)
     city_alert = snap.execute("SELECT alert_id FROM marts.alerts WHERE status = 'open' AND owner_scope = 'dsb' LIMIT 1").fetchone()
@@ -141,7 +162,7 @@ def test_overview_renders_the_callers_area(app, user: str, area: str) -> None:
     r = _call(client, app, "ov-kpis.children", [None])
     assert r.status_code == 200, r.get_data(as_text=True)[:300]
     out = json.loads(r.get_data(as_text=True))["response"]
-    assert len(out["ov-kpis"]["children"]) == 9  # the key indicators, each a card
+    assert len(out["ov-kpis"]["children"]) == len(KPIS)  # the key indicators, each a card
     assert out["ov-map"]["figure"]["data"][0]["customdata"]
     # A district manager clicking another district stays in their own.
     pick = json.loads(_call(client, app, "ov-district.data", [{"points": [{"customdata": "330102"}]}, None]).get_data(as_text=True))

@@ -66,6 +66,10 @@ SERVING: dict[str, tuple[tuple[str, ...], str]] = {
     "findings_summary": (("quality.findings",),
                          """SELECT rule, owner_department, district_code, count(*) AS findings, min(since) AS since
                             FROM quality.findings GROUP BY ALL"""),
+    # Open citizens' requests for the managers' and handlers' lists: never the caller.
+    "open_tickets": (("service.tickets",),
+                     """SELECT ticket_no, district_code, category, channel, created_at, handler, due_at, dispatched_at, reopened
+                        FROM service.tickets WHERE status = 'open'"""),
     "population_profile": (("population.persons",),
                            """SELECT district_code, status, gender, age_band, age_group, count(*) AS persons
                               FROM population.person_profile GROUP BY ALL"""),
