@@ -1,7 +1,8 @@
 """Ingestion speed on one large feed, side by side in one run.
 
 Three contenders read the same CSV delivery of psb/household_events (default 5 million
-rows, ~1% of them defective):
+rows, ~1% of them defective), or with ``--feed hotline/service_requests`` of the 12345
+hotline's steps (conditional columns, timestamps; pandera is not run for it):
 
 * **ours**   — `warehouse.ingest.deliveries`: hash, load, validate every rule, stage, quarantine, ledger;
 * **bare**   — DuckDB's own `CREATE TABLE AS SELECT * FROM read_csv(...)` of the file (no rules);
@@ -17,6 +18,7 @@ Each DuckDB contender writes to a fresh database file on the same disk. Runs alt
     .venv/bin/python bench/ingest.py --rows 500000   # quicker
     .venv/bin/python bench/ingest.py --threads 1     # both DuckDB contenders on one thread
     .venv/bin/python bench/ingest.py --no-rules      # also time the pipeline without its rules
+    .venv/bin/python bench/ingest.py --feed hotline/service_requests --no-pandera
 """
 
 from __future__ import annotations
@@ -43,7 +45,15 @@ import warehouse.ingest.deliveries  # noqa: E402
 from citybrain.synth.ids import id_numbers, place_codes_for  # noqa: E402
 from citybrain.synth.names import person_names  # noqa: E402
 from warehouse.contract.city import load_city  # noqa: E402
-from warehouse.contract.feeds import ETHNICITY_CODES, FEEDS_BY_ID  # noqa: E402
+from warehouse.contract.feeds import (  # noqa: E402
+    DEPARTMENTS,
+    ETHNICITY_CODES,
+    FEEDS_BY_ID,
+    HANDLER_DEPARTMENTS,
+    REQUEST_CATEGORIES,
+    REQUEST_CHANNELS,
+    REQUEST_EVENTS,
+)
 from warehouse.ingest.deliveries import ingest_landing  # noqa: E402
 from warehouse.ingest.schema import DUCK_TYPES, connect  # noqa: E402
 from warehouse.ingest.validation import ReasonBits  # noqa: E402
@@ -82,6 +92,44 @@ def make_feed(path: Path, rows: int, seed: int = 1) -> None:
             w.write_table(pa.table({k: pa.array(v, pa.string()) for k, v in cols.items()}))
 
 
+def make_hotline_feed(path: Path, rows: int, seed: int = 1) -> None:
+    """A service-requests CSV of mixed steps (each with the columns its type needs) and ~1%
+    defective rows (a needed column empty, a deadline before its dispatch, an unknown handler)."""
+    rng = np.random.default_rng(seed)
+    districts = np.array(load_city().district_codes)
+    handlers = np.array([*DEPARTMENTS, *HANDLER_DEPARTMENTS, *districts])
+    feed = FEEDS_BY_ID["hotline/service_requests"]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    chunk = 1_000_000
+    with pacsv.CSVWriter(path, pa.schema([(c, pa.string()) for c in feed.column_names])) as w:
+        for start in range(0, rows, chunk):
+            n = min(chunk, rows - start)
+            kind = np.array(REQUEST_EVENTS)[rng.choice(5, n, p=[0.3, 0.3, 0.28, 0.1, 0.02])]
+            secs = rng.integers(0, 86400, n).astype("timedelta64[s]")
+            at = np.datetime64(DAY.isoformat(), "s") + secs
+            due = at + np.timedelta64(3, "D")
+            stamp = lambda t: np.char.replace(np.datetime_as_string(t, unit="s"), "T", " ")  # noqa: E731
+            only = lambda k, v, kind=kind: np.where(kind == k, v, "")  # noqa: E731
+            cols = {
+                "event_id": np.char.add("RX", np.arange(start, start + n).astype(str)),
+                "ticket_no": np.char.add("T", rng.integers(0, rows // 3 + 1, n).astype(str)),
+                "event_type": kind, "event_time": stamp(at),
+                "district_code": districts[rng.integers(0, len(districts), n)],
+                "category": only("create", np.array(list(REQUEST_CATEGORIES))[rng.integers(0, len(REQUEST_CATEGORIES), n)]),
+                "channel": only("create", np.array(REQUEST_CHANNELS)[rng.integers(0, len(REQUEST_CHANNELS), n)]),
+                "handler": only("dispatch", handlers[rng.integers(0, len(handlers), n)]),
+                "due_at": only("dispatch", stamp(due)),
+                "satisfaction": only("rate", rng.integers(1, 6, n).astype(str)),
+                "caller_id_number": "",
+            }
+            bad = rng.random(n) < 0.01
+            defect = rng.integers(0, 3, n)
+            cols["category"] = np.where(bad & (defect == 0) & (kind == "create"), "", cols["category"])
+            cols["due_at"] = np.where(bad & (defect == 1) & (kind == "dispatch"), stamp(at - np.timedelta64(1, "h")), cols["due_at"])
+            cols["handler"] = np.where(bad & (defect == 2) & (kind == "dispatch"), "nobody", cols["handler"])
+            w.write_table(pa.table({k: pa.array(np.broadcast_to(v, n), pa.string()) for k, v in cols.items()}))
+
+
 def _threads(con: duckdb.DuckDBPyConnection, threads: int | None) -> None:
     if threads:
         con.execute(f"SET threads = {int(threads)}")
@@ -108,10 +156,10 @@ def _rules_removed():
         warehouse.ingest.deliveries.checked_sql = real
 
 
-def run_ours(src: Path, work: Path, threads: int | None = None, rules: bool = True) -> float:
+def run_ours(src: Path, work: Path, threads: int | None = None, rules: bool = True, feed=FEED) -> float:
     home = work / "ours"
     shutil.rmtree(home, ignore_errors=True)
-    landing = home / "landing" / "psb" / "household_events" / DAY.isoformat()
+    landing = home / "landing" / feed.department / feed.name / DAY.isoformat()
     landing.mkdir(parents=True)
     (landing / src.name).hardlink_to(src)
     con = connect(home / "warehouse.duckdb")
@@ -204,20 +252,22 @@ def main() -> None:
     ap.add_argument("--no-pandera", action="store_true")
     ap.add_argument("--no-rules", action="store_true", help="also time our ingest with every row rule taken out")
     ap.add_argument("--threads", type=int, help="DuckDB threads for both DuckDB contenders (default: one per core)")
+    ap.add_argument("--feed", default=FEED.id, choices=[FEED.id, "hotline/service_requests"])
     args = ap.parse_args()
+    feed = FEEDS_BY_ID[args.feed]
     work = Path(tempfile.mkdtemp(prefix="cb-bench-ingest-"))
     try:
-        src = work / "household_events_20261101.csv"
+        src = work / f"{feed.name}_20261101.csv"
         t0 = time.perf_counter()
-        make_feed(src, args.rows)
+        (make_feed if feed is FEED else make_hotline_feed)(src, args.rows)
         print(f"feed: {args.rows:,} rows, {src.stat().st_size / 2**20:.0f} MiB (made in {time.perf_counter() - t0:.1f} s)", flush=True)
         ours, bare, floor = [], [], []
         for i in range(args.rounds):
-            ours.append(run_ours(src, work, args.threads))
+            ours.append(run_ours(src, work, args.threads, feed=feed))
             bare.append(run_bare(src, work, args.threads))
             line = f"  round {i + 1}: ours {ours[-1]:6.2f} s   bare read_csv {bare[-1]:6.2f} s"
             if args.no_rules:
-                floor.append(run_ours(src, work, args.threads, rules=False))
+                floor.append(run_ours(src, work, args.threads, rules=False, feed=feed))
                 line += f"   ours without rules {floor[-1]:6.2f} s"
             print(line, flush=True)
         o, b = statistics.median(ours), statistics.median(bare)
@@ -225,7 +275,7 @@ def main() -> None:
         if floor:
             f = statistics.median(floor)
             print(f"median: ours without rules {f:.2f} s -> {f / b:.2f}x bare; the rules cost {o - f:.2f} s")
-        if not args.no_pandera:
+        if not args.no_pandera and feed is FEED:
             p, failures = run_pandera(src)
             print(f"pandas+pandera: {p:.2f} s ({failures:,} failure cases) -> pandera/ours = {p / o:.1f}x (target >= 10x)")
     finally:

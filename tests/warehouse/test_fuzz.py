@@ -160,3 +160,69 @@ def test_the_one_read_hash_and_blank_line_scan_agree_with_whole_file_definitions
         loaders._CHUNK = original
     assert facts.sha256 == hashlib.sha256(data).hexdigest()
     assert facts.interior_blank_line is expected
+
+
+# The 12345 feed's columns that only some step types need: every combination of right, empty
+# and wrong values, judged against a plain reading of CONTRACT §2.
+HOTLINE = FEEDS_BY_ID["hotline/service_requests"]
+STEP_VALUES = {
+    "ticket_no": ["T1", ""], "event_type": ["create", "dispatch", "close", "rate", "reopen", "", "bogus"],
+    "event_time": ["2026-11-01 10:00:00", "", "yesterday", "2026-11-05 10:00:00"],
+    "district_code": ["330106", "", "999999"], "category": ["traffic", "", "weird"], "channel": ["phone", "", "fax"],
+    "handler": ["psb", "urban", "330106", "", "nobody", "330100"],
+    "due_at": ["2026-11-03 10:00:00", "", "2026-11-01 09:00:00", "garbage"],
+    "satisfaction": ["5", "1", "", "0", "6", "4.5"], "caller_id_number": ["", "11010519491231002X", "11010519491231002Y"],
+}
+
+
+def _expected_reasons(row: dict[str, str]) -> set[tuple[str, str]]:
+    out: set[tuple[str, str]] = set()
+
+    def need(column: str, wrong: str, ok) -> None:
+        if row[column] == "":
+            out.add(("missing_value", column))
+        elif not ok(row[column]):
+            out.add((wrong, column))
+
+    need("ticket_no", "", lambda v: True)
+    need("event_type", "bad_code", lambda v: v in ("create", "dispatch", "close", "rate", "reopen"))
+    need("event_time", "bad_date", lambda v: v != "yesterday")
+    if row["event_time"] == "2026-11-05 10:00:00":
+        out.add(("future_date", "event_time"))
+    need("district_code", "unknown_district", lambda v: v == "330106")
+    step = row["event_type"]
+    if step == "create":
+        need("category", "bad_code", lambda v: v == "traffic")
+        need("channel", "bad_code", lambda v: v == "phone")
+        if row["caller_id_number"] and row["caller_id_number"].endswith("Y"):
+            out.add(("bad_id_number", "caller_id_number"))
+    elif step == "dispatch":
+        need("handler", "bad_code", lambda v: v in ("psb", "urban", "330106"))
+        need("due_at", "bad_date", lambda v: v != "garbage")
+        if row["due_at"] not in ("", "garbage") and row["event_time"] not in ("", "yesterday") and row["due_at"] < row["event_time"]:
+            out.add(("bad_date", "due_at"))
+    elif step == "rate":
+        need("satisfaction", "bad_number", lambda v: v in ("1", "5"))
+    return out
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(rows=st.lists(st.fixed_dictionaries({c: st.sampled_from(v) for c, v in STEP_VALUES.items()}), min_size=1, max_size=25))
+def test_hotline_steps_are_judged_by_the_columns_their_type_needs(rows: list[dict[str, str]]) -> None:
+    root = Path(tempfile.mkdtemp())
+    try:
+        folder = root / "landing" / "hotline" / "service_requests" / "2026-11-01"
+        folder.mkdir(parents=True)
+        lines = [",".join(HOTLINE.column_names)]
+        lines += [",".join(f"E{i}" if c == "event_id" else row[c] for c in HOTLINE.column_names) for i, row in enumerate(rows)]
+        (folder / "steps.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+        con = connect(":memory:")
+        (o,) = ingest_landing(con, root / "landing", root / "tmp")
+        found: dict[int, set] = {}
+        for line, reason, column in con.execute("SELECT line_number, reason, column_name FROM ingest.rejections").fetchall():
+            found.setdefault(line, set()).add((reason, column))
+        expected = {i + 1: r for i, row in enumerate(rows) if (r := _expected_reasons(row))}
+        assert found == expected
+        assert o.rows_accepted == len(rows) - len(expected)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
