@@ -19,6 +19,15 @@ from warehouse.ops.store import OpsStore
 AS_OF = dt.datetime(2026, 11, 21, 7, 0)
 
 
+def _built_copy(city: Path, tmp_path: Path) -> tuple[Path, duckdb.DuckDBPyConnection]:
+    """A copy of ``city`` ingested and with every library built as of AS_OF."""
+    home = tmp_path / "h"
+    shutil.copytree(city, home)
+    con = ingest_all(home)
+    build_all(con, AS_OF)
+    return home, con
+
+
 def _clean(home: Path, feed: str) -> pd.DataFrame:
     df = pd.read_parquet(home / "truth" / "clean" / f"{feed}.parquet")
     return df.sort_values(["_business_date", "_line"], kind="stable")
@@ -44,10 +53,7 @@ def expected_persons(home: Path) -> pd.DataFrame:
 
 
 def test_population_matches_an_independent_computation(tiny_city: Path, tmp_path: Path) -> None:
-    home = tmp_path / "h"
-    shutil.copytree(tiny_city, home)
-    con = ingest_all(home)
-    build_all(con, AS_OF)
+    home, con = _built_copy(tiny_city, tmp_path)
     got = con.execute(
         "SELECT id_number, status, district_code, name, strftime(death_date, '%Y-%m-%d') AS death_date FROM population.persons"
     ).df().set_index("id_number")
@@ -62,10 +68,7 @@ def test_population_matches_an_independent_computation(tiny_city: Path, tmp_path
 
 
 def test_entities_and_certificates_match_clean_rows(tiny_city: Path, tmp_path: Path) -> None:
-    home = tmp_path / "h"
-    shutil.copytree(tiny_city, home)
-    con = ingest_all(home)
-    build_all(con, AS_OF)
+    home, con = _built_copy(tiny_city, tmp_path)
     samr = _clean(home, "samr__entity_events").sort_values(["event_date", "_business_date", "_line"], kind="stable")
     last = samr.groupby("uscc").tail(1).set_index("uscc")
     status = last.event_type.map({"establish": "active", "change": "active", "deregister": "deregistered", "revoke": "revoked"})
@@ -136,10 +139,7 @@ def _findings(con: duckdb.DuckDBPyConnection) -> set[tuple[str, str]]:
 
 
 def test_tickets_match_clean_rows_and_keep_no_caller_in_clear(tiny_city: Path, tmp_path: Path) -> None:
-    home = tmp_path / "h"
-    shutil.copytree(tiny_city, home)
-    con = ingest_all(home)
-    build_all(con, AS_OF)
+    home, con = _built_copy(tiny_city, tmp_path)
     steps = _clean(home, "hotline__service_requests").sort_values(["event_time", "_business_date", "_line"], kind="stable")
     by_ticket = steps.groupby("ticket_no")
     create = steps[steps.event_type == "create"].groupby("ticket_no").head(1).set_index("ticket_no")
@@ -183,10 +183,7 @@ def test_findings_are_exactly_the_planted_inconsistencies(tmp_path: Path) -> Non
 
 
 def test_tiny_findings_match_the_oracle(tiny_city: Path, tmp_path: Path) -> None:
-    home = tmp_path / "h"
-    shutil.copytree(tiny_city, home)
-    con = ingest_all(home)
-    build_all(con, AS_OF)
+    home, con = _built_copy(tiny_city, tmp_path)
     assert _findings(con) == expected_findings(home, expected_persons(home))
 
 
