@@ -387,6 +387,8 @@ def test_service_indicators_match_an_independent_computation(tiny) -> None:
         overdue.update({(day, k): float(n) for k, n in late.map(created.district_code).value_counts().items()})
     assert _values(con, "svc.backlog") == _as_indicator(pd.Series(backlog, dtype=float), days)
     assert _values(con, "svc.overdue") == _as_indicator(pd.Series(overdue, dtype=float), days)
+    got = {key: None if v is None else round(v, 9) for key, v in _values(con, "svc.overdue_share").items()}
+    assert got == _as_ratio(pd.Series(overdue, dtype=float), pd.Series(backlog, dtype=float), days)
 
     # The same by handler and by category, which together make up the city's figures.
     for day in days[-3:]:
