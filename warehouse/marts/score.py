@@ -28,11 +28,12 @@ WITH periods AS (
     UNION ALL SELECT *, 'quarter', CAST(date_trunc('quarter', date) AS DATE) FROM marts.indicator_scores
 ),
 per_indicator AS (
-    -- rounded so that parallel summation order cannot decide which of two equal scores is weakest
-    SELECT period, period_start, district_code, indicator_id, round(avg(score), 9) AS score
+    -- Averaged as exact decimals: a parallel sum of doubles differs in its last bit from run to
+    -- run, which moved scores (and which of two equal scores is weakest) between refreshes.
+    SELECT period, period_start, district_code, indicator_id, CAST(round(avg(CAST(score AS DECIMAL(18, 12))), 9) AS DOUBLE) AS score
     FROM periods GROUP BY ALL
 )
-SELECT period, period_start, district_code, avg(score) AS score, count(*) AS indicators,
+SELECT period, period_start, district_code, CAST(avg(CAST(score AS DECIMAL(18, 12))) AS DOUBLE) AS score, count(*) AS indicators,
        arg_min(indicator_id, (score, indicator_id)) AS weakest_indicator
 FROM per_indicator GROUP BY ALL;
 """
