@@ -103,16 +103,13 @@ class Hotline:
         self.residents = residents
         self.serial = 0
         self.event_serial = 0
-        self.surges: list[tuple[str, str]] = []
         self.clean = clean  # no planted inconsistency: every ticket's creation is delivered
         self.days = 0
 
     def _surge(self, day: dt.date) -> str | None:
         if self.rng.random() >= 1 / 30:
             return None
-        kind = "rainstorm" if 4 <= day.month <= 10 else "cold_wave"
-        self.surges.append((day.isoformat(), kind))
-        return kind
+        return "rainstorm" if 4 <= day.month <= 10 else "cold_wave"
 
     def day(self, day: dt.date, callers: np.ndarray, emit) -> None:
         """Create ``day``'s requests (callers drawn from ``callers``' identity numbers) and emit their lives."""

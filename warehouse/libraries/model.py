@@ -36,7 +36,6 @@ class Library:
     ``description`` is what the Dagster UI says of it."""
 
     name: str
-    title: str
     description: str
     feeds: tuple[str, ...]
     models: tuple[Model, ...]

@@ -5,7 +5,6 @@ from warehouse.libraries.model import CHANGED, Library, Model
 
 LIBRARY = Library(
     name="e_certificate",
-    title="电子证照库",
     description="电子证照库: every e-certificate with its lifecycle; e_certificate.certificates adds 'expired' on the clock date.",
     feeds=("dsb/certificate_events", "dsb/certificate_usage"),
     models=(

@@ -6,7 +6,6 @@ from warehouse.libraries.population import PERSONS_TOUCHED
 
 LIBRARY = Library(
     name="legal_person",
-    title="法人综合库",
     description="法人综合库: every market entity with status, establishment and closure dates and social-insurance headcount.",
     feeds=("samr/entity_events",),
     models=(

@@ -13,7 +13,6 @@ PERSONS_TOUCHED = f"""
 
 LIBRARY = Library(
     name="population",
-    title="人口综合库",
     description="人口综合库: every person public security knows, with status (registered / moved_out / deceased) fused "
     "from psb and health, marital status from civil affairs and employer from social insurance; "
     "population.person_history keeps every version with its source delivery and line.",

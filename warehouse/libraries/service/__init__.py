@@ -6,7 +6,6 @@ from warehouse.libraries.model import CHANGED, Library, Model
 
 LIBRARY = Library(
     name="service",
-    title="12345热线专题库",
     description="12345热线专题库: every citizen's request with its district and category (from its creation), handler "
     "and due time (latest dispatch), closure, latest rating and reopen count; service.ticket_history keeps every step "
     "with its source delivery and line. The caller is kept only as a keyed hash.",
