@@ -52,16 +52,18 @@ def indicator_values(context: dg.AssetExecutionContext, warehouse: WarehouseReso
 
 
 @_asset("city_score", [dg.AssetKey(["marts", "indicator_values"])],
-        "CityScore-style score per day, week, month and quarter, for the city and each district, with the "
-        "per-indicator scores behind it (marts.indicator_scores).")
+        "CityScore-style scores per day, week, month and quarter, for the city and each district: the city's "
+        "vital signs and data-sharing health apart, with the per-indicator scores behind them (marts.indicator_scores).")
 def city_score(warehouse: WarehouseResource) -> dg.MaterializeResult:
     with warehouse.connect() as con:
         rows = compute_scores(con)
-        latest = con.execute(
-            "SELECT score FROM marts.city_score WHERE period = 'day' AND district_code = ? ORDER BY period_start DESC LIMIT 1",
+        latest = dict(con.execute(
+            """SELECT family, round(score, 3) FROM marts.city_score WHERE period = 'day' AND district_code = ?
+               QUALIFY row_number() OVER (PARTITION BY family ORDER BY period_start DESC) = 1""",
             [load_city().code],
-        ).fetchone()
-    return dg.MaterializeResult(metadata={"rows": rows, "latest_city_score": round(latest[0], 3) if latest else 0.0})
+        ).fetchall())
+    return dg.MaterializeResult(metadata={"rows": rows, "latest_vital_signs_score": latest.get("vital", 0.0),
+                                          "latest_data_sharing_score": latest.get("sharing", 0.0)})
 
 
 @_asset("alerts", [dg.AssetKey(["marts", "indicator_values"]), dg.AssetKey(["quality", "consistency_findings"])],

@@ -22,7 +22,7 @@ from flask_login import LoginManager, login_user, logout_user
 from cockpit import context
 from cockpit.auth import LoginRefused, authenticate, load_user
 from cockpit.i18n import LANG_COOKIE, LANGS, THEME_COOKIE, THEMES, dark, lang, t
-from cockpit.roles import HOME_PAGE, PAGES, ROLES
+from cockpit.roles import PAGES, ROLES
 from warehouse.storage.home import Home
 
 log = logging.getLogger("citybrain.cockpit")
@@ -86,7 +86,7 @@ def create_app(home: Home) -> Dash:
                 body = _LOGIN_PAGE.format(error=f'<p class="error">{htmlmod.escape(str(e))}</p>')
                 return Response(body, status=status, mimetype="text/html")
             login_user(user)
-            return redirect(HOME_PAGE.get(user.role, "/"))
+            return redirect(user.home_page())
         return Response(_LOGIN_PAGE.format(error=error), mimetype="text/html")
 
     @server.route("/prefs")

@@ -8,7 +8,7 @@ from flask_login import UserMixin
 
 from cockpit.roles import ROLES, SCOPED, Principal
 from warehouse.contract.city import load_city
-from warehouse.contract.feeds import DEPARTMENTS
+from warehouse.contract.feeds import STEWARD_DEPARTMENTS
 from warehouse.ops.store import OpsStore
 
 _HASHER = PasswordHasher()
@@ -37,7 +37,7 @@ def add_user(store: OpsStore, username: str, password: str, role: str, scope: st
         raise ValueError(f"unknown role '{role}': one of {', '.join(ROLES)}")
     if role in SCOPED and not scope:
         raise ValueError(f"role '{role}' needs --scope (a {SCOPED[role]})")
-    valid = {"district": load_city().district_codes, "department": list(DEPARTMENTS)}.get(SCOPED.get(role, ""))
+    valid = {"district": load_city().district_codes, "department": list(STEWARD_DEPARTMENTS)}.get(SCOPED.get(role, ""))
     if valid is not None and scope not in valid:
         raise ValueError(f"'{scope}' is not a {SCOPED[role]}: one of {', '.join(valid)}")
     if len(password) < 8:

@@ -104,10 +104,16 @@ def requests_by_category(area: str, days: int = 7) -> pd.DataFrame:
     )
 
 
+PERIODS = ("day", "week", "month", "quarter")
+
+
 def scores(area: str) -> pd.DataFrame:
+    """The latest score of each family (vital, sharing) and period, day first, with the days it covers."""
     return _shared(
-        """SELECT period, period_start, score, indicators, weakest_indicator FROM city_score
-           WHERE district_code = ? QUALIFY row_number() OVER (PARTITION BY period ORDER BY period_start DESC) = 1""",
+        f"""SELECT family, period, period_start, first_day, last_day, score, indicators, weakest_indicator, strongest_indicator
+            FROM city_score WHERE district_code = ?
+            QUALIFY row_number() OVER (PARTITION BY family, period ORDER BY period_start DESC) = 1
+            ORDER BY family DESC, list_position({list(PERIODS)}, period)""",
         (area,),
     )
 
@@ -116,7 +122,7 @@ def district_scores() -> pd.DataFrame:
     return _shared(
         """SELECT d.district_code, d.name, d.name_en, d.tile_row, d.tile_col, s.score
            FROM districts d LEFT JOIN city_score s ON s.district_code = d.district_code AND s.period = 'day'
-                AND s.period_start = (SELECT max(period_start) FROM city_score WHERE period = 'day')"""
+                AND s.family = 'vital' AND s.period_start = (SELECT max(period_start) FROM city_score WHERE period = 'day')"""
     )
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from warehouse.contract.feeds import HANDLER_DEPARTMENTS
+
 ROLES: dict[str, tuple[str, str]] = {
     "city_manager": ("市领导", "City manager"),
     "district_manager": ("区领导", "District manager"),
@@ -34,6 +36,12 @@ class Principal:
     username: str
     role: str
     scope: str | None = None
+
+    def home_page(self) -> str:
+        """Where signing in lands: a steward of a department that only handles requests has no feeds."""
+        if self.role == "steward" and self.scope in HANDLER_DEPARTMENTS:
+            return "/service"
+        return HOME_PAGE.get(self.role, "/")
 
     def may_open(self, path: str) -> bool:
         return self.role in PAGES.get(path, set())

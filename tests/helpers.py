@@ -17,7 +17,7 @@ KEY = ["department", "feed", "business_date", "file_name"]
 AS_OF = "2026-11-21 07:00"
 PASSWORD = "correct horse"
 USERS = {"boss": ("city_manager", None), "xihu": ("district_manager", "330106"), "ana": ("analyst", None),
-         "police": ("steward", "psb"), "doctor": ("steward", "health"), "aud": ("auditor", None)}
+         "police": ("steward", "psb"), "doctor": ("steward", "health"), "roads": ("steward", "urban"), "aud": ("auditor", None)}
 EVIL = "<script>alert(1)</script>"
 
 

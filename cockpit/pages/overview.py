@@ -115,6 +115,37 @@ def _categories(area: str) -> dict:
                       "hovertemplate": "%{y}: %{x:,.0f}<extra></extra>"}], "layout": layout}
 
 
+FAMILIES = {"vital": ("城市体征评分", "Vital signs score"), "sharing": ("数据共享健康度", "Data-sharing health score")}
+PERIOD_NAMES = {"day": ("日", "Day"), "week": ("周", "Week"), "month": ("月", "Month"), "quarter": ("季", "Quarter")}
+
+
+def _score_box(title: str, scores) -> list:
+    """Each score family: day, week, month and quarter with the dates they cover, 1.0 = on target,
+    and the indicators lifting and pulling it most today."""
+    if scores.empty:
+        return [html.Div(t("尚无评分", "No score yet"))]
+    cat = data.catalog()
+    named = {i: t(z, e) for i, z, e in zip(cat.indicator_id, cat.name_zh, cat.name_en)}
+    box = [html.Div([html.Strong(title), html.Span(t(" · 1.0 = 达到目标，越高越好（0–2）", " · 1.0 = on target, higher is better (0–2)"),
+                                                   className="delta")])]
+    for family, rows in scores.groupby("family", sort=False):
+        periods = []
+        for s in rows.itertuples():
+            span = f"{s.first_day:%m-%d}" if s.first_day == s.last_day else f"{s.first_day:%m-%d}–{s.last_day:%m-%d}"
+            periods.append(html.Span([f"{t(*PERIOD_NAMES.get(s.period, (s.period, s.period)))} ",
+                                      html.Span(f"{s.score:.2f}", className="score" if s.period == "day" else ""),
+                                      html.Small(f" ({span}) ")], className="period"))
+        day = rows[rows.period == "day"]
+        line = [html.Div([html.B(t(*FAMILIES.get(family, (family, family))) + ": "), *periods])]
+        if len(day):
+            d = day.iloc[0]
+            line.append(html.Div(f"{t('拉低最多', 'Pulling down most')}: {named.get(d.weakest_indicator, d.weakest_indicator)}"
+                                 f" · {t('贡献最大', 'Lifting most')}: {named.get(d.strongest_indicator, d.strongest_indicator)}",
+                                 className="delta"))
+        box.append(html.Div(line, className=f"score-family {family}"))
+    return box
+
+
 @callback(Output("ov-asof", "children"), Output("ov-score", "children"), Output("ov-kpis", "children"),
           Output("ov-map", "figure"), Output("ov-alerts", "children"), Output("ov-categories", "figure"),
           Input("ov-district", "data"))
@@ -125,20 +156,7 @@ def render(selected):
     ds = data.districts()
     names = dict(zip(ds.district_code, ds.name_en if lang() == "en" else ds.name))
     title = names.get(area, info.get("city_name_en" if lang() == "en" else "city_name", info.get("city_name", "")))
-    scores = data.scores(area)
-    periods = {"day": t("日", "day"), "week": t("周", "week"), "month": t("月", "month"), "quarter": t("季", "quarter"),
-               "year": t("年", "year")}
-    score_box = [html.Div(f"{title} · {t('城市体征评分', 'City score')}")]
-    for _, s in scores.iterrows():
-        score_box.append(html.Span(f" {periods.get(s.period, s.period)}: ", className="delta"))
-        score_box.append(html.Span(f"{s.score:.2f}", className="score" if s.period == "day" else ""))
-    if not scores.empty:
-        weakest = scores[scores.period == "day"].weakest_indicator
-        if len(weakest):
-            cat = data.catalog()
-            named = {i: t(z, e) for i, z, e in zip(cat.indicator_id, cat.name_zh, cat.name_en)}
-            score_box.append(html.Div(f"{t('拖累最大', 'Weakest')}: {named.get(weakest.iloc[0], weakest.iloc[0])}",
-                                      className="delta"))
+    score_box = _score_box(title, data.scores(area))
     cards = [_kpi_card(k, area) for k in data.kpis(area).itertuples()]
     alerts = data.alerts_for(who)
     open_ = alerts[alerts.status == "open"] if not alerts.empty else alerts

@@ -19,7 +19,7 @@ from werkzeug.serving import make_server
 
 from cockpit.app import create_app
 from cockpit.data import KPIS
-from cockpit.roles import HOME_PAGE, PAGES
+from cockpit.roles import PAGES, Principal
 from warehouse.ops.store import OpsStore
 from warehouse.storage.home import Home
 
@@ -109,9 +109,9 @@ def session(browser, cockpit_url):
 
 @pytest.mark.parametrize("user", sorted(USERS))
 def test_each_role_opens_its_pages_and_is_refused_the_others(session, user: str) -> None:
-    role = USERS[user][0]
+    role, scope = USERS[user]
     s = session(user)
-    assert s.page.url.endswith(HOME_PAGE[role])
+    assert s.page.url.endswith(Principal(user, role, scope).home_page())
     nav = s.page.locator("nav a").all_inner_texts()
     assert len(nav) == sum(role in roles for roles in PAGES.values())
     for path, roles in PAGES.items():
@@ -233,7 +233,8 @@ def test_english_and_the_big_screen_mode_stick_across_pages(session) -> None:
     s.page.wait_for_load_state("networkidle")
     assert "Overview" in s.page.locator("nav").inner_text()
     s.page.wait_for_selector(".kpi")
-    assert "City score" in s.page.inner_text("#ov-score")
+    score = s.page.inner_text("#ov-score")
+    assert "Vital signs score" in score and "Data-sharing health score" in score and "1.0 = on target" in score
     s.page.click("#theme-switch")
     s.page.wait_for_selector(".shell.dark .kpi")
     s.open("/explorer")

@@ -11,6 +11,7 @@ import pytest
 from helpers import AS_OF, EVIL, PASSWORD
 
 from cockpit.app import create_app
+from cockpit.auth import add_user
 from cockpit.data import KPIS
 from pipelines.run import run_daily_job
 from warehouse.ops.store import OpsStore
@@ -139,6 +140,22 @@ def test_service_requests_are_scoped_and_never_name_the_caller(app, home: Path) 
         assert _call(_client(app, user), app, "sv-overdue.data", [1]).status_code == 204
 
 
+def test_a_handling_departments_steward_starts_on_its_requests(app, home: Path) -> None:
+    """The urban management bureau delivers no feed: its steward lands on the requests it handles."""
+    client = app.server.test_client()
+    r = client.post("/login", data={"username": "roads", "password": PASSWORD})
+    assert r.status_code == 302 and r.headers["Location"].endswith("/service")
+    out = json.loads(_call(_client(app, "roads"), app, "sv-overdue.data", [1]).get_data(as_text=True))["response"]
+    con = duckdb.connect(str(home / "warehouse.duckdb"), read_only=True)
+    mine = {t for (t,) in con.execute("SELECT ticket_no FROM service.tickets WHERE status = 'open' AND due_at < ? AND handler = 'urban'",
+                                      [AS_OF]).fetchall()}
+    con.close()
+    assert {row["ticket_no"] for row in out["sv-overdue"]["data"]} == mine
+    assert [row["handler"] for row in out["sv-handlers"]["data"]] == ["城市管理局"]
+    with pytest.raises(ValueError, match="not a department"):
+        add_user(OpsStore(home), "nobody", PASSWORD, "steward", "roads")
+
+
 def test_acknowledgements_are_scoped_and_reach_the_warehouse(app, home: Path) -> None:
     snap = duckdb.connect(str(home / "warehouse.duckdb"), read_only=True)
     city_alert = snap.execute("SELECT alert_id FROM marts.alerts WHERE status = 'open' AND owner_scope = 'dsb' LIMIT 1").fetchone()
@@ -169,6 +186,9 @@ def test_overview_renders_the_callers_area(app, user: str, area: str) -> None:
     assert pick["response"]["ov-district"]["data"] == ("330102" if user == "boss" else "330106")
     title = json.dumps(out["ov-score"]["children"][0], ensure_ascii=False)
     assert ("西湖区" if user == "xihu" else "杭州市") in title
+    # Two scores apart: how the city serves and grows, and how departments share data.
+    score = json.dumps(out["ov-score"]["children"], ensure_ascii=False)
+    assert "城市体征评分" in score and "数据共享健康度" in score and "1.0 = 达到目标" in score
     cards = json.dumps(out["ov-kpis"]["children"], ensure_ascii=False)
     # City-wide indicators show the city's value beside a district's own (labelled), never a blank.
     assert ("（全市）" in cards) == (user == "xihu")

@@ -397,3 +397,77 @@ def test_service_indicators_match_an_independent_computation(tiny) -> None:
     overdue_by_handler = sum(_values(con, f"svc.overdue.{h}")[(days[-1], CITY)]
                              for h in ("psb", "health", "civil", "hrss", "samr", *HANDLER_DEPARTMENTS, "local"))
     assert overdue_by_handler == _values(con, "svc.overdue")[(days[-1], CITY)]
+
+
+def test_every_handler_category_and_department_has_its_indicators() -> None:
+    """Catalog templates ("each") expand over the contract's code lists: nothing missing, nothing extra."""
+    from warehouse.contract.feeds import DEPARTMENTS, FEEDS, REQUEST_HANDLERS
+    from warehouse.marts.indicators.compute import catalog
+
+    ids = [i.id for i in catalog()]
+    assert len(ids) == len(set(ids))
+    for prefix in ("svc.on_time_rate", "svc.overdue", "svc.overdue_share"):
+        assert {i for i in ids if i.startswith(prefix + ".")} == {f"{prefix}.{h}" for h in REQUEST_HANDLERS}
+    assert {i for i in ids if i.startswith("svc.requests.")} == {f"svc.requests.{c}" for c in REQUEST_CATEGORIES}
+    feeding = {f.department for f in FEEDS}
+    assert {i for i in ids if i.startswith("gov.on_time_rate.")} == {f"gov.on_time_rate.{d}" for d in feeding}
+    by_id = {i.id: i for i in catalog()}
+    assert by_id["gov.on_time_rate.hotline"].name_zh.endswith(DEPARTMENTS["hotline"][0])
+    assert by_id["svc.overdue_share.urban"].params == {"handler": "urban", "category": "*", "overdue": "share"}
+    assert by_id["svc.overdue_share.urban"].owner == "urban"
+
+
+def test_vitality_rates_and_both_scores_match_an_independent_computation(tiny) -> None:
+    home, con = tiny
+    from warehouse.marts.indicators.compute import catalog
+    from warehouse.marts.score import compute_scores
+
+    days = sorted({d["business_date"] for d in truth_deliveries(home)})
+    births, residents = _values(con, "pop.births"), _values(con, "pop.registered")
+    got = _values(con, "pop.birth_rate")
+    for i, day in enumerate(days):
+        window = days[max(0, i - 27): i + 1]  # the 28 days ending D, fewer at the start
+        for k in [*load_city().district_codes, CITY]:
+            n = sum(births[(d, k)] for d in window)
+            expected = n * 1000 * 365 / len(window) / residents[(day, k)] if residents[(day, k)] else None
+            assert got[(day, k)] == pytest.approx(expected, rel=1e-9), (day, k)
+
+    compute_scores(con)
+    values = con.execute("SELECT * FROM marts.indicator_values").df()
+    cat = pd.DataFrame([{"indicator_id": i.id, "family": i.score, "kind": i.kind, "direction": i.direction, "target": i.target}
+                        for i in catalog() if i.score and i.target])
+    assert set(cat[cat.family == "vital"].indicator_id) >= {"svc.on_time_rate", "svc.satisfaction", "svc.overdue_share",
+                                                            "pop.birth_rate", "pop.net_migration_rate", "le.new_rate"}
+    assert not any(cat[cat.family == "vital"].indicator_id.str.startswith("gov."))  # punctuality is data-sharing health
+    assert "gov.on_time_rate.hotline" in set(cat[cat.family == "sharing"].indicator_id)
+    v = values.merge(cat, on="indicator_id").dropna(subset=["value"])
+    v = v.assign(month=pd.to_datetime(v.date).dt.to_period("M").dt.start_time.dt.date)
+    for (family, month, district), g in v.groupby(["family", "month", "district_code"]):
+        per = []
+        for _, h in g.groupby("indicator_id"):
+            value = h.numerator.sum() / h.denominator.sum() if h.kind.iloc[0] == "ratio" else h.value.mean()
+            target, higher = h.target.iloc[0], h.direction.iloc[0] == "higher"
+            per.append(min(2.0, max(0.0, value / target if higher else (2.0 if value == 0 else target / value))))
+        score, n = con.execute(
+            "SELECT score, indicators FROM marts.city_score WHERE family = ? AND period = 'month' AND period_start = ? AND district_code = ?",
+            [family, month, district]).fetchone()
+        assert n == len(per) and score == pytest.approx(sum(per) / len(per), abs=1e-8), (family, month, district)
+
+
+def test_a_handlers_overdue_backlog_alerts_that_departments_steward(tiny, tmp_path: Path) -> None:
+    """Overdue share by handler: a department's alert goes to its steward, the district governments' to the city manager."""
+    _, con = tiny
+    con.execute("CHECKPOINT")
+    db = tmp_path / "warehouse.duckdb"
+    shutil.copy(con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchone()[0], db)
+    copy = connect(db)
+    last = copy.execute("SELECT max(date) FROM marts.indicator_values").fetchone()[0]
+    copy.execute("DELETE FROM marts.indicator_values WHERE indicator_id IN ('svc.overdue_share.urban', 'svc.overdue_share.local') AND date = ?", [last])
+    copy.execute("INSERT INTO marts.indicator_values VALUES ('svc.overdue_share.urban', ?, ?, 0.5, 20, 40), "
+                 "('svc.overdue_share.local', ?, ?, 0.2, 8, 40)", [last, CITY, last, CITY])
+    evaluate(copy, AS_OF)
+    owners = {r[0]: r[1:] for r in copy.execute(
+        "SELECT rule_id, severity, owner_role, owner_scope FROM marts.alerts WHERE rule_id LIKE 'threshold:svc.overdue_share.%' AND date = ?",
+        [last]).fetchall()}
+    assert owners["threshold:svc.overdue_share.urban"] == ("critical", "steward", "urban")
+    assert owners["threshold:svc.overdue_share.local"] == ("warning", "city_manager", None)

@@ -27,6 +27,16 @@ HANDLER_DEPARTMENTS: dict[str, tuple[str, str]] = {
     "environment": ("生态环境局", "Ecology and Environment Bureau"),
     "education": ("教育局", "Education Bureau"),
 }
+# Who closes requests (承办单位), the dimension of the per-handler service indicators: the
+# departments the hotline dispatches to, then the district governments together (属地).
+REQUEST_HANDLERS: dict[str, tuple[str, str]] = {
+    **{code: DEPARTMENTS[code] for code in ("psb", "health", "civil", "hrss", "samr")},
+    **HANDLER_DEPARTMENTS,
+    "local": ("属地区县政府", "District governments"),
+}
+# The departments a data steward can speak for: those that deliver feeds, and those that
+# only handle requests (their steward follows their own on-time closure).
+STEWARD_DEPARTMENTS: dict[str, tuple[str, str]] = {**DEPARTMENTS, **HANDLER_DEPARTMENTS}
 # First-level categories of citizens' requests (诉求分类).
 REQUEST_CATEGORIES: dict[str, tuple[str, str]] = {
     "urban_management": ("城市管理", "Urban management"),

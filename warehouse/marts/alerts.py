@@ -15,7 +15,7 @@ from collections.abc import Iterable
 import duckdb
 
 from warehouse.contract.city import load_city
-from warehouse.contract.feeds import DEPARTMENTS, FEEDS
+from warehouse.contract.feeds import DEPARTMENTS, FEEDS, STEWARD_DEPARTMENTS
 from warehouse.contract.workdays import day_kind
 
 RECENT_DAYS = 7  # thresholds and anomalies are judged on the latest week of data
@@ -106,13 +106,18 @@ def _thresholds(con: duckdb.DuckDBPyConnection, since: dt.date) -> None:
                     || round(c.warn * CASE WHEN c.unit = '%' THEN 100 ELSE 1 END, 1) || c.unit
                     || ' (' || c.name_en || ' ' || round(v.value * CASE WHEN c.unit = '%' THEN 100 ELSE 1 END, 1) || c.unit
                     || CASE WHEN c.direction = 'higher' THEN ' below' ELSE ' above' END || ' the warning level)',
-                  CASE WHEN v.district_code = $city THEN 'city_manager' ELSE 'district_manager' END,
-                  CASE WHEN v.district_code = $city THEN NULL ELSE v.district_code END, 'recent'
+                  CASE WHEN o.department IS NOT NULL THEN 'steward'
+                       WHEN v.district_code = $city THEN 'city_manager' ELSE 'district_manager' END,
+                  CASE WHEN o.department IS NOT NULL THEN o.department
+                       WHEN v.district_code = $city THEN NULL ELSE v.district_code END, 'recent'
            FROM marts.indicator_values v JOIN marts.indicator_catalog c USING (indicator_id)
+           -- Indicators whose alerts go to their owner: the owning department's steward (the
+           -- district governments together have none: their alerts go to the manager).
+           LEFT JOIN (SELECT unnest($departments) AS department) o ON c.alerts_to = 'owner' AND o.department = c.owner
            WHERE c.warn IS NOT NULL AND v.value IS NOT NULL AND v.date >= $since
              AND (c.kind = 'count' OR v.denominator >= 30)  -- a ratio over a handful of cases is noise
              AND ((c.direction = 'higher' AND v.value < c.warn) OR (c.direction = 'lower' AND v.value > c.warn))""",
-        {"since": since, "city": load_city().code},
+        {"since": since, "city": load_city().code, "departments": list(STEWARD_DEPARTMENTS)},
     )
 
 

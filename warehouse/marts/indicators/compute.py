@@ -17,7 +17,7 @@ from importlib.resources.abc import Traversable
 import duckdb
 
 from warehouse.contract.city import load_city
-from warehouse.contract.feeds import FEEDS
+from warehouse.contract.feeds import DEPARTMENTS, FEEDS, REQUEST_CATEGORIES, REQUEST_HANDLERS
 
 _HERE = resources.files(__package__)
 _SQL = _HERE / "sql"
@@ -31,7 +31,7 @@ CREATE TABLE IF NOT EXISTS marts.indicator_values (
 CREATE TABLE IF NOT EXISTS marts.indicator_catalog (
     indicator_id VARCHAR PRIMARY KEY, name_zh VARCHAR, name_en VARCHAR, unit VARCHAR, domain VARCHAR,
     owner VARCHAR, kind VARCHAR, direction VARCHAR, scope VARCHAR, target DOUBLE, warn DOUBLE, critical DOUBLE,
-    anomaly BOOLEAN, definition VARCHAR
+    anomaly BOOLEAN, definition VARCHAR, score VARCHAR, alerts_to VARCHAR
 );
 CREATE TABLE IF NOT EXISTS meta.mart_builds (built_at TIMESTAMP, last_delivery_id BIGINT, first_day DATE, last_day DATE, seconds DOUBLE);
 -- Days whose indicators must be recomputed, until the indicator asset has done so.
@@ -58,6 +58,8 @@ class Indicator:
     anomaly: bool = False
     sql: str | None = None
     params: dict = field(default_factory=dict)
+    score: str | None = None
+    alerts_to: str | None = None
 
     @property
     def sql_file(self) -> Traversable:
@@ -69,11 +71,34 @@ class Indicator:
         return " ".join(line.lstrip("- ").strip() for line in lines if line.startswith("--"))
 
 
+def _dimensions() -> dict[str, dict[str, tuple[str, str]]]:
+    """The contract's code lists a catalog entry can be repeated over ("each")."""
+    return {
+        "handler": REQUEST_HANDLERS,
+        "category": REQUEST_CATEGORIES,
+        "feed_department": {d: DEPARTMENTS[d] for d in dict.fromkeys(f.department for f in FEEDS)},
+    }
+
+
+def _expand(entry: dict) -> list[dict]:
+    """An entry with "each" stands for one indicator per code of that code list."""
+    each = entry.pop("each", None)
+    if each is None:
+        return [entry]
+
+    def fill(value, code: str, zh: str, en: str):
+        if isinstance(value, dict):
+            return {k: fill(v, code, zh, en) for k, v in value.items()}
+        return value.format(code=code, name_zh=zh, name_en=en) if isinstance(value, str) else value
+
+    return [fill(entry, code, zh, en) for code, (zh, en) in _dimensions()[each].items()]
+
+
 @lru_cache(maxsize=1)
 def catalog() -> tuple[Indicator, ...]:
-    """Every indicator in ``catalog.json``, in catalog order."""
+    """Every indicator in ``catalog.json``, templates expanded, in catalog order."""
     raw = json.loads((_HERE / "catalog.json").read_text(encoding="utf-8"))
-    return tuple(Indicator(**entry) for entry in raw["indicators"])
+    return tuple(Indicator(**e) for entry in raw["indicators"] for e in _expand(dict(entry)))
 
 
 def _lit(v: str) -> str:
@@ -82,12 +107,14 @@ def _lit(v: str) -> str:
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("CREATE SCHEMA IF NOT EXISTS meta")
+    # The catalog table is the catalog file's copy: recreated, so a warehouse made before a
+    # column was added gets it.
+    con.execute("DROP TABLE IF EXISTS marts.indicator_catalog")
     con.execute(MARTS_DDL)
-    con.execute("DELETE FROM marts.indicator_catalog")
     con.executemany(
-        "INSERT INTO marts.indicator_catalog VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO marts.indicator_catalog VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [(i.id, i.name_zh, i.name_en, i.unit, i.domain, i.owner, i.kind, i.direction, i.scope,
-          i.target, i.warn, i.critical, i.anomaly, i.definition()) for i in catalog()],
+          i.target, i.warn, i.critical, i.anomaly, i.definition(), i.score, i.alerts_to) for i in catalog()],
     )
 
 
@@ -161,7 +188,8 @@ def dirty_range(con: duckdb.DuckDBPyConnection, *, full: bool = False) -> tuple[
 
     A change dated D can move stock indicators (registered residents, valid certificates)
     on every later day, so the range runs from the earliest touched date to the last day
-    of data; the days before it keep their values. The range stays pending in
+    of data; the days before it keep their values (all days when the catalog gained an
+    indicator). The range stays pending in
     ``meta.indicator_pending`` until :func:`compute` covers it, so two refreshes in a row
     before the indicators run lose nothing. Returns None when there is no data at all.
     """
@@ -172,6 +200,9 @@ def dirty_range(con: duckdb.DuckDBPyConnection, *, full: bool = False) -> tuple[
     first, last = span
     prev = con.execute("SELECT max(last_delivery_id) FROM meta.mart_builds").fetchone()[0]
     top = con.execute("SELECT coalesce(max(delivery_id), 0) FROM ingest.deliveries").fetchone()[0]
+    # An indicator new to the catalog has no history yet: compute every day.
+    computed = {r[0] for r in con.execute("SELECT DISTINCT indicator_id FROM marts.indicator_values").fetchall()}
+    full = full or (prev is not None and not {i.id for i in catalog()} <= computed)
     if not full and prev is not None:
         touched = con.execute(
             "SELECT min(business_date) FROM ingest.deliveries WHERE delivery_id > ? OR superseded_by > ?", [prev, prev]
