@@ -471,3 +471,31 @@ def test_a_handlers_overdue_backlog_alerts_that_departments_steward(tiny, tmp_pa
         [last]).fetchall()}
     assert owners["threshold:svc.overdue_share.urban"] == ("critical", "steward", "urban")
     assert owners["threshold:svc.overdue_share.local"] == ("warning", "city_manager", None)
+
+
+def test_a_late_step_on_an_old_ticket_recomputes_from_its_own_day_only(tiny_city: Path, tmp_path: Path) -> None:
+    """A redispatch of a weeks-old ticket moves indicators from its own day on (it counts under
+    the handler of its time), and the daily refresh then equals a recomputation of every day."""
+    home = tmp_path / "h"
+    shutil.copytree(tiny_city, home)
+    con = _run(home)
+    last = con.execute("SELECT max(date) FROM marts.indicator_values").fetchone()[0]
+    ticket, district, handler = con.execute(
+        """SELECT ticket_no, district_code, handler FROM service.tickets
+           WHERE status = 'open' AND handler IS NOT NULL AND created_at < ? ORDER BY created_at, ticket_no LIMIT 1""",
+        [last - dt.timedelta(4)]).fetchone()
+    other = "urban" if handler != "urban" else "transport"
+    folder = home / "landing" / "hotline" / "service_requests" / last.isoformat()
+    (folder / "redispatch.csv").write_text(
+        "event_id,ticket_no,event_type,event_time,district_code,category,channel,handler,due_at,satisfaction,caller_id_number\n"
+        f"RXLATE1,{ticket},dispatch,{last} 10:00:00,{district},,,{other},{last + dt.timedelta(3)} 10:00:00,,\n", encoding="utf-8")
+    ingest_landing(con, home / "landing", home / "tmp")
+    build_all(con, AS_OF)
+    first, _ = refresh(con, AS_OF)
+    assert first >= last - dt.timedelta(2)  # the step's own day (and the clock's last two), not the ticket's creation
+    incremental = con.execute("SELECT * FROM marts.indicator_values ORDER BY ALL").df()
+    refresh(con, AS_OF, full=True)
+    assert incremental.equals(con.execute("SELECT * FROM marts.indicator_values ORDER BY ALL").df())
+    moved = con.execute("SELECT value FROM marts.indicator_values WHERE indicator_id = ? AND date = ? AND district_code = ?",
+                        [f"svc.overdue.{other}", last - dt.timedelta(1), CITY]).fetchone()
+    assert moved is not None  # the day before the step still counts the ticket under its old handler

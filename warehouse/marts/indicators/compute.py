@@ -250,9 +250,6 @@ def _earliest_event(con: duckdb.DuckDBPyConnection, prev: int) -> dt.date | None
         f"SELECT min(event_date) FROM staging.entity_events WHERE _delivery_id IN {changed}",
         f"SELECT min(least(event_date, valid_from)) FROM staging.certificate_events WHERE _delivery_id IN {changed}",
         f"SELECT min(CAST(used_at AS DATE)) FROM staging.certificate_usage WHERE _delivery_id IN {changed}",
-        # A ticket's step moves the indicators of every day since the ticket was created.
-        f"""SELECT min(CAST(t.created_at AS DATE)) FROM staging.service_requests s JOIN service.tickets t USING (ticket_no)
-            WHERE s._delivery_id IN {changed}""",
         f"SELECT min(CAST(event_time AS DATE)) FROM staging.service_requests WHERE _delivery_id IN {changed}",
     ]
     return con.execute(f"SELECT min(d) FROM ({' UNION ALL '.join(parts)}) t(d)", [prev]).fetchone()[0]
