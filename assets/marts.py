@@ -80,8 +80,8 @@ def alerts(warehouse: WarehouseResource) -> dg.MaterializeResult:
 
 
 @_asset("open_data", [dg.AssetKey(["marts", "indicator_values"])],
-        "Open data export of the count indicators (CSV and Parquet in <home>/open_data), cells below 10 suppressed "
-        "with secondary suppression so no hidden cell can be recovered from the totals.")
+        "Open data export of the count indicators (CSV, Parquet and a README in <home>/open_data), every count "
+        "rounded to a multiple of 10 so no sum or difference of published values reveals 1 to 9 people.")
 def open_data(warehouse: WarehouseResource) -> dg.MaterializeResult:
     with warehouse.connect() as con:
         files = export(con, warehouse.paths.root / "open_data")

@@ -23,7 +23,7 @@ from warehouse.ingest.schema import connect
 from warehouse.libraries.build import build_all
 from warehouse.marts.alerts import acknowledge, evaluate
 from warehouse.marts.indicators.compute import refresh
-from warehouse.marts.open_data import THRESHOLD, suppressed_table
+from warehouse.marts.open_data import BASE, export
 from warehouse.serving.publish import current, publish
 
 CITY = load_city().code
@@ -275,21 +275,34 @@ def test_clean_city_raises_nothing_and_an_injected_anomaly_is_caught(tmp_path: P
     assert ("anomaly:cert.usage", CITY, last) in rules
 
 
-def test_open_data_hides_small_cells_and_cannot_be_undone_from_totals(tiny) -> None:
+def test_open_data_reveals_no_count_of_one_to_nine_people_even_by_differencing(tiny, tmp_path: Path) -> None:
+    """The attacks that undid suppression, run on the published files: deaths as births + net
+    migration − Δregistered, day-on-day changes of stocks, negative cells, city minus districts."""
     _, con = tiny
-    table = suppressed_table(con)
-    published = table[~table.suppressed]
-    assert not ((published.value >= 1) & (published.value < THRESHOLD)).any()
-    assert table.suppressed.any()
-    raw = con.execute("SELECT indicator_id, date, district_code, value FROM marts.indicator_values").df()
-    full = table.merge(raw, on=["indicator_id", "date", "district_code"], suffixes=("", "_true"))
-    for (_, _), g in full.groupby(["indicator_id", "date"]):
-        city_row = g[g.district_code == CITY]
-        hidden = g[(g.district_code != CITY) & g.suppressed]
-        if city_row.suppressed.all() or hidden.empty:
-            continue
-        # What an attacker can compute: the hidden cells' sum. It must not pin any of them down.
-        assert len(hidden) >= 2 and hidden.value_true.sum() >= THRESHOLD
+    files = export(con, tmp_path)
+    pub = pd.read_csv(files["csv"], dtype={"district_code": str})
+    assert "multiple of 10" in files["readme"].read_text(encoding="utf-8")
+    assert (pub.value % BASE == 0).all() and (pub.rounded_to == BASE).all()
+    truth = con.execute("SELECT indicator_id, CAST(date AS VARCHAR) AS date, district_code, value FROM marts.indicator_values").df()
+    merged = pub.merge(truth, on=["indicator_id", "date", "district_code"], suffixes=("", "_true"))
+    assert len(merged) == len(pub) and ((merged.value - merged.value_true).abs() <= BASE / 2).all()
+    small = merged[merged.value_true.abs().between(1, 9)]
+    assert len(small) > 20 and not (small.value == small.value_true).any()
+    assert (small[small.value_true < 0].indicator_id == "pop.net_migration").any()  # negatives are covered too
+
+    wide = pub.pivot_table(index=["date", "district_code"], columns="indicator_id", values="value")
+    true = truth.pivot_table(index=["date", "district_code"], columns="indicator_id", values="value")
+    # Deaths from the other flows and the stock.
+    registered_change = wide["pop.registered"].groupby(level="district_code").diff()
+    derived = wide["pop.births"] + wide["pop.net_migration"] - registered_change
+    deaths = true["pop.deaths"].reindex(derived.index)
+    hit = derived[deaths.between(1, 9)] == deaths[deaths.between(1, 9)]
+    assert len(hit) > 0 and not hit.any()
+    # Day-on-day changes of stocks, and the city minus the other districts.
+    for stock in ("pop.registered", "cert.valid", "le.active"):
+        change = wide[stock].groupby(level="district_code").diff().dropna()
+        assert not change.abs().between(1, 9).any()
+    # Any sum or difference of published values (the city less its districts, too) is a multiple of 10.
 
 
 def test_snapshot_is_never_seen_half_published(tiny, tmp_path: Path) -> None:

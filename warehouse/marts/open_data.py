@@ -1,12 +1,12 @@
-"""Open data: the count indicators per district and day, with small cells suppressed.
+"""Open data: the count indicators per district and day, every count rounded to a multiple of 10.
 
-Primary suppression hides counts from 1 to ``threshold - 1`` (zero is published: it
-reveals nobody). Secondary suppression then protects each (indicator, day) group, whose
-districts add up to the published city value: while fewer than two district cells are
-hidden, or the hidden cells add up to less than the threshold (so the difference from
-the city total would pin them down), the smallest visible non-zero district cell is
-hidden too. The group is small (one row per district), so this runs per group in pandas
-over the already aggregated mart.
+Small-cell suppression alone could be undone: deaths were recovered as births + net
+migration − the change in registered residents, and day-on-day changes of stocks gave
+away movements of one to nine people. Rounding every published count (districts, the city,
+flows and stocks, of either sign) to the nearest multiple of ``BASE`` closes all of these at
+once: any sum or difference of published values is itself a multiple of 10, so no
+combination of them can show a count of 1 to 9 people. ``README.md``, written beside the
+files, says so plainly to the people who use them.
 """
 
 from __future__ import annotations
@@ -16,54 +16,54 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from warehouse.contract.city import load_city
+BASE = 10
 
-THRESHOLD = 10
+README = f"""# 城市运行开放数据 · City operation open data
+
+`indicators.csv`（UTF-8，Excel 可直接打开）与 `indicators.parquet`：各区县及全市每日的计数类指标。
+
+**所有数值均已四舍五入到 {BASE} 的倍数**（个位 5 及以上进位，负数同理）。因此 0 表示少于 5，
+10 表示 5 至 14，依此类推；各区之和与全市数值、相邻两日之差都可能与真实值相差若干。这样做是为了
+保护个人信息：任何数值之间的加减都只能得到 {BASE} 的倍数，无法推算出 1 至 9 人的具体变化。
+
+`indicators.csv` and `indicators.parquet`: the count indicators per district and for the
+whole city, per day.
+
+**Every value is rounded to the nearest multiple of {BASE}** (5 rounds away from zero, for
+negative values too). So 0 means fewer than 5, 10 means 5 to 14, and so on; districts may not
+add up to the city, and a day-on-day difference may be off by a few. This protects people:
+any sum or difference of published values is a multiple of {BASE}, so none can reveal a count
+or a change of one to nine people.
+
+| column | meaning |
+|---|---|
+| `indicator_id`, `name_zh`, `name_en`, `unit` | the indicator (see the catalog) |
+| `date` | the day |
+| `district_code` | a district, or the city (GB/T 2260) |
+| `value` | the count, rounded to a multiple of {BASE} |
+| `rounded_to` | {BASE} |
+"""
 
 
-def _protect(group: pd.DataFrame, city_code: str, threshold: int) -> pd.Series:
-    """Which cells of one (indicator, day) group to hide."""
-    v = group["value"]
-    hide = (v >= 1) & (v < threshold)
-    districts = group["district_code"] != city_code
-    if hide[~districts].any():  # the city value itself is small: nothing to protect it with
-        return hide | districts
-    while True:
-        hidden = hide & districts
-        if not hidden.any() or (hidden.sum() >= 2 and v[hidden].sum() >= threshold):
-            return hide
-        candidates = v[districts & ~hide & (v > 0)]
-        if candidates.empty:  # only zeros left to hide behind: hide the city value instead
-            return hide | ~districts
-        hide.loc[candidates.idxmin()] = True
-
-
-def suppressed_table(con: duckdb.DuckDBPyConnection, threshold: int = THRESHOLD) -> pd.DataFrame:
-    """Count indicators with small cells replaced by NULL and flagged."""
-    df = con.execute(
-        """SELECT v.indicator_id, c.name_zh, c.name_en, c.unit, v.date, v.district_code, v.value
-           FROM marts.indicator_values v JOIN marts.indicator_catalog c USING (indicator_id)
-           WHERE c.kind = 'count' ORDER BY v.indicator_id, v.date, v.district_code"""
+def published_table(con: duckdb.DuckDBPyConnection, base: int = BASE) -> pd.DataFrame:
+    """Every count indicator per district and day, its value rounded to a multiple of ``base``."""
+    return con.execute(
+        f"""SELECT v.indicator_id, c.name_zh, c.name_en, c.unit, v.date, v.district_code,
+                   CAST(round(v.value / {base}) * {base} AS BIGINT) AS value, {base} AS rounded_to
+            FROM marts.indicator_values v JOIN marts.indicator_catalog c USING (indicator_id)
+            WHERE c.kind = 'count' AND v.value IS NOT NULL ORDER BY v.indicator_id, v.date, v.district_code"""
     ).df()
-    city = load_city().code
-    if df.empty:
-        return df.assign(suppressed=pd.Series(dtype=bool))
-    hide = df.groupby(["indicator_id", "date"], group_keys=False)[["district_code", "value"]].apply(
-        lambda g: _protect(g, city, threshold)
-    )
-    out = df.assign(suppressed=hide.reindex(df.index).fillna(False).astype(bool))
-    out["value"] = out["value"].where(~out["suppressed"])
-    return out
 
 
-def export(con: duckdb.DuckDBPyConnection, folder: Path, threshold: int = THRESHOLD) -> dict[str, Path]:
-    """Write ``indicators.csv`` (UTF-8 with BOM, opens in Excel) and ``indicators.parquet``."""
+def export(con: duckdb.DuckDBPyConnection, folder: Path, base: int = BASE) -> dict[str, Path]:
+    """Write ``indicators.csv`` (UTF-8 with BOM, opens in Excel), ``indicators.parquet`` and ``README.md``."""
     folder.mkdir(parents=True, exist_ok=True)
-    table = suppressed_table(con, threshold)
-    csv_path, pq_path = folder / "indicators.csv", folder / "indicators.parquet"
-    tmp_csv, tmp_pq = csv_path.with_suffix(".csv.tmp"), pq_path.with_suffix(".parquet.tmp")
-    table.to_csv(tmp_csv, index=False, encoding="utf-8-sig")
-    table.to_parquet(tmp_pq, index=False)
-    tmp_csv.replace(csv_path)
-    tmp_pq.replace(pq_path)
-    return {"csv": csv_path, "parquet": pq_path}
+    table = published_table(con, base)
+    paths = {"csv": folder / "indicators.csv", "parquet": folder / "indicators.parquet", "readme": folder / "README.md"}
+    tmp = {k: p.with_name(p.name + ".tmp") for k, p in paths.items()}
+    table.to_csv(tmp["csv"], index=False, encoding="utf-8-sig")
+    table.to_parquet(tmp["parquet"], index=False)
+    tmp["readme"].write_text(README, encoding="utf-8")
+    for k, p in paths.items():
+        tmp[k].replace(p)
+    return paths
