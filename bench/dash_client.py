@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import socket
 import subprocess
 import sys
@@ -79,7 +80,9 @@ class DashUser:
     def __init__(self, url: str, username: str) -> None:
         self.url = url
         self.http = requests.Session()
-        r = self.http.post(f"{url}/login", data={"username": username, "password": PASSWORD}, allow_redirects=False)
+        token = re.search(r'name="csrf_token" value="([^"]+)"', self.http.get(f"{url}/login").text).group(1)
+        r = self.http.post(f"{url}/login", data={"username": username, "password": PASSWORD, "csrf_token": token},
+                           allow_redirects=False)
         if r.status_code != 302:
             raise RuntimeError(f"{username} could not sign in: HTTP {r.status_code}")
         self.deps = {d["output"]: d for d in self.http.get(f"{url}/_dash-dependencies").json()}

@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from warehouse.storage.home import Home
+from warehouse.storage.home import Home, keep_private
 
 app = typer.Typer(help="City Brain (城市大脑): ingest a city's feeds, build its libraries, indicators and cockpit.",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_show_locals=False)
@@ -29,6 +29,7 @@ class ScaleName(str, Enum):
 @app.callback()
 def _root() -> None:
     """City Brain (城市大脑)."""
+    keep_private()
 
 
 def _date(text: str | None) -> dt.date | None:
@@ -122,22 +123,39 @@ app.add_typer(users_app, name="users")
 @users_app.command("add")
 def users_add(
     name: Annotated[str, typer.Argument(help="User name.")],
-    role: Annotated[str, typer.Option(help="city_manager, district_manager, analyst, steward or auditor.")],
+    role: Annotated[str, typer.Option(help="city_manager, district_manager, analyst, steward, auditor, admin or citizen.")],
     scope: Annotated[str | None, typer.Option(help="District code (district_manager) or department (steward).")] = None,
+    id_number: Annotated[str | None, typer.Option(help="A citizen's identity number (kept only as its keyed hash).")] = None,
     password: Annotated[str | None, typer.Option(help="Password (asked for when omitted).")] = None,
     home: HomeOpt = None,
 ) -> None:
-    """Create a cockpit user, or update its role, scope and password."""
+    """Create a cockpit user, or update its role, scope and password (which ends its sessions)."""
     from cockpit.auth import add_user
     from warehouse.ops.store import OpsStore
 
     h = Home.resolve(home).ensure()
     pw = password or typer.prompt("password", hide_input=True, confirmation_prompt=True)
     try:
-        add_user(OpsStore(h.root), name, pw, role, scope)
+        add_user(OpsStore(h.root), name, pw, role, scope, id_number)
     except ValueError as e:
         raise typer.BadParameter(str(e)) from None
     typer.echo(f"user {name}: {role}" + (f" ({scope})" if scope else ""))
+
+
+audit_app = typer.Typer(help="The access audit log.", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
+
+
+@audit_app.command("verify")
+def audit_verify(home: HomeOpt = None) -> None:
+    """Check the access log's chain of keyed hashes; exit 1 naming the first entry that no longer matches."""
+    from warehouse.ops.store import OpsStore
+
+    checked, broken = OpsStore(Home.resolve(home).ensure().root).verify_audit_chain()
+    if broken is not None:
+        typer.echo(f"access log: entry {broken} of {checked} does not match its chain (edited, removed or inserted)", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"access log: {checked} entries, chain intact")
 
 
 @users_app.command("list")

@@ -1,14 +1,21 @@
 """The digital cockpit (数字驾驶舱): one Dash app, a view per role, checked on the server.
 
-Sign-in is a plain Flask form (argon2 hashes, rate limited); every other request needs a
-session. Navigation is built per request from the pages the caller's role may open, and
-every page layout and callback checks the role again (``cockpit.context.guard``).
+Sign-in is a plain Flask form (argon2 hashes, a CSRF token, lockout per user and address);
+every other request needs a live server-side session. Navigation is built per request from
+the pages the caller's role may open, and every page layout and callback checks the role
+again (``cockpit.context.guard``). State changes happen on POST only; every response
+carries the security headers (docs/security.md).
+
+Behind a TLS-terminating reverse proxy, set ``CITYBRAIN_SECURE_COOKIES=1`` (cookies only
+over HTTPS) and ``CITYBRAIN_TRUSTED_PROXIES=1`` (the number of proxies whose
+``X-Forwarded-For`` is believed, for lockout and the audit log); by default neither.
 """
 
 from __future__ import annotations
 
 import html as htmlmod
 import logging
+import os
 import secrets
 import time
 from pathlib import Path
@@ -16,23 +23,28 @@ from urllib.parse import urlsplit
 
 import dash
 from dash import Dash, dcc, html
-from flask import Response, g, redirect, request
-from flask_login import LoginManager, login_user, logout_user
+from flask import Response, g, redirect, request, session
+from flask_login import LoginManager, current_user, login_user, logout_user
+from flask_wtf.csrf import generate_csrf, validate_csrf
+from werkzeug.middleware.proxy_fix import ProxyFix
+from wtforms import ValidationError
 
 from cockpit import context
-from cockpit.auth import LoginRefused, authenticate, load_user
+from cockpit.auth import LoginRefused, authenticate, load_user, sign_out
 from cockpit.i18n import LANG_COOKIE, LANGS, THEME_COOKIE, THEMES, dark, lang, t
 from cockpit.roles import PAGES, ROLES
-from warehouse.storage.home import Home
+from warehouse.storage.home import Home, keep_private
 
 log = logging.getLogger("citybrain.cockpit")
-_PUBLIC = ("/login", "/assets/", "/_favicon.ico", "/healthz")
+# Reachable without a session: these exact paths, and files under /assets/.
+_PUBLIC = {"/login", "/_favicon.ico", "/healthz"}
 
 _LOGIN_PAGE = """<!doctype html><html lang="zh"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1"><title>城市大脑 · 登录</title>
 <link rel="stylesheet" href="/assets/cockpit.css"></head><body class="login">
 <form method="post" action="/login" class="login-box"><h1>城市大脑 · 数字驾驶舱</h1><p>City Brain cockpit</p>
-{error}<label>用户名 User<input name="username" autocomplete="username" required></label>
+{error}<input type="hidden" name="csrf_token" value="{csrf}">
+<label>用户名 User<input name="username" autocomplete="username" required></label>
 <label>密码 Password<input name="password" type="password" autocomplete="current-password" required></label>
 <button type="submit">登录 Sign in</button></form></body></html>"""
 
@@ -45,8 +57,37 @@ def _secret(home: Home) -> bytes:
     return path.read_bytes()
 
 
+def _csrf_ok() -> bool:
+    try:
+        validate_csrf(request.form.get("csrf_token", ""))
+    except ValidationError:
+        return False
+    return True
+
+
+def _is_public(path: str) -> bool:
+    """Exact public paths, or a file under /assets/ (no way up out of it)."""
+    return path in _PUBLIC or (path.startswith("/assets/") and ".." not in path.split("/"))
+
+
+def _security_headers(app: Dash) -> dict[str, str]:
+    """Headers for every response: no framing, no sniffing, no referrer leaving the site, and a
+    content security policy allowing only this site's scripts (and Dash's own inline ones)."""
+    scripts = " ".join(["'self'", *app.csp_hashes()])
+    return {
+        "Content-Security-Policy": f"default-src 'self'; script-src {scripts}; style-src 'self' 'unsafe-inline'; "
+                                   "img-src 'self' data:; font-src 'self' data:; connect-src 'self'; object-src 'none'; "
+                                   "base-uri 'self'; form-action 'self'; frame-ancestors 'none'",
+        "X-Frame-Options": "DENY",
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "same-origin",
+        "Cache-Control": "no-store",
+    }
+
+
 def create_app(home: Home) -> Dash:
     """The cockpit for one data directory (reads only its serving snapshot)."""
+    keep_private()
     ctx = context.init(home)
     app = Dash(
         __name__, use_pages=True, pages_folder=str(Path(__file__).parent / "pages"),
@@ -55,9 +96,16 @@ def create_app(home: Home) -> Dash:
     )
     server = app.server
     server.secret_key = _secret(home)
-    server.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax")
+    secure = os.environ.get("CITYBRAIN_SECURE_COOKIES", "") == "1"
+    server.config.update(SESSION_COOKIE_NAME="cb_session", SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
+                         SESSION_COOKIE_SECURE=secure, WTF_CSRF_TIME_LIMIT=None)
+    proxies = int(os.environ.get("CITYBRAIN_TRUSTED_PROXIES", "0") or 0)
+    if proxies:
+        server.wsgi_app = ProxyFix(server.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
     logins = LoginManager(server)
-    logins.user_loader(lambda username: load_user(ctx.store, username))
+    logins.user_loader(lambda sid: load_user(ctx.store, sid))
+    logins.session_protection = None  # the session is server-side and revocable; no second guess on the address
+    headers: dict[str, str] = {}
 
     @server.before_request
     def start_clock() -> None:
@@ -65,51 +113,67 @@ def create_app(home: Home) -> Dash:
 
     @server.after_request
     def server_timing(response: Response) -> Response:
-        """How long the server spent (the standard Server-Timing header: browsers and bench/ read it)."""
+        """How long the server spent (the standard Server-Timing header: browsers and bench/ read it),
+        and the security headers."""
         if "started" in g:
             response.headers["Server-Timing"] = f"app;dur={(time.perf_counter() - g.started) * 1000:.1f}"
+        if not headers:
+            headers.update(_security_headers(app))
+        for k, v in headers.items():
+            response.headers.setdefault(k, v)
+        if request.path.startswith(("/assets/", "/_dash-component-suites/")):
+            response.headers["Cache-Control"] = "private, max-age=3600"
         return response
 
     @server.route("/healthz")
     def healthz() -> Response:
         return Response("ok", mimetype="text/plain")
 
+    def login_page(error: str = "", status: int = 200) -> Response:
+        return Response(_LOGIN_PAGE.format(error=error, csrf=generate_csrf()), status=status, mimetype="text/html")
+
     @server.route("/login", methods=["GET", "POST"])
     def login():
-        error = ""
         if request.method == "POST":
+            if not _csrf_ok():
+                return login_page('<p class="error">页面已过期，请重新登录 (the page expired; sign in again)</p>', 400)
             try:
                 user = authenticate(ctx.store, request.form.get("username", ""), request.form.get("password", ""),
                                     request.remote_addr or "")
             except LoginRefused as e:
                 status = 429 if "too many" in str(e) else 401
-                body = _LOGIN_PAGE.format(error=f'<p class="error">{htmlmod.escape(str(e))}</p>')
-                return Response(body, status=status, mimetype="text/html")
+                return login_page(f'<p class="error">{htmlmod.escape(str(e))}</p>', status)
+            session.clear()  # a fresh cookie for the new session
             login_user(user)
             return redirect(user.home_page())
-        return Response(_LOGIN_PAGE.format(error=error), mimetype="text/html")
+        return login_page()
 
-    @server.route("/prefs")
+    @server.route("/prefs", methods=["POST"])
     def prefs():
-        """Switch language (?lang=zh|en) or display mode (?theme=light|dark), back to the same page."""
+        """Switch language (lang=zh|en) or display mode (theme=light|dark), back to the same page."""
         back = urlsplit(request.referrer or "/")
         same_site = not back.netloc or back.netloc == request.host
-        response = redirect((back.path or "/") + (f"?{back.query}" if back.query else "") if same_site else "/")
+        response = redirect((back.path or "/") + (f"?{back.query}" if back.query else "") if same_site else "/", code=303)
+        if not _csrf_ok():
+            return response
         year = 365 * 24 * 3600
-        if request.args.get("lang") in LANGS:
-            response.set_cookie(LANG_COOKIE, request.args["lang"], max_age=year, samesite="Lax", httponly=True)
-        if request.args.get("theme") in THEMES:
-            response.set_cookie(THEME_COOKIE, request.args["theme"], max_age=year, samesite="Lax", httponly=True)
+        if request.form.get("lang") in LANGS:
+            response.set_cookie(LANG_COOKIE, request.form["lang"], max_age=year, samesite="Lax", httponly=True, secure=secure)
+        if request.form.get("theme") in THEMES:
+            response.set_cookie(THEME_COOKIE, request.form["theme"], max_age=year, samesite="Lax", httponly=True, secure=secure)
         return response
 
-    @server.route("/logout")
+    @server.route("/logout", methods=["POST"])
     def logout():
-        logout_user()
-        return redirect("/login")
+        if _csrf_ok() and current_user.is_authenticated:
+            sign_out(ctx.store, current_user._get_current_object())
+            logout_user()
+            session.clear()
+        return redirect("/login", code=303)
 
     @server.before_request
     def require_session():
-        if request.path.startswith(_PUBLIC):
+        if _is_public(request.path):
             return None
         if context.caller() is None:
             if request.path.startswith("/_dash"):
@@ -119,8 +183,9 @@ def create_app(home: Home) -> Dash:
 
     @server.errorhandler(Exception)
     def no_tracebacks(err: Exception):  # never show a traceback in the browser
-        log.exception("cockpit error")
         code = getattr(err, "code", 500)
+        if not isinstance(code, int) or code >= 500:
+            log.exception("cockpit error")
         return Response("出错了，请稍后再试 (something went wrong)", status=code if isinstance(code, int) else 500)
 
     app.layout = _shell
@@ -137,20 +202,33 @@ def _shell() -> html.Div:
             if page["path"] in PAGES and who.may_open(page["path"]):
                 links.append(dcc.Link(t(page["name"], page.get("name_en", page["name"])), href=page["path"], className="nav-link"))
     switches = [
-        html.A("English", href="/prefs?lang=en", id="lang-switch") if lang() == "zh"
-        else html.A("中文", href="/prefs?lang=zh", id="lang-switch"),
-        html.A(t("常规模式", "Normal mode"), href="/prefs?theme=light", id="theme-switch") if dark()
-        else html.A(t("大屏模式", "Big screen"), href="/prefs?theme=dark", id="theme-switch"),
+        _post_button("/prefs", "lang", "en", "English", "lang-switch") if lang() == "zh"
+        else _post_button("/prefs", "lang", "zh", "中文", "lang-switch"),
+        _post_button("/prefs", "theme", "light", t("常规模式", "Normal mode"), "theme-switch") if dark()
+        else _post_button("/prefs", "theme", "dark", t("大屏模式", "Big screen"), "theme-switch"),
     ]
     user = [] if who is None else [
         html.Span(f"{who.username} · {t(*ROLES[who.role])}" + (f" · {who.scope}" if who.scope else ""), className="who"),
-        html.A(t("退出", "Sign out"), href="/logout", className="logout"),
+        _post_button("/logout", None, None, t("退出", "Sign out"), "logout"),
     ]
     return html.Div([
         html.Header([html.Div(t("城市大脑 · 数字驾驶舱", "City Brain · Digital cockpit"), className="brand"), html.Nav(links),
                      html.Div(switches, className="switches"), html.Div(user, className="user")]),
         html.Main(dash.page_container),
     ], className="shell dark" if dark() else "shell", lang=lang())
+
+
+def _post_button(action: str, name: str | None, value: str | None, label: str, button_id: str) -> html.Form:
+    """A link-looking button that POSTs (with the CSRF token): nothing changes state on GET."""
+    try:
+        token = generate_csrf()
+    except RuntimeError:  # outside a request (Dash checking the layout): no form is served from it
+        token = ""
+    fields = [dcc.Input(type="hidden", name="csrf_token", value=token)]
+    if name:
+        fields.append(dcc.Input(type="hidden", name=name, value=value))
+    return html.Form([*fields, html.Button(label, type="submit", id=button_id, className="link")],
+                     action=action, method="POST", className="inline-form")
 
 
 def serve(home: Home, port: int, host: str = "127.0.0.1", workers: int = 2, threads: int = 4) -> None:

@@ -1,10 +1,20 @@
-"""Sign-in: argon2 password hashes, sessions (flask-login), rate-limited login."""
+"""Sign-in: argon2 password hashes, server-side sessions, lockout per user and address.
+
+The browser's session cookie carries nothing but a random session id; the session itself
+lives in the operational store, so signing out, a password or role change and disabling a
+user end it at once, and the cookie-signing key alone cannot make a session. Sign-ins and
+failed sign-ins are written to the access audit log.
+"""
 
 from __future__ import annotations
+
+import re
+from dataclasses import dataclass
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask_login import UserMixin
+from stdnum.cn import ric
 
 from cockpit.roles import ROLES, SCOPED, Principal
 from warehouse.contract.city import load_city
@@ -12,15 +22,21 @@ from warehouse.contract.feeds import STEWARD_DEPARTMENTS
 from warehouse.ops.store import OpsStore
 
 _HASHER = PasswordHasher()
-MAX_FAILURES = 5
+# Checked when the user is unknown, so an unknown name costs the same time as a wrong password.
+_DUMMY_HASH = _HASHER.hash("no such user: this hash only spends the time a real check takes")
+MAX_FAILURES = 5  # per user and address, within the window
 FAILURE_WINDOW_S = 15 * 60
+USERNAME = re.compile(r"[a-z0-9][a-z0-9_.-]{1,31}")
 
 
+@dataclass(frozen=True)
 class User(UserMixin, Principal):
-    """A signed-in user (flask-login needs ``get_id``)."""
+    """A signed-in user; flask-login keeps only ``get_id()``, the session id, in the cookie."""
+
+    sid: str = ""
 
     def get_id(self) -> str:
-        return self.username
+        return self.sid
 
 
 class LoginRefused(Exception):
@@ -31,8 +47,11 @@ def hash_password(password: str) -> str:
     return _HASHER.hash(password)
 
 
-def add_user(store: OpsStore, username: str, password: str, role: str, scope: str | None) -> None:
-    """Create or update a user; scoped roles need a scope."""
+def add_user(store: OpsStore, username: str, password: str, role: str, scope: str | None, id_number: str | None = None) -> None:
+    """Create or update a user; scoped roles need a scope, a citizen their identity number.
+    Updating a user ends their sessions."""
+    if not USERNAME.fullmatch(username or ""):
+        raise ValueError("a user name is 2-32 characters: lower-case letters, digits and . _ - (starting with a letter or digit)")
     if role not in ROLES:
         raise ValueError(f"unknown role '{role}': one of {', '.join(ROLES)}")
     if role in SCOPED and not scope:
@@ -40,31 +59,47 @@ def add_user(store: OpsStore, username: str, password: str, role: str, scope: st
     valid = {"district": load_city().district_codes, "department": list(STEWARD_DEPARTMENTS)}.get(SCOPED.get(role, ""))
     if valid is not None and scope not in valid:
         raise ValueError(f"'{scope}' is not a {SCOPED[role]}: one of {', '.join(valid)}")
+    if role == "citizen" and not (id_number and ric.is_valid(id_number.strip().upper())):
+        raise ValueError("a citizen's account needs their valid 18-character identity number (--id-number)")
     if len(password) < 8:
         raise ValueError("the password needs at least 8 characters")
-    store.add_user(username, hash_password(password), role, scope if role in SCOPED else None)
+    store.add_user(username, hash_password(password), role, scope if role in SCOPED else None,
+                   id_number.strip().upper() if role == "citizen" and id_number else None)
 
 
-def load_user(store: OpsStore, username: str) -> User | None:
-    row = store.user(username)
-    if row is None or row["disabled"]:
-        return None
-    return User(row["username"], row["role"], row["scope"])
+def load_user(store: OpsStore, sid: str) -> User | None:
+    """The user of a live session, or None (signed out, revoked, expired, disabled)."""
+    row = store.session_user(sid)
+    return None if row is None else User(row["username"], row["role"], row["scope"], row["subject_hash"], sid)
 
 
 def authenticate(store: OpsStore, username: str, password: str, remote: str) -> User:
-    """The user, or :class:`LoginRefused` (also after too many recent failures)."""
-    if store.recent_failures(username, remote, FAILURE_WINDOW_S) >= MAX_FAILURES:
+    """A new session for the user, or :class:`LoginRefused`.
+
+    At most ``MAX_FAILURES`` attempts per user and address are checked within the window;
+    the real user, signing in from elsewhere, is not locked out by a guesser."""
+    username = (username or "").strip().lower()[:64]
+    if not store.claim_attempt(username, remote, FAILURE_WINDOW_S, MAX_FAILURES):
+        store.log_access(username, "", "sign_in_refused", delivery_id=None, rows=0, id_numbers=[],
+                         purpose=f"too many failed sign-ins from {remote}")
         raise LoginRefused("登录失败次数过多，请15分钟后再试 (too many failed sign-ins; try again in 15 minutes)")
     row = store.user(username)
-    ok = False
-    if row is not None and not row["disabled"]:
-        try:
-            ok = _HASHER.verify(row["password_hash"], password)
-        except (VerificationError, InvalidHashError):
-            ok = False
+    try:
+        ok = _HASHER.verify(row["password_hash"] if row else _DUMMY_HASH, password) and row is not None and not row["disabled"]
+    except (VerificationError, InvalidHashError):
+        ok = False
     if not ok:
-        store.record_failure(username, remote)
+        store.log_access(username, row["role"] if row else "", "sign_in_failed", delivery_id=None, rows=0, id_numbers=[],
+                         purpose=f"from {remote}")
         raise LoginRefused("用户名或密码错误 (wrong user name or password)")
-    store.clear_failures(username)
-    return User(row["username"], row["role"], row["scope"])
+    store.clear_failures(username, remote)
+    sid = store.open_session(username)
+    store.log_access(username, row["role"], "sign_in", delivery_id=None, rows=0, id_numbers=[], purpose=f"from {remote}",
+                     scope=row["scope"])
+    return User(row["username"], row["role"], row["scope"], row["subject_hash"], sid)
+
+
+def sign_out(store: OpsStore, user: User) -> None:
+    """End the session for good (the cookie, replayed, opens nothing)."""
+    store.close_session(user.sid)
+    store.log_access(user.username, user.role, "sign_out", delivery_id=None, rows=0, id_numbers=[], purpose="", scope=user.scope)

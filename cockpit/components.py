@@ -6,7 +6,8 @@ import logging
 from collections.abc import Callable
 from functools import wraps
 
-from dash import html
+import pandas as pd
+from dash import dcc, html
 
 from cockpit.context import caller
 from cockpit.i18n import t
@@ -52,3 +53,17 @@ def page(path: str, *, needs_data: bool = True) -> Callable:
         return layout
 
     return wrap
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def send_csv(df: pd.DataFrame, filename: str) -> dict:
+    """A CSV download (UTF-8 with BOM, for Excel) whose text cells cannot run as spreadsheet
+    formulas: a cell starting with = + - @ or a control character gets a leading apostrophe.
+    Numbers stay numbers (a negative value is not text)."""
+    safe = df.copy()
+    for col in safe.columns:
+        if safe[col].dtype == object or pd.api.types.is_string_dtype(safe[col]):
+            safe[col] = safe[col].map(lambda v: "'" + v if isinstance(v, str) and v.startswith(_FORMULA_START) else v)
+    return dcc.send_data_frame(safe.to_csv, filename, index=False, encoding="utf-8-sig")

@@ -38,7 +38,7 @@ def caller() -> Principal | None:
     """The signed-in user of this request, or None."""
     if not current_user or not current_user.is_authenticated:
         return None
-    return Principal(current_user.username, current_user.role, current_user.scope)
+    return Principal(current_user.username, current_user.role, current_user.scope, current_user.subject)
 
 
 def guard(path: str) -> Principal:

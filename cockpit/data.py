@@ -154,6 +154,15 @@ def deliveries_for(who: Principal) -> pd.DataFrame:
     return pd.DataFrame()
 
 
+def deliveries_by_id(ids: list[int]) -> dict[int, tuple[str, str, str]]:
+    """(department, feed, business date) of the given deliveries: what an audit entry refers to."""
+    if not ids:
+        return {}
+    df = _df("SELECT delivery_id, department, feed, CAST(business_date AS VARCHAR) AS day FROM deliveries "
+             "WHERE delivery_id IN (SELECT unnest(?))", [sorted(set(ids))])
+    return {int(r.delivery_id): (r.department, r.feed, r.day) for r in df.itertuples()}
+
+
 def _department_of(who: Principal) -> str | None:
     """The department a steward is limited to (None: every department, for auditors)."""
     return who.scope if who.role == "steward" else None

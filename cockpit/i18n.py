@@ -29,6 +29,7 @@ COLUMN_LABELS: dict[str, tuple[str, str]] = {
     "ticket_no": ("工单编号", "Ticket"), "district": ("区县", "District"), "category": ("类别", "Category"),
     "handler": ("承办单位", "Handler"), "due_at": ("办理时限", "Due"), "days_overdue": ("超期天数", "Days overdue"),
     "on_time_rate": ("按时办结率", "On-time closure"), "overdue": ("超期未办结", "Overdue, open"),
+    "legal_basis": ("法律依据", "Legal basis"),
 }
 
 

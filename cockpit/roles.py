@@ -12,10 +12,14 @@ ROLES: dict[str, tuple[str, str]] = {
     "analyst": ("分析员", "Analyst"),
     "steward": ("部门数据专员", "Data steward"),
     "auditor": ("审计员（数据资源管理局）", "Auditor"),
+    "admin": ("系统管理员", "Administrator"),
+    "citizen": ("市民", "Citizen"),
 }
 SCOPED = {"district_manager": "district", "steward": "department"}
 
 # Page path -> roles that may open it. Checked on the server for every page and callback.
+# Separation of duties: the administrator manages users and reads no personal data; the
+# auditor audits and changes no user; a citizen sees only who used their own data.
 PAGES: dict[str, set[str]] = {
     "/": {"city_manager", "district_manager"},
     "/service": {"city_manager", "district_manager", "steward"},
@@ -24,9 +28,11 @@ PAGES: dict[str, set[str]] = {
     "/ingestion": {"steward", "auditor"},
     "/audit": {"auditor"},
     "/runs": {"analyst"},
-    "/users": {"auditor"},
+    "/users": {"admin"},
+    "/my-data": {"citizen"},
 }
-HOME_PAGE = {"city_manager": "/", "district_manager": "/", "analyst": "/explorer", "steward": "/ingestion", "auditor": "/ingestion"}
+HOME_PAGE = {"city_manager": "/", "district_manager": "/", "analyst": "/explorer", "steward": "/ingestion", "auditor": "/ingestion",
+             "admin": "/users", "citizen": "/my-data"}
 
 
 @dataclass(frozen=True)
@@ -36,6 +42,7 @@ class Principal:
     username: str
     role: str
     scope: str | None = None
+    subject: str | None = None  # a citizen's identity number as its keyed hash
 
     def home_page(self) -> str:
         """Where signing in lands: a steward of a department that only handles requests has no feeds."""

@@ -12,6 +12,9 @@ from assets.resources import WarehouseResource
 from assets.serving import SERVING_ASSETS
 from pipelines.jobs import daily_refresh, daily_schedule, indicators_refresh
 from pipelines.sensors import indicators_after_refresh, landing_sensor
+from warehouse.storage.home import keep_private
+
+keep_private()  # every Dagster process (code server, runs, daemon) loads this module
 
 # The libraries, marts and snapshot must be rebuilt every morning: the feeds are due by
 # 06:00, the daily job starts at 06:30, and by 09:00 (Asia/Shanghai) the cockpit must show

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 from pathlib import Path
 
 import duckdb
@@ -17,8 +18,26 @@ KEY = ["department", "feed", "business_date", "file_name"]
 AS_OF = "2026-11-21 07:00"
 PASSWORD = "correct horse"
 USERS = {"boss": ("city_manager", None), "xihu": ("district_manager", "330106"), "ana": ("analyst", None),
-         "police": ("steward", "psb"), "doctor": ("steward", "health"), "roads": ("steward", "urban"), "aud": ("auditor", None)}
+         "police": ("steward", "psb"), "doctor": ("steward", "health"), "roads": ("steward", "urban"), "aud": ("auditor", None),
+         "root": ("admin", None)}
+# A citizen whose row a steward can read (the planted rejected rows are theirs), and one whose no one reads.
+CITIZENS = {"zhang": "11010519491231002X", "li": "110105194912310038"}
 EVIL = "<script>alert(1)</script>"
+FORMULA = "=cmd|' /C calc'!A0"  # runs a program when a spreadsheet opens the cell as a formula
+_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def csrf_token(client, base: str = "") -> str:
+    """The CSRF token of the sign-in form, as a browser gets it (``client``: a Flask test
+    client or a requests session; both keep the cookie the token is bound to)."""
+    return _CSRF.search(client.get(f"{base}/login").text).group(1)
+
+
+def sign_in(client, username: str, password: str = PASSWORD, base: str = ""):
+    """Post the sign-in form the way a browser does (token included); the response, unfollowed."""
+    data = {"username": username, "password": password, "csrf_token": csrf_token(client, base)}
+    extra = {"allow_redirects": False} if hasattr(client, "mount") else {}
+    return client.post(f"{base}/login", data=data, **extra)
 
 
 def make_city(home: Path, *, scale: str = "tiny", seed: int = 1, days: int | None = None, end: str = "2026-11-20") -> Path:
@@ -44,6 +63,22 @@ def refreshed_copy(city: Path, dest: Path, *, as_of: str = AS_OF, before_refresh
     with dg.instance_for_test() as instance:
         assert run_daily_job(Home.resolve(dest), as_of, instance).success
     return dest
+
+
+def dash_call(client, app, output_fragment: str, inputs: list, state: list | None = None):
+    """Post the Dash callback whose output contains ``output_fragment`` as the browser would
+    (also as a forger would: nothing the page shows is needed)."""
+    import json
+
+    key, cb = next((k, v) for k, v in app.callback_map.items() if output_fragment in k)
+    outputs = [{"id": o.split(".")[0], "property": o.split(".")[1]} for o in key.strip(".").split("...")]
+    body = {
+        "output": key, "outputs": outputs if len(outputs) > 1 else outputs[0],
+        "inputs": [{"id": i["id"], "property": i["property"], "value": v} for i, v in zip(cb["inputs"], inputs)],
+        "state": [{"id": s["id"], "property": s["property"], "value": v} for s, v in zip(cb.get("state", []), state or [])],
+        "changedPropIds": [f"{cb['inputs'][0]['id']}.{cb['inputs'][0]['property']}"],
+    }
+    return client.post("/_dash-update-component", data=json.dumps(body), content_type="application/json")
 
 
 def ingest_all(home: Path) -> duckdb.DuckDBPyConnection:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from helpers import sign_in
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.slow
@@ -70,8 +71,7 @@ def test_scripts_up_serves_everything_stops_on_ctrl_c_and_reuses_what_exists(tmp
     password = re.search(r"password for every demo user: (\S+)", (home / "demo_users.txt").read_text()).group(1)
     assert "City Brain is up" in text and "mayor" in text
     http = requests.Session()
-    assert http.post(f"http://127.0.0.1:{cockpit}/login", data={"username": "mayor", "password": password},
-                     allow_redirects=False).status_code == 302
+    assert sign_in(http, "mayor", password, f"http://127.0.0.1:{cockpit}").status_code == 302
     assert http.get(f"http://127.0.0.1:{cockpit}/").ok
     # The schedule and the sensors are live in the Dagster daemon.
     status = requests.post(f"http://127.0.0.1:{dagster}/graphql", json={"query": "{ instance { daemonHealth { allDaemonStatuses { daemonType healthy } } } }"}).json()

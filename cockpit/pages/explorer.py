@@ -6,7 +6,7 @@ import dash
 from dash import Input, Output, State, callback, dcc, html
 
 from cockpit import data
-from cockpit.components import page
+from cockpit.components import page, send_csv
 from cockpit.context import guard
 from cockpit.i18n import figure_layout, lang, t
 
@@ -94,4 +94,4 @@ def render(indicators, districts, start, end):
 def download(_, indicators, districts, start, end):
     who = guard(PATH)
     df = _query(who, indicators, districts, start, end)
-    return dcc.send_data_frame(df.to_csv, "indicators.csv", index=False, encoding="utf-8-sig")
+    return send_csv(df, "indicators.csv")

@@ -9,10 +9,10 @@ import pandas as pd
 from dash import Input, Output, State, callback, dash_table, dcc, html
 
 from cockpit import data
-from cockpit.components import page
+from cockpit.components import page, send_csv
 from cockpit.context import ctx, guard
 from cockpit.i18n import columns, figure_layout, t
-from warehouse.ops.store import id_numbers_in
+from warehouse.ops.store import LEGAL_BASES, id_numbers_in
 
 PATH = "/ingestion"
 dash.register_page(__name__, path=PATH, name="数据质量", name_en="Ingestion", order=3)
@@ -83,7 +83,9 @@ def layout(who) -> html.Div:
         parts += [
             html.H3(t("被拒数据行（每次查看都将被审计）", "Rejected rows (every view is audited)")),
             dcc.Input(id="in-delivery", type="number", placeholder=t("批次号", "Delivery id")),
-            dcc.Input(id="in-purpose", placeholder=t("用途（必填）", "Purpose (required)"), style={"width": "40%"}),
+            dcc.Input(id="in-purpose", placeholder=t("用途（必填）", "Purpose (required)"), style={"width": "30%"}),
+            dcc.Dropdown(id="in-basis", options=[{"label": t(*LEGAL_BASES[b]), "value": b} for b in ("statutory_duty", "data_correction")],
+                         placeholder=t("法律依据（必填）", "Legal basis (required)"), style={"minWidth": "22rem"}),
             html.Button(t("查看", "View"), id="in-view"), html.Button(t("下载", "Download"), id="in-download-btn"),
             dcc.Download(id="in-download"),
             html.Div(id="in-rows"),
@@ -91,25 +93,26 @@ def layout(who) -> html.Div:
     return html.Div(parts)
 
 
-def _rejected(who, delivery_id, purpose, action):
-    """Rejected rows of one delivery for its own department's steward; each access is audited."""
-    if who.role != "steward" or delivery_id is None or not (purpose or "").strip():
+def _rejected(who, delivery_id, purpose, basis, action):
+    """Rejected rows of one delivery for its own department's steward, who must say why and on
+    which legal basis; each access is audited (and shown to the people whose rows they are)."""
+    if who.role != "steward" or delivery_id is None or not (purpose or "").strip() or basis not in LEGAL_BASES:
         return None
     rows = data.rejected_rows_for(who, int(delivery_id))
     if rows.empty:
         return rows
     ctx().store.log_access(who.username, who.role, action, delivery_id=int(delivery_id), rows=len(rows),
-                           id_numbers=id_numbers_in(rows.raw), purpose=purpose.strip()[:200])
+                           id_numbers=id_numbers_in(rows.raw), purpose=purpose.strip()[:200], scope=who.scope, legal_basis=basis)
     return rows
 
 
 @callback(Output("in-rows", "children"), Input("in-view", "n_clicks"), State("in-delivery", "value"),
-          State("in-purpose", "value"), prevent_initial_call=True)
-def view(_, delivery_id, purpose):
+          State("in-purpose", "value"), State("in-basis", "value"), prevent_initial_call=True)
+def view(_, delivery_id, purpose, basis):
     who = guard(PATH)
-    rows = _rejected(who, delivery_id, purpose, "view_rejected_rows")
+    rows = _rejected(who, delivery_id, purpose, basis, "view_rejected_rows")
     if rows is None:
-        return t("请填写批次号和用途", "Enter a delivery id and a purpose.")
+        return t("请填写批次号、用途和法律依据", "Enter a delivery id, a purpose and the legal basis.")
     if rows.empty:
         return t("该批次没有属于本部门的被拒数据", "No rejected rows of your department in that delivery.")
     table = [{"line": r.line_number, "reasons": r.reasons, "row": r.raw} for r in rows.itertuples()]
@@ -118,10 +121,10 @@ def view(_, delivery_id, purpose):
 
 
 @callback(Output("in-download", "data"), Input("in-download-btn", "n_clicks"), State("in-delivery", "value"),
-          State("in-purpose", "value"), prevent_initial_call=True)
-def download(_, delivery_id, purpose):
+          State("in-purpose", "value"), State("in-basis", "value"), prevent_initial_call=True)
+def download(_, delivery_id, purpose, basis):
     who = guard(PATH)
-    rows = _rejected(who, delivery_id, purpose, "download_rejected_rows")
+    rows = _rejected(who, delivery_id, purpose, basis, "download_rejected_rows")
     if rows is None or rows.empty:
         raise dash.exceptions.PreventUpdate
     lines = []
@@ -131,4 +134,4 @@ def download(_, delivery_id, purpose):
         except ValueError:
             obj = {"raw_line": r.raw}
         lines.append({"line_number": r.line_number, "reasons": r.reasons, **(obj if isinstance(obj, dict) else {"raw_line": r.raw})})
-    return dcc.send_data_frame(pd.DataFrame(lines).to_csv, f"rejected_rows_{int(delivery_id)}.csv", index=False, encoding="utf-8-sig")
+    return send_csv(pd.DataFrame(lines), f"rejected_rows_{int(delivery_id)}.csv")

@@ -1,5 +1,6 @@
-"""Users (auditors, for the data resources bureau): who may sign in, with which role and
-scope. Every change is written to the access audit log."""
+"""Users (administrators): who may sign in, with which role and scope. Every change is
+written to the access audit log; no one changes their own account here (separation of
+duties: the administrator cannot make itself anything else, the auditor cannot change users)."""
 
 from __future__ import annotations
 
@@ -31,6 +32,7 @@ def layout(who) -> html.Div:
             dcc.Dropdown(id="us-role", options=[{"label": t(*ROLES[r]), "value": r} for r in ROLES],
                          placeholder=t("角色", "Role"), style={"minWidth": "14rem"}),
             dcc.Input(id="us-scope", placeholder=t("范围：区县代码或部门", "Scope: district code or department")),
+            dcc.Input(id="us-id-number", placeholder=t("市民的身份证号（仅市民账号）", "Citizen's identity number (citizens only)")),
             dcc.Input(id="us-password", type="password", placeholder=t("初始密码（至少8位）", "Password (8+ characters)")),
             html.Button(t("保存", "Save"), id="us-save"),
         ], className="toolbar"),
@@ -50,16 +52,18 @@ def _log(who, action: str, target: str) -> None:
 
 @callback(Output("us-result", "children"), Input("us-save", "n_clicks"), Input("us-disable", "n_clicks"),
           Input("us-enable", "n_clicks"), State("us-name", "value"), State("us-role", "value"), State("us-scope", "value"),
-          State("us-password", "value"), State("us-table", "data"), State("us-table", "selected_rows"),
-          prevent_initial_call=True)
-def change(_, __, ___, name, role, scope, password, rows, selected):
+          State("us-id-number", "value"), State("us-password", "value"), State("us-table", "data"),
+          State("us-table", "selected_rows"), prevent_initial_call=True)
+def change(_, __, ___, name, role, scope, id_number, password, rows, selected):
     who = guard(PATH)
     if dash.ctx.triggered_id == "us-save":
         name = (name or "").strip()
         if not name:
             return t("请填写用户名", "Enter a user name.")
+        if name == who.username:
+            return t("不能在此修改自己的账号", "You cannot change your own account here.")
         try:
-            add_user(ctx().store, name, password or "", role or "", (scope or "").strip() or None)
+            add_user(ctx().store, name, password or "", role or "", (scope or "").strip() or None, (id_number or "").strip() or None)
         except ValueError as e:
             return t(f"未保存：{e}", f"Not saved: {e}")
         _log(who, "user_saved", f"{name} ({role}{'/' + scope if scope else ''})")

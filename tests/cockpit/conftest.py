@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from helpers import EVIL, PASSWORD, USERS, refreshed_copy
+from helpers import CITIZENS, EVIL, FORMULA, PASSWORD, USERS, refreshed_copy
 
 from cockpit.auth import add_user
 from warehouse.ops.store import OpsStore
@@ -15,14 +15,18 @@ from warehouse.ops.store import OpsStore
 @pytest.fixture(scope="module")
 def home(tiny_city: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     def plant_markup(h: Path) -> None:
-        # A psb row that will be rejected (bad district) and whose name is markup.
+        # Two psb rows of one person that will be rejected (bad district): one whose name is
+        # markup, one whose name is a spreadsheet formula.
         folder = h / "landing" / "psb" / "household_events" / "2026-11-20"
         (folder / "extra.csv").write_text(
             "event_id,id_number,name,gender,birth_date,ethnicity,district_code,event_type,event_date\n"
-            f"EVIL1,11010519491231002X,{EVIL},2,1949-12-31,01,999999,update,2026-11-20\n", encoding="utf-8")
+            f"EVIL1,11010519491231002X,{EVIL},2,1949-12-31,01,999999,update,2026-11-20\n"
+            f"EVIL2,11010519491231002X,{FORMULA},2,1949-12-31,01,999999,update,2026-11-20\n", encoding="utf-8")
 
     h = refreshed_copy(tiny_city, tmp_path_factory.mktemp("cockpit") / "h", before_refresh=plant_markup)
     store = OpsStore(h)
     for name, (role, scope) in USERS.items():
         add_user(store, name, PASSWORD, role, scope)
+    for name, id_number in CITIZENS.items():
+        add_user(store, name, PASSWORD, "citizen", None, id_number)
     return h

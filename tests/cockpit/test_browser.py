@@ -14,7 +14,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from helpers import EVIL, PASSWORD, USERS
+from helpers import CITIZENS, EVIL, PASSWORD, USERS
 from werkzeug.serving import make_server
 
 from cockpit.app import create_app
@@ -25,6 +25,7 @@ from warehouse.storage.home import Home
 
 pytestmark = pytest.mark.browser
 playwright = pytest.importorskip("playwright.sync_api")
+expect = playwright.expect
 REFUSED = "无权访问此页面"
 
 
@@ -128,13 +129,13 @@ def test_a_city_manager_drills_down_by_list_and_by_map(session) -> None:
     s.page.wait_for_selector(".kpi")
     assert "杭州市" in s.page.inner_text("#ov-score")
     s.choose("#ov-pick", "西湖区")
-    s.page.wait_for_function("document.querySelector('#ov-score').innerText.includes('西湖区')")
+    expect(s.page.locator("#ov-score")).to_contain_text("西湖区")
     # Click the tile of 上城区 on the map, where a person would.
     s.page.locator("#ov-map").scroll_into_view_if_needed()  # below the cards: scroll to it, as a person would
     names = s.page.locator("#ov-map .scatterlayer .textpoint").all_text_contents()
     box = s.page.locator("#ov-map .scatterlayer .point").nth(names.index("上城区")).bounding_box()
     s.page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
-    s.page.wait_for_function("document.querySelector('#ov-score').innerText.includes('上城区')")
+    expect(s.page.locator("#ov-score")).to_contain_text("上城区")
     # Service leads: the 12345 cards come first, then the registries; requests by category beside them.
     cards = s.page.locator(".kpi").evaluate_all("els => els.map(e => e.dataset.indicator)")
     assert cards == KPIS
@@ -146,7 +147,7 @@ def test_an_analyst_compares_districts_and_downloads_csv(session) -> None:
     s = session("ana")
     s.page.wait_for_selector("#ex-graph .main-svg")
     s.choose("#ex-dist", "西湖区")
-    s.page.wait_for_function("document.querySelectorAll('#ex-graph .scatterlayer .trace').length >= 2")
+    s.page.locator("#ex-graph .scatterlayer .trace").nth(1).wait_for()
     assert "责任部门" in s.page.inner_text("#ex-defs")
     with s.page.expect_download() as download:
         s.page.click("#ex-download-btn")
@@ -163,11 +164,11 @@ def test_a_manager_acknowledges_an_alert_with_a_comment(session) -> None:
     s.page.locator("#al-table input[type=radio]").first.check()
     s.page.fill("#al-comment", "已安排核查")
     s.page.click("#al-ack")
-    s.page.wait_for_function("document.querySelector('#al-result').innerText.includes('已确认')")
+    expect(s.page.locator("#al-result")).to_contain_text("已确认")
     acknowledged = s.page.inner_text("#al-result").split()[1].split("（")[0]
     # Filtered to acknowledged alerts, the list shows it (applied to the warehouse at the next refresh).
     s.choose("#al-status", "已确认")
-    s.page.wait_for_function(f"document.querySelector('#al-table').innerText.includes('{acknowledged}')")
+    expect(s.page.locator("#al-table")).to_contain_text(acknowledged)
     s.assert_clean()
 
 
@@ -179,6 +180,7 @@ def test_a_steward_views_and_downloads_rejected_rows_and_markup_stays_text(sessi
     s.page.wait_for_selector("#in-timeliness .main-svg")
     s.page.fill("#in-delivery", str(delivery))
     s.page.fill("#in-purpose", "核对后重新报送")
+    s.choose("#in-basis", "更正不准确的数据（《个人信息保护法》第四十六条）")
     s.page.click("#in-view")
     s.page.wait_for_selector("#in-rows-table")
     # The name is shown as the literal text, and no script ran (a dialog would be recorded).
@@ -189,9 +191,20 @@ def test_a_steward_views_and_downloads_rejected_rows_and_markup_stays_text(sessi
     text = Path(download.value.path()).read_text(encoding="utf-8-sig")
     assert EVIL in text and "unknown_district" in text
     s.assert_clean()
+    # The person those rows name sees both accesses: when, which office, why, on which basis.
+    zhang = session("zhang")
+    assert zhang.page.url.endswith("/my-data")
+    expect(zhang.page.locator("#md-table")).to_contain_text("核对后重新报送")
+    table = zhang.page.inner_text("#md-table")
+    assert table.count("核对后重新报送") == 2 and "公安局" in table and "更正不准确的数据" in table and "police" not in table
+    expected = len(OpsStore(home).access_log(CITIZENS["zhang"]))
+    assert zhang.page.locator("#md-table tbody tr").count() - 1 == expected  # less the header row
+    zhang.assert_clean()
+    other = session("li")
+    expect(other.page.locator("#md-summary")).to_contain_text("尚无任何人访问过您的数据")
 
 
-def test_an_auditor_searches_the_log_and_manages_users(session, cockpit_url, browser, home: Path) -> None:
+def test_an_auditor_searches_the_log_and_an_administrator_manages_users(session, cockpit_url, browser, home: Path) -> None:
     # A steward's earlier look at that person's rejected row, as the ingestion page logs it.
     OpsStore(home).log_access("police", "steward", "view_rejected_rows", delivery_id=1, rows=1,
                               id_numbers=["11010519491231002X"], purpose="核对")
@@ -202,11 +215,14 @@ def test_an_auditor_searches_the_log_and_manages_users(session, cockpit_url, bro
     s.settle()
     assert "police" in s.page.inner_text("#au-table"), "the steward's view of that person's row is in the log"
     s.open("/users")
+    assert REFUSED in s.page.inner_text("#_pages_content")  # the auditor changes no user
+    s = session("root")
+    s.open("/users")
     s.page.fill("#us-name", "newbie")
     s.choose("#us-role", "分析员")
     s.page.fill("#us-password", "a long password")
     s.page.click("#us-save")
-    s.page.wait_for_function("document.querySelector('#us-table').innerText.includes('newbie')")
+    expect(s.page.locator("#us-table")).to_contain_text("newbie")
     s.assert_clean()
     newbie = Session(browser, cockpit_url, "newbie")
     newbie.page.goto(f"{cockpit_url}/login")
@@ -221,9 +237,9 @@ def test_an_auditor_searches_the_log_and_manages_users(session, cockpit_url, bro
 def test_the_runs_page_says_plainly_when_dagster_is_not_running(session) -> None:
     s = session("ana")
     s.open("/runs")
-    s.page.wait_for_function("document.querySelector('#ru-status').innerText.includes('无法连接 Dagster')")
+    expect(s.page.locator("#ru-status")).to_contain_text("无法连接 Dagster")
     s.page.click("#ru-refresh")
-    s.page.wait_for_function("document.querySelector('#ru-result').innerText.includes('提交失败')")
+    expect(s.page.locator("#ru-result")).to_contain_text("提交失败")
     s.assert_clean()
 
 

@@ -35,7 +35,8 @@ def purge_rejected_rows(con: duckdb.DuckDBPyConnection, store: OpsStore, *, befo
         con.execute(f"DELETE {doomed}", [before])
         # Logged before the commit: a purge that is not in the log does not happen.
         store.log_access(authorised_by, "auditor", "purge_rejected_rows", delivery_id=None, rows=len(raws),
-                         id_numbers=id_numbers_in(raws), purpose=f"retention before {before.isoformat()}: {reason.strip()}"[:200])
+                         id_numbers=id_numbers_in(raws), purpose=f"retention before {before.isoformat()}: {reason.strip()}"[:200],
+                         scope="dsb", legal_basis="retention")
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")

@@ -1,25 +1,42 @@
 """The operational store: what the cockpit writes, many processes at once (SQLite, WAL).
 
-Users, failed logins (for rate limiting), alert acknowledgements (the pipeline applies
-them to ``marts.alerts``) and the access audit log. Identity numbers in the audit log are
-kept only as keyed hashes (HMAC-SHA256 with a key that never leaves ``<home>``), so the
-log itself leaks nothing and can still be searched by identity number.
+Users, their sessions (server-side: a session ends for good at sign-out, a password or role
+change, or when the user is disabled), sign-in attempts (for lockout), alert
+acknowledgements (the pipeline applies them to ``marts.alerts``) and the access audit log.
+
+The audit log is append-only (triggers refuse updates and deletes) and tamper-evident: each
+entry carries a keyed hash (HMAC-SHA256) of its content and of the entry before it, and
+:meth:`OpsStore.verify_audit_chain` reports the first entry that no longer matches.
+Identity numbers in it are kept only as keyed hashes (with a key that never leaves
+``<home>``), so the log itself leaks nothing and can still be searched by identity number,
+and a citizen can be shown the accesses to their own data.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import hmac
 import json
+import secrets
 import sqlite3
-from collections.abc import Iterable
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from warehouse.storage.subjects import subject_hash, subject_key
+
+SESSION_MAX_S = 12 * 3600  # a session lasts a working day at most
+SESSION_IDLE_S = 2 * 3600  # and ends after two idle hours
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS users (
     username TEXT PRIMARY KEY, password_hash TEXT NOT NULL, role TEXT NOT NULL, scope TEXT,
     created_at TEXT NOT NULL, disabled INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS sessions (
+    sid TEXT PRIMARY KEY, username TEXT NOT NULL, created_at REAL NOT NULL, last_seen REAL NOT NULL
 );
 CREATE TABLE IF NOT EXISTS login_failures (username TEXT, remote TEXT, at REAL);
 CREATE TABLE IF NOT EXISTS acknowledgements (
@@ -31,6 +48,24 @@ CREATE TABLE IF NOT EXISTS access_log (
 );
 CREATE INDEX IF NOT EXISTS access_log_at ON access_log (at);
 """
+# Columns added since the first release, with what existing rows get.
+_ADDED = {
+    "users": {"subject_hash": "TEXT"},
+    "access_log": {"scope": "TEXT", "legal_basis": "TEXT", "prev_hash": "TEXT", "entry_hash": "TEXT"},
+}
+_APPEND_ONLY = """
+CREATE TRIGGER IF NOT EXISTS access_log_no_update BEFORE UPDATE ON access_log
+BEGIN SELECT RAISE(ABORT, 'the access log is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS access_log_no_delete BEFORE DELETE ON access_log
+BEGIN SELECT RAISE(ABORT, 'the access log is append-only'); END;
+"""
+# Why a person's data may be processed (PIPL Art. 13): every person-level access names one.
+LEGAL_BASES: dict[str, tuple[str, str]] = {
+    "statutory_duty": ("履行法定职责（《个人信息保护法》第十三条第一款第三项）", "Statutory duty (PIPL Art. 13(1)(3))"),
+    "data_correction": ("更正不准确的数据（《个人信息保护法》第四十六条）", "Correcting inaccurate data (PIPL Art. 46)"),
+    "retention": ("保存期限届满依法删除（《个人信息保护法》第四十七条）", "Deletion when the retention period ends (PIPL Art. 47)"),
+}
+_LOG_FIELDS = ("at", "username", "role", "action", "delivery_id", "rows", "subject_hashes", "purpose", "scope", "legal_basis")
 
 
 def id_numbers_in(raw_rows: Iterable[str]) -> list[str]:
@@ -57,25 +92,46 @@ class OpsStore:
         with self._con() as con:
             con.execute("PRAGMA journal_mode=WAL")
             con.executescript(SCHEMA)
+            for table, cols in _ADDED.items():
+                have = {r[1] for r in con.execute(f"PRAGMA table_info({table})")}
+                for name, kind in cols.items():
+                    if name not in have:
+                        con.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
+        self._chain_unchained()
+        with self._con() as con:
+            con.executescript(_APPEND_ONLY)
 
-    def _con(self) -> sqlite3.Connection:
+    @contextmanager
+    def _con(self) -> Iterator[sqlite3.Connection]:
+        """A short connection: committed (or rolled back) and closed at the end of the block,
+        not whenever the garbage collector gets to it."""
         con = sqlite3.connect(self.path, timeout=30)
-        con.execute("PRAGMA busy_timeout = 30000")
-        return con
+        try:
+            con.execute("PRAGMA busy_timeout = 30000")
+            with con:
+                yield con
+        finally:
+            con.close()
 
     # ------------------------------------------------------------------ users
-    def add_user(self, username: str, password_hash: str, role: str, scope: str | None) -> None:
+    def add_user(self, username: str, password_hash: str, role: str, scope: str | None, subject: str | None = None) -> None:
+        """Create or update a user (``subject``: a citizen's identity number, kept as its keyed
+        hash); an update ends the user's sessions, so a new password or role takes effect now."""
+        subject_h = self.subject_hash(subject) if subject else None
         with self._con() as con:
             con.execute(
-                "INSERT INTO users VALUES (?, ?, ?, ?, ?, 0) ON CONFLICT(username) DO UPDATE SET "
-                "password_hash = excluded.password_hash, role = excluded.role, scope = excluded.scope, disabled = 0",
-                [username, password_hash, role, scope, dt.datetime.now().isoformat(timespec="seconds")],
+                "INSERT INTO users (username, password_hash, role, scope, created_at, disabled, subject_hash) "
+                "VALUES (?, ?, ?, ?, ?, 0, ?) ON CONFLICT(username) DO UPDATE SET password_hash = excluded.password_hash, "
+                "role = excluded.role, scope = excluded.scope, disabled = 0, subject_hash = excluded.subject_hash",
+                [username, password_hash, role, scope, dt.datetime.now().isoformat(timespec="seconds"), subject_h],
             )
+            con.execute("DELETE FROM sessions WHERE username = ?", [username])
 
     def user(self, username: str) -> dict | None:
         with self._con() as con:
-            row = con.execute("SELECT username, password_hash, role, scope, disabled FROM users WHERE username = ?", [username]).fetchone()
-        return None if row is None else dict(zip(("username", "password_hash", "role", "scope", "disabled"), row))
+            row = con.execute("SELECT username, password_hash, role, scope, disabled, subject_hash FROM users WHERE username = ?",
+                              [username]).fetchone()
+        return None if row is None else dict(zip(("username", "password_hash", "role", "scope", "disabled", "subject_hash"), row))
 
     def users(self) -> list[dict]:
         with self._con() as con:
@@ -85,22 +141,63 @@ class OpsStore:
     def set_disabled(self, username: str, disabled: bool) -> None:
         with self._con() as con:
             con.execute("UPDATE users SET disabled = ? WHERE username = ?", [int(disabled), username])
+            if disabled:
+                con.execute("DELETE FROM sessions WHERE username = ?", [username])
 
-    # ------------------------------------------------------------------ login rate limiting
-    def record_failure(self, username: str, remote: str) -> None:
+    # ------------------------------------------------------------------ sessions
+    def open_session(self, username: str) -> str:
+        """A new session id: random, the only thing the browser's cookie carries."""
+        sid = secrets.token_urlsafe(32)
+        now = time.time()
         with self._con() as con:
-            con.execute("INSERT INTO login_failures VALUES (?, ?, ?)", [username, remote, dt.datetime.now().timestamp()])
+            con.execute("INSERT INTO sessions VALUES (?, ?, ?, ?)", [sid, username, now, now])
+        return sid
 
-    def recent_failures(self, username: str, remote: str, window_s: int) -> int:
-        since = dt.datetime.now().timestamp() - window_s
+    def session_user(self, sid: str) -> dict | None:
+        """The enabled user of a live session (not signed out, revoked, idle or too old), else None."""
+        now = time.time()
         with self._con() as con:
-            return con.execute(
-                "SELECT count(*) FROM login_failures WHERE at > ? AND (username = ? OR remote = ?)", [since, username, remote]
-            ).fetchone()[0]
+            row = con.execute(
+                """SELECT u.username, u.role, u.scope, u.subject_hash, s.last_seen FROM sessions s JOIN users u USING (username)
+                   WHERE s.sid = ? AND u.disabled = 0 AND s.created_at > ? AND s.last_seen > ?""",
+                [sid, now - SESSION_MAX_S, now - SESSION_IDLE_S]).fetchone()
+            if row is not None and now - row[4] > 60:  # touched at most once a minute
+                con.execute("UPDATE sessions SET last_seen = ? WHERE sid = ?", [now, sid])
+        return None if row is None else dict(zip(("username", "role", "scope", "subject_hash"), row[:4]))
 
-    def clear_failures(self, username: str) -> None:
+    def close_session(self, sid: str) -> None:
         with self._con() as con:
-            con.execute("DELETE FROM login_failures WHERE username = ?", [username])
+            con.execute("DELETE FROM sessions WHERE sid = ?", [sid])
+
+    def sessions_of(self, username: str) -> int:
+        with self._con() as con:
+            return con.execute("SELECT count(*) FROM sessions WHERE username = ?", [username]).fetchone()[0]
+
+    # ------------------------------------------------------------------ sign-in attempts
+    def claim_attempt(self, username: str, remote: str, window_s: int, limit: int) -> bool:
+        """Count one sign-in attempt of ``username`` from ``remote``; False (and nothing counted)
+        when that pair already has ``limit`` within the window. Atomic: of parallel guesses,
+        no more than ``limit`` are ever let through to the password check. Another address
+        is counted apart, so a guesser elsewhere cannot lock the real user out."""
+        now = time.time()
+        with self._con() as con:
+            con.execute("BEGIN IMMEDIATE")
+            n = con.execute("SELECT count(*) FROM login_failures WHERE username = ? AND remote = ? AND at > ?",
+                            [username, remote, now - window_s]).fetchone()[0]
+            if n >= limit:
+                con.execute("ROLLBACK")
+                return False
+            con.execute("INSERT INTO login_failures VALUES (?, ?, ?)", [username, remote, now])
+            con.execute("COMMIT")
+            return True
+
+    def clear_failures(self, username: str, remote: str | None = None) -> None:
+        """Forget the attempts of ``username`` (from ``remote`` only, when given)."""
+        with self._con() as con:
+            if remote is None:
+                con.execute("DELETE FROM login_failures WHERE username = ?", [username])
+            else:
+                con.execute("DELETE FROM login_failures WHERE username = ? AND remote = ?", [username, remote])
 
     # ------------------------------------------------------------------ acknowledgements
     def acknowledge(self, alert_id: str, username: str, comment: str) -> None:
@@ -126,24 +223,65 @@ class OpsStore:
         """Keyed hash of an identity number (upper-cased, trimmed)."""
         return subject_hash(subject_key(self.home), id_number)
 
-    def log_access(self, username: str, role: str, action: str, *, delivery_id: int | None, rows: int,
-                   id_numbers: Iterable[str], purpose: str) -> None:
-        hashes = sorted({self.subject_hash(i) for i in id_numbers if i})
-        with self._con() as con:
-            con.execute("INSERT INTO access_log VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                        [dt.datetime.now().isoformat(timespec="seconds"), username, role, action, delivery_id, rows,
-                         json.dumps(hashes), purpose])
+    def _chain_key(self) -> bytes:
+        return hmac.new(subject_key(self.home), b"citybrain access log chain", hashlib.sha256).digest()
 
-    def access_log(self, id_number: str | None = None, limit: int = 500) -> list[dict]:
-        """The audit log, newest first; with ``id_number``, only accesses that touched it."""
-        sql = "SELECT at, username, role, action, delivery_id, rows, subject_hashes, purpose FROM access_log"
+    def _entry_hash(self, key: bytes, prev: str, fields: Iterable) -> str:
+        body = prev + "\x1e" + "\x1f".join("" if f is None else str(f) for f in fields)
+        return hmac.new(key, body.encode(), hashlib.sha256).hexdigest()
+
+    def log_access(self, username: str, role: str, action: str, *, delivery_id: int | None, rows: int,
+                   id_numbers: Iterable[str], purpose: str, scope: str | None = None, legal_basis: str | None = None) -> None:
+        """Append one entry, chained to the one before it."""
+        hashes = sorted({self.subject_hash(i) for i in id_numbers if i})
+        fields = [dt.datetime.now().isoformat(timespec="seconds"), username, role, action, delivery_id, rows,
+                  json.dumps(hashes), purpose, scope, legal_basis]
+        key = self._chain_key()
+        with self._con() as con:
+            con.execute("BEGIN IMMEDIATE")  # one writer at a time: each entry sees its true predecessor
+            last = con.execute("SELECT entry_hash FROM access_log ORDER BY rowid DESC LIMIT 1").fetchone()
+            prev = last[0] if last and last[0] else ""
+            con.execute(f"INSERT INTO access_log ({', '.join(_LOG_FIELDS)}, prev_hash, entry_hash) VALUES ({', '.join('?' * 12)})",
+                        [*fields, prev, self._entry_hash(key, prev, fields)])
+            con.execute("COMMIT")
+
+    def _chain_unchained(self) -> None:
+        """Chain entries written before the log was chained (once, on upgrade)."""
+        with self._con() as con:
+            if not con.execute("SELECT count(*) FROM access_log WHERE entry_hash IS NULL").fetchone()[0]:
+                return
+            con.execute("DROP TRIGGER IF EXISTS access_log_no_update")
+            key, prev = self._chain_key(), ""
+            for rowid, *fields in con.execute(f"SELECT rowid, {', '.join(_LOG_FIELDS)} FROM access_log ORDER BY rowid").fetchall():
+                h = self._entry_hash(key, prev, fields)
+                con.execute("UPDATE access_log SET prev_hash = ?, entry_hash = ? WHERE rowid = ?", [prev, h, rowid])
+                prev = h
+
+    def verify_audit_chain(self) -> tuple[int, int | None]:
+        """(entries checked, position of the first entry that does not match, None if all do).
+
+        An entry edited, deleted or inserted out of turn breaks the chain at that point."""
+        key, prev = self._chain_key(), ""
+        with self._con() as con:
+            rows = con.execute(f"SELECT {', '.join(_LOG_FIELDS)}, prev_hash, entry_hash FROM access_log ORDER BY rowid").fetchall()
+        for n, (*fields, stored_prev, stored) in enumerate(rows, 1):
+            if stored_prev != prev or stored != self._entry_hash(key, prev, fields):
+                return len(rows), n
+            prev = stored
+        return len(rows), None
+
+    def access_log(self, id_number: str | None = None, limit: int = 500, *, subject: str | None = None) -> list[dict]:
+        """The audit log, newest first; with ``id_number`` (or its hash, ``subject``), only the
+        accesses that touched that person."""
+        sql = f"SELECT {', '.join(_LOG_FIELDS)} FROM access_log"
         args: list = []
-        if id_number:
+        if id_number or subject:
             sql += " WHERE subject_hashes LIKE ?"
-            args.append(f'%"{self.subject_hash(id_number)}"%')
-        sql += " ORDER BY at DESC LIMIT ?"
+            args.append(f'%"{subject or self.subject_hash(id_number or "")}"%')
+        sql += " ORDER BY rowid DESC LIMIT ?"
         args.append(limit)
         with self._con() as con:
             rows = con.execute(sql, args).fetchall()
-        keys = ("at", "username", "role", "action", "delivery_id", "rows", "subjects", "purpose")
-        return [{**dict(zip(keys, r)), "subjects": len(json.loads(r[6] or "[]"))} for r in rows]
+        # How many people an entry touched, never their hashes.
+        return [{**{k: v for k, v in zip(_LOG_FIELDS, r) if k != "subject_hashes"}, "subjects": len(json.loads(r[6] or "[]"))}
+                for r in rows]

@@ -9,6 +9,12 @@ from pathlib import Path
 DEFAULT_HOME = "citybrain_home"
 
 
+def keep_private() -> None:
+    """Make what this process creates its user's alone (files 0600, folders 0700): a data
+    directory holds personal data, password hashes and keys. Every entry point calls it."""
+    os.umask(0o077)
+
+
 @dataclass(frozen=True)
 class Home:
     """Paths inside one data directory."""
@@ -43,6 +49,9 @@ class Home:
         return self.root / "truth"
 
     def ensure(self) -> Home:
+        """Create the directory's folders, private to this user (the root too, if it existed)."""
+        keep_private()
         for p in (self.root, self.landing, self.serving, self.scratch):
             p.mkdir(parents=True, exist_ok=True)
+        self.root.chmod(0o700)
         return self

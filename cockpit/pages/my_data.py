@@ -1,0 +1,71 @@
+"""My data (数据使用查询): a citizen sees every access to their own personal data, newest first.
+
+When, which department and role (never the official's name), which data, why and on which
+legal basis, and whether it was a bulk operation touching many people. Matched through the
+keyed hash of the citizen's identity number: neither the log nor this page holds the number.
+"""
+
+from __future__ import annotations
+
+import dash
+from dash import Input, Output, callback, dash_table, dcc, html
+
+from cockpit import data
+from cockpit.components import page
+from cockpit.context import ctx, guard
+from cockpit.i18n import t
+from cockpit.roles import ROLES
+from warehouse.contract.feeds import FEEDS, STEWARD_DEPARTMENTS
+from warehouse.ops.store import LEGAL_BASES
+
+PATH = "/my-data"
+dash.register_page(__name__, path=PATH, name="我的数据使用记录", name_en="Who used my data", order=7)
+ACTIONS = {
+    "view_rejected_rows": ("查看了您被退回的一条数据记录", "Viewed a record about you that was sent back for correction"),
+    "download_rejected_rows": ("下载了您被退回的数据记录以便更正", "Downloaded a record about you that was sent back, to correct it"),
+    "purge_rejected_rows": ("按保存期限删除了含有您信息的被退回记录", "Deleted sent-back records about you when their retention period ended"),
+    "audit_search": ("审计员核查了谁访问过您的数据", "An auditor checked who had accessed your data"),
+}
+FEED_TITLES = {f.id: (f.title_zh, f.title_en) for f in FEEDS}
+COLUMNS = [("at", "时间", "When"), ("department", "部门", "Department"), ("role", "角色", "Role"),
+           ("data", "使用的数据", "Which data"), ("purpose", "用途", "Purpose"), ("legal_basis", "法律依据", "Legal basis"),
+           ("bulk", "批量操作", "Bulk operation")]
+
+
+@page(PATH, needs_data=False)
+def layout(who) -> html.Div:
+    return html.Div([
+        html.H3(t("谁使用了我的数据", "Who used my data")),
+        html.P(t("以下是政府部门工作人员访问您个人信息的每一次记录（最新在前）。记录不可更改，如有疑问可向市数据资源管理局反映。",
+                 "Every time a government official accessed your personal information, newest first. The record cannot "
+                 "be altered; if anything looks wrong, contact the city's Data Resources Bureau.")),
+        html.Div(id="md-summary", className="notice"),
+        dash_table.DataTable(id="md-table", columns=[{"name": t(zh, en), "id": c} for c, zh, en in COLUMNS], page_size=20,
+                             style_cell={"textAlign": "left", "whiteSpace": "normal"}),
+        dcc.Store(id="md-load", data=1),
+    ])
+
+
+@callback(Output("md-summary", "children"), Output("md-table", "data"), Input("md-load", "data"))
+def render(_):
+    who = guard(PATH)
+    if not who.subject:
+        return t("您的账号未关联身份证号", "Your account is not linked to an identity number."), []
+    entries = ctx().store.access_log(subject=who.subject)
+    feeds = data.deliveries_by_id([e["delivery_id"] for e in entries if e["delivery_id"] is not None]) if data.info() else {}
+    rows = []
+    for e in entries:
+        dept = STEWARD_DEPARTMENTS.get(e["scope"] or "", ("数据资源管理局", "Data Resources Bureau") if e["role"] == "auditor" else None)
+        what = t(*ACTIONS.get(e["action"], (e["action"], e["action"])))
+        if e["delivery_id"] in feeds:
+            department, feed, day = feeds[e["delivery_id"]]
+            zh, en = FEED_TITLES.get(f"{department}/{feed}", (feed, feed))
+            what += t(f"（{zh}，{day}）", f" ({en}, {day})")
+        rows.append({
+            "at": e["at"].replace("T", " "), "department": t(*dept) if dept else "—", "role": t(*ROLES.get(e["role"], (e["role"],) * 2)),
+            "data": what, "purpose": e["purpose"] or "—",
+            "legal_basis": t(*LEGAL_BASES[e["legal_basis"]]) if e["legal_basis"] in LEGAL_BASES else "—",
+            "bulk": t(f"是（涉及 {e['subjects']} 人）", f"yes ({e['subjects']} people)") if e["subjects"] > 1 else t("否", "no"),
+        })
+    summary = t(f"共 {len(rows)} 次访问", f"{len(rows)} accesses in all") if rows else t("尚无任何人访问过您的数据", "No one has accessed your data.")
+    return summary, rows
