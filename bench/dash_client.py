@@ -25,7 +25,7 @@ from warehouse.ops.store import OpsStore  # noqa: E402
 
 PASSWORD = "bench password"
 BENCH_USERS = {"boss": ("city_manager", None), "xihu": ("district_manager", "330106"), "ana": ("analyst", None),
-               "police": ("steward", "psb"), "aud": ("auditor", None)}
+               "police": ("steward", "psb"), "aud": ("auditor", None), "root": ("admin", None)}
 
 
 def free_port() -> int:

@@ -31,6 +31,7 @@ from wtforms import ValidationError
 
 from cockpit import context
 from cockpit.auth import LoginRefused, authenticate, load_user, sign_out
+from cockpit.components import scope_name
 from cockpit.i18n import LANG_COOKIE, LANGS, THEME_COOKIE, THEMES, dark, lang, t
 from cockpit.roles import PAGES, ROLES
 from warehouse.storage.home import Home, keep_private
@@ -208,7 +209,7 @@ def _shell() -> html.Div:
         else _post_button("/prefs", "theme", "dark", t("大屏模式", "Big screen"), "theme-switch"),
     ]
     user = [] if who is None else [
-        html.Span(f"{who.username} · {t(*ROLES[who.role])}" + (f" · {who.scope}" if who.scope else ""), className="who"),
+        html.Span(f"{who.username} · {t(*ROLES[who.role])}" + (f" · {scope_name(who.scope)}" if who.scope else ""), className="who"),
         _post_button("/logout", None, None, t("退出", "Sign out"), "logout"),
     ]
     return html.Div([

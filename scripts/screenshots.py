@@ -5,8 +5,10 @@
 Serves the data directory's current snapshot with a scratch operational store (the real
 users and audit log are not touched), signs in as one user per role in Debian's headless
 chromium and saves ``<role>.png`` (plus the city manager's overview in English and in the
-dark big-screen mode, a district manager's overview on a phone, and the citizens' requests
-page as a district manager, a steward in English and a city manager on a phone).
+dark big-screen mode, a district manager's overview on a phone, the citizens' requests page
+as a district manager, a steward in English, a city manager on a phone and the steward of a
+department that only handles requests, and a citizen's page in both languages after the
+police steward has read one of that citizen's rejected rows through the ingestion page).
 """
 
 from __future__ import annotations
@@ -32,7 +34,44 @@ SHOTS = [(role, user, {}, (1440, 1000), None) for user, (role, _) in BENCH_USERS
     ("service_district_manager", "xihu", {}, (1440, 1000), "/service"),
     ("service_steward_en", "police", {"cb_lang": "en"}, (1440, 1000), "/service"),
     ("service_city_manager_phone", "boss", {}, (390, 844), "/service"),
+    ("service_handler_steward", "roads", {}, (1440, 1000), None),
+    ("citizen", "citizen", {}, (1440, 1000), None),
+    ("citizen_en_phone", "citizen", {"cb_lang": "en"}, (390, 844), None),
 ]
+
+
+def _steward_reads_a_citizens_row(root: Path, url: str, browser) -> None:
+    """The demo behind the citizen's page: a citizen named in the police's rejected rows, and the
+    police steward viewing that delivery through the page (purpose and legal basis given)."""
+    import duckdb
+    from stdnum.cn import ric
+
+    from cockpit.auth import add_user
+    from warehouse.ops.store import OpsStore
+
+    snapshot = root / "serving" / (root / "serving" / "CURRENT").read_text().strip()
+    con = duckdb.connect(str(snapshot), read_only=True)
+    rows = con.execute("""SELECT delivery_id, i FROM (SELECT delivery_id, CASE WHEN json_valid(raw) THEN json_extract_string(raw, '$.id_number') END AS i
+                          FROM rejected_rows WHERE department = 'psb') WHERE regexp_full_match(i, '[0-9]{17}[0-9X]') ORDER BY ALL""").fetchall()
+    con.close()
+    delivery, id_number = next((d, i) for d, i in rows if ric.is_valid(i))
+    store = OpsStore(root)
+    add_user(store, "citizen", PASSWORD, "citizen", None, id_number)
+    add_user(store, "roads", PASSWORD, "steward", "urban")
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(f"{url}/login")
+    page.fill("input[name=username]", "police")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_selector("#in-delivery")
+    page.fill("#in-delivery", str(delivery))
+    page.fill("#in-purpose", "核对户籍信息后退回区分局更正")
+    page.click("#in-basis")
+    page.get_by_role("option", name="更正不准确的数据（《个人信息保护法》第四十六条）", exact=True).click()
+    page.click("#in-view")
+    page.wait_for_selector("#in-rows-table")
+    context.close()
 
 
 def main() -> None:
@@ -51,6 +90,7 @@ def main() -> None:
     try:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox", "--headless", "--disable-gpu"])
+            _steward_reads_a_citizens_row(root, url, browser)
             for name, user, cookies, (width, height), path in SHOTS:
                 context = browser.new_context(viewport={"width": width, "height": height})
                 context.add_cookies([{"name": k, "value": v, "url": url} for k, v in cookies.items()])

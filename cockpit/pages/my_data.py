@@ -41,7 +41,7 @@ def layout(who) -> html.Div:
                  "be altered; if anything looks wrong, contact the city's Data Resources Bureau.")),
         html.Div(id="md-summary", className="notice"),
         dash_table.DataTable(id="md-table", columns=[{"name": t(zh, en), "id": c} for c, zh, en in COLUMNS], page_size=20,
-                             style_cell={"textAlign": "left", "whiteSpace": "normal"}),
+                             style_cell={"textAlign": "left", "whiteSpace": "normal"}, style_table={"overflowX": "auto"}),
         dcc.Store(id="md-load", data=1),
     ])
 
@@ -67,5 +67,6 @@ def render(_):
             "legal_basis": t(*LEGAL_BASES[e["legal_basis"]]) if e["legal_basis"] in LEGAL_BASES else "—",
             "bulk": t(f"是（涉及 {e['subjects']} 人）", f"yes ({e['subjects']} people)") if e["subjects"] > 1 else t("否", "no"),
         })
-    summary = t(f"共 {len(rows)} 次访问", f"{len(rows)} accesses in all") if rows else t("尚无任何人访问过您的数据", "No one has accessed your data.")
+    summary = (t(f"共 {len(rows)} 次访问", f"{len(rows)} access{'es' if len(rows) > 1 else ''} in all") if rows
+               else t("尚无任何人访问过您的数据", "No one has accessed your data."))
     return summary, rows

@@ -8,7 +8,7 @@ import dash
 from dash import Input, Output, State, callback, dash_table, dcc, html
 
 from cockpit.auth import add_user
-from cockpit.components import page
+from cockpit.components import page, scope_name
 from cockpit.context import ctx, guard
 from cockpit.i18n import columns, t
 from cockpit.roles import ROLES
@@ -43,7 +43,9 @@ def layout(who) -> html.Div:
 @callback(Output("us-table", "data"), Input("us-result", "children"))
 def render(_):
     guard(PATH)
-    return [{**u, "disabled": t("是", "yes") if u["disabled"] else ""} for u in ctx().store.users()]
+    return [{**u, "role": t(*ROLES.get(u["role"], (u["role"],) * 2)), "scope": scope_name(u["scope"]),
+             "created_at": u["created_at"].replace("T", " "), "disabled": t("是", "yes") if u["disabled"] else ""}
+            for u in ctx().store.users()]
 
 
 def _log(who, action: str, target: str) -> None:
