@@ -1,9 +1,12 @@
 """Dagster's own GraphQL API, as the pipeline-runs page uses it: recent runs, launching the
 daily refresh, and backfilling indicators over a range of days.
 
-The webserver's address comes from ``CITYBRAIN_DAGSTER_URL`` (default
-``http://127.0.0.1:3000``, where ``scripts/up`` serves it). When nobody answers there, every
-call raises :class:`DagsterUnavailable` with words fit for the page.
+Under ``scripts/up`` Dagster's webserver listens on a unix socket inside the data directory
+(``<home>/run/dagster.sock``, see ``pipelines/webserver.py``): only City Brain's user can
+open it, so only the cockpit, which signs its users in, reaches Dagster.
+``CITYBRAIN_DAGSTER_SOCKET`` names another socket; ``CITYBRAIN_DAGSTER_URL`` a webserver on
+TCP instead (a development setup: anyone who can reach that port can launch runs). When
+nobody answers, every call raises :class:`DagsterUnavailable` with words fit for the page.
 """
 
 from __future__ import annotations
@@ -11,7 +14,9 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-import requests
+import httpx
+
+from cockpit import context
 
 TIMEOUT_S = 5
 # The cockpit speaks to Dagster over HTTP only, never by importing the pipelines; these
@@ -37,17 +42,28 @@ class Run:
     tags: dict[str, str]
 
 
+def _endpoint() -> tuple[str, str | None]:
+    """(base URL, unix socket or None): a TCP URL if one is configured, else the data directory's socket."""
+    if os.environ.get("CITYBRAIN_DAGSTER_URL"):
+        return os.environ["CITYBRAIN_DAGSTER_URL"].rstrip("/"), None
+    socket = os.environ.get("CITYBRAIN_DAGSTER_SOCKET") or str(context.ctx().home.root / "run" / "dagster.sock")
+    return "http://dagster", socket
+
+
 def base_url() -> str:
-    return os.environ.get("CITYBRAIN_DAGSTER_URL", "http://127.0.0.1:3000").rstrip("/")
+    """Where Dagster is expected, in words for the page (the socket's path when there is one)."""
+    url, socket = _endpoint()
+    return socket or url
 
 
 def _call(query: str, variables: dict | None = None) -> dict:
-    url = f"{base_url()}/graphql"
+    url, socket = _endpoint()
     try:
-        response = requests.post(url, json={"query": query, "variables": variables or {}}, timeout=TIMEOUT_S)
-    except requests.RequestException as e:
+        with httpx.Client(transport=httpx.HTTPTransport(uds=socket) if socket else None, timeout=TIMEOUT_S) as client:
+            response = client.post(f"{url}/graphql", json={"query": query, "variables": variables or {}})
+    except httpx.HTTPError as e:
         raise DagsterUnavailable(f"Dagster is not answering at {base_url()} ({type(e).__name__}); "
-                                 "start the platform with scripts/up, or set CITYBRAIN_DAGSTER_URL") from e
+                                 "start the platform with scripts/up") from e
     if response.status_code != 200:
         raise DagsterUnavailable(f"Dagster at {base_url()} answered HTTP {response.status_code}")
     body = response.json()

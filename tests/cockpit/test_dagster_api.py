@@ -1,11 +1,11 @@
-"""The pipeline-runs page's client against a real Dagster webserver: list runs, launch the
-daily refresh, launch an indicator backfill; and the names it relies on match the code location."""
+"""The pipeline-runs page's client against a real Dagster webserver, served on its private
+socket as scripts/up serves it: list runs, launch the daily refresh, launch an indicator
+backfill; and the names it relies on match the code location."""
 
 from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -13,8 +13,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import dagster as dg
+import httpx
 import pytest
-import requests
 
 from cockpit import dagster_api
 from pipelines.definitions import defs
@@ -29,43 +29,40 @@ def test_the_names_the_cockpit_sends_exist_in_the_code_location() -> None:
         assert graph.get(dg.AssetKey(list(key))).partitions_def is None
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
-def dagster_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+def dagster_socket(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Path]]:
+    """Dagster's webserver as scripts/up serves it: on a socket in the data directory."""
     root = tmp_path_factory.mktemp("dagster")
     dagster_home = root / "dagster"
     dagster_home.mkdir()
     shutil.copy(Path(__file__).parents[2] / "pipelines" / "dagster.yaml", dagster_home)
-    port = _free_port()
     env = {**os.environ, "DAGSTER_HOME": str(dagster_home), "CITYBRAIN_HOME": str(root / "home")}
-    proc = subprocess.Popen([sys.executable, "-m", "dagster_webserver", "-m", "pipelines.definitions", "-h", "127.0.0.1",
-                             "-p", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
+    proc = subprocess.Popen([sys.executable, "-m", "pipelines.webserver"], env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    sock = root / "home" / "run" / "dagster.sock"
     try:
         deadline = time.monotonic() + 120
         while True:
             try:
-                if requests.get(f"{url}/server_info", timeout=2).ok:
-                    break
-            except requests.RequestException:
+                with httpx.Client(transport=httpx.HTTPTransport(uds=str(sock)), timeout=2) as client:
+                    if client.get("http://dagster/server_info").is_success:
+                        break
+            except httpx.HTTPError:
                 pass
             assert proc.poll() is None, "the Dagster webserver exited"
             assert time.monotonic() < deadline, "the Dagster webserver did not start in 120 s"
             time.sleep(1)
-        yield url, dagster_home
+        yield sock, dagster_home
     finally:
         proc.terminate()
         proc.wait(timeout=30)
 
 
-def test_runs_are_listed_and_launched_through_dagsters_graphql(dagster_url, monkeypatch) -> None:
-    url, dagster_home = dagster_url
-    monkeypatch.setenv("CITYBRAIN_DAGSTER_URL", url)
+def test_runs_are_listed_and_launched_through_dagsters_graphql(dagster_socket, monkeypatch) -> None:
+    sock, dagster_home = dagster_socket
+    monkeypatch.delenv("CITYBRAIN_DAGSTER_URL", raising=False)
+    monkeypatch.setenv("CITYBRAIN_DAGSTER_SOCKET", str(sock))
+    assert sock.parent.stat().st_mode & 0o077 == 0  # no other user of the host can reach the socket
     assert dagster_api.recent_runs() == []
     run_id = dagster_api.launch_refresh("ana")
     runs = dagster_api.recent_runs()
@@ -80,7 +77,8 @@ def test_runs_are_listed_and_launched_through_dagsters_graphql(dagster_url, monk
         assert backfill.tags["citybrain/launched_by"] == "ana"
 
 
-def test_a_stopped_dagster_is_reported_in_plain_words(monkeypatch) -> None:
-    monkeypatch.setenv("CITYBRAIN_DAGSTER_URL", f"http://127.0.0.1:{_free_port()}")
+def test_a_stopped_dagster_is_reported_in_plain_words(monkeypatch, tmp_path: Path) -> None:
+    monkeypatch.delenv("CITYBRAIN_DAGSTER_URL", raising=False)
+    monkeypatch.setenv("CITYBRAIN_DAGSTER_SOCKET", str(tmp_path / "dagster.sock"))
     with pytest.raises(dagster_api.DagsterUnavailable, match="not answering"):
         dagster_api.recent_runs()
