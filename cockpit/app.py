@@ -16,7 +16,6 @@ from __future__ import annotations
 import html as htmlmod
 import logging
 import os
-import secrets
 import time
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -34,7 +33,7 @@ from cockpit.auth import LoginRefused, authenticate, load_user, sign_out
 from cockpit.components import scope_name
 from cockpit.i18n import LANG_COOKIE, LANGS, THEME_COOKIE, THEMES, dark, lang, t
 from cockpit.roles import PAGES, ROLES
-from warehouse.storage.home import Home, keep_private
+from warehouse.storage.home import Home, keep_private, private_key
 
 log = logging.getLogger("citybrain.cockpit")
 # Reachable without a session: these exact paths, and files under /assets/.
@@ -48,14 +47,6 @@ _LOGIN_PAGE = """<!doctype html><html lang="zh"><head><meta charset="utf-8">
 <label>用户名 User<input name="username" autocomplete="username" required></label>
 <label>密码 Password<input name="password" type="password" autocomplete="current-password" required></label>
 <button type="submit">登录 Sign in</button></form></body></html>"""
-
-
-def _secret(home: Home) -> bytes:
-    path = home.root / "cockpit.key"
-    if not path.exists():
-        path.write_bytes(secrets.token_bytes(32))
-        path.chmod(0o600)
-    return path.read_bytes()
 
 
 def _csrf_ok() -> bool:
@@ -96,7 +87,7 @@ def create_app(home: Home) -> Dash:
         suppress_callback_exceptions=True, update_title=None,
     )
     server = app.server
-    server.secret_key = _secret(home)
+    server.secret_key = private_key(home.root / "cockpit.key")  # signs the cookie that carries the session id
     secure = os.environ.get("CITYBRAIN_SECURE_COOKIES", "") == "1"
     server.config.update(SESSION_COOKIE_NAME="cb_session", SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
                          SESSION_COOKIE_SECURE=secure, WTF_CSRF_TIME_LIMIT=None)

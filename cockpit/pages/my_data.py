@@ -21,8 +21,10 @@ from warehouse.ops.store import LEGAL_BASES
 PATH = "/my-data"
 dash.register_page(__name__, path=PATH, name="我的数据使用记录", name_en="Who used my data", order=7)
 ACTIONS = {
-    "view_rejected_rows": ("查看了您被退回的一条数据记录", "Viewed a record about you that was sent back for correction"),
-    "download_rejected_rows": ("下载了您被退回的数据记录以便更正", "Downloaded a record about you that was sent back, to correct it"),
+    "view_rejected_rows": ("查看了您被退回的数据记录（报送时的全部字段）",
+                           "Viewed a record about you that was sent back for correction (every field as delivered)"),
+    "download_rejected_rows": ("下载了您被退回的数据记录以便更正（报送时的全部字段）",
+                               "Downloaded a record about you that was sent back, to correct it (every field as delivered)"),
     "purge_rejected_rows": ("按保存期限删除了含有您信息的被退回记录", "Deleted sent-back records about you when their retention period ended"),
     "audit_search": ("审计员核查了谁访问过您的数据", "An auditor checked who had accessed your data"),
 }

@@ -87,6 +87,24 @@ def test_the_cookie_key_alone_cannot_mint_a_session(app, home: Path) -> None:
         assert _layout(c) == 401
 
 
+def test_workers_starting_together_sign_with_one_whole_key(tmp_path: Path) -> None:
+    """The cockpit's workers start at once on a fresh data directory: one of them read the key
+    file while another was still writing it, signed with an empty key and failed every sign-in."""
+    from multiprocessing import get_context
+
+    path = tmp_path / "cockpit.key"
+    with get_context("spawn").Pool(8) as pool:
+        keys = pool.map(_key_of, [path] * 32)
+    assert len(set(keys)) == 1 and len(keys[0]) == 32 and path.read_bytes() == keys[0]
+    assert path.stat().st_mode & 0o077 == 0 and list(tmp_path.iterdir()) == [path]
+
+
+def _key_of(path: Path) -> bytes:
+    from warehouse.storage.home import private_key
+
+    return private_key(path)
+
+
 # ---------------------------------------------------------------- lockout and enumeration
 def test_a_guesser_elsewhere_cannot_lock_the_real_user_out(app, home: Path) -> None:
     attacker = _client(app, address="203.0.113.66")

@@ -3,10 +3,30 @@
 from __future__ import annotations
 
 import os
+import secrets
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 DEFAULT_HOME = "citybrain_home"
+
+
+def private_key(path: Path, size: int = 32) -> bytes:
+    """The random key in ``path``, made on first use (0600). Safe when several processes start
+    at once (the cockpit's workers): the key is written whole to a file of its own and linked
+    into place, so no process ever reads a half-written key, and all of them read the same."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(secrets.token_bytes(size))
+            os.link(tmp, path)
+        except FileExistsError:
+            pass  # another process linked its key first: that one holds
+        finally:
+            os.unlink(tmp)
+    return path.read_bytes()
 
 
 def keep_private() -> None:

@@ -9,27 +9,18 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
-import secrets
 from pathlib import Path
 
 import duckdb
+
+from warehouse.storage.home import private_key
 
 KEY_FILE = "audit.key"
 
 
 def subject_key(home: Path) -> bytes:
     """The data directory's hashing key, created (readable by its owner only) on first use."""
-    path = home / KEY_FILE
-    if not path.exists():
-        home.mkdir(parents=True, exist_ok=True)
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:  # another process made it first
-            return path.read_bytes()
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(secrets.token_bytes(32))
-    return path.read_bytes()
+    return private_key(home / KEY_FILE)
 
 
 def subject_hash(key: bytes, id_number: str) -> str:
