@@ -28,6 +28,22 @@ from warehouse.ingest.schema import connect  # noqa: E402
 from warehouse.libraries.build import build_all  # noqa: E402
 
 
+def hold_back(home: Path, day: dt.date) -> Path:
+    """Move ``day``'s delivery folders out of the landing zone, to deliver them later; where they wait."""
+    held = home / "held"
+    for p in (home / "landing").glob(f"*/*/{day.isoformat()}"):
+        dest = held / p.relative_to(home / "landing")
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(str(p), dest)
+    return held
+
+
+def deliver_held(home: Path, held: Path) -> None:
+    """Put the held folders back in the landing zone, as if they had just arrived."""
+    for p in held.glob("*/*/*"):
+        shutil.move(str(p), home / "landing" / p.relative_to(held))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--scale", default="city", choices=["tiny", "small", "city"])
@@ -39,12 +55,7 @@ def main() -> None:
         t0 = time.perf_counter()
         generate(home, args.scale, 2, end, 11, progress=False, clean_truth=False)
         print(f"generated 2 days at {args.scale} scale in {time.perf_counter() - t0:.0f} s", flush=True)
-        day2 = end.isoformat()
-        held = home / "held"
-        for p in (home / "landing").glob(f"*/*/{day2}"):
-            dest = held / p.relative_to(home / "landing")
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            shutil.move(str(p), dest)
+        held = hold_back(home, end)
         con = connect(home / "warehouse.duckdb")
         t0 = time.perf_counter()
         ingest_landing(con, home / "landing", home / "tmp")
@@ -53,8 +64,7 @@ def main() -> None:
         t0 = time.perf_counter()
         full = build_all(con, clock)
         t_full = time.perf_counter() - t0
-        for p in held.glob(f"*/*/{day2}"):
-            shutil.move(str(p), home / "landing" / p.relative_to(held))
+        deliver_held(home, held)
         ingest_landing(con, home / "landing", home / "tmp")
         t0 = time.perf_counter()
         inc = build_all(con, clock)

@@ -30,6 +30,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from libraries import deliver_held, hold_back  # noqa: E402  (bench/libraries.py)
+
 from citybrain.synth.deliver import Deliveries  # noqa: E402
 from citybrain.synth.hotline import Hotline  # noqa: E402
 from citybrain.synth.ids import id_numbers  # noqa: E402
@@ -89,19 +91,14 @@ def main() -> None:
         t0 = time.perf_counter()
         _generate(home, args.days + 1, end, 7)
         print(f"generated {args.days + 1} days of 12345 requests at city scale in {time.perf_counter() - t0:.0f} s", flush=True)
-        held = home / "held"
-        for p in (home / "landing").glob(f"*/*/{end.isoformat()}"):
-            dest = held / p.relative_to(home / "landing")
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            shutil.move(str(p), dest)
+        held = hold_back(home, end)
         con = connect(home / "warehouse.duckdb")
         clock = dt.datetime.combine(end, dt.time(7))
         first = _refresh(con, home, clock)
         tickets, steps = con.execute("SELECT (SELECT count(*) FROM service.tickets), (SELECT count(*) FROM service.ticket_history)").fetchone()
         print(f"initial load of {args.days} days: {tickets:,} tickets, {steps:,} steps")
         print("  " + ", ".join(f"{k} {v:.1f} s" if isinstance(v, float) else f"{k} {v}" for k, v in first.items()), flush=True)
-        for p in held.glob("*/*/*"):
-            shutil.move(str(p), home / "landing" / p.relative_to(held))
+        deliver_held(home, held)
         rows = con.execute("SELECT count(*) FROM staging.service_requests").fetchone()[0]
         nxt = _refresh(con, home, clock + dt.timedelta(1))
         rows = con.execute("SELECT count(*) FROM staging.service_requests").fetchone()[0] - rows
