@@ -46,7 +46,7 @@ def _endpoint() -> tuple[str, str | None]:
     """(base URL, unix socket or None): a TCP URL if one is configured, else the data directory's socket."""
     if os.environ.get("CITYBRAIN_DAGSTER_URL"):
         return os.environ["CITYBRAIN_DAGSTER_URL"].rstrip("/"), None
-    socket = os.environ.get("CITYBRAIN_DAGSTER_SOCKET") or str(context.ctx().home.root / "run" / "dagster.sock")
+    socket = os.environ.get("CITYBRAIN_DAGSTER_SOCKET") or str(context.ctx().home.dagster_socket)
     return "http://dagster", socket
 
 

@@ -12,7 +12,6 @@ users in and records who launched what.
 from __future__ import annotations
 
 import argparse
-import os
 from pathlib import Path
 
 import uvicorn
@@ -25,11 +24,6 @@ from dagster_webserver.version import __version__
 from warehouse.storage.home import Home, keep_private
 
 MODULE = "pipelines.definitions"
-
-
-def socket_path(home: Home) -> Path:
-    """Where the webserver listens: ``<home>/run/dagster.sock``."""
-    return home.root / "run" / "dagster.sock"
 
 
 def serve(socket: Path) -> None:
@@ -49,7 +43,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--socket", type=Path, default=None)
     args = ap.parse_args()
-    serve(args.socket or socket_path(Home.resolve(os.environ.get("CITYBRAIN_HOME"))))
+    serve(args.socket or Home.resolve().dagster_socket)
 
 
 if __name__ == "__main__":

@@ -59,6 +59,12 @@ class Home:
         return self.root / "serving"
 
     @property
+    def dagster_socket(self) -> Path:
+        """Where Dagster's webserver listens for the cockpit (``pipelines/webserver.py``); the
+        folder is this user's alone."""
+        return self.root / "run" / "dagster.sock"
+
+    @property
     def scratch(self) -> Path:
         """Temporary files (transcoded deliveries); safe to delete between runs."""
         return self.root / "tmp"
