@@ -98,22 +98,45 @@ def refresh(
             typer.echo(f"step {e.step_key} failed: {failure_reason(e.step_failure_data.error)}", err=True)
         typer.echo("(the whole record is in the Dagster UI, or run again with --verbose)", err=True)
         raise typer.Exit(1)
-    with connect(h.warehouse) as con:
-        rows = con.execute(
-            """SELECT status, count(*), sum(rows_read), sum(rows_accepted), sum(rows_rejected)
-               FROM ingest.deliveries GROUP BY status ORDER BY status"""
-        ).fetchall()
+    typer.echo(f"refresh finished (run {result.run_id[:8]})")
+    with connect(h.warehouse, read_only=True) as con:
+        for line in _refresh_report(con):
+            typer.echo(line)
+    snapshot = current(h.serving)
+    typer.echo(f"serving snapshot: {snapshot}; open data: {h.root / 'open_data'}" if snapshot else
+               "nothing published yet: no delivery has given the warehouse a day of data to show")
+
+
+def _refresh_report(con) -> list[str]:
+    """What a refresh leaves in the warehouse, for the operator: the delivery ledger by
+    status, why files were rejected whole, and the libraries and alerts where they exist (a
+    landing zone with nothing ingestible leaves only the ledger)."""
+    present = {f"{s}.{t}" for s, t in con.execute("SELECT table_schema, table_name FROM information_schema.tables").fetchall()}
+    rows = con.execute(
+        """SELECT status, count(*), sum(rows_read), sum(rows_accepted), sum(rows_rejected)
+           FROM ingest.deliveries GROUP BY status ORDER BY status"""
+    ).fetchall()
+    if not rows:
+        return ["the delivery ledger is empty: no file has landed yet"]
+    out = ["deliveries in the ledger:"]
+    out += [f"  {status:<11} {n:>6} files  {read or 0:>10} rows read  {acc or 0:>10} accepted  {rej or 0:>8} rejected"
+            for status, n, read, acc, rej in rows]
+    if not con.execute("SELECT count(*) FROM ingest.live_deliveries").fetchone()[0]:
+        out.append("no delivery was accepted, so there are no libraries, indicators or alerts yet; files rejected whole:")
+        out += [f"  {path}: {error}" for path, error in con.execute(
+            "SELECT path, error FROM ingest.deliveries WHERE status = 'rejected' ORDER BY delivery_id DESC LIMIT 10").fetchall()]
+        return out
+    if {"population.persons", "legal_person.entities", "e_certificate.certificate_state", "quality.findings"} <= present:
         libs = con.execute(
             """SELECT (SELECT count(*) FROM population.persons), (SELECT count(*) FROM legal_person.entities),
                       (SELECT count(*) FROM e_certificate.certificate_state), (SELECT count(*) FROM quality.findings)"""
         ).fetchone()
+        out.append(f"libraries: {libs[0]} persons, {libs[1]} entities, {libs[2]} certificates, {libs[3]} consistency findings")
+    if "marts.alerts" in present:
         alerts = dict(con.execute("SELECT status, count(*) FROM marts.alerts GROUP BY status").fetchall())
-    typer.echo(f"refresh finished (run {result.run_id[:8]}); deliveries in the ledger:")
-    for status, n, read, acc, rej in rows:
-        typer.echo(f"  {status:<11} {n:>6} files  {read or 0:>10} rows read  {acc or 0:>10} accepted  {rej or 0:>8} rejected")
-    typer.echo(f"libraries: {libs[0]} persons, {libs[1]} entities, {libs[2]} certificates, {libs[3]} consistency findings")
-    typer.echo(f"alerts: {alerts.get('open', 0)} open, {alerts.get('acknowledged', 0)} acknowledged, {alerts.get('resolved', 0)} resolved")
-    typer.echo(f"serving snapshot: {current(h.serving)}; open data: {h.root / 'open_data'}")
+        out.append(f"alerts: {alerts.get('open', 0)} open, {alerts.get('acknowledged', 0)} acknowledged, "
+                   f"{alerts.get('resolved', 0)} resolved")
+    return out
 
 
 users_app = typer.Typer(help="Cockpit users (stored in <home>/ops.sqlite, passwords hashed with argon2).", no_args_is_help=True)

@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 import requests
-from helpers import sign_in
+from helpers import dash_post, sign_in
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.slow
@@ -109,12 +109,7 @@ def test_scripts_up_serves_everything_stops_on_ctrl_c_and_reuses_what_exists(tmp
     assert _listening_ports(proc.pid) == {cockpit}, _listening_ports(proc.pid)
     analyst = requests.Session()
     assert sign_in(analyst, "analyst", password, f"http://127.0.0.1:{cockpit}").status_code == 302
-    deps = {d["output"]: d for d in analyst.get(f"http://127.0.0.1:{cockpit}/_dash-dependencies").json()}
-    key = next(k for k in deps if "ru-status.children" in k)
-    body = {"output": key, "outputs": [{"id": o.split(".")[0], "property": o.split(".")[1]} for o in key.strip(".").split("...")],
-            "inputs": [{"id": i["id"], "property": i["property"], "value": None} for i in deps[key]["inputs"]], "state": [],
-            "changedPropIds": []}
-    runs = analyst.post(f"http://127.0.0.1:{cockpit}/_dash-update-component", json=body).json()["response"]
+    runs = dash_post(analyst, f"http://127.0.0.1:{cockpit}", "ru-status.children")
     assert runs["ru-status"]["children"].startswith("Dagster 在线"), runs
     assert _ctrl_c(proc) < 45
     time.sleep(1)

@@ -161,6 +161,28 @@ def test_cli_generate_then_refresh(tmp_path: Path) -> None:
     assert bad.returncode == 2 and "YYYY-MM-DD HH:MM" in bad.stderr
 
 
+def test_cli_refresh_over_nothing_ingestible_reports_it_plainly(tmp_path: Path) -> None:
+    """An empty landing zone, then one holding only a feed the contract does not know: each
+    refresh ends with the ledger and the reason, publishes nothing and does not crash."""
+    env = {**os.environ, "CITYBRAIN_HOME": str(tmp_path / "home")}
+    env.pop("DAGSTER_HOME", None)
+    cli = [sys.executable, "-m", "citybrain", "refresh", "--as-of", "2026-11-21 07:00"]
+    (tmp_path / "home" / "landing").mkdir(parents=True)
+    empty = subprocess.run(cli, env=env, capture_output=True, text=True, cwd=tmp_path)
+    assert empty.returncode == 0, empty.stderr[-2000:]
+    assert "the delivery ledger is empty" in empty.stdout and "nothing published yet" in empty.stdout
+    assert "landing zone" in empty.stderr and "Traceback" not in empty.stderr + empty.stdout
+
+    stray = tmp_path / "home" / "landing" / "weather" / "rain" / "2026-11-20" / "rain.csv"
+    stray.parent.mkdir(parents=True)
+    stray.write_text("district,mm\n330106,3\n", encoding="utf-8")
+    unknown = subprocess.run(cli, env=env, capture_output=True, text=True, cwd=tmp_path)
+    assert unknown.returncode == 0, unknown.stderr[-2000:]
+    assert "rejected         1 files" in unknown.stdout
+    assert "weather/rain/2026-11-20/rain.csv" in unknown.stdout and "known feed" in unknown.stdout
+    assert "nothing published yet" in unknown.stdout and "Traceback" not in unknown.stderr + unknown.stdout
+
+
 def test_libraries_and_marts_carry_a_daily_freshness_policy_and_jobs_retry_with_backoff() -> None:
     from pipelines.definitions import DAILY_FRESHNESS, FRESHNESS_GROUPS, defs
     from pipelines.jobs import TRANSIENT_RETRY
