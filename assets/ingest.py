@@ -7,8 +7,13 @@ from assets.resources import WarehouseResource
 from warehouse.contract.feeds import FEEDS, Feed
 from warehouse.ingest.deliveries import ingest_landing
 from warehouse.ingest.feed_health import ON_TIME_WARN, REJECTION_RATE, feed_health
+from warehouse.ingest.landing import UNRECOGNISED, digests
 
 INGEST_GROUP = "ingest"
+# Metadata of each ingest materialization: the digest of its feed's files as the step found
+# them (taken before reading, so a file landing meanwhile shows as a change): the landing
+# sensor requests a run only for feeds whose files differ from what was last ingested.
+LANDING_DIGEST = "landing_digest"
 CHECKS = ("rejection_rate", "row_band", "timeliness", "schema_drift")
 
 
@@ -72,13 +77,14 @@ def _feed_asset(feed: Feed) -> dg.AssetsDefinition:
     )
     def _ingest(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
         paths = warehouse.paths
+        seen = digests(paths.landing).get(feed.id, "")
         with warehouse.connect() as con:
             outcomes = ingest_landing(con, paths.landing, paths.scratch, feeds={feed.id})
             for o in outcomes:
                 if o.status == "rejected":
                     context.log.warning(f"{o.path}: rejected ({o.reason or 'every row'}): {o.error}")
             checks = _checks(feed, con)
-        return dg.MaterializeResult(metadata=_summary(outcomes), check_results=checks)
+        return dg.MaterializeResult(metadata={**_summary(outcomes), LANDING_DIGEST: seen}, check_results=checks)
 
     _ingest.__name__ = f"ingest_{feed.department}_{feed.name}"
     return _ingest
@@ -97,11 +103,12 @@ FEED_ASSETS = [_feed_asset(f) for f in FEEDS]
 )
 def unrecognised_files(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     paths = warehouse.paths
+    seen = digests(paths.landing).get(UNRECOGNISED, "")
     with warehouse.connect() as con:
         outcomes = ingest_landing(con, paths.landing, paths.scratch, feeds={None})
     for o in outcomes:
         context.log.warning(f"{o.path}: {o.error}")
-    return dg.MaterializeResult(metadata=_summary(outcomes))
+    return dg.MaterializeResult(metadata={**_summary(outcomes), LANDING_DIGEST: seen})
 
 
 INGEST_ASSETS = [*FEED_ASSETS, unrecognised_files]

@@ -76,13 +76,6 @@ def refresh(
     verbose: Annotated[bool, typer.Option("--verbose", help="Show Dagster's warnings and errors as they happen.")] = False,
 ) -> None:
     """Run the daily job (the one the schedule runs) over whatever the landing zone holds now."""
-    import warnings
-
-    import dagster as dg
-
-    # Dagster's notes on its own beta/preview APIs are for developers, not for the operator.
-    for category in (dg.BetaWarning, dg.PreviewWarning):
-        warnings.simplefilter("ignore", category)
     from pipelines.run import failure_reason, run_daily_job
     from warehouse.ingest.schema import connect
     from warehouse.serving.publish import current
@@ -204,6 +197,21 @@ def cockpit(
     h = Home.resolve(home).ensure()
     typer.echo(f"cockpit: http://{host}:{port}  (data: {h.root}; {workers} processes x {threads} threads)")
     serve(h, port, host, workers, threads)
+
+
+@app.command()
+def serve(
+    home: HomeOpt = None,
+    port: Annotated[int, typer.Option(help="The cockpit's port.")] = 8050,
+    demo_users: Annotated[Path | None, typer.Option(help="A file of demo users to show once the platform is up.")] = None,
+) -> None:
+    """Serve the whole platform: the cockpit, Dagster's webserver (private socket) and daemon; Ctrl-C or SIGTERM stops it."""
+    from citybrain.serve import serve_platform
+
+    h = Home.resolve(home).ensure()
+    notes = [f"  Demo users ({demo_users}):", *("    " + line for line in demo_users.read_text(encoding="utf-8").splitlines())] \
+        if demo_users and demo_users.is_file() else []
+    raise typer.Exit(serve_platform(h, port, notes))
 
 
 @contextmanager

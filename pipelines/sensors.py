@@ -3,42 +3,54 @@
 
 import hashlib
 import json
-from collections import defaultdict
+import os
 
 import dagster as dg
 
-from assets.ingest import staging_key, unrecognised_files
+from assets.ingest import LANDING_DIGEST, staging_key, unrecognised_files
 from pipelines.jobs import INDICATORS_SELECTION, daily_refresh, indicators_refresh, partition_range_tags
 from warehouse.contract.feeds import FEEDS_BY_ID
-from warehouse.ingest.landing import scan
+from warehouse.ingest.landing import UNRECOGNISED, digests
 from warehouse.storage.home import Home
 
-UNRECOGNISED = "?"
+# How often the daemon looks at the landing zone (seconds): a file is picked up within this
+# interval of landing. Listing and stat-ing thousands of files costs well under a second.
+LANDING_INTERVAL = int(os.environ.get("CITYBRAIN_LANDING_INTERVAL", "30"))
 
 
-def landing_digests(home: Home) -> dict[str, str]:
-    """A digest per feed of its files' names, sizes and mtimes (no file is opened)."""
-    parts: dict[str, list[str]] = defaultdict(list)
-    for f in scan(home.landing):
-        parts[f.feed.id if f.feed else UNRECOGNISED].append(f"{f.path}|{f.fingerprint}")
-    return {k: hashlib.sha256("\n".join(v).encode()).hexdigest()[:16] for k, v in sorted(parts.items())}
+def _asset_key(feed_id: str) -> dg.AssetKey:
+    return staging_key(FEEDS_BY_ID[feed_id]) if feed_id != UNRECOGNISED else unrecognised_files.key
+
+
+def last_ingested(instance: dg.DagsterInstance, feed_ids) -> dict[str, str]:
+    """The landing digest each feed's latest ingest recorded, whichever run made it (the
+    daemon's, the CLI's, a backfill): files any refresh has already read are not new."""
+    out = {}
+    for feed_id in feed_ids:
+        event = instance.get_latest_materialization_event(_asset_key(feed_id))
+        meta = event.asset_materialization.metadata if event and event.asset_materialization else {}
+        if LANDING_DIGEST in meta:
+            out[feed_id] = meta[LANDING_DIGEST].value
+    return out
 
 
 @dg.sensor(
     job=daily_refresh,
-    minimum_interval_seconds=60,
+    minimum_interval_seconds=LANDING_INTERVAL,
     default_status=dg.DefaultSensorStatus.RUNNING,
-    description="Watches landing/<department>/<feed>/<date>/ and requests a refresh of the feeds "
-    "whose files appeared or changed. Cheap on thousands of files: it only lists and stats them.",
+    description="Watches landing/<department>/<feed>/<date>/ and requests a refresh of the feeds whose files "
+    "differ from what their last ingest read. Cheap on thousands of files: it only lists and stats them.",
 )
 def landing_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult | dg.SkipReason:
-    digests = landing_digests(Home.resolve())
-    before = json.loads(context.cursor) if context.cursor else {}
-    changed = sorted(k for k, v in digests.items() if before.get(k) != v)
+    now = digests(Home.resolve().landing)
+    # What was last ingested wins over what this sensor last saw: a refresh run from the
+    # command line (scripts/up runs one before the daemon starts) is not requested again.
+    before = {**(json.loads(context.cursor) if context.cursor else {}), **last_ingested(context.instance, now)}
+    changed = sorted(k for k, v in now.items() if before.get(k) != v)
     if not changed:
         return dg.SkipReason("no new or changed deliveries")
-    keys = [staging_key(FEEDS_BY_ID[k]) if k != UNRECOGNISED else unrecognised_files.key for k in changed]
-    run_key = hashlib.sha256(json.dumps(digests, sort_keys=True).encode()).hexdigest()[:20]
+    keys = [_asset_key(k) for k in changed]
+    run_key = hashlib.sha256(json.dumps(now, sort_keys=True).encode()).hexdigest()[:20]
     # What daily_refresh runs of it; the indicators follow in their own run (indicators_after_refresh).
     changed_assets = dg.AssetSelection.assets(*keys)
     selection = (changed_assets | changed_assets.downstream()) - INDICATORS_SELECTION
@@ -47,7 +59,7 @@ def landing_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult | dg.
             dg.RunRequest(run_key=run_key, asset_selection=list(selection.resolve(context.repository_def.asset_graph)),
                           tags={"citybrain/trigger": "landing", "citybrain/feeds": ",".join(changed)[:200]})
         ],
-        cursor=json.dumps(digests, sort_keys=True),
+        cursor=json.dumps(now, sort_keys=True),
     )
 
 

@@ -136,6 +136,23 @@ def test_landing_sensor_requests_only_what_changed(home: Path) -> None:
         assert req.run_key != first.run_requests[0].run_key
 
 
+def test_landing_sensor_does_not_request_again_what_a_refresh_has_just_read(home: Path) -> None:
+    """scripts/up refreshes from the command line, then starts the daemon: the sensor's first
+    tick (no cursor of its own) finds nothing new; a file landing afterwards is requested."""
+    with dg.instance_for_test() as instance:
+        assert run_daily_job(Home.resolve(home), "2026-11-21 07:00", instance).success
+        fresh = dg.build_sensor_context(instance=instance, cursor=None, repository_def=defs.get_repository_def())
+        assert isinstance(landing_sensor(fresh), dg.SkipReason)
+        late = home / "landing" / "health" / "death_records" / "2026-11-21" / "death_records_20261121.jsonl"
+        late.parent.mkdir(parents=True)
+        late.write_text(next((home / "landing" / "health" / "death_records").rglob("*.jsonl")).read_text(encoding="utf-8"),
+                        encoding="utf-8")
+        again = dg.build_sensor_context(instance=instance, cursor=None, repository_def=defs.get_repository_def())
+        (req,) = landing_sensor(again).run_requests
+        assert staging_key(FEEDS_BY_ID["health/death_records"]) in req.asset_selection
+        assert staging_key(FEEDS_BY_ID["psb/household_events"]) not in req.asset_selection
+
+
 def test_schedule_requests_the_daily_job_after_the_deadline() -> None:
     assert daily_schedule.cron_schedule == "30 6 * * *"
     assert daily_schedule.execution_timezone == "Asia/Shanghai"

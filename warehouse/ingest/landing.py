@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import os
+from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -104,3 +106,15 @@ def scan(landing: Path, unreadable: list[tuple[str, str]] | None = None) -> list
             )
     found.sort(key=lambda x: (x.business_date or dt.date.min, x.mtime_ns, x.department, x.feed_name, x.file_name))
     return found
+
+
+UNRECOGNISED = "?"  # the digest key of files under no known feed
+
+
+def digests(landing: Path) -> dict[str, str]:
+    """A digest per feed id (``UNRECOGNISED`` for files of no known feed) of its files' paths,
+    sizes and mtimes: what changed in the landing zone, without opening a file."""
+    parts: dict[str, list[str]] = defaultdict(list)
+    for f in scan(landing):
+        parts[f.feed.id if f.feed else UNRECOGNISED].append(f"{f.path}|{f.fingerprint}")
+    return {k: hashlib.sha256("\n".join(v).encode()).hexdigest()[:16] for k, v in sorted(parts.items())}
