@@ -28,9 +28,10 @@ from warehouse.ingest.schema import connect  # noqa: E402
 from warehouse.libraries.build import build_all  # noqa: E402
 
 
-def hold_back(home: Path, day: dt.date) -> Path:
-    """Move ``day``'s delivery folders out of the landing zone, to deliver them later; where they wait."""
-    held = home / "held"
+def hold_back(home: Path, day: dt.date, held: Path | None = None) -> Path:
+    """Move ``day``'s delivery folders out of the landing zone (into ``held``, default
+    ``<home>/held``), to deliver them later; returns where they wait."""
+    held = held or home / "held"
     for p in (home / "landing").glob(f"*/*/{day.isoformat()}"):
         dest = held / p.relative_to(home / "landing")
         dest.parent.mkdir(parents=True, exist_ok=True)

@@ -15,7 +15,9 @@ from warehouse.storage.home import Home
 
 # How often the daemon looks at the landing zone (seconds): a file is picked up within this
 # interval of landing. Listing and stat-ing thousands of files costs well under a second.
-LANDING_INTERVAL = int(os.environ.get("CITYBRAIN_LANDING_INTERVAL", "30"))
+LANDING_INTERVAL = int(os.environ.get("CITYBRAIN_LANDING_INTERVAL", "10"))
+# How soon the indicators follow a finished refresh: the daemon checks run statuses this often.
+AFTER_REFRESH_INTERVAL = 5
 
 
 def _asset_key(feed_id: str) -> dg.AssetKey:
@@ -67,6 +69,7 @@ def landing_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult | dg.
     run_status=dg.DagsterRunStatus.SUCCESS,
     monitored_jobs=[daily_refresh],
     request_job=indicators_refresh,
+    minimum_interval_seconds=AFTER_REFRESH_INTERVAL,
     default_status=dg.DefaultSensorStatus.RUNNING,
     description="After each successful daily_refresh, recompute the indicators of the days it marked dirty.",
 )

@@ -27,7 +27,16 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _up(home: Path, cockpit: int, log: Path, *, background: bool = False) -> subprocess.Popen:
+@pytest.fixture
+def sessions():
+    """scripts/up's sessions, killed whole at the end even if the test failed half-way."""
+    started: list[subprocess.Popen] = []
+    yield started
+    for proc in started:
+        subprocess.run(["pkill", "-KILL", "-s", str(proc.pid)], check=False)
+
+
+def _up(home: Path, cockpit: int, log: Path, sessions: list, *, background: bool = False) -> subprocess.Popen:
     """scripts/up in a session of its own, like a terminal (Ctrl-C is SIGINT to the whole
     foreground group), or ``background`` as a non-interactive shell's ``&`` starts it: with
     SIGINT ignored."""
@@ -36,8 +45,10 @@ def _up(home: Path, cockpit: int, log: Path, *, background: bool = False) -> sub
     for name in ("DAGSTER_HOME", "CITYBRAIN_DAGSTER_URL", "CITYBRAIN_DAGSTER_SOCKET"):
         env.pop(name, None)
     ignore_int = (lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)) if background else None
-    return subprocess.Popen([str(ROOT / "scripts" / "up")], cwd=ROOT, env=env, stdout=log.open("w"),
+    proc = subprocess.Popen([str(ROOT / "scripts" / "up")], cwd=ROOT, env=env, stdout=log.open("w"),
                             stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=ignore_int)
+    sessions.append(proc)
+    return proc
 
 
 def _dagster(home: Path) -> httpx.Client:
@@ -119,11 +130,11 @@ def _daemon_health(home: Path) -> dict[str, bool]:
             time.sleep(2)
 
 
-def test_scripts_up_serves_everything_stops_on_ctrl_c_and_reuses_what_exists(tmp_path: Path) -> None:
+def test_scripts_up_serves_everything_stops_on_ctrl_c_and_reuses_what_exists(tmp_path: Path, sessions: list) -> None:
     home = tmp_path / "home"
     cockpit = _free_port()
     log = tmp_path / "up1.log"
-    proc = _up(home, cockpit, log)
+    proc = _up(home, cockpit, log, sessions)
     _wait_until_up(proc, home, cockpit, log)
     text = log.read_text()
     password = re.search(r"password for every demo user: (\S+)", (home / "demo_users.txt").read_text()).group(1)
@@ -151,7 +162,7 @@ def test_scripts_up_serves_everything_stops_on_ctrl_c_and_reuses_what_exists(tmp
     landing_before = sorted(p.stat().st_mtime_ns for p in (home / "landing").rglob("*") if p.is_file())
 
     log2 = tmp_path / "up2.log"
-    proc = _up(home, cockpit, log2)
+    proc = _up(home, cockpit, log2, sessions)
     _wait_until_up(proc, home, cockpit, log2)
     assert sorted(p.stat().st_mtime_ns for p in (home / "landing").rglob("*") if p.is_file()) == landing_before
     assert (home / "demo_users.txt").read_text().count("password for every demo user") == 1
@@ -161,6 +172,6 @@ def test_scripts_up_serves_everything_stops_on_ctrl_c_and_reuses_what_exists(tmp
     # scripts/up's process alone, as a service manager or `kill` does.
     for sig in (signal.SIGTERM, signal.SIGINT):
         log3 = tmp_path / f"up-{sig.name}.log"
-        proc = _up(home, cockpit, log3, background=True)
+        proc = _up(home, cockpit, log3, sessions, background=True)
         _wait_until_up(proc, home, cockpit, log3)
         _stop(proc, log3, sig, group=False)
