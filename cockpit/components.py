@@ -10,20 +10,14 @@ import pandas as pd
 from dash import dcc, html
 
 from cockpit.context import caller
-from cockpit.i18n import t
-from warehouse.contract.city import load_city
-from warehouse.contract.feeds import STEWARD_DEPARTMENTS
+from cockpit.i18n import label, t
 
 log = logging.getLogger("citybrain.cockpit")
 
 
 def scope_name(scope: str | None) -> str:
     """A department's or district's name in the reader's language (the code if unknown)."""
-    if not scope:
-        return ""
-    districts = {d.code: (d.name, d.name_en) for d in load_city().districts}
-    pair = STEWARD_DEPARTMENTS.get(scope) or districts.get(scope)
-    return t(*pair) if pair else scope
+    return label("owner", scope) if scope else ""
 
 
 def forbidden() -> html.Div:

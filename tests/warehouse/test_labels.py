@@ -14,7 +14,15 @@ from test_marts import _run
 
 from warehouse.contract import labels
 from warehouse.contract.city import load_city
-from warehouse.contract.feeds import FEEDS, FILE_REASONS, REQUEST_CATEGORIES, REQUEST_HANDLERS, ROW_REASONS, STEWARD_DEPARTMENTS, UNKNOWN_FEED
+from warehouse.contract.feeds import (
+    FEEDS,
+    FILE_REASONS,
+    REQUEST_CATEGORIES,
+    REQUEST_HANDLERS,
+    ROW_REASONS,
+    STEWARD_DEPARTMENTS,
+    UNKNOWN_FEED,
+)
 from warehouse.marts.alerts import ALERTS_DDL
 from warehouse.marts.indicators.compute import catalog
 from warehouse.marts.score import compute_scores

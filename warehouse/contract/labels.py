@@ -231,7 +231,7 @@ def pair(kind: str, code: str | None) -> Name | None:
 
     Two kinds are composed: a rule per indicator (``threshold:pop.births``) is named after
     its indicator, and an ``owner`` is a department or a district."""
-    if code is None:
+    if code is None or code != code:  # None, or a missing value (NaN) from a data frame
         return None
     if kind == "owner":
         return pair("department", code) or pair("district", code)
@@ -247,7 +247,7 @@ def name(kind: str, code: str | None, lang: str) -> str:
     checks that none the warehouse produces is unknown)."""
     found = pair(kind, code)
     if found is None:
-        return "" if code is None else str(code)
+        return "" if code is None or code != code else str(code)
     return found[1] if lang == "en" else found[0]
 
 
