@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import re
-
 import dash
 from dash import Input, Output, callback, dash_table, dcc, html
 
-from cockpit.components import page
+from cockpit.components import logged_purpose, page
 from cockpit.context import ctx, guard
 from cockpit.i18n import columns, label, t
 
@@ -35,26 +33,6 @@ def render(id_number):
         ctx().store.log_access(who.username, who.role, "audit_search", delivery_id=None, rows=0, id_numbers=[id_number],
                                purpose="audit of accesses to one person's data", scope="dsb", legal_basis="statutory_duty")
     return [{**e, "role": label("role", e["role"]) if e["role"] else "", "action": label("action", e["action"]),
-             "purpose": _purpose(e), "legal_basis": label("legal_basis", e["legal_basis"]) if e["legal_basis"] else ""}
+             "purpose": logged_purpose(e), "legal_basis": label("legal_basis", e["legal_basis"]) if e["legal_basis"] else ""}
             for e in ctx().store.access_log(id_number)]
 
-
-# Purposes the cockpit itself writes into the log (cockpit/auth.py, the users page, the search
-# above), in a fixed form: shown in the reader's language. What people type is shown as typed.
-_WRITTEN = [
-    (re.compile(r"^from (\S+)$"), lambda m: t(f"来自 {m[1]}", m[0])),
-    (re.compile(r"^too many failed sign-ins from (\S+)$"), lambda m: t(f"来自 {m[1]} 的失败登录过多", m[0])),
-    (re.compile(r"^audit of accesses to one person's data$"), lambda m: t("核查谁访问过某人的数据", m[0])),
-    (re.compile(r"^(\S+) \((\w*)(?:/(\S+))?\)$"),
-     lambda m: f"{m[1]}{t('（', ' (')}{label('role', m[2])}{'/' + label('owner', m[3]) if m[3] else ''}{t('）', ')')}"),
-]
-
-
-def _purpose(entry: dict) -> str:
-    text = entry["purpose"] or ""
-    if entry["action"] in ("sign_in", "sign_in_failed", "sign_in_refused", "audit_search", "user_saved"):
-        for pattern, show in _WRITTEN:
-            found = pattern.match(text)
-            if found:
-                return show(found)
-    return text

@@ -12,6 +12,7 @@ from cockpit import data
 from cockpit.components import page, scope_name, send_csv
 from cockpit.context import ctx, guard
 from cockpit.i18n import columns, figure_layout, graph_config, label, message, named, t
+from warehouse.contract.labels import REASONS
 from warehouse.ops.store import LEGAL_BASES, id_numbers_in
 
 PATH = "/ingestion"
@@ -37,7 +38,7 @@ def _timeliness_grid(days: pd.DataFrame) -> dict:
     legend = " · ".join(label("timeliness", s) for s in TIMELINESS)
     layout = figure_layout()
     layout.update(title={"text": f"{t('按时报送', 'Timeliness')} ({legend})"}, height=160 + 22 * len(grid.index),
-                  margin={"l": 10, "r": 10, "t": 40, "b": 10})
+                  margin={"l": 10, "r": 10, "t": 40, "b": 10}, yaxis={**layout["yaxis"], "automargin": True})
     return {"data": [{"type": "heatmap", "z": grid.values.tolist(), "x": [str(d)[:10] for d in grid.columns],
                       "y": list(grid.index), "text": text.values.tolist(), "zmin": -0.5, "zmax": n - 0.5,
                       "colorscale": scale, "showscale": False, "xgap": 1, "ygap": 1,
@@ -73,6 +74,17 @@ def _reason_names(reasons: str) -> str:
     return t("；", "; ").join(named_)
 
 
+def _reasons_explained(reasons: list[str]) -> html.Div:
+    """What each reason on this page means and how the department fixes it."""
+    items = []
+    for code in dict.fromkeys(sorted(reasons)):
+        reason = REASONS.get(code)
+        if reason is not None:
+            items.append(html.Li([html.B(label("reason", code) + t("：", ": ")), t(*reason.means) + t("。", ". "),
+                                  t("处理：", "To fix: ") + t(*reason.fix) + t("。", ".")]))
+    return html.Div([html.B(t("原因说明", "What the reasons mean")), html.Ul(items)], className="card")
+
+
 @page(PATH)
 def layout(who) -> html.Div:
     deliveries = data.deliveries_for(who)
@@ -97,6 +109,9 @@ def layout(who) -> html.Div:
         style_cell={"textAlign": "left"}, style_table={"overflowX": "auto"}))
     if not reasons.empty:
         parts.append(dcc.Graph(figure=_reasons_chart(reasons), config=graph_config()))
+    shown = [*reasons.get("reason", []), *deliveries.get("reason", pd.Series(dtype=str)).dropna()]
+    if shown:
+        parts.append(_reasons_explained(shown))
     parts.append(html.H3(t("跨部门一致性问题", "Cross-department findings")))
     findings = named(findings, {"rule": "finding", "owner_department": "department"})
     parts.append(dash_table.DataTable(data=findings.astype(str).to_dict("records") if not findings.empty else [],

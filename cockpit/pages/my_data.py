@@ -11,7 +11,7 @@ import dash
 from dash import Input, Output, callback, dash_table, dcc, html
 
 from cockpit import data
-from cockpit.components import page
+from cockpit.components import logged_purpose, page
 from cockpit.context import ctx, guard
 from cockpit.i18n import label, t
 
@@ -61,7 +61,7 @@ def render(_):
             what += t(f"（{label('feed', f'{department}/{feed}')}，{day}）", f" ({label('feed', f'{department}/{feed}')}, {day})")
         rows.append({
             "at": e["at"].replace("T", " "), "department": label("department", dept) if dept else "—", "role": label("role", e["role"]),
-            "data": what, "purpose": e["purpose"] or "—",
+            "data": what, "purpose": logged_purpose(e) or "—",
             "legal_basis": label("legal_basis", e["legal_basis"]) if e["legal_basis"] else "—",
             "bulk": t(f"是（涉及 {e['subjects']} 人）", f"yes ({e['subjects']} people)") if e["subjects"] > 1 else t("否", "no"),
         })

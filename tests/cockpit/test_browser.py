@@ -310,14 +310,14 @@ def _codes_shown(shown: dict, lang: str) -> list[str]:
 def _names_people_gave(home: Path) -> set[str]:
     """Names that stay as written in either language: user names, the files and folders a
     department delivered (and columns it added), the contract's column names that messages
-    about a file's header quote, and 'CSV', a file format's name."""
+    about a file's header quote, and the names of file formats."""
     con = duckdb.connect(str(home / "warehouse.duckdb"), read_only=True)
     files = con.execute("""SELECT file_name FROM ingest.deliveries UNION SELECT department FROM ingest.deliveries
                            WHERE reason = 'unknown_feed' UNION SELECT feed FROM ingest.deliveries WHERE reason = 'unknown_feed'
                            UNION SELECT unnest(extra_columns) FROM ingest.deliveries""").fetchall()
     con.close()
     columns = {c.name for f in FEEDS for c in f.columns}
-    return {*USERS, *CITIZENS, "newbie", "CSV", *(f[0] for f in files), *columns}
+    return {*USERS, *CITIZENS, "newbie", "CSV", "JSON", "Parquet", *(f[0] for f in files), *columns}
 
 
 def _other_language(shown: dict, lang: str, allowed: set[str], typed: list[str]) -> list[str]:

@@ -82,6 +82,8 @@ def test_every_contract_code_has_both_names() -> None:
     for code, reason in labels.REASONS.items():
         for pair in (reason.means, reason.fix):
             assert pair[0] and pair[1] and not CJK.search(pair[1]), code
+            # In Chinese only the names of formats and encodings stay Latin.
+            assert set(LATIN_WORD.findall(pair[0])) <= {"JSON", "UTF", "GB"}, (code, pair[0])
     # District names in English are their pinyin, never the Chinese.
     assert labels.name("district", "330102", "en") == "Shangcheng"
 

@@ -58,7 +58,7 @@ REASONS: dict[str, Reason] = {
                        ("按营业执照核对代码", "Check the code against the business licence")),
     "bad_date": Reason(("日期无效", "Invalid date"),
                        ("日期或时间无法识别，或早于1900年1月1日", "A date or time cannot be read, or is before 1 January 1900"),
-                       ("使用 YYYY-MM-DD 格式的真实日期", "Use a real date written YYYY-MM-DD")),
+                       ("填写真实日期，写作“年-月-日”（如 2026-11-20）", "Use a real date written YYYY-MM-DD")),
     "future_date": Reason(("日期晚于业务日期", "Date after the business date"),
                           ("事件日期晚于该批数据的业务日期", "An event date is after the delivery's business date"),
                           ("在事件发生当天或之后的批次中报送", "Deliver the event with the business date it happened on, or later")),
@@ -87,7 +87,7 @@ REASONS: dict[str, Reason] = {
     "unreadable": Reason(("文件无法读取", "Unreadable file"), ("文件无法按其格式解析", "The file cannot be parsed as its format"),
                          ("检查导出程序后重新报送", "Check the export and deliver again")),
     UNKNOWN_FEED: Reason(("未知数据集", "Unknown feed"), ("文件路径不属于任何已知的部门和数据集", "The file's path names no known department and feed"),
-                         ("放入 landing/部门/数据集/业务日期/ 目录", "Put it under landing/<department>/<feed>/<business date>/")),
+                         ("按“部门/数据集/业务日期”的目录放置文件", "Put it under landing/<department>/<feed>/<business date>/")),
 }
 
 # Cross-department findings (quality.findings.rule); each is also a consistency:<rule> alert.
@@ -267,7 +267,7 @@ MESSAGES: dict[str, Name] = {
     "threshold_above": ("{indicator:indicator} {value}{unit:unit}，高于预警线 {warn}{unit:unit}",
                         "{indicator:indicator} {value} {unit:unit}, above the warning level of {warn} {unit:unit}"),
     "anomaly": ("{indicator:indicator} {value}{unit:unit}，常态约 {usual}{unit:unit}",
-                "{indicator:indicator} {value} {unit:unit} against a usual {usual} on comparable days"),
+                "{indicator:indicator} {value} against a usual {usual} on comparable days"),
     # Deliveries (ingest.deliveries.error_key).
     "rows_rejected": ("共 {rows_read} 行，拒收 {rejected} 行，原因见被拒数据行",
                       "{rejected} of {rows_read} rows rejected; see ingest.rejections"),
@@ -282,14 +282,14 @@ MESSAGES: dict[str, Name] = {
     "unknown_encoding": ("文件既不是 UTF-8 也不是 GB18030（第 {offset} 字节无法解码）；请以 UTF-8 重新导出",
                          "the file is neither UTF-8 nor GB18030 (first undecodable byte at offset {offset}); re-export it as UTF-8"),
     "csv_unparseable": ("文件无法按 CSV 解析", "the file cannot be parsed as CSV: {detail}"),
-    "jsonl_unreadable": ("文件无法按 JSON Lines 读取", "the file cannot be read as JSON lines: {detail}"),
+    "jsonl_unreadable": ("文件无法按逐行 JSON 格式读取", "the file cannot be read as JSON lines: {detail}"),
     "parquet_unreadable": ("文件不是可读的 Parquet 文件", "the file is not readable Parquet: {detail}"),
     "file_unreadable": ("文件无法读取", "the file cannot be read: {detail}"),
     "manifest_unreadable": ("清单 {manifest} 不是可读的 JSON 对象", "the manifest {manifest} is not a readable JSON object: {detail}"),
     "manifest_mismatch": ("清单与文件不符：{problems:manifest_problems}", "{problems:manifest_problems}"),
-    "not_a_feed": ("「{path}」不在已知数据集的 landing/部门/数据集/业务日期/ 目录下",
+    "not_a_feed": ("「{path}」不在任何已知数据集的报送目录下",
                    "'{path}' is not under landing/<department>/<feed>/<YYYY-MM-DD>/ of a known feed"),
-    "not_a_business_date": ("目录「{folder}」不是业务日期（YYYY-MM-DD）", "folder '{folder}' is not a business date (YYYY-MM-DD)"),
+    "not_a_business_date": ("目录「{folder}」不是业务日期（年-月-日）", "folder '{folder}' is not a business date (YYYY-MM-DD)"),
     "not_a_format": ("「{file}」不是 .csv、.jsonl 或 .parquet 文件", "'{file}' is not a .csv, .jsonl or .parquet file"),
 }
 # Parts of a manifest mismatch, joined by the formatter.
