@@ -88,11 +88,20 @@ def test_every_contract_code_has_both_names() -> None:
     assert labels.name("district", "330102", "en") == "Shangcheng"
 
 
+def test_indicator_definitions_name_departments_rather_than_their_codes() -> None:
+    # A code that is not a word of its department's English name (psb, hrss…) must not appear.
+    codes = [c for c, (_, en) in labels.names("department").items() if c.lower() not in en.lower()]
+    for i in catalog():
+        words = set(re.findall(r"[A-Za-z_]+", i.definition()))
+        assert not words & set(codes), (i.id, i.definition())
+        assert i.definition_zh and not LATIN_WORD.search(i.definition_zh.replace("{", "")), i.id
+
+
 def test_message_templates_use_the_same_fields_in_both_languages() -> None:
     for key, (zh, en) in labels.MESSAGES.items():
         fields = [{f for _, f, _, _ in string.Formatter().parse(text) if f} for text in (zh, en)]
-        # The Chinese may leave out a technical detail (a parser's own English words).
-        assert fields[0] <= fields[1], key
+        # Only a parser's own (English) detail, or a unit English does without, may be left out.
+        assert fields[0] ^ fields[1] <= {"detail", "unit"}, key
         assert not CJK.search(en), key
 
 
