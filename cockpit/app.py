@@ -31,8 +31,8 @@ from wtforms import ValidationError
 from cockpit import context
 from cockpit.auth import LoginRefused, authenticate, load_user, sign_out
 from cockpit.components import scope_name
-from cockpit.i18n import LANG_COOKIE, LANGS, THEME_COOKIE, THEMES, dark, lang, t
-from cockpit.roles import PAGES, ROLES
+from cockpit.i18n import LANG_COOKIE, LANGS, THEME_COOKIE, THEMES, dark, label, lang, t
+from cockpit.roles import PAGES
 from warehouse.storage.home import Home, keep_private, private_key
 
 log = logging.getLogger("citybrain.cockpit")
@@ -178,8 +178,12 @@ def create_app(home: Home) -> Dash:
         code = getattr(err, "code", 500)
         if not isinstance(code, int) or code >= 500:
             log.exception("cockpit error")
-        return Response("出错了，请稍后再试 (something went wrong)", status=code if isinstance(code, int) else 500)
+        return Response(t("出错了，请稍后再试", "Something went wrong; try again later."), status=code if isinstance(code, int) else 500)
 
+    # The page declares its language, which cockpit/assets/locale-zh.js reads to give the
+    # charts and date pickers Chinese month and day names.
+    interpolate = app.interpolate_index
+    app.interpolate_index = lambda **kw: interpolate(**kw).replace("<html>", f'<html lang="{t("zh-CN", "en")}">', 1)
     app.layout = _shell
     return app
 
@@ -200,7 +204,7 @@ def _shell() -> html.Div:
         else _post_button("/prefs", "theme", "dark", t("大屏模式", "Big screen"), "theme-switch"),
     ]
     user = [] if who is None else [
-        html.Span(f"{who.username} · {t(*ROLES[who.role])}" + (f" · {scope_name(who.scope)}" if who.scope else ""), className="who"),
+        html.Span(f"{who.username} · {label('role', who.role)}" + (f" · {scope_name(who.scope)}" if who.scope else ""), className="who"),
         _post_button("/logout", None, None, t("退出", "Sign out"), "logout"),
     ]
     return html.Div([

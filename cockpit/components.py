@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from functools import wraps
 
@@ -10,20 +11,14 @@ import pandas as pd
 from dash import dcc, html
 
 from cockpit.context import caller
-from cockpit.i18n import t
-from warehouse.contract.city import load_city
-from warehouse.contract.feeds import STEWARD_DEPARTMENTS
+from cockpit.i18n import label, t
 
 log = logging.getLogger("citybrain.cockpit")
 
 
 def scope_name(scope: str | None) -> str:
     """A department's or district's name in the reader's language (the code if unknown)."""
-    if not scope:
-        return ""
-    districts = {d.code: (d.name, d.name_en) for d in load_city().districts}
-    pair = STEWARD_DEPARTMENTS.get(scope) or districts.get(scope)
-    return t(*pair) if pair else scope
+    return label("owner", scope) if scope else ""
 
 
 def forbidden() -> html.Div:
@@ -78,3 +73,25 @@ def send_csv(df: pd.DataFrame, filename: str) -> dict:
         if safe[col].dtype == object or pd.api.types.is_string_dtype(safe[col]):
             safe[col] = safe[col].map(lambda v: "'" + v if isinstance(v, str) and v.startswith(_FORMULA_START) else v)
     return dcc.send_data_frame(safe.to_csv, filename, index=False, encoding="utf-8-sig")
+
+
+# Purposes the cockpit itself writes into the access log (cockpit/auth.py, the users and audit
+# pages), in a fixed form: shown in the reader's language. What people type is shown as typed.
+_WRITTEN = [
+    (re.compile(r"^from (\S+)$"), lambda m: t(f"来自 {m[1]}", m[0])),
+    (re.compile(r"^too many failed sign-ins from (\S+)$"), lambda m: t(f"来自 {m[1]} 的失败登录过多", m[0])),
+    (re.compile(r"^audit of accesses to one person's data$"), lambda m: t("核查谁访问过某人的数据", m[0])),
+    (re.compile(r"^(\S+) \((\w*)(?:/(\S+))?\)$"),
+     lambda m: f"{m[1]}{t('（', ' (')}{label('role', m[2])}{'/' + label('owner', m[3]) if m[3] else ''}{t('）', ')')}"),
+]
+
+
+def logged_purpose(entry: dict) -> str:
+    """An access-log entry's purpose in the reader's language when the cockpit wrote it."""
+    text = entry["purpose"] or ""
+    if entry["action"] in ("sign_in", "sign_in_failed", "sign_in_refused", "audit_search", "user_saved"):
+        for pattern, show in _WRITTEN:
+            found = pattern.match(text)
+            if found:
+                return show(found)
+    return text

@@ -1,10 +1,20 @@
 """Language (Chinese by default, English on request) and display mode (normal or the dark
 big-screen mode), both chosen by the user and kept in cookies so every page and callback
-of the request renders consistently."""
+of the request renders consistently.
+
+Two sources of words, each for one thing: this module holds the cockpit's own phrases
+(``t``, column headers); codes the warehouse produces (departments, districts, statuses,
+rules, messages…) are named by the label registry, ``warehouse.contract.labels``, through
+``label`` and ``message`` here, so the warehouse and the cockpit name them alike."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
+import pandas as pd
 from flask import has_request_context, request
+
+from warehouse.contract import labels
 
 LANG_COOKIE = "cb_lang"
 THEME_COOKIE = "cb_theme"
@@ -29,7 +39,8 @@ COLUMN_LABELS: dict[str, tuple[str, str]] = {
     "ticket_no": ("工单编号", "Ticket"), "district": ("区县", "District"), "category": ("类别", "Category"),
     "handler": ("承办单位", "Handler"), "due_at": ("办理时限", "Due"), "days_overdue": ("超期天数", "Days overdue"),
     "on_time_rate": ("按时办结率", "On-time closure"), "overdue": ("超期未办结", "Overdue, open"),
-    "legal_basis": ("法律依据", "Legal basis"),
+    "legal_basis": ("法律依据", "Legal basis"), "indicator": ("指标", "Indicator"), "value": ("数值", "Value"),
+    "unit": ("单位", "Unit"), "reason_ids": ("原因代码", "Reason codes"),
 }
 
 
@@ -54,6 +65,34 @@ def dark() -> bool:
 def t(zh: str, en: str) -> str:
     """The text in the caller's language."""
     return en if lang() == "en" else zh
+
+
+def label(kind: str, code: str | None) -> str:
+    """A code's name in the caller's language, from the label registry."""
+    return labels.name(kind, code, lang())
+
+
+def message(key: str | None, params, fallback: str = "") -> str:
+    """A stored message (template key and parameters) rendered in the caller's language."""
+    return labels.render(key, params, lang(), fallback)
+
+
+def named(df: pd.DataFrame, kinds: Mapping[str, str]) -> pd.DataFrame:
+    """``df`` with the code columns in ``kinds`` (column -> label kind) replaced by names."""
+    return df.assign(**{col: [label(kind, v) for v in df[col]] for col, kind in kinds.items() if col in df})
+
+
+def graph_config(**extra) -> dict:
+    """dcc.Graph's config in the caller's language (cockpit/assets/locale-zh.js gives plotly
+    its Chinese month names and buttons)."""
+    return {"locale": "en" if lang() == "en" else "zh-CN", **extra}
+
+
+def date_picker_text() -> dict:
+    """Placeholders and formats of the date pickers in the caller's language (their month
+    and day names come from cockpit/assets/locale-zh.js)."""
+    return {"start_date_placeholder_text": t("开始日期", "Start date"), "end_date_placeholder_text": t("结束日期", "End date"),
+            "display_format": "YYYY-MM-DD", "month_format": t("YYYY年 MMMM", "MMMM YYYY"), "first_day_of_week": 1}
 
 
 def columns(ids: list[str]) -> list[dict]:

@@ -5,16 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from warehouse.contract.feeds import HANDLER_DEPARTMENTS
+from warehouse.contract.labels import ROLES  # role ids and their names: the label registry
 
-ROLES: dict[str, tuple[str, str]] = {
-    "city_manager": ("市领导", "City manager"),
-    "district_manager": ("区领导", "District manager"),
-    "analyst": ("分析员", "Analyst"),
-    "steward": ("部门数据专员", "Data steward"),
-    "auditor": ("审计员（数据资源管理局）", "Auditor"),
-    "admin": ("系统管理员", "Administrator"),
-    "citizen": ("市民", "Citizen"),
-}
+__all__ = ["ROLES", "PAGES", "HOME_PAGE", "SCOPED", "Principal"]
 SCOPED = {"district_manager": "district", "steward": "department"}
 
 # Page path -> roles that may open it. Checked on the server for every page and callback.

@@ -8,7 +8,8 @@ from dash import Input, Output, State, callback, dash_table, dcc, html
 from cockpit import data
 from cockpit.components import page
 from cockpit.context import ctx, guard
-from cockpit.i18n import columns, t
+from cockpit.i18n import columns, label, message, named, t
+from warehouse.contract.labels import ALERT_STATUSES
 
 PATH = "/alerts"
 dash.register_page(__name__, path=PATH, name="预警", name_en="Alerts", order=2)
@@ -19,9 +20,7 @@ COLUMNS = ["alert_id", "severity", "status", "date", "district_code", "rule_id",
 def layout(who) -> html.Div:
     return html.Div([
         dcc.Dropdown(id="al-status", value="open", clearable=False, options=[
-            {"label": t(zh, en), "value": v} for v, zh, en in (
-                ("open", "未处理", "Open"), ("acknowledged", "已确认", "Acknowledged"), ("resolved", "已解除", "Resolved"),
-                ("all", "全部", "All"))]),
+            *({"label": label("alert_status", v), "value": v} for v in ALERT_STATUSES), {"label": t("全部", "All"), "value": "all"}]),
         dash_table.DataTable(id="al-table", columns=columns(COLUMNS), row_selectable="single",
                              page_size=20, style_cell={"textAlign": "left", "whiteSpace": "normal"}),
         dcc.Input(id="al-comment", placeholder=t("处理说明", "Comment"), style={"width": "60%"}),
@@ -38,7 +37,11 @@ def _rows(who, status):
     df = df.assign(status=[("acknowledged" if a in pending and s == "open" else s) for a, s in zip(df.alert_id, df.status)])
     if status != "all":
         df = df[df.status == status]
-    return df[COLUMNS].astype(str).to_dict("records")
+    df = df.assign(message=[message(k, p, m) for k, p, m in zip(df.get("message_key", [None] * len(df)),
+                                                                 df.get("message_params", [None] * len(df)), df.message)])
+    df = named(df, {"severity": "severity", "status": "alert_status", "district_code": "district", "rule_id": "rule",
+                    "owner_scope": "owner"})
+    return df[COLUMNS].fillna("").astype(str).to_dict("records")
 
 
 @callback(Output("al-table", "data"), Input("al-status", "value"), Input("al-result", "children"))

@@ -5,9 +5,9 @@ from __future__ import annotations
 import dash
 from dash import Input, Output, callback, dash_table, dcc, html
 
-from cockpit.components import page
+from cockpit.components import logged_purpose, page
 from cockpit.context import ctx, guard
-from cockpit.i18n import columns, t
+from cockpit.i18n import columns, label, t
 
 PATH = "/audit"
 dash.register_page(__name__, path=PATH, name="访问审计", name_en="Audit", order=4)
@@ -32,4 +32,7 @@ def render(id_number):
     if id_number:
         ctx().store.log_access(who.username, who.role, "audit_search", delivery_id=None, rows=0, id_numbers=[id_number],
                                purpose="audit of accesses to one person's data", scope="dsb", legal_basis="statutory_duty")
-    return ctx().store.access_log(id_number)
+    return [{**e, "role": label("role", e["role"]) if e["role"] else "", "action": label("action", e["action"]),
+             "purpose": logged_purpose(e), "legal_basis": label("legal_basis", e["legal_basis"]) if e["legal_basis"] else ""}
+            for e in ctx().store.access_log(id_number)]
+

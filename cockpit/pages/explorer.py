@@ -8,7 +8,7 @@ from dash import Input, Output, State, callback, dcc, html
 from cockpit import data
 from cockpit.components import page, send_csv
 from cockpit.context import guard
-from cockpit.i18n import figure_layout, lang, t
+from cockpit.i18n import date_picker_text, figure_layout, graph_config, label, lang, t
 
 PATH = "/explorer"
 dash.register_page(__name__, path=PATH, name="指标分析", name_en="Explorer", order=1)
@@ -28,8 +28,8 @@ def layout(who) -> html.Div:
         dcc.Dropdown(id="ex-ind", multi=True, value=["cert.usage"],
                      options=[{"label": t(r.name_zh, r.name_en), "value": r.indicator_id} for r in cat.itertuples()]),
         dcc.Dropdown(id="ex-dist", multi=True, value=[options[0]["value"]] if options else [], options=options),
-        dcc.DatePickerRange(id="ex-dates"),
-        dcc.Graph(id="ex-graph"),
+        dcc.DatePickerRange(id="ex-dates", **date_picker_text()),
+        dcc.Graph(id="ex-graph", config=graph_config()),
         html.Div(id="ex-defs", className="card"),
         html.Button(t("下载 CSV", "Download CSV"), id="ex-download-btn"),
         dcc.Download(id="ex-download"),
@@ -53,7 +53,8 @@ def _figure(df, cat, names: dict[str, str]) -> dict:
         return {"data": [], "layout": layout}
     indicators = list(dict.fromkeys(df.indicator_id))
     areas = list(dict.fromkeys(df.district_code))
-    labels = {i: f"{t(z, e)} ({u})" for i, z, e, u in zip(cat.indicator_id, cat.name_zh, cat.name_en, cat.unit)}
+    labels = {i: f"{t(z, e)}{t('（', ' (')}{label('unit', u)}{t('）', ')')}"
+              for i, z, e, u in zip(cat.indicator_id, cat.name_zh, cat.name_en, cat.unit)}
     gap, n = 0.08, len(indicators)
     height = (1 - gap * (n - 1)) / n
     traces = []
@@ -83,7 +84,9 @@ def render(indicators, districts, start, end):
     names = {data.info().get("city_code", ""): t("全市", "Whole city"),
              **{c: t(n, e) for c, n, e in zip(ds.district_code, ds.name, ds.name_en)}}
     chosen = cat[cat.indicator_id.isin(indicators or [])]
-    defs = [html.P([html.B(f"{t(r.name_zh, r.name_en)} ({r.unit}) — {t('责任部门', 'owner')} {r.owner}: "), r.definition])
+    defs = [html.P([html.B(f"{t(r.name_zh, r.name_en)}{t('（', ' (')}{label('unit', r.unit)}{t('）', ')')} — "
+                           f"{t('责任部门：', 'owner: ')}{label('department', r.owner)}{t('。', '. ')}"),
+                    t(getattr(r, "definition_zh", None) or "", r.definition)])
             for r in chosen.itertuples()]
     return _figure(df, cat, names), defs
 
@@ -94,4 +97,7 @@ def render(indicators, districts, start, end):
 def download(_, indicators, districts, start, end):
     who = guard(PATH)
     df = _query(who, indicators, districts, start, end)
+    # Names in the reader's language beside the ids, so a person can read it and a machine join it.
+    df.insert(1, t("指标", "indicator"), [label("indicator", i) for i in df.indicator_id])
+    df.insert(4, t("区县", "district"), [label("district", d) for d in df.district_code])
     return send_csv(df, "indicators.csv")

@@ -11,12 +11,9 @@ import dash
 from dash import Input, Output, callback, dash_table, dcc, html
 
 from cockpit import data
-from cockpit.components import page
+from cockpit.components import logged_purpose, page
 from cockpit.context import ctx, guard
-from cockpit.i18n import t
-from cockpit.roles import ROLES
-from warehouse.contract.feeds import FEEDS, STEWARD_DEPARTMENTS
-from warehouse.ops.store import LEGAL_BASES
+from cockpit.i18n import label, t
 
 PATH = "/my-data"
 dash.register_page(__name__, path=PATH, name="我的数据使用记录", name_en="Who used my data", order=7)
@@ -28,7 +25,6 @@ ACTIONS = {
     "purge_rejected_rows": ("按保存期限删除了含有您信息的被退回记录", "Deleted sent-back records about you when their retention period ended"),
     "audit_search": ("审计员核查了谁访问过您的数据", "An auditor checked who had accessed your data"),
 }
-FEED_TITLES = {f.id: (f.title_zh, f.title_en) for f in FEEDS}
 COLUMNS = [("at", "时间", "When"), ("department", "部门", "Department"), ("role", "角色", "Role"),
            ("data", "使用的数据", "Which data"), ("purpose", "用途", "Purpose"), ("legal_basis", "法律依据", "Legal basis"),
            ("bulk", "批量操作", "Bulk operation")]
@@ -57,16 +53,16 @@ def render(_):
     feeds = data.deliveries_by_id([e["delivery_id"] for e in entries if e["delivery_id"] is not None]) if data.info() else {}
     rows = []
     for e in entries:
-        dept = STEWARD_DEPARTMENTS.get(e["scope"] or "", ("数据资源管理局", "Data Resources Bureau") if e["role"] == "auditor" else None)
+        # An auditor acts for the data resources bureau.
+        dept = e["scope"] or ("dsb" if e["role"] == "auditor" else None)
         what = t(*ACTIONS.get(e["action"], (e["action"], e["action"])))
         if e["delivery_id"] in feeds:
             department, feed, day = feeds[e["delivery_id"]]
-            zh, en = FEED_TITLES.get(f"{department}/{feed}", (feed, feed))
-            what += t(f"（{zh}，{day}）", f" ({en}, {day})")
+            what += t(f"（{label('feed', f'{department}/{feed}')}，{day}）", f" ({label('feed', f'{department}/{feed}')}, {day})")
         rows.append({
-            "at": e["at"].replace("T", " "), "department": t(*dept) if dept else "—", "role": t(*ROLES.get(e["role"], (e["role"],) * 2)),
-            "data": what, "purpose": e["purpose"] or "—",
-            "legal_basis": t(*LEGAL_BASES[e["legal_basis"]]) if e["legal_basis"] in LEGAL_BASES else "—",
+            "at": e["at"].replace("T", " "), "department": label("department", dept) if dept else "—", "role": label("role", e["role"]),
+            "data": what, "purpose": logged_purpose(e) or "—",
+            "legal_basis": label("legal_basis", e["legal_basis"]) if e["legal_basis"] else "—",
             "bulk": t(f"是（涉及 {e['subjects']} 人）", f"yes ({e['subjects']} people)") if e["subjects"] > 1 else t("否", "no"),
         })
     summary = (t(f"共 {len(rows)} 次访问", f"{len(rows)} access{'es' if len(rows) > 1 else ''} in all") if rows

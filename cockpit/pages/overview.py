@@ -8,8 +8,8 @@ from dash import Input, Output, callback, dcc, html
 from cockpit import data
 from cockpit.components import page
 from cockpit.context import guard
-from cockpit.i18n import figure_layout, lang, t
-from warehouse.contract.feeds import REQUEST_CATEGORIES
+from cockpit.i18n import figure_layout, graph_config, label, lang, message, t
+from warehouse.contract.labels import SEVERITIES
 
 PATH = "/"
 dash.register_page(__name__, path=PATH, name="总览", name_en="Overview", order=0)
@@ -37,8 +37,8 @@ def layout(who) -> html.Div:
         dcc.Store(id="ov-district"),
         html.Div(id="ov-score", className="card"),
         html.Div(id="ov-kpis", className="cards"),
-        dcc.Graph(id="ov-categories", config={"displayModeBar": False}),
-        html.Div([dcc.Graph(id="ov-map", config={"displayModeBar": False}), html.Div(id="ov-alerts", className="card")],
+        dcc.Graph(id="ov-categories", config=graph_config(displayModeBar=False)),
+        html.Div([dcc.Graph(id="ov-map", config=graph_config(displayModeBar=False)), html.Div(id="ov-alerts", className="card")],
                  className="split"),
     ])
 
@@ -66,7 +66,7 @@ def _kpi_card(k, area: str) -> html.Div:
     pct = k.unit == "%"
     delta = ""
     if not (k.week_before is None or k.week_before != k.week_before or k.value is None or k.value != k.value):
-        change = f"{(k.value - k.week_before) * 100:+.1f} pt" if pct else f"{k.value - k.week_before:+,.0f}"
+        change = f"{(k.value - k.week_before) * 100:+.1f}{t('个百分点', ' pt')}" if pct else f"{k.value - k.week_before:+,.0f}"
         delta = f"{t('较上周', 'vs last week')} {change}"
     history = [] if k.history is None else [v for v in k.history if v == v]
     spark = {"data": [{"type": "scatter", "y": history, "mode": "lines", "line": {"width": 1}}],
@@ -74,7 +74,7 @@ def _kpi_card(k, area: str) -> html.Div:
                         "yaxis": {"visible": False}, "paper_bgcolor": "rgba(0,0,0,0)", "plot_bgcolor": "rgba(0,0,0,0)"}}
     label = t(k.name_zh, k.name_en) + (t("（全市）", " (city)") if k.area != area else "")
     return html.Div([html.Div(label), html.Div(_fmt(k.value, pct), className="value"), html.Div(delta, className="delta"),
-                     dcc.Graph(figure=spark, config={"staticPlot": True}, style={"height": "40px"})],
+                     dcc.Graph(figure=spark, config=graph_config(staticPlot=True), style={"height": "40px"})],
                     className="card kpi", **{"data-indicator": k.indicator_id})
 
 
@@ -110,13 +110,9 @@ def _categories(area: str) -> dict:
         layout.update(annotations=[{"text": t("暂无诉求数据", "No requests yet"), "showarrow": False, "xref": "paper",
                                     "yref": "paper", "x": 0.5, "y": 0.5}])
         return {"data": [], "layout": layout}
-    names = [t(*REQUEST_CATEGORIES.get(c, (c, c))) for c in by.category]
+    names = [label("category", c) for c in by.category]
     return {"data": [{"type": "bar", "orientation": "h", "x": by.requests.tolist(), "y": names,
                       "hovertemplate": "%{y}: %{x:,.0f}<extra></extra>"}], "layout": layout}
-
-
-FAMILIES = {"vital": ("城市体征评分", "Vital signs score"), "sharing": ("数据共享健康度", "Data-sharing health score")}
-PERIOD_NAMES = {"day": ("日", "Day"), "week": ("周", "Week"), "month": ("月", "Month"), "quarter": ("季", "Quarter")}
 
 
 def _score_box(title: str, scores) -> list:
@@ -124,23 +120,21 @@ def _score_box(title: str, scores) -> list:
     and the indicators lifting and pulling it most today."""
     if scores.empty:
         return [html.Div(t("尚无评分", "No score yet"))]
-    cat = data.catalog()
-    named = {i: t(z, e) for i, z, e in zip(cat.indicator_id, cat.name_zh, cat.name_en)}
     box = [html.Div([html.Strong(title), html.Span(t(" · 1.0 = 达到目标，越高越好（0–2）", " · 1.0 = on target, higher is better (0–2)"),
                                                    className="delta")])]
     for family, rows in scores.groupby("family", sort=False):
         periods = []
         for s in rows.itertuples():
             span = f"{s.first_day:%m-%d}" if s.first_day == s.last_day else f"{s.first_day:%m-%d}–{s.last_day:%m-%d}"
-            periods.append(html.Span([f"{t(*PERIOD_NAMES.get(s.period, (s.period, s.period)))} ",
+            periods.append(html.Span([f"{label('period', s.period)} ",
                                       html.Span(f"{s.score:.2f}", className="score" if s.period == "day" else ""),
                                       html.Small(f" ({span}) ")], className="period"))
         day = rows[rows.period == "day"]
-        line = [html.Div([html.B(t(*FAMILIES.get(family, (family, family))) + ": "), *periods])]
+        line = [html.Div([html.B(label("score_family", family) + t("：", ": ")), *periods])]
         if len(day):
             d = day.iloc[0]
-            line.append(html.Div(f"{t('拉低最多', 'Pulling down most')}: {named.get(d.weakest_indicator, d.weakest_indicator)}"
-                                 f" · {t('贡献最大', 'Lifting most')}: {named.get(d.strongest_indicator, d.strongest_indicator)}",
+            line.append(html.Div(f"{t('拉低最多：', 'Pulling down most: ')}{label('indicator', d.weakest_indicator)}"
+                                 f" · {t('贡献最大：', 'Lifting most: ')}{label('indicator', d.strongest_indicator)}",
                                  className="delta"))
         box.append(html.Div(line, className=f"score-family {family}"))
     return box
@@ -165,9 +159,9 @@ def render(selected):
     counts = open_.severity.value_counts().to_dict() if not open_.empty else {}
     alert_box = [
         html.H4(t("未处理预警", "Open alerts")),
-        html.Div([html.Span(f"{t('严重', 'Critical')} {counts.get('critical', 0)}", className="sev critical"),
-                  html.Span(f"{t('警告', 'Warning')} {counts.get('warning', 0)}", className="sev warning")]),
-        html.Ul([html.Li(m) for m in open_.message.head(8)]) if not open_.empty else html.Div(t("无", "None")),
+        html.Div([html.Span(f"{label('severity', s)} {counts.get(s, 0)}", className=f"sev {s}") for s in SEVERITIES]),
+        html.Ul([html.Li(message(a.get("message_key"), a.get("message_params"), a["message"]))
+                 for a in open_.head(8).to_dict("records")]) if not open_.empty else html.Div(t("无", "None")),
     ]
     asof = f"{t('数据截至', 'Data as of')} {info.get('as_of', '?')} · {t('发布于', 'published')} {info.get('published_at', '?')[:19]}"
     return asof, score_box, cards, _tile_map(area), alert_box, _categories(area)

@@ -11,7 +11,7 @@ from dash import Input, Output, State, callback, dash_table, dcc, html
 from cockpit import dagster_api
 from cockpit.components import page
 from cockpit.context import guard
-from cockpit.i18n import columns, t
+from cockpit.i18n import columns, date_picker_text, label, t
 
 PATH = "/runs"
 dash.register_page(__name__, path=PATH, name="运行管理", name_en="Pipeline runs", order=5)
@@ -24,7 +24,7 @@ def layout(who) -> html.Div:
         html.Div([
             html.Button(t("立即刷新", "Run the daily refresh"), id="ru-refresh"),
             html.Span(t("补算指标：", "Backfill indicators: "), className="delta"),
-            dcc.DatePickerRange(id="ru-range"),
+            dcc.DatePickerRange(id="ru-range", **date_picker_text()),
             html.Button(t("补算", "Backfill"), id="ru-backfill"),
         ], className="toolbar"),
         html.Div(id="ru-result", className="notice"),
@@ -45,10 +45,10 @@ def render(_, __):
     try:
         runs = dagster_api.recent_runs()
     except dagster_api.DagsterUnavailable as e:
-        return [], t(f"无法连接 Dagster：{e}", f"Cannot reach Dagster: {e}")
-    rows = [{"run_id": r.run_id[:8], "job": r.job, "status": r.status, "started": _when(r.started), "ended": _when(r.ended)}
-            for r in runs]
-    return rows, t("Dagster 在线", "Dagster is up")
+        return [], t("无法连接调度服务，请确认其已启动", f"Cannot reach Dagster: {e}")
+    rows = [{"run_id": r.run_id[:8], "job": label("job", r.job), "status": label("run_state", r.status),
+             "started": _when(r.started), "ended": _when(r.ended)} for r in runs]
+    return rows, t("调度服务在线", "Dagster is up")
 
 
 @callback(Output("ru-result", "children"), Input("ru-refresh", "n_clicks"), Input("ru-backfill", "n_clicks"),
@@ -65,4 +65,4 @@ def launch(_, __, first, last):
         backfill_id = dagster_api.launch_backfill(first, last, who.username)
         return t(f"已提交补算 {first}～{last}，编号 {backfill_id}", f"Backfill {first}..{last} launched: {backfill_id}")
     except dagster_api.DagsterUnavailable as e:
-        return t(f"提交失败：{e}", f"Not launched: {e}")
+        return t("提交失败：调度服务无法连接或未接受请求", f"Not launched: {e}")

@@ -8,21 +8,12 @@ from dash import Input, Output, callback, dash_table, dcc, html
 from cockpit import data
 from cockpit.components import page
 from cockpit.context import guard
-from cockpit.i18n import columns, lang, t
-from warehouse.contract.feeds import DEPARTMENTS, HANDLER_DEPARTMENTS, REQUEST_CATEGORIES
+from cockpit.i18n import columns, label, t
 
 PATH = "/service"
 dash.register_page(__name__, path=PATH, name="市民诉求", name_en="Citizens' requests", order=1)
 OVERDUE = ["ticket_no", "district", "category", "handler", "created_at", "due_at", "days_overdue"]
 HANDLERS = ["handler", "on_time_rate", "overdue"]
-
-
-def _name(code: str, names: dict[str, str]) -> str:
-    """A department, handler or district in the reader's language (the code itself if unknown)."""
-    pair = DEPARTMENTS.get(code) or HANDLER_DEPARTMENTS.get(code)
-    if pair:
-        return t(*pair)
-    return names.get(code, code)
 
 
 @page(PATH)
@@ -42,24 +33,22 @@ def layout(who) -> html.Div:
 @callback(Output("sv-scope", "children"), Output("sv-overdue", "data"), Output("sv-handlers", "data"), Input("sv-load", "data"))
 def render(_):
     who = guard(PATH)
-    ds = data.districts()
-    names = dict(zip(ds.district_code, ds.name_en if lang() == "en" else ds.name))
     tickets = data.overdue_tickets_for(who)
     if who.role == "district_manager":
-        scope = t(f"{names.get(who.scope, who.scope)}的工单", f"Requests in {names.get(who.scope, who.scope)}")
+        scope = t(f"{label('district', who.scope)}的工单", f"Requests in {label('district', who.scope)}")
     elif who.role == "steward":
-        scope = t(f"由{_name(who.scope, names)}承办的工单", f"Requests handled by {_name(who.scope, names)}")
+        scope = t(f"由{label('owner', who.scope)}承办的工单", f"Requests handled by {label('owner', who.scope)}")
     else:
         scope = t("全市工单", "Requests across the city")
     scope += t(f" · 截至 {data.info().get('as_of', '?')} 超期未办结 {len(tickets)} 件",
                f" · {len(tickets)} overdue and still open as of {data.info().get('as_of', '?')}")
     overdue = [{
-        "ticket_no": r.ticket_no, "district": names.get(r.district_code, r.district_code or "—"),
-        "category": t(*REQUEST_CATEGORIES.get(r.category, (r.category or "—",) * 2)),
-        "handler": _name(r.handler, names), "created_at": str(r.created_at)[:16], "due_at": str(r.due_at)[:16],
+        "ticket_no": r.ticket_no, "district": label("district", r.district_code) or "—",
+        "category": label("category", r.category) or "—",
+        "handler": label("owner", r.handler), "created_at": str(r.created_at)[:16], "due_at": str(r.due_at)[:16],
         "days_overdue": int(r.days_overdue)} for r in tickets.itertuples()]
     handlers = [{
-        "handler": _name(r.handler, names) if r.handler != "local" else t("属地区县政府", "District governments"),
+        "handler": label("owner", r.handler),
         "on_time_rate": "—" if r.on_time_rate != r.on_time_rate else f"{r.on_time_rate * 100:.1f}%",
         "overdue": int(r.overdue)} for r in data.handler_performance(who).itertuples()]
     return scope, overdue, handlers

@@ -10,7 +10,7 @@ from dash import Input, Output, State, callback, dash_table, dcc, html
 from cockpit.auth import add_user
 from cockpit.components import page, scope_name
 from cockpit.context import ctx, guard
-from cockpit.i18n import columns, t
+from cockpit.i18n import columns, label, t
 from cockpit.roles import ROLES
 
 PATH = "/users"
@@ -43,7 +43,7 @@ def layout(who) -> html.Div:
 @callback(Output("us-table", "data"), Input("us-result", "children"))
 def render(_):
     guard(PATH)
-    return [{**u, "role": t(*ROLES.get(u["role"], (u["role"],) * 2)), "scope": scope_name(u["scope"]),
+    return [{**u, "role": label("role", u["role"]), "scope": scope_name(u["scope"]),
              "created_at": u["created_at"].replace("T", " "), "disabled": t("是", "yes") if u["disabled"] else ""}
             for u in ctx().store.users()]
 

@@ -7,6 +7,7 @@ import csv
 import io
 import logging
 import os
+import re
 import shutil
 import threading
 from collections.abc import Iterator
@@ -20,6 +21,8 @@ from werkzeug.serving import make_server
 from cockpit.app import create_app
 from cockpit.data import KPIS
 from cockpit.roles import PAGES, Principal
+from warehouse.contract import labels
+from warehouse.contract.feeds import FEEDS
 from warehouse.ops.store import OpsStore
 from warehouse.storage.home import Home
 
@@ -237,7 +240,7 @@ def test_an_auditor_searches_the_log_and_an_administrator_manages_users(session,
 def test_the_runs_page_says_plainly_when_dagster_is_not_running(session) -> None:
     s = session("ana")
     s.open("/runs")
-    expect(s.page.locator("#ru-status")).to_contain_text("无法连接 Dagster")
+    expect(s.page.locator("#ru-status")).to_contain_text("无法连接调度服务")
     s.page.click("#ru-refresh")
     expect(s.page.locator("#ru-result")).to_contain_text("提交失败")
     s.assert_clean()
@@ -264,3 +267,95 @@ def test_the_overview_fits_a_phone(session) -> None:
     assert s.page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
     assert "西湖区" in s.page.inner_text("#ov-score")
     s.assert_clean()
+
+
+# --------------------------------------------------------------------------- one language per page
+
+# One user per role, and a steward of a department that only handles requests (its own pages).
+EVERY_ROLE = ["boss", "xihu", "ana", "police", "roads", "aud", "root", "zhang"]
+LATIN_TOKEN = re.compile(r"[A-Za-z][A-Za-z0-9_.\-/']*")
+CJK = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")
+# Everything a person sees: the page's rendered text (tables, dropdowns' shown values, an open
+# calendar) and the text of every chart (plotly draws it as SVG), each visible leaf apart too.
+SHOWN_JS = """() => {
+  const seen = e => e.checkVisibility ? e.checkVisibility({visibilityProperty: true}) : true;
+  const svg = Array.from(document.querySelectorAll('.main-svg text')).filter(seen).map(t => t.textContent.trim());
+  const leaves = Array.from(document.querySelectorAll('body *'))
+    .filter(e => e.children.length === 0 && !e.closest('svg') && seen(e)).map(e => e.textContent.trim());
+  // The language switch names the other language in that language ("English", "中文").
+  const other = document.querySelector('#lang-switch');
+  const text = document.body.innerText.replace(other ? other.innerText : '', '');
+  return {text: text, cells: [...svg, ...leaves].filter(t => t && !(other && t === other.innerText))};
+}"""
+GRAPHS_DRAWN_JS = "() => Array.from(document.querySelectorAll('.dash-graph')).every(g => g.querySelector('.main-svg'))"
+
+
+def _codes_shown(shown: dict, lang: str) -> list[str]:
+    """Registry codes among what is shown: a code-shaped one (``on_time``, ``psb/household_events``,
+    ``330106``, ``SUCCESS``) anywhere, a plain word (``open``, ``psb``) as a whole cell. Codes
+    whose name in ``lang`` is the code itself (the unit %) are names there."""
+    found = []
+    for kind in labels.KINDS:
+        for code, pair in labels.names(kind).items():
+            if pair[lang == "en"] == code:
+                continue
+            if re.search(r"[_./:\d]", code) or (code.isupper() and len(code) > 1):
+                if re.search(rf"(?<![\w./:\-]){re.escape(code)}(?![\w./:\-])", shown["text"] + "\n" + "\n".join(shown["cells"])):
+                    found.append(f"{kind} {code}")
+            elif code in shown["cells"]:
+                found.append(f"{kind} {code}")
+    return found
+
+
+def _names_people_gave(home: Path) -> set[str]:
+    """Names that stay as written in either language: user names, the files and folders a
+    department delivered (and columns it added), the contract's column names that messages
+    about a file's header quote, and the names of file formats."""
+    con = duckdb.connect(str(home / "warehouse.duckdb"), read_only=True)
+    files = con.execute("""SELECT file_name FROM ingest.deliveries UNION SELECT department FROM ingest.deliveries
+                           WHERE reason = 'unknown_feed' UNION SELECT feed FROM ingest.deliveries WHERE reason = 'unknown_feed'
+                           UNION SELECT unnest(extra_columns) FROM ingest.deliveries""").fetchall()
+    con.close()
+    columns = {c.name for f in FEEDS for c in f.columns}
+    return {*USERS, *CITIZENS, "newbie", "CSV", "JSON", "Parquet", *(f[0] for f in files), *columns}
+
+
+def _other_language(shown: dict, lang: str, allowed: set[str], typed: list[str]) -> list[str]:
+    """Words of the other language: Latin words (not numbers, ids or the allowed names) in
+    Chinese; Chinese characters in English (except what people typed, such as a purpose)."""
+    if lang == "zh":
+        tokens = LATIN_TOKEN.findall(shown["text"] + "\n" + "\n".join(shown["cells"]))
+        return sorted({w for w in tokens if not re.search(r"\d", w) and w.strip(".-/'") not in allowed
+                       and len(re.sub(r"[^A-Za-z]", "", w)) > 1})
+    text = shown["text"] + "\n" + "\n".join(shown["cells"])
+    for phrase in sorted(typed, key=len, reverse=True):
+        text = text.replace(phrase, "")
+    return sorted({line.strip() for line in text.splitlines() if CJK.search(line)})
+
+
+def test_every_role_sees_every_page_in_one_language_without_codes(browser, cockpit_url, home: Path) -> None:
+    allowed = _names_people_gave(home)
+    problems: list[str] = []
+    for user in EVERY_ROLE:
+        role = USERS[user][0] if user in USERS else "citizen"
+        s = Session(browser, cockpit_url, user)
+        typed = [e["purpose"] for e in OpsStore(home).access_log(limit=10_000) if e["purpose"]]
+        for lang in ("zh", "en"):
+            s.context.add_cookies([{"name": "cb_lang", "value": lang, "url": cockpit_url}])
+            for path, roles in PAGES.items():
+                if role not in roles:
+                    continue
+                s.open(path)
+                s.page.wait_for_function(GRAPHS_DRAWN_JS, timeout=15_000)
+                s.settle()
+                if path in ("/explorer", "/runs"):  # the calendar, opened: its month and day names
+                    s.page.locator("#ex-dates, #ru-range").first.click()
+                    s.page.wait_for_timeout(300)
+                shown = s.page.evaluate(SHOWN_JS)
+                where = f"{user} {lang} {path}"
+                problems += [f"{where}: code {c}" for c in _codes_shown(shown, lang)]
+                problems += [f"{where}: other language {w!r}" for w in _other_language(shown, lang, allowed, typed)]
+                s.page.keyboard.press("Escape")
+        s.assert_clean()
+        s.close()
+    assert not problems, "\n".join(problems)

@@ -83,7 +83,7 @@ def test_a_steward_gets_only_their_departments_rejected_rows_and_every_view_is_a
         assert "Enter a delivery id, a purpose and the legal basis" in answer
     r = dash_call(police, app, "in-rows.children", [1], [psb_delivery, "fix and resubmit", "data_correction"])
     body = r.get_data(as_text=True)
-    assert "unknown_district" in body
+    assert "Unknown district (district_code)" in body and "unknown_district" not in body  # the reason's name, not its code
     # The markup arrives as a string inside a DataTable's data: rendered as text, never as HTML.
     payload = json.loads(body)
     table = payload["response"]["in-rows"]["children"]

@@ -19,6 +19,7 @@ import duckdb
 
 from warehouse.contract.city import load_city
 from warehouse.contract.feeds import Feed
+from warehouse.contract.labels import render
 from warehouse.ingest.landing import LandingFile, scan
 from warehouse.ingest.loaders import LOADERS, FileFacts, FileRejected, RawLoad, explain_error, scan_file, sha256_of
 from warehouse.ingest.schema import staging_table
@@ -146,12 +147,12 @@ def _ingest_checked(
         supersedes=previous,
     )
 
-    def rejected(reason: str, message: str, rows_read: int = 0) -> Outcome:
+    def rejected(why: FileRejected) -> Outcome:
         ledger["sha256"] = facts.result().sha256
-        return _record_rejected(con, f, ledger, reason, message, t0, rows_read=rows_read)
+        return _record_rejected(con, f, ledger, why, t0)
 
     if f.path_problem:
-        return rejected(*f.path_problem)
+        return rejected(FileRejected(*f.path_problem))
     feed, business_date = f.feed, f.business_date
     assert feed is not None and business_date is not None
     districts = load_city().district_codes
@@ -167,9 +168,9 @@ def _ingest_checked(
         extra = _check_columns(feed, load)
         _check_manifest(f, load, facts.result().sha256)
     except FileRejected as e:
-        return rejected(e.reason, e.message, e.rows_read)
+        return rejected(e)
     except duckdb.Error as e:  # an input DuckDB chokes on in a way we did not foresee
-        return rejected("unreadable", f"the file cannot be read: {explain_error(e, f.path)}")
+        return rejected(FileRejected("unreadable", "file_unreadable", {"detail": explain_error(e, f.path)}))
     ledger["sha256"] = facts.result().sha256
     con.execute("CREATE OR REPLACE TEMP TABLE cb_reason_bits (bit BIGINT, reason VARCHAR, column_name VARCHAR)")
     con.executemany("INSERT INTO cb_reason_bits VALUES (?, ?, ?)", pairs)
@@ -189,7 +190,7 @@ def _map_columns(feed: Feed, header: list[str]) -> dict[str, str | None]:
     normalised = _normalised(header)
     dupes = sorted({h for h in normalised if normalised.count(h) > 1})
     if dupes:
-        raise FileRejected("unreadable", f"column(s) {', '.join(dupes)} appear more than once in the header")
+        raise FileRejected("unreadable", "duplicate_columns", {"columns": ", ".join(dupes)})
     index = {h: i for i, h in enumerate(normalised)}
     return {c: (f"c{index[c]}" if c in index else None) for c in feed.column_names}
 
@@ -199,11 +200,8 @@ def _check_columns(feed: Feed, load: RawLoad) -> list[str]:
     normalised = _normalised(load.header)
     missing = [c for c in feed.required_columns if c not in normalised]
     if missing and (load.rows_read > 0 or not load.json_source):
-        raise FileRejected(
-            "missing_column",
-            f"required column(s) missing: {', '.join(missing)}; expected columns: {', '.join(feed.column_names)}",
-            load.rows_read,
-        )
+        raise FileRejected("missing_column", "missing_columns",
+                           {"columns": ", ".join(missing), "expected": ", ".join(feed.column_names)}, load.rows_read)
     known = set(feed.column_names)
     return [h for h, n in zip(load.header, normalised) if n not in known]
 
@@ -215,14 +213,14 @@ def _check_manifest(f: LandingFile, load: RawLoad, sha: str) -> None:
         man = json.loads(f.manifest.read_text(encoding="utf-8"))
         rows, digest = man.get("rows"), man.get("sha256")
     except (OSError, ValueError, AttributeError) as e:
-        raise FileRejected("manifest_mismatch", f"the manifest {f.manifest.name} is not a readable JSON object: {e}") from None
+        raise FileRejected("manifest_mismatch", "manifest_unreadable", {"manifest": f.manifest.name, "detail": str(e)}) from None
     problems = []
     if rows is not None and rows != load.rows_read:
-        problems.append(f"manifest says {rows} rows, the file has {load.rows_read}")
+        problems.append({"kind": "rows", "said": rows, "found": load.rows_read})
     if digest is not None and str(digest).lower() != sha:
-        problems.append(f"manifest sha256 {str(digest)[:16]}… differs from the file's {sha[:16]}…")
+        problems.append({"kind": "sha256", "said": str(digest)[:16], "found": sha[:16]})
     if problems:
-        raise FileRejected("manifest_mismatch", "; ".join(problems), load.rows_read)
+        raise FileRejected("manifest_mismatch", "manifest_mismatch", {"problems": problems}, load.rows_read)
 
 
 def _mark_duplicates(con: duckdb.DuckDBPyConnection, feed: Feed, superseded: int | None, dup_bit: int) -> None:
@@ -266,8 +264,10 @@ def _commit(
     rejected = rows_read - accepted
     status = "accepted" if rejected == 0 else ("partial" if accepted else "rejected")
     error = None
+    note = {"error_key": None, "error_params": None}
     if rejected:
-        error = f"{rejected} of {rows_read} rows rejected; see ingest.rejections"
+        note = {"error_key": "rows_rejected", "error_params": json.dumps({"rejected": rejected, "rows_read": rows_read})}
+        error = render("rows_rejected", note["error_params"], "en")
     cols = ", ".join(f'"{c}"' for c in feed.column_names)
     # A row refused only as a duplicate passed every check before keys were compared, so
     # its original text was not kept: it is quarantined as its checked values.
@@ -276,7 +276,7 @@ def _commit(
     try:
         did = _insert_delivery(
             con, ledger, status=status, rows_read=rows_read, rows_accepted=accepted, rows_rejected=rejected,
-            error=error, encoding=load.encoding, extra=extra, manifest_rows=None, t0=t0,
+            error=error, encoding=load.encoding, extra=extra, manifest_rows=None, t0=t0, **note,
         )
         con.execute(
             f"INSERT INTO {staging_table(feed)} SELECT {cols}, {did}, _line FROM checked_rows WHERE problems = 0"
@@ -309,14 +309,13 @@ def _commit(
     return Outcome(str(f.path), did, status, rows_read, accepted, rejected, None, error)
 
 
-def _record_rejected(
-    con: duckdb.DuckDBPyConnection, f: LandingFile, ledger: dict, reason: str, message: str, t0: float, rows_read: int = 0
-) -> Outcome:
+def _record_rejected(con: duckdb.DuckDBPyConnection, f: LandingFile, ledger: dict, why: FileRejected, t0: float) -> Outcome:
+    reason, message, rows_read = why.reason, why.message, why.rows_read
     con.execute("BEGIN TRANSACTION")
     try:
         did = _insert_delivery(
             con, ledger, status="rejected", rows_read=rows_read, rows_accepted=0, rows_rejected=rows_read,
-            error=message, reason=reason, t0=t0,
+            error=message, error_key=why.key, error_params=json.dumps(why.params), reason=reason, t0=t0,
         )
         _finish(con, f, ledger, did)
         con.execute("COMMIT")

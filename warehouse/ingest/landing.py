@@ -31,7 +31,7 @@ class LandingFile:
     manifest_mtime_ns: int | None
     feed: Feed | None
     # Why the path itself is unusable (unknown feed, bad date folder, unsupported type).
-    path_problem: tuple[str, str] | None = None
+    path_problem: tuple[str, str, dict] | None = None  # (reason, message key, parameters): see contract.labels
 
     @property
     def format(self) -> str:
@@ -96,11 +96,11 @@ def scan(landing: Path, unreadable: list[tuple[str, str]] | None = None) -> list
             problem = None
             if len(rel) != 3 or f is None:
                 where = "/".join(rel) or "."
-                problem = ("unknown_feed", f"'{where}/{name}' is not under landing/<department>/<feed>/<YYYY-MM-DD>/ of a known feed")
+                problem = ("unknown_feed", "not_a_feed", {"path": f"{where}/{name}"})
             elif bdate is None:
-                problem = ("unknown_feed", f"folder '{day}' is not a business date (YYYY-MM-DD)")
+                problem = ("unknown_feed", "not_a_business_date", {"folder": day})
             elif name.rsplit(".", 1)[-1].lower() not in FORMATS:
-                problem = ("unreadable", f"'{name}' is not a .csv, .jsonl or .parquet file")
+                problem = ("unreadable", "not_a_format", {"file": name})
             found.append(
                 LandingFile(path, dept, fname, bdate, name, st.st_size, st.st_mtime_ns, man, man_mtime, f, problem)
             )

@@ -25,6 +25,8 @@ from typing import BinaryIO
 
 import duckdb
 
+from warehouse.contract.labels import render
+
 _CHUNK = 8 << 20
 _BOM = codecs.BOM_UTF8
 _BLANK_LINE = re.compile(rb"\n\r?\n")
@@ -37,11 +39,15 @@ CheckedSql = Callable[[list[str], str, list[str], str], str]
 class FileRejected(Exception):
     """The whole delivery is rejected with a file-level reason."""
 
-    def __init__(self, reason: str, message: str, rows_read: int = 0) -> None:
-        super().__init__(message)
+    def __init__(self, reason: str, key: str, params: dict | None = None, rows_read: int = 0) -> None:
         self.reason = reason
-        self.message = message
+        # The message is stored as a template and its parameters (contract.labels), rendered
+        # in the reader's language; ``message`` is its English text for the ledger's ``error``.
+        self.key = key
+        self.params = params or {}
+        self.message = render(key, self.params, "en")
         self.rows_read = rows_read  # rows the file had, when they could be counted
+        super().__init__(self.message)
 
 
 @dataclass
@@ -195,11 +201,11 @@ def _read_header(path: Path, encoding: str) -> list[str]:
     except UnicodeDecodeError:
         return []
     if not head.strip():
-        raise FileRejected("unreadable", "the file is empty: a CSV delivery needs at least its header row")
+        raise FileRejected("unreadable", "empty_file")
     try:
         first = next(csv.reader(io.StringIO(text)), [])
     except csv.Error as e:
-        raise FileRejected("unreadable", f"the header row cannot be parsed as CSV: {e}") from None
+        raise FileRejected("unreadable", "bad_header", {"detail": str(e)}) from None
     return [h.strip() for h in first]
 
 
@@ -215,7 +221,7 @@ def load_csv(
     with path.open("rb") as fh:
         start = fh.read(4)
     if start.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        raise FileRejected("bad_encoding", "the file is UTF-16: deliver UTF-8 or GB18030")
+        raise FileRejected("bad_encoding", "utf16")
     header = _read_header(path, "utf-8")
     if header:  # the header is UTF-8: read the file as it is
         load = _duck_csv(con, path, header, "utf-8", checked)
@@ -229,7 +235,7 @@ def load_csv(
     finally:
         tmp.unlink(missing_ok=True)
     if load is None:  # pragma: no cover - Python decoded what DuckDB could not
-        raise FileRejected("bad_encoding", f"the file could not be read as {encoding.upper()}")
+        raise FileRejected("bad_encoding", "not_decodable", {"encoding": encoding.upper()})
     return load
 
 
@@ -240,10 +246,7 @@ def _detect_or_reject(path: Path) -> str:
     ok, bad_at = _decodes(path, "gb18030")
     if ok:
         return "gb18030"
-    raise FileRejected(
-        "bad_encoding",
-        f"the file is neither UTF-8 nor GB18030 (first undecodable byte at offset {bad_at}); re-export it as UTF-8",
-    )
+    raise FileRejected("bad_encoding", "unknown_encoding", {"offset": bad_at})
 
 
 def _duck_csv(
@@ -251,7 +254,7 @@ def _duck_csv(
 ) -> RawLoad | None:
     """Parse and check with DuckDB; None if the file holds bytes that are not UTF-8."""
     if not header or any(h == "" for h in header):
-        raise FileRejected("unreadable", "the header row has an empty column name")
+        raise FileRejected("unreadable", "empty_column_name")
     raw = [f"c{i}" for i in range(len(header))]
     columns = "{" + ", ".join(f"'{c}': 'VARCHAR'" for c in raw) + "}"
     sql = checked(
@@ -267,7 +270,7 @@ def _duck_csv(
     try:
         run_in_file_order(con, sql)
     except duckdb.Error as e:
-        raise FileRejected("unreadable", f"the file cannot be parsed as CSV: {explain_error(e, path)}") from None
+        raise FileRejected("unreadable", "csv_unparseable", {"detail": explain_error(e, path)}) from None
     rejects = con.execute(
         "SELECT line - 1 AS line, error_type, csv_line, error_message FROM cb_rejects ORDER BY line"
     ).fetchall()
@@ -335,7 +338,7 @@ def load_jsonl(
                             store_rejects = true, rejects_table = 'cb_rejects', rejects_scan = 'cb_reject_scans')""",
             )
         except duckdb.Error as e:
-            raise FileRejected("unreadable", f"the file cannot be read as JSON lines: {explain_error(e, source)}") from None
+            raise FileRejected("unreadable", "jsonl_unreadable", {"detail": explain_error(e, source)}) from None
     finally:
         if tmp is not None:
             tmp.unlink(missing_ok=True)
@@ -382,14 +385,14 @@ def load_parquet(
     try:
         header = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {src}").fetchall()]
     except duckdb.Error as e:
-        raise FileRejected("unreadable", f"the file is not readable Parquet: {explain_error(e, path)}") from None
+        raise FileRejected("unreadable", "parquet_unreadable", {"detail": explain_error(e, path)}) from None
     raw = [f"c{i}" for i in range(len(header))]
     cols = ", ".join(f'CAST("{h.replace(chr(34), chr(34) * 2)}" AS VARCHAR) AS {c}' for h, c in zip(header, raw))
     sql = checked(header, f"SELECT {cols} FROM {src}", [], _as_json_object(header, raw))
     try:
         run_in_file_order(con, sql)
     except duckdb.Error as e:
-        raise FileRejected("unreadable", f"the file is not readable Parquet: {explain_error(e, path)}") from None
+        raise FileRejected("unreadable", "parquet_unreadable", {"detail": explain_error(e, path)}) from None
     _number_lines(con, [])
     parsed = con.execute("SELECT count(*) FROM checked").fetchone()[0]
     return RawLoad(header, "parquet", parsed)

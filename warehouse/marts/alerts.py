@@ -15,7 +15,8 @@ from collections.abc import Iterable
 import duckdb
 
 from warehouse.contract.city import load_city
-from warehouse.contract.feeds import DEPARTMENTS, FEEDS, STEWARD_DEPARTMENTS
+from warehouse.contract.feeds import FEEDS, STEWARD_DEPARTMENTS
+from warehouse.contract.labels import render
 from warehouse.contract.workdays import day_kind
 
 RECENT_DAYS = 7  # thresholds and anomalies are judged on the latest week of data
@@ -33,28 +34,34 @@ CREATE TABLE IF NOT EXISTS marts.alerts (
     first_seen TIMESTAMP NOT NULL, last_seen TIMESTAMP NOT NULL, resolved_at TIMESTAMP,
     acknowledged_at TIMESTAMP, acknowledged_by VARCHAR, ack_comment VARCHAR
 );
+-- Messages are a template and its parameters, rendered in the reader's language
+-- (warehouse.contract.labels); ``message`` keeps the English text for other tools. Added to
+-- warehouses made before.
+ALTER TABLE marts.alerts ADD COLUMN IF NOT EXISTS message_key VARCHAR;
+ALTER TABLE marts.alerts ADD COLUMN IF NOT EXISTS message_params JSON;
 """
 
 _CONDITIONS = """
 CREATE OR REPLACE TEMP TABLE cb_conditions (
     rule_id VARCHAR, severity VARCHAR, date DATE, district_code VARCHAR, subject VARCHAR,
-    message VARCHAR, owner_role VARCHAR, owner_scope VARCHAR, family VARCHAR
+    message_key VARCHAR, message_params JSON, owner_role VARCHAR, owner_scope VARCHAR, family VARCHAR, message VARCHAR
 )"""
+_INSERT = ("INSERT INTO cb_conditions (rule_id, severity, date, district_code, subject, message_key, message_params, "
+           "owner_role, owner_scope, family)")
 
 
 def _feed_missing(con: duckdb.DuckDBPyConnection, as_of: dt.datetime, first: dt.date) -> None:
     city = load_city().code
-    con.execute("CREATE OR REPLACE TEMP TABLE cb_feed_list (department VARCHAR, feed VARCHAR, deadline_hours INTEGER, dept_zh VARCHAR)")
-    con.executemany("INSERT INTO cb_feed_list VALUES (?, ?, ?, ?)",
-                    [(f.department, f.name, f.deadline_hours, DEPARTMENTS[f.department][0]) for f in FEEDS])
+    con.execute("CREATE OR REPLACE TEMP TABLE cb_feed_list (department VARCHAR, feed VARCHAR, deadline_hours INTEGER)")
+    con.executemany("INSERT INTO cb_feed_list VALUES (?, ?, ?)", [(f.department, f.name, f.deadline_hours) for f in FEEDS])
     con.execute(
-        """INSERT INTO cb_conditions
+        _INSERT + """
            SELECT 'feed_missing',
                   CASE WHEN $as_of > d.day + to_hours(f.deadline_hours + 24) THEN 'critical' ELSE 'warning' END,
                   d.day, $city, f.department || '/' || f.feed,
-                  f.dept_zh || '「' || f.feed || '」' || strftime(d.day, '%Y-%m-%d') || ' 的数据截至 '
-                    || strftime(d.day + to_hours(f.deadline_hours), '%m-%d %H:%M') || ' 仍未报送 (' || f.department || '/' || f.feed
-                    || ' for ' || strftime(d.day, '%Y-%m-%d') || ' not delivered by its deadline)',
+                  'feed_missing', json_object('department', f.department, 'feed', f.department || '/' || f.feed,
+                                              'day', strftime(d.day, '%Y-%m-%d'),
+                                              'deadline', strftime(d.day + to_hours(f.deadline_hours), '%m-%d %H:%M')),
                   'steward', f.department, 'feed'
            FROM (SELECT CAST(x AS DATE) AS day FROM range($first::DATE, CAST($as_of AS DATE), INTERVAL 1 DAY) t(x)) d,
                 cb_feed_list f
@@ -73,17 +80,15 @@ def _consistency(con: duckdb.DuckDBPyConnection, as_of: dt.datetime) -> None:
     """
     city = load_city().code
     con.execute(
-        """INSERT INTO cb_conditions
+        _INSERT + """
            SELECT CASE WHEN rule = 'deceased_with_valid_certificate' THEN rule ELSE 'consistency:' || rule END,
                   CASE WHEN rule IN ('deceased_with_valid_certificate', 'death_not_deregistered') THEN 'critical' ELSE 'warning' END,
                   CAST($as_of AS DATE), $city,
                   CASE WHEN rule = 'deceased_with_valid_certificate' THEN 'e_certificate' ELSE rule || '@' || owner END,
+                  CASE WHEN rule IN ('deceased_with_valid_certificate', 'death_not_deregistered') THEN rule ELSE 'consistency' END,
                   CASE rule
-                    WHEN 'deceased_with_valid_certificate' THEN count(DISTINCT holder) || ' 名已故人员仍持有有效证照 ('
-                         || count(DISTINCT holder) || ' deceased persons still hold ' || count(*) || ' valid certificates)'
-                    WHEN 'death_not_deregistered' THEN count(*) || ' 名卫健委已报死亡人员超过30天仍未销户 ('
-                         || count(*) || ' deaths reported by health not recorded by public security after 30 days)'
-                    ELSE count(*) || ' 条跨部门不一致：' || rule || ' (' || count(*) || ' findings of ' || rule || ')' END,
+                    WHEN 'deceased_with_valid_certificate' THEN json_object('persons', count(DISTINCT holder), 'certificates', count(*))
+                    ELSE json_object('count', count(*), 'rule', rule) END,
                   'steward', owner, 'daily'
            FROM (SELECT f.*, CASE WHEN f.rule = 'deceased_with_valid_certificate' THEN c.holder_id END AS holder,
                         CASE WHEN f.rule = 'deceased_with_valid_certificate' THEN 'dsb' ELSE f.owner_department END AS owner
@@ -96,16 +101,15 @@ def _consistency(con: duckdb.DuckDBPyConnection, as_of: dt.datetime) -> None:
 
 def _thresholds(con: duckdb.DuckDBPyConnection, since: dt.date) -> None:
     con.execute(
-        """INSERT INTO cb_conditions
+        _INSERT + """
            SELECT 'threshold:' || v.indicator_id,
                   CASE WHEN (c.direction = 'higher' AND v.value < c.critical) OR (c.direction = 'lower' AND v.value > c.critical)
                        THEN 'critical' ELSE 'warning' END,
                   v.date, v.district_code, v.indicator_id,
-                  c.name_zh || ' ' || round(v.value * CASE WHEN c.unit = '%' THEN 100 ELSE 1 END, 1) || c.unit
-                    || CASE WHEN c.direction = 'higher' THEN ' 低于' ELSE ' 高于' END || '预警线 '
-                    || round(c.warn * CASE WHEN c.unit = '%' THEN 100 ELSE 1 END, 1) || c.unit
-                    || ' (' || c.name_en || ' ' || round(v.value * CASE WHEN c.unit = '%' THEN 100 ELSE 1 END, 1) || c.unit
-                    || CASE WHEN c.direction = 'higher' THEN ' below' ELSE ' above' END || ' the warning level)',
+                  CASE WHEN c.direction = 'higher' THEN 'threshold_below' ELSE 'threshold_above' END,
+                  json_object('indicator', v.indicator_id, 'unit', c.unit,
+                              'value', round(v.value * CASE WHEN c.unit = '%' THEN 100 ELSE 1 END, 1),
+                              'warn', round(c.warn * CASE WHEN c.unit = '%' THEN 100 ELSE 1 END, 1)),
                   CASE WHEN o.department IS NOT NULL THEN 'steward'
                        WHEN v.district_code = $city THEN 'city_manager' ELSE 'district_manager' END,
                   CASE WHEN o.department IS NOT NULL THEN o.department
@@ -131,7 +135,7 @@ def _anomalies(con: duckdb.DuckDBPyConnection, since: dt.date) -> None:
     con.execute("CREATE OR REPLACE TEMP TABLE cb_day_kind (date DATE, workday BOOLEAN)")
     con.executemany("INSERT INTO cb_day_kind VALUES (?, ?)", [(d, day_kind(d) == "workday") for d in days])
     con.execute(
-        f"""INSERT INTO cb_conditions
+        _INSERT + f"""
             WITH v AS (SELECT v.*, k.workday FROM marts.indicator_values v JOIN cb_day_kind k USING (date)
                        JOIN marts.indicator_catalog c USING (indicator_id) WHERE c.anomaly AND v.value IS NOT NULL),
             scored AS (
@@ -151,8 +155,8 @@ def _anomalies(con: duckdb.DuckDBPyConnection, since: dt.date) -> None:
             SELECT 'anomaly:' || s.indicator_id,
                    CASE WHEN abs(s.value - s.med) / greatest(1.4826 * s.mad, sqrt(s.med), 0.1 * s.med, 1) > {2 * ANOMALY_Z} THEN 'critical' ELSE 'warning' END,
                    s.date, s.district_code, s.indicator_id,
-                   c.name_zh || ' ' || round(s.value, 1) || c.unit || '，常态约 ' || round(s.med, 1) || c.unit
-                     || ' (' || c.name_en || ' ' || round(s.value, 1) || ' against a usual ' || round(s.med, 1) || ' on comparable days)',
+                   'anomaly', json_object('indicator', s.indicator_id, 'unit', c.unit, 'value', round(s.value, 1),
+                                          'usual', round(s.med, 1)),
                    CASE WHEN s.district_code = $city THEN 'city_manager' ELSE 'district_manager' END,
                    CASE WHEN s.district_code = $city THEN NULL ELSE s.district_code END, 'recent'
             FROM scored s JOIN marts.indicator_catalog c USING (indicator_id)
@@ -160,6 +164,16 @@ def _anomalies(con: duckdb.DuckDBPyConnection, since: dt.date) -> None:
               AND abs(s.value - s.med) / greatest(1.4826 * s.mad, sqrt(s.med), 0.1 * s.med, 1) > {ANOMALY_Z}""",
         {"since": since, "city": load_city().code},
     )
+
+
+def _render_messages(con: duckdb.DuckDBPyConnection) -> None:
+    """Fill ``message`` with the English rendering of each condition's template (the contract's
+    column, for tools that read the warehouse); people read the template in their language."""
+    pairs = con.execute("SELECT DISTINCT message_key, CAST(message_params AS VARCHAR) FROM cb_conditions").fetchall()
+    con.execute("CREATE OR REPLACE TEMP TABLE cb_messages (message_key VARCHAR, params VARCHAR, message VARCHAR)")
+    con.executemany("INSERT INTO cb_messages VALUES (?, ?, ?)", [(k, p, render(k, p, "en")) for k, p in pairs])
+    con.execute("""UPDATE cb_conditions c SET message = m.message FROM cb_messages m
+                   WHERE m.message_key = c.message_key AND m.params = CAST(c.message_params AS VARCHAR)""")
 
 
 def evaluate(con: duckdb.DuckDBPyConnection, as_of: dt.datetime) -> dict[str, int]:
@@ -177,6 +191,7 @@ def evaluate(con: duckdb.DuckDBPyConnection, as_of: dt.datetime) -> dict[str, in
         since = as_of.date()
     if con.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'quality' AND table_name = 'findings'").fetchone()[0]:
         _consistency(con, as_of)
+    _render_messages(con)
     now = as_of
     con.execute("BEGIN TRANSACTION")
     try:
@@ -187,16 +202,18 @@ def evaluate(con: duckdb.DuckDBPyConnection, as_of: dt.datetime) -> dict[str, in
         )
         # Conditions that still hold: refresh the text, reopen if it had been resolved.
         con.execute(
-            """UPDATE marts.alerts a SET severity = k.severity, message = k.message, last_seen = $now,
+            """UPDATE marts.alerts a SET severity = k.severity, message = k.message, message_key = k.message_key,
+                      message_params = k.message_params, last_seen = $now,
                       status = CASE WHEN a.status = 'resolved' THEN 'open' ELSE a.status END,
                       resolved_at = CASE WHEN a.status = 'resolved' THEN NULL ELSE a.resolved_at END
                FROM cb_keyed k WHERE k.alert_id = a.alert_id""",
             {"now": now},
         )
         con.execute(
-            """INSERT INTO marts.alerts
-               SELECT alert_id, rule_id, severity, date, district_code, subject, 'open', message, owner_role, owner_scope,
-                      $now, $now, NULL, NULL, NULL, NULL
+            """INSERT INTO marts.alerts (alert_id, rule_id, severity, date, district_code, subject, status, message,
+                                         message_key, message_params, owner_role, owner_scope, first_seen, last_seen)
+               SELECT alert_id, rule_id, severity, date, district_code, subject, 'open', message, message_key, message_params,
+                      owner_role, owner_scope, $now, $now
                FROM cb_keyed WHERE alert_id NOT IN (SELECT alert_id FROM marts.alerts)""",
             {"now": now},
         )

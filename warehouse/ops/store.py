@@ -25,6 +25,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from warehouse.contract import labels
 from warehouse.storage.subjects import subject_hash, subject_key
 
 SESSION_MAX_S = 12 * 3600  # a session lasts a working day at most
@@ -60,11 +61,8 @@ CREATE TRIGGER IF NOT EXISTS access_log_no_delete BEFORE DELETE ON access_log
 BEGIN SELECT RAISE(ABORT, 'the access log is append-only'); END;
 """
 # Why a person's data may be processed (PIPL Art. 13): every person-level access names one.
-LEGAL_BASES: dict[str, tuple[str, str]] = {
-    "statutory_duty": ("履行法定职责（《个人信息保护法》第十三条第一款第三项）", "Statutory duty (PIPL Art. 13(1)(3))"),
-    "data_correction": ("更正不准确的数据（《个人信息保护法》第四十六条）", "Correcting inaccurate data (PIPL Art. 46)"),
-    "retention": ("保存期限届满依法删除（《个人信息保护法》第四十七条）", "Deletion when the retention period ends (PIPL Art. 47)"),
-}
+# The legal bases an access may cite, with their names: the label registry's.
+LEGAL_BASES = labels.LEGAL_BASES
 _LOG_FIELDS = ("at", "username", "role", "action", "delivery_id", "rows", "subject_hashes", "purpose", "scope", "legal_basis")
 
 

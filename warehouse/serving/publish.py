@@ -39,7 +39,7 @@ SERVING: dict[str, tuple[tuple[str, ...], str]] = {
     "indicator_scores": (("marts.indicator_scores",), "SELECT * FROM marts.indicator_scores"),
     "deliveries": (("ingest.deliveries",),
                    """SELECT delivery_id, department, feed, business_date, file_name, format, encoding, size_bytes,
-                             arrived_at, ingested_at, status, rows_read, rows_accepted, rows_rejected, reason, error,
+                             arrived_at, ingested_at, status, rows_read, rows_accepted, rows_rejected, reason, error, error_key, error_params,
                              extra_columns, supersedes, superseded_by FROM ingest.deliveries"""),
     "rejections": (("ingest.rejections",), "SELECT * FROM ingest.rejections"),
     # One row per feed and business date: on time, late, rejected (nothing usable arrived) or

@@ -34,6 +34,11 @@ CREATE TABLE IF NOT EXISTS ingest.deliveries (
     superseded_by  BIGINT
 );
 
+-- The error as a message template and its parameters (warehouse.contract.labels), rendered in
+-- the reader's language; ``error`` keeps its English text. Added to warehouses made before.
+ALTER TABLE ingest.deliveries ADD COLUMN IF NOT EXISTS error_key VARCHAR;
+ALTER TABLE ingest.deliveries ADD COLUMN IF NOT EXISTS error_params JSON;
+
 -- Every reason that applies to every rejected row.
 CREATE TABLE IF NOT EXISTS ingest.rejections (
     delivery_id  BIGINT NOT NULL,

@@ -1,5 +1,6 @@
--- Distinct persons who died on D, from psb death events and health records together; a person
--- reported by both counts once, with the health record's date and district.
+-- Distinct persons who died on D, from public security's death events and the health
+-- commission's death records together; a person reported by both counts once, with the health
+-- commission record's date and district.
 WITH health AS (
     SELECT id_number, death_date AS day, district_code FROM population.live_death_records
     QUALIFY row_number() OVER (PARTITION BY id_number ORDER BY death_date, _delivery_id, _line) = 1
