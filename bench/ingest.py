@@ -69,8 +69,8 @@ FEED = FEEDS_BY_ID["psb/household_events"]
 DAY = dt.date(2026, 11, 1)
 
 
-def make_feed(path: Path, rows: int, seed: int = 1) -> None:
-    """A household-events CSV with ~1% defective rows, written in chunks."""
+def make_feed(path: Path, rows: int, seed: int = 1, defect_rate: float = 0.01) -> None:
+    """A household-events CSV with ``defect_rate`` of its rows defective, written in chunks."""
     rng = np.random.default_rng(seed)
     districts = np.array(load_city().district_codes)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -91,7 +91,7 @@ def make_feed(path: Path, rows: int, seed: int = 1) -> None:
                 "event_type": np.array(["birth", "move_in", "move_out", "death", "update"])[rng.integers(0, 5, n)],
                 "event_date": np.full(n, DAY.isoformat()),
             }
-            bad = rng.random(n) < 0.01  # defects: wrong gender, unknown district, future date
+            bad = rng.random(n) < defect_rate  # defects: wrong gender, unknown district, future date
             kind = rng.integers(0, 3, n)
             cols["gender"] = np.where(bad & (kind == 0), np.where(gender == "1", "2", "1"), cols["gender"])
             cols["district_code"] = np.where(bad & (kind == 1), "330199", cols["district_code"])
