@@ -7,7 +7,7 @@ import os
 
 import dagster as dg
 
-from assets.ingest import LANDING_DIGEST, staging_key, unrecognised_files
+from assets.ingest import LANDING_DIGEST, UNRECOGNISED_KEY, staging_key
 from pipelines.jobs import INDICATORS_SELECTION, daily_refresh, indicators_refresh, partition_range_tags
 from warehouse.contract.feeds import FEEDS_BY_ID
 from warehouse.ingest.landing import UNRECOGNISED, digests
@@ -21,7 +21,7 @@ AFTER_REFRESH_INTERVAL = 5
 
 
 def _asset_key(feed_id: str) -> dg.AssetKey:
-    return staging_key(FEEDS_BY_ID[feed_id]) if feed_id != UNRECOGNISED else unrecognised_files.key
+    return staging_key(FEEDS_BY_ID[feed_id]) if feed_id != UNRECOGNISED else UNRECOGNISED_KEY
 
 
 def last_ingested(instance: dg.DagsterInstance, feed_ids) -> dict[str, str]:

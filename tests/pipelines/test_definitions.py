@@ -12,7 +12,7 @@ import dagster as dg
 import duckdb
 import pytest
 
-from assets.ingest import CHECKS, FEED_ASSETS, staging_key
+from assets.ingest import CHECKS, INGEST_ASSETS, staging_key
 from assets.resources import WarehouseResource
 from pipelines.definitions import defs
 from pipelines.jobs import daily_schedule, partition_range_tags
@@ -51,7 +51,7 @@ def test_every_feed_has_an_asset_in_the_warehouse_pool_with_its_checks() -> None
 
 
 def test_materialize_ingests_and_reports_checks(home: Path) -> None:
-    result = dg.materialize(FEED_ASSETS, resources={"warehouse": WarehouseResource(home=str(home))})
+    result = dg.materialize(INGEST_ASSETS, resources={"warehouse": WarehouseResource(home=str(home))})
     assert result.success
     checks = {(e.asset_key.path[-1], e.check_name): e for e in result.get_asset_check_evaluations()}
     assert len(checks) == len(FEEDS) * len(CHECKS)
