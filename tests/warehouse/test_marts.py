@@ -43,17 +43,33 @@ def _values(con: duckdb.DuckDBPyConnection, indicator: str) -> dict[tuple[str, s
         "SELECT date, district_code, value FROM marts.indicator_values WHERE indicator_id = ?", [indicator]).fetchall()}
 
 
-def _as_indicator(counts: pd.Series, days: list[str]) -> dict[tuple[str, str], float]:
-    """(day, district) counts -> every day x district, zeros filled, plus the city total."""
+def _as_indicator(counts: pd.Series, days: list[str], undelivered: set[str] = frozenset()) -> dict[tuple[str, str], float | None]:
+    """(day, district) counts -> every day x district, zeros filled, plus the city total; on
+    ``undelivered`` days (the feed never delivered) a cell without rows is None, not 0."""
     out = {}
     for day in days:
-        total = 0.0
+        fill = None if day in undelivered else 0.0
         for k in load_city().district_codes:
-            v = float(counts.get((day, k), 0))
-            out[(day, k)] = v
-        total = float(sum(v for (d, _), v in counts.items() if d == day))
-        out[(day, CITY)] = total
+            v = counts.get((day, k))
+            out[(day, k)] = fill if v is None else float(v)
+        mine = [v for (d, _), v in counts.items() if d == day]
+        out[(day, CITY)] = float(sum(mine)) if mine else fill
     return out
+
+
+def _undelivered(home: Path, *feeds: str) -> set[str]:
+    """Business dates on which one of ``feeds`` ("department/feed") has no usable delivery, from the
+    generator's own record (missing, rejected whole, or every row rejected)."""
+    bad: dict[tuple, int] = {}
+    for r in truth_rejections(home):
+        bad[r[:4]] = bad.get(r[:4], 0) + 1
+    delivered: dict[str, set[str]] = {}
+    for d in truth_deliveries(home):
+        key, rows = (d["department"], d["feed"], d["business_date"], d["file_name"]), int(d["rows"])
+        if d["file_reason"] == "" and (rows == 0 or bad.get(key, 0) < rows):
+            delivered.setdefault(f"{d['department']}/{d['feed']}", set()).add(d["business_date"])
+    days = {d["business_date"] for d in truth_deliveries(home)}
+    return {day for day in days if any(day not in delivered.get(f, set()) for f in feeds)}
 
 
 @pytest.fixture(scope="module")
@@ -74,20 +90,20 @@ def test_contract_indicators_match_an_independent_computation(tiny) -> None:
     usage = _clean(home, "dsb__certificate_usage")
 
     births = psb[psb.event_type == "birth"].groupby(["event_date", "district_code"]).size()
-    assert _values(con, "pop.births") == _as_indicator(births, days)
+    assert _values(con, "pop.births") == _as_indicator(births, days, _undelivered(home, "psb/household_events"))
 
     moves = psb[psb.event_type.isin(["move_in", "move_out"])].assign(n=lambda d: d.event_type.map({"move_in": 1, "move_out": -1}))
-    assert _values(con, "pop.net_migration") == _as_indicator(moves.groupby(["event_date", "district_code"]).n.sum(), days)
+    assert _values(con, "pop.net_migration") == _as_indicator(moves.groupby(["event_date", "district_code"]).n.sum(), days, _undelivered(home, "psb/household_events"))
 
     h = health.sort_values(["death_date", "_business_date", "_line"]).drop_duplicates("id_number")[["id_number", "death_date", "district_code"]]
     p = psb[(psb.event_type == "death") & ~psb.id_number.isin(h.id_number)].sort_values(["event_date", "_business_date", "_line"])
     p = p.drop_duplicates("id_number").rename(columns={"event_date": "death_date"})[["id_number", "death_date", "district_code"]]
     deaths = pd.concat([h, p]).groupby(["death_date", "district_code"]).size()
-    assert _values(con, "pop.deaths") == _as_indicator(deaths, days)
+    assert _values(con, "pop.deaths") == _as_indicator(deaths, days, _undelivered(home, "psb/household_events", "health/death_records"))
 
-    assert _values(con, "le.new") == _as_indicator(samr[samr.event_type == "establish"].groupby(["event_date", "district_code"]).size(), days)
+    assert _values(con, "le.new") == _as_indicator(samr[samr.event_type == "establish"].groupby(["event_date", "district_code"]).size(), days, _undelivered(home, "samr/entity_events"))
     closed = samr[samr.event_type.isin(["deregister", "revoke"])].groupby(["event_date", "district_code"]).size()
-    assert _values(con, "le.closed") == _as_indicator(closed, days)
+    assert _values(con, "le.closed") == _as_indicator(closed, days, _undelivered(home, "samr/entity_events"))
 
     # Stocks at the end of each day, replaying events in order.
     ev = pd.concat([psb.assign(day=psb.event_date, src="psb"),
@@ -112,7 +128,7 @@ def test_contract_indicators_match_an_independent_computation(tiny) -> None:
     certs = dsb.groupby("certificate_no").tail(1).set_index("certificate_no")
     cert_district = {no: holder_district(r) for no, r in certs.iterrows()}
     issued = dsb[dsb.event_type == "issue"].assign(k=lambda d: d.certificate_no.map(cert_district))
-    assert _values(con, "cert.issued") == _as_indicator(issued.groupby(["event_date", "k"], dropna=False).size(), days)
+    assert _values(con, "cert.issued") == _as_indicator(issued.groupby(["event_date", "k"], dropna=False).size(), days, _undelivered(home, "dsb/certificate_events"))
     valid = {}
     for day in days:
         last = dsb[dsb.event_date <= day].groupby("certificate_no").tail(1)
@@ -121,7 +137,10 @@ def test_contract_indicators_match_an_independent_computation(tiny) -> None:
             valid[(day, k)] = float(n)
     assert _values(con, "cert.valid") == _as_indicator(pd.Series(valid), days)
     used = usage.assign(day=usage.used_at.str[:10], k=usage.certificate_no.map(cert_district))
-    assert _values(con, "cert.usage") == _as_indicator(used.groupby(["day", "k"], dropna=False).size(), days)
+    no_usage = _undelivered(home, "dsb/certificate_usage")
+    assert no_usage, "the tiny city withholds a day of certificate uses"
+    # A day whose uses were never delivered has no value (CONTRACT §4: absent or NULL, never 0).
+    assert _values(con, "cert.usage") == _as_indicator(used.groupby(["day", "k"], dropna=False).size(), days, no_usage)
 
     # Ledger indicators, from the generator's own record of what it delivered.
     rejected_lines: dict[tuple, set] = {}
@@ -372,9 +391,9 @@ def test_service_indicators_match_an_independent_computation(tiny) -> None:
     assert len(created) > 30 and {"dispatch", "close", "rate", "reopen"} <= set(steps.event_type)
 
     requests = created.assign(day=created.event_time.str[:10]).groupby(["day", "district_code"]).size()
-    assert _values(con, "svc.requests") == _as_indicator(requests, days)
+    assert _values(con, "svc.requests") == _as_indicator(requests, days, _undelivered(home, "hotline/service_requests"))
     closes = steps[steps.event_type == "close"]
-    assert _values(con, "svc.closed") == _as_indicator(closes.groupby(["day", "k"], dropna=False).size(), days)
+    assert _values(con, "svc.closed") == _as_indicator(closes.groupby(["day", "k"], dropna=False).size(), days, _undelivered(home, "hotline/service_requests"))
 
     rates = steps[steps.event_type == "rate"].assign(s=lambda d: d.satisfaction.astype(int))
     got = {key: None if v is None else round(v, 9) for key, v in _values(con, "svc.satisfaction").items()}
@@ -512,3 +531,49 @@ def test_a_late_step_on_an_old_ticket_recomputes_from_its_own_day_only(tiny_city
     moved = con.execute("SELECT value FROM marts.indicator_values WHERE indicator_id = ? AND date = ? AND district_code = ?",
                         [f"svc.overdue.{other}", last - dt.timedelta(1), CITY]).fetchone()
     assert moved is not None  # the day before the step still counts the ticket under its old handler
+
+
+def test_back_dated_events_give_their_own_day_a_value_even_before_the_first_delivery(tiny_city: Path, tmp_path: Path) -> None:
+    """Indicators cover every date in the data (CONTRACT §4): births delivered on the last day,
+    dated inside the covered range and before the first business date, count on their own day."""
+    from stdnum.cn import ric
+
+    home = tmp_path / "h"
+    shutil.copytree(tiny_city, home)
+    con = _run(home)
+    first, last = con.execute("SELECT min(business_date), max(business_date) FROM ingest.live_deliveries").fetchone()
+    before, inside = first - dt.timedelta(5), first + dt.timedelta(3)
+    inside_before = _values(con, "pop.births")[(inside.isoformat(), "330106")]
+    rows = []
+    for i, day in enumerate((before, inside)):
+        body = "330106" + day.strftime("%Y%m%d") + f"{i + 3:02d}2"
+        rows.append(f"HJLATE{i},{body + ric.calc_check_digit(body + '0')},迟报,2,{day},01,330106,birth,{day}")
+    folder = home / "landing" / "psb" / "household_events" / last.isoformat()
+    (folder / "late_births.csv").write_text(
+        "event_id,id_number,name,gender,birth_date,ethnicity,district_code,event_type,event_date\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    ingest_landing(con, home / "landing", home / "tmp")
+    build_all(con, AS_OF)
+    refresh(con, AS_OF)
+    births = _values(con, "pop.births")
+    assert births[(inside.isoformat(), "330106")] == inside_before + 1
+    assert births[(before.isoformat(), "330106")] == 1 and births[(before.isoformat(), CITY)] == 1
+    # That day had no psb delivery: districts without a birth on it have no value, not 0.
+    assert births[(before.isoformat(), "330102")] is None
+
+
+def test_a_critical_threshold_alert_quotes_the_critical_level(tiny, tmp_path: Path) -> None:
+    _, con = tiny
+    con.execute("CHECKPOINT")
+    db = tmp_path / "warehouse.duckdb"
+    shutil.copy(con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchone()[0], db)
+    copy = connect(db)
+    last = copy.execute("SELECT max(date) FROM marts.indicator_values").fetchone()[0]
+    copy.execute("DELETE FROM marts.indicator_values WHERE indicator_id = 'svc.overdue_share' AND date = ? AND district_code IN (?, '330106')",
+                 [last, CITY])
+    copy.execute("INSERT INTO marts.indicator_values VALUES ('svc.overdue_share', ?, ?, 0.5, 20, 40), ('svc.overdue_share', ?, '330106', 0.2, 8, 40)",
+                 [last, CITY, last])
+    evaluate(copy, AS_OF)
+    got = dict(copy.execute("SELECT district_code, severity || ': ' || message FROM marts.alerts WHERE rule_id = 'threshold:svc.overdue_share' AND date = ?",
+                            [last]).fetchall())
+    assert got[CITY].startswith("critical:") and "30.0%" in got[CITY] and "critical level" in got[CITY] and "15.0%" not in got[CITY]
+    assert got["330106"].startswith("warning:") and "15.0%" in got["330106"] and "warning level" in got["330106"]

@@ -98,19 +98,25 @@ def _thresholds(con: duckdb.DuckDBPyConnection, since: dt.date) -> None:
     con.execute(
         """INSERT INTO cb_conditions
            SELECT 'threshold:' || v.indicator_id,
-                  CASE WHEN (c.direction = 'higher' AND v.value < c.critical) OR (c.direction = 'lower' AND v.value > c.critical)
-                       THEN 'critical' ELSE 'warning' END,
+                  CASE WHEN v.crit THEN 'critical' ELSE 'warning' END,
                   v.date, v.district_code, v.indicator_id,
+                  -- A critical alert quotes the critical level it crossed, a warning the warning level.
                   c.name_zh || ' ' || round(v.value * CASE WHEN c.unit = '%' THEN 100 ELSE 1 END, 1) || c.unit
-                    || CASE WHEN c.direction = 'higher' THEN ' 低于' ELSE ' 高于' END || '预警线 '
-                    || round(c.warn * CASE WHEN c.unit = '%' THEN 100 ELSE 1 END, 1) || c.unit
+                    || CASE WHEN c.direction = 'higher' THEN ' 低于' ELSE ' 高于' END
+                    || CASE WHEN v.crit THEN '警戒线 ' ELSE '预警线 ' END
+                    || round(CASE WHEN v.crit THEN c.critical ELSE c.warn END * CASE WHEN c.unit = '%' THEN 100 ELSE 1 END, 1) || c.unit
                     || ' (' || c.name_en || ' ' || round(v.value * CASE WHEN c.unit = '%' THEN 100 ELSE 1 END, 1) || c.unit
-                    || CASE WHEN c.direction = 'higher' THEN ' below' ELSE ' above' END || ' the warning level)',
+                    || CASE WHEN c.direction = 'higher' THEN ' below' ELSE ' above' END
+                    || CASE WHEN v.crit THEN ' the critical level ' ELSE ' the warning level ' END
+                    || round(CASE WHEN v.crit THEN c.critical ELSE c.warn END * CASE WHEN c.unit = '%' THEN 100 ELSE 1 END, 1) || c.unit || ')',
                   CASE WHEN o.department IS NOT NULL THEN 'steward'
                        WHEN v.district_code = $city THEN 'city_manager' ELSE 'district_manager' END,
                   CASE WHEN o.department IS NOT NULL THEN o.department
                        WHEN v.district_code = $city THEN NULL ELSE v.district_code END, 'recent'
-           FROM marts.indicator_values v JOIN marts.indicator_catalog c USING (indicator_id)
+           FROM (SELECT v.*, coalesce((c.direction = 'higher' AND v.value < c.critical) OR (c.direction = 'lower' AND v.value > c.critical),
+                                      false) AS crit
+                 FROM marts.indicator_values v JOIN marts.indicator_catalog c USING (indicator_id)) v
+           JOIN marts.indicator_catalog c USING (indicator_id)
            -- Indicators whose alerts go to their owner: the owning department's steward (the
            -- district governments together have none: their alerts go to the manager).
            LEFT JOIN (SELECT unnest($departments) AS department) o ON c.alerts_to = 'owner' AND o.department = c.owner
