@@ -577,3 +577,84 @@ def test_a_critical_threshold_alert_quotes_the_critical_level(tiny, tmp_path: Pa
                             [last]).fetchall())
     assert got[CITY].startswith("critical:") and "30.0%" in got[CITY] and "critical level" in got[CITY] and "15.0%" not in got[CITY]
     assert got["330106"].startswith("warning:") and "15.0%" in got["330106"] and "warning level" in got["330106"]
+
+
+def test_a_refresh_forecasts_every_marked_indicator_and_district_two_weeks_ahead(tiny_city: Path, tmp_path: Path) -> None:
+    """The Dagster job a refresh runs makes forecasts: every indicator the catalog marks, every
+    district (city-wide only where its scope says so) and the city, 14 days from the last complete day."""
+    from helpers import refreshed_copy
+
+    from warehouse.marts.forecasts import HORIZON
+    from warehouse.marts.indicators.compute import catalog
+
+    home = refreshed_copy(tiny_city, tmp_path / "h")
+    con = duckdb.connect(str(home / "warehouse.duckdb"), read_only=True)
+    f = con.execute("SELECT * FROM marts.forecasts").df()
+    last = con.execute("SELECT max(business_date) FROM ingest.live_deliveries").fetchone()[0]
+    assert set(f.issued_on.dt.date) == {last}  # refreshed at 07:00 the next day: the last day is complete
+    marked = [i for i in catalog() if i.forecast]
+    assert {"pop.births", "svc.on_time_rate", "gov.rejection_rate"} <= {i.id for i in marked}
+    assert not any("{" in i.id or i.id.count(".") > 1 for i in marked)  # templated (per handler/category) ids are not forecast
+    expected = {(i.id, k) for i in marked for k in ([*load_city().district_codes, CITY] if i.scope == "district" else [CITY])}
+    # ... except a series without a single value yet (a county where no request was closed).
+    valued = set(con.execute("SELECT DISTINCT indicator_id, district_code FROM marts.indicator_values WHERE value IS NOT NULL").fetchall())
+    assert set(zip(f.indicator_id, f.district_code)) == expected & valued and len(expected - valued) <= 3
+    days = {last + dt.timedelta(h) for h in range(1, HORIZON + 1)}
+    assert all(set(g.date.dt.date) == days and len(g) == HORIZON for _, g in f.groupby(["indicator_id", "district_code"]))
+    assert ((f.lo95 <= f.lo80) & (f.lo80 <= f["mean"]) & (f["mean"] <= f.hi80) & (f.hi80 <= f.hi95)).all()
+    kinds = {i.id: i for i in marked}
+    counts = f[f.indicator_id.map(lambda i: kinds[i].kind == "count" and not kinds[i].signed)]
+    shares = f[f.indicator_id.map(lambda i: kinds[i].unit == "%")]
+    assert (counts.lo95 >= 0).all() and ((shares.lo95 >= 0) & (shares.hi95 <= 1)).all() and len(shares)
+    # Two weeks of history is too short for a model, and the method says so.
+    assert set(f.method) == {"daykind_mean:short_history"}
+    # The snapshot the cockpit reads carries them.
+    snap = duckdb.connect(str(current(home / "serving")), read_only=True)
+    assert snap.execute("SELECT count(*) FROM forecasts").fetchone()[0] == len(f)
+
+
+def _set_on_time_rate(con: duckdb.DuckDBPyConnection, district: str, rate, cases: int) -> None:
+    """Replace the on-time rate of ``district`` on every day with ``rate(day)`` over ``cases`` closures."""
+    days = [r[0] for r in con.execute("SELECT DISTINCT date FROM marts.indicator_values ORDER BY 1").fetchall()]
+    con.execute("DELETE FROM marts.indicator_values WHERE indicator_id = 'svc.on_time_rate' AND district_code = ?", [district])
+    con.executemany("INSERT INTO marts.indicator_values VALUES ('svc.on_time_rate', ?, ?, ?, ?, ?)",
+                    [(d, district, rate(d), rate(d) * cases, cases) for d in days])
+
+
+def test_a_predicted_breach_is_one_warning_that_follows_the_forecast_and_resolves(tiny, tmp_path: Path) -> None:
+    from warehouse.contract.workdays import is_workday
+    from warehouse.marts.forecasts import refresh_forecasts
+
+    _, con = tiny
+    con.execute("CHECKPOINT")
+    db = tmp_path / "warehouse.duckdb"
+    shutil.copy(con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchone()[0], db)
+    copy = connect(db)
+    last = copy.execute("SELECT max(date) FROM marts.indicator_values").fetchone()[0]
+    ahead = [last + dt.timedelta(h) for h in range(1, 8)]
+
+    def run(city_rate, district_rate=lambda d: 0.5) -> pd.DataFrame:
+        _set_on_time_rate(copy, CITY, city_rate, cases=200)
+        _set_on_time_rate(copy, "330106", district_rate, cases=5)  # far below, but over 5 cases a day: noise
+        refresh_forecasts(copy, AS_OF)
+        evaluate(copy, AS_OF)
+        return copy.execute("SELECT * FROM marts.alerts WHERE rule_id = 'forecast_breach' AND subject = 'svc.on_time_rate'").df()
+
+    # On-time closure (warning below 85%, critical below 75%) slips to 80% on rest days.
+    alerts = run(lambda d: 0.95 if is_workday(d) else 0.80)
+    assert len(alerts) == 1, alerts  # the district's tiny denominators raise nothing
+    a = alerts.iloc[0]
+    first_rest = next(d for d in ahead if not is_workday(d))
+    assert (a.district_code, a.subject, a.severity, a.status) == (CITY, "svc.on_time_rate", "warning", "open")
+    assert a.date.date() == first_rest and str(first_rest) in a.message and "On-time closure rate" in a.message
+    # The prediction moves to workdays: the same alert, its date now the first workday ahead.
+    alerts = run(lambda d: 0.80 if is_workday(d) else 0.95)
+    first_work = next(d for d in ahead if is_workday(d))
+    assert len(alerts) == 1 and alerts.alert_id.iloc[0] == a.alert_id and alerts.date.iloc[0].date() == first_work
+    assert str(first_work) in alerts.message.iloc[0]
+    # Worse: the 95% bound crosses the critical level, quoted in the message.
+    alerts = run(lambda d: 0.70)
+    assert len(alerts) == 1 and alerts.severity.iloc[0] == "critical" and "75.0%" in alerts.message.iloc[0]
+    # The data recover: the prediction no longer holds and the alert is resolved.
+    alerts = run(lambda d: 0.95)
+    assert len(alerts) == 1 and alerts.status.iloc[0] == "resolved" and alerts.alert_id.iloc[0] == a.alert_id

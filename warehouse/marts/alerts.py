@@ -168,6 +168,67 @@ def _anomalies(con: duckdb.DuckDBPyConnection, since: dt.date) -> None:
     )
 
 
+BREACH_DAYS = 7  # forecast_breach looks this many days ahead
+BREACH_MIN_DENOMINATOR = 30  # a ratio forecast from days of fewer cases than this (median) is noise
+
+
+def _forecast_breaches(con: duckdb.DuckDBPyConnection) -> None:
+    """``forecast_breach``: the latest forecast says an indicator crosses its threshold within a week.
+
+    Warning when the 80% bound on the bad side (the lower for 'higher is better', the upper
+    otherwise) crosses ``warn``; critical when the 95% bound crosses ``critical``. One
+    condition per indicator and district, dated by the first predicted breach (the alert's
+    key leaves the date out, so a breach predicted a day later or earlier stays one row).
+    Ratios count only where the median day of the last four weeks had 30 or more cases.
+    """
+    if not con.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'marts' AND table_name = 'forecasts'").fetchone()[0]:
+        return
+    pct = "CASE WHEN c.unit = '%' THEN 100 ELSE 1 END"
+    con.execute(
+        f"""INSERT INTO cb_conditions
+            WITH f AS (SELECT * FROM marts.forecasts WHERE issued_on = (SELECT max(issued_on) FROM marts.forecasts)
+                                                       AND date <= issued_on + {BREACH_DAYS}),
+            support AS (SELECT v.indicator_id, v.district_code, median(v.denominator) AS cases
+                        FROM marts.indicator_values v JOIN (SELECT DISTINCT issued_on FROM f) i ON v.date > i.issued_on - 28 AND v.date <= i.issued_on
+                        GROUP BY ALL),
+            judged AS (
+                SELECT f.*, c.name_zh, c.name_en, c.unit, c.direction, c.warn, c.critical, c.owner, c.alerts_to,
+                       coalesce(CASE WHEN c.direction = 'higher' THEN f.lo95 < c.critical ELSE f.hi95 > c.critical END, false) AS crit,
+                       coalesce(CASE WHEN c.direction = 'higher' THEN f.lo80 < c.warn ELSE f.hi80 > c.warn END, false) AS warn_hit
+                FROM f JOIN marts.indicator_catalog c USING (indicator_id)
+                LEFT JOIN support s USING (indicator_id, district_code)
+                WHERE (c.warn IS NOT NULL OR c.critical IS NOT NULL)
+                  AND (c.kind = 'count' OR s.cases >= {BREACH_MIN_DENOMINATOR})),
+            first AS (
+                SELECT indicator_id, district_code, bool_or(crit) AS crit,
+                       min(date) FILTER (WHERE crit OR warn_hit) AS day,
+                       arg_min(CASE WHEN direction = 'higher' THEN lo80 ELSE hi80 END, date) FILTER (WHERE crit OR warn_hit) AS bound80,
+                       arg_min(CASE WHEN direction = 'higher' THEN lo95 ELSE hi95 END, date) FILTER (WHERE crit) AS bound95,
+                       any_value(name_zh) AS name_zh, any_value(name_en) AS name_en, any_value(unit) AS unit,
+                       any_value(direction) AS direction, any_value(warn) AS warn, any_value(critical) AS critical,
+                       any_value(owner) AS owner, any_value(alerts_to) AS alerts_to
+                FROM judged GROUP BY indicator_id, district_code HAVING bool_or(crit OR warn_hit))
+            SELECT 'forecast_breach', CASE WHEN b.crit THEN 'critical' ELSE 'warning' END, b.day, b.district_code, b.indicator_id,
+                   b.name_zh || ' 预测 ' || strftime(b.day, '%Y-%m-%d') || ' 起可能'
+                     || CASE WHEN b.direction = 'higher' THEN '低于' ELSE '高于' END
+                     || CASE WHEN b.crit THEN '警戒线 ' || round(b.critical * {pct.replace('c.', 'b.')}, 1)
+                             ELSE '预警线 ' || round(b.warn * {pct.replace('c.', 'b.')}, 1) END || b.unit
+                     || ' (' || b.name_en || ' forecast to fall ' || CASE WHEN b.direction = 'higher' THEN 'below' ELSE 'above' END
+                     || CASE WHEN b.crit THEN ' the critical level ' || round(b.critical * {pct.replace('c.', 'b.')}, 1)
+                             ELSE ' the warning level ' || round(b.warn * {pct.replace('c.', 'b.')}, 1) END || b.unit
+                     || ' from ' || strftime(b.day, '%Y-%m-%d') || ', '
+                     || CASE WHEN b.crit THEN '95' ELSE '80' END || '% bound '
+                     || round(CASE WHEN b.crit THEN b.bound95 ELSE b.bound80 END * {pct.replace('c.', 'b.')}, 1) || b.unit || ')',
+                   CASE WHEN o.department IS NOT NULL THEN 'steward'
+                        WHEN b.district_code = $city THEN 'city_manager' ELSE 'district_manager' END,
+                   CASE WHEN o.department IS NOT NULL THEN o.department
+                        WHEN b.district_code = $city THEN NULL ELSE b.district_code END, 'forecast'
+            FROM first b
+            LEFT JOIN (SELECT unnest($departments) AS department) o ON b.alerts_to = 'owner' AND o.department = b.owner""",
+        {"city": load_city().code, "departments": list(STEWARD_DEPARTMENTS)},
+    )
+
+
 def evaluate(con: duckdb.DuckDBPyConnection, as_of: dt.datetime) -> dict[str, int]:
     """Compute today's conditions and merge them into ``marts.alerts``; returns counts by status."""
     con.execute(ALERTS_DDL)
@@ -179,6 +240,7 @@ def evaluate(con: duckdb.DuckDBPyConnection, as_of: dt.datetime) -> dict[str, in
         _feed_missing(con, as_of, first)
         _thresholds(con, since)
         _anomalies(con, since)
+        _forecast_breaches(con)
     else:
         since = as_of.date()
     if con.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'quality' AND table_name = 'findings'").fetchone()[0]:
@@ -188,12 +250,15 @@ def evaluate(con: duckdb.DuckDBPyConnection, as_of: dt.datetime) -> dict[str, in
     try:
         con.execute(
             """CREATE OR REPLACE TEMP TABLE cb_keyed AS
-               SELECT md5(rule_id || '|' || date || '|' || district_code || '|' || subject)[:16] AS alert_id, *
+               -- A forecast breach is one alert while the prediction holds: its date (the first
+               -- predicted day) may move from one refresh to the next, so it is not in the key.
+               SELECT md5(rule_id || '|' || CASE WHEN rule_id = 'forecast_breach' THEN '' ELSE CAST(date AS VARCHAR) END
+                          || '|' || district_code || '|' || subject)[:16] AS alert_id, *
                FROM cb_conditions"""
         )
         # Conditions that still hold: refresh the text, reopen if it had been resolved.
         con.execute(
-            """UPDATE marts.alerts a SET severity = k.severity, message = k.message, last_seen = $now,
+            """UPDATE marts.alerts a SET severity = k.severity, message = k.message, date = k.date, last_seen = $now,
                       status = CASE WHEN a.status = 'resolved' THEN 'open' ELSE a.status END,
                       resolved_at = CASE WHEN a.status = 'resolved' THEN NULL ELSE a.resolved_at END
                FROM cb_keyed k WHERE k.alert_id = a.alert_id""",
@@ -213,7 +278,8 @@ def evaluate(con: duckdb.DuckDBPyConnection, as_of: dt.datetime) -> dict[str, in
                WHERE status <> 'resolved' AND alert_id NOT IN (SELECT alert_id FROM cb_keyed)
                  AND (rule_id = 'feed_missing'
                       OR ((rule_id LIKE 'threshold:%' OR rule_id LIKE 'anomaly:%') AND date >= $since)
-                      OR rule_id = 'deceased_with_valid_certificate' OR rule_id LIKE 'consistency:%')""",
+                      OR rule_id = 'deceased_with_valid_certificate' OR rule_id LIKE 'consistency:%'
+                      OR rule_id = 'forecast_breach')""",
             {"now": now, "since": since},
         )
         con.execute("COMMIT")
