@@ -182,7 +182,7 @@ def _forecast_chunk(chunk: list[Series], issued_on: dt.date) -> list[tuple[str, 
     return [forecast_series(s, issued_on) for s in chunk]
 
 
-_ONE_THREAD = {v: "1" for v in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")}
+ONE_THREAD = {v: "1" for v in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")}
 
 
 def forecast_all(series: list[Series], issued_on: dt.date, workers: int | None = None) -> list[tuple[str, np.ndarray]]:
@@ -198,8 +198,8 @@ def forecast_all(series: list[Series], issued_on: dt.date, workers: int | None =
     workers = min(workers, len(series))
     # Interleaved chunks: districts of one indicator cost alike, so each worker gets a fair share.
     chunks = [series[i::workers] for i in range(workers)]
-    saved = {k: os.environ.get(k) for k in _ONE_THREAD}
-    os.environ.update(_ONE_THREAD)  # inherited by the spawned workers before they import numpy
+    saved = {k: os.environ.get(k) for k in ONE_THREAD}
+    os.environ.update(ONE_THREAD)  # inherited by the spawned workers before they import numpy
     try:
         with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
             results = list(pool.map(_forecast_chunk, chunks, [issued_on] * workers))
