@@ -39,9 +39,10 @@ MIN_MODEL_DAYS = 56  # eight weeks of values before a model is fitted
 MIN_NONZERO_SHARE = 0.5  # a count that is 0 on most days is too sparse for a Gaussian model
 BASELINE_DAYS = 56  # the baseline's window: eight weeks
 BASELINE_MEAN_DAYS = 28  # its point forecast: the last four weeks' mean of the same kind of day
-# Worker processes for the fits. One by default: bench/forecast.py measured no gain from a
-# second on a 2-core machine that is busy with other work (see the bench's cost line).
-WORKERS = 1
+# Worker processes for the fits: up to two. bench/forecast.py (small city, 200 days, 78 fits,
+# a busy 2-core machine) measured 10.5 s with one and 8.5-9.4 s with two: each process pays
+# ~2 s to import statsmodels, so the second one pays off more as the number of fits grows.
+WORKERS = min(2, os.cpu_count() or 1)
 
 MODEL = "sarimax_daykind"
 SHORT = "daykind_mean:short_history"
