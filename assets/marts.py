@@ -8,6 +8,7 @@ from assets.libraries import LIBRARY_ASSETS, LibraryConfig
 from assets.resources import WarehouseResource
 from warehouse.contract.city import load_city
 from warehouse.marts.alerts import acknowledge, evaluate
+from warehouse.marts.forecasts import HORIZON, refresh_forecasts
 from warehouse.marts.indicators.compute import compute_range, dirty_range
 from warehouse.marts.open_data import export
 from warehouse.marts.score import compute_scores
@@ -66,8 +67,22 @@ def city_score(warehouse: WarehouseResource) -> dg.MaterializeResult:
                                           "latest_data_sharing_score": latest.get("sharing", 0.0)})
 
 
-@_asset("alerts", [dg.AssetKey(["marts", "indicator_values"]), dg.AssetKey(["quality", "consistency_findings"])],
-        "Alerts (feed_missing, thresholds, anomalies, cross-department inconsistencies) with their lifecycle "
+@_asset("forecasts", [dg.AssetKey(["marts", "indicator_values"])],
+        f"Forecasts (marts.forecasts) {HORIZON} days ahead with 80% and 95% intervals for every indicator the catalog marks "
+        "'forecast', per district and city-wide, from the values up to the last complete day: statsmodels SARIMAX with "
+        "workday and holiday regressors (chinese-calendar, 调休 included), or a day-kind mean baseline where the history "
+        "is too short or sparse (column method).")
+def forecasts(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+    with warehouse.connect() as con:
+        methods = refresh_forecasts(con, warehouse.clock())
+        issued = con.execute("SELECT max(issued_on) FROM marts.forecasts").fetchone()[0]
+    context.log.info(f"forecasts issued on {issued}: {methods}")
+    return dg.MaterializeResult(metadata={"issued_on": str(issued), **{f"rows_{k}": v for k, v in methods.items()}})
+
+
+@_asset("alerts", [dg.AssetKey(["marts", "indicator_values"]), dg.AssetKey(["marts", "forecasts"]),
+                   dg.AssetKey(["quality", "consistency_findings"])],
+        "Alerts (feed_missing, thresholds, anomalies, forecast breaches, cross-department inconsistencies) with their lifecycle "
         "open → acknowledged → resolved, one row per condition across re-runs.")
 def alerts(warehouse: WarehouseResource) -> dg.MaterializeResult:
     store = OpsStore(warehouse.paths.root)
@@ -88,6 +103,6 @@ def open_data(warehouse: WarehouseResource) -> dg.MaterializeResult:
     return dg.MaterializeResult(metadata={k: str(v) for k, v in files.items()})
 
 
-MART_ASSETS = [dirty_days, indicator_values, city_score, alerts, open_data]
+MART_ASSETS = [dirty_days, indicator_values, city_score, forecasts, alerts, open_data]
 # What the indicators job recomputes for a range of days (the snapshot follows them).
-INDICATOR_ASSETS = [indicator_values, city_score, alerts, open_data]
+INDICATOR_ASSETS = [indicator_values, city_score, forecasts, alerts, open_data]

@@ -18,6 +18,7 @@ from test_libraries import AS_OF, _clean, expected_persons
 
 from warehouse.contract.city import load_city
 from warehouse.contract.feeds import HANDLER_DEPARTMENTS, REQUEST_CATEGORIES
+from warehouse.contract.labels import render
 from warehouse.ingest.deliveries import ingest_landing
 from warehouse.ingest.schema import connect
 from warehouse.libraries.build import build_all
@@ -43,17 +44,33 @@ def _values(con: duckdb.DuckDBPyConnection, indicator: str) -> dict[tuple[str, s
         "SELECT date, district_code, value FROM marts.indicator_values WHERE indicator_id = ?", [indicator]).fetchall()}
 
 
-def _as_indicator(counts: pd.Series, days: list[str]) -> dict[tuple[str, str], float]:
-    """(day, district) counts -> every day x district, zeros filled, plus the city total."""
+def _as_indicator(counts: pd.Series, days: list[str], undelivered: set[str] = frozenset()) -> dict[tuple[str, str], float | None]:
+    """(day, district) counts -> every day x district, zeros filled, plus the city total; on
+    ``undelivered`` days (the feed never delivered) a cell without rows is None, not 0."""
     out = {}
     for day in days:
-        total = 0.0
+        fill = None if day in undelivered else 0.0
         for k in load_city().district_codes:
-            v = float(counts.get((day, k), 0))
-            out[(day, k)] = v
-        total = float(sum(v for (d, _), v in counts.items() if d == day))
-        out[(day, CITY)] = total
+            v = counts.get((day, k))
+            out[(day, k)] = fill if v is None else float(v)
+        mine = [v for (d, _), v in counts.items() if d == day]
+        out[(day, CITY)] = float(sum(mine)) if mine else fill
     return out
+
+
+def _undelivered(home: Path, *feeds: str) -> set[str]:
+    """Business dates on which one of ``feeds`` ("department/feed") has no usable delivery, from the
+    generator's own record (missing, rejected whole, or every row rejected)."""
+    bad: dict[tuple, int] = {}
+    for r in truth_rejections(home):
+        bad[r[:4]] = bad.get(r[:4], 0) + 1
+    delivered: dict[str, set[str]] = {}
+    for d in truth_deliveries(home):
+        key, rows = (d["department"], d["feed"], d["business_date"], d["file_name"]), int(d["rows"])
+        if d["file_reason"] == "" and (rows == 0 or bad.get(key, 0) < rows):
+            delivered.setdefault(f"{d['department']}/{d['feed']}", set()).add(d["business_date"])
+    days = {d["business_date"] for d in truth_deliveries(home)}
+    return {day for day in days if any(day not in delivered.get(f, set()) for f in feeds)}
 
 
 @pytest.fixture(scope="module")
@@ -74,20 +91,20 @@ def test_contract_indicators_match_an_independent_computation(tiny) -> None:
     usage = _clean(home, "dsb__certificate_usage")
 
     births = psb[psb.event_type == "birth"].groupby(["event_date", "district_code"]).size()
-    assert _values(con, "pop.births") == _as_indicator(births, days)
+    assert _values(con, "pop.births") == _as_indicator(births, days, _undelivered(home, "psb/household_events"))
 
     moves = psb[psb.event_type.isin(["move_in", "move_out"])].assign(n=lambda d: d.event_type.map({"move_in": 1, "move_out": -1}))
-    assert _values(con, "pop.net_migration") == _as_indicator(moves.groupby(["event_date", "district_code"]).n.sum(), days)
+    assert _values(con, "pop.net_migration") == _as_indicator(moves.groupby(["event_date", "district_code"]).n.sum(), days, _undelivered(home, "psb/household_events"))
 
     h = health.sort_values(["death_date", "_business_date", "_line"]).drop_duplicates("id_number")[["id_number", "death_date", "district_code"]]
     p = psb[(psb.event_type == "death") & ~psb.id_number.isin(h.id_number)].sort_values(["event_date", "_business_date", "_line"])
     p = p.drop_duplicates("id_number").rename(columns={"event_date": "death_date"})[["id_number", "death_date", "district_code"]]
     deaths = pd.concat([h, p]).groupby(["death_date", "district_code"]).size()
-    assert _values(con, "pop.deaths") == _as_indicator(deaths, days)
+    assert _values(con, "pop.deaths") == _as_indicator(deaths, days, _undelivered(home, "psb/household_events", "health/death_records"))
 
-    assert _values(con, "le.new") == _as_indicator(samr[samr.event_type == "establish"].groupby(["event_date", "district_code"]).size(), days)
+    assert _values(con, "le.new") == _as_indicator(samr[samr.event_type == "establish"].groupby(["event_date", "district_code"]).size(), days, _undelivered(home, "samr/entity_events"))
     closed = samr[samr.event_type.isin(["deregister", "revoke"])].groupby(["event_date", "district_code"]).size()
-    assert _values(con, "le.closed") == _as_indicator(closed, days)
+    assert _values(con, "le.closed") == _as_indicator(closed, days, _undelivered(home, "samr/entity_events"))
 
     # Stocks at the end of each day, replaying events in order.
     ev = pd.concat([psb.assign(day=psb.event_date, src="psb"),
@@ -112,7 +129,7 @@ def test_contract_indicators_match_an_independent_computation(tiny) -> None:
     certs = dsb.groupby("certificate_no").tail(1).set_index("certificate_no")
     cert_district = {no: holder_district(r) for no, r in certs.iterrows()}
     issued = dsb[dsb.event_type == "issue"].assign(k=lambda d: d.certificate_no.map(cert_district))
-    assert _values(con, "cert.issued") == _as_indicator(issued.groupby(["event_date", "k"], dropna=False).size(), days)
+    assert _values(con, "cert.issued") == _as_indicator(issued.groupby(["event_date", "k"], dropna=False).size(), days, _undelivered(home, "dsb/certificate_events"))
     valid = {}
     for day in days:
         last = dsb[dsb.event_date <= day].groupby("certificate_no").tail(1)
@@ -121,7 +138,10 @@ def test_contract_indicators_match_an_independent_computation(tiny) -> None:
             valid[(day, k)] = float(n)
     assert _values(con, "cert.valid") == _as_indicator(pd.Series(valid), days)
     used = usage.assign(day=usage.used_at.str[:10], k=usage.certificate_no.map(cert_district))
-    assert _values(con, "cert.usage") == _as_indicator(used.groupby(["day", "k"], dropna=False).size(), days)
+    no_usage = _undelivered(home, "dsb/certificate_usage")
+    assert no_usage, "the tiny city withholds a day of certificate uses"
+    # A day whose uses were never delivered has no value (CONTRACT §4: absent or NULL, never 0).
+    assert _values(con, "cert.usage") == _as_indicator(used.groupby(["day", "k"], dropna=False).size(), days, no_usage)
 
     # Ledger indicators, from the generator's own record of what it delivered.
     rejected_lines: dict[tuple, set] = {}
@@ -372,9 +392,9 @@ def test_service_indicators_match_an_independent_computation(tiny) -> None:
     assert len(created) > 30 and {"dispatch", "close", "rate", "reopen"} <= set(steps.event_type)
 
     requests = created.assign(day=created.event_time.str[:10]).groupby(["day", "district_code"]).size()
-    assert _values(con, "svc.requests") == _as_indicator(requests, days)
+    assert _values(con, "svc.requests") == _as_indicator(requests, days, _undelivered(home, "hotline/service_requests"))
     closes = steps[steps.event_type == "close"]
-    assert _values(con, "svc.closed") == _as_indicator(closes.groupby(["day", "k"], dropna=False).size(), days)
+    assert _values(con, "svc.closed") == _as_indicator(closes.groupby(["day", "k"], dropna=False).size(), days, _undelivered(home, "hotline/service_requests"))
 
     rates = steps[steps.event_type == "rate"].assign(s=lambda d: d.satisfaction.astype(int))
     got = {key: None if v is None else round(v, 9) for key, v in _values(con, "svc.satisfaction").items()}
@@ -512,3 +532,135 @@ def test_a_late_step_on_an_old_ticket_recomputes_from_its_own_day_only(tiny_city
     moved = con.execute("SELECT value FROM marts.indicator_values WHERE indicator_id = ? AND date = ? AND district_code = ?",
                         [f"svc.overdue.{other}", last - dt.timedelta(1), CITY]).fetchone()
     assert moved is not None  # the day before the step still counts the ticket under its old handler
+
+
+def test_back_dated_events_give_their_own_day_a_value_even_before_the_first_delivery(tiny_city: Path, tmp_path: Path) -> None:
+    """Indicators cover every date in the data (CONTRACT §4): births delivered on the last day,
+    dated inside the covered range and before the first business date, count on their own day."""
+    from stdnum.cn import ric
+
+    home = tmp_path / "h"
+    shutil.copytree(tiny_city, home)
+    con = _run(home)
+    first, last = con.execute("SELECT min(business_date), max(business_date) FROM ingest.live_deliveries").fetchone()
+    before, inside = first - dt.timedelta(5), first + dt.timedelta(3)
+    inside_before = _values(con, "pop.births")[(inside.isoformat(), "330106")]
+    rows = []
+    for i, day in enumerate((before, inside)):
+        body = "330106" + day.strftime("%Y%m%d") + f"{i + 3:02d}2"
+        rows.append(f"HJLATE{i},{body + ric.calc_check_digit(body + '0')},迟报,2,{day},01,330106,birth,{day}")
+    folder = home / "landing" / "psb" / "household_events" / last.isoformat()
+    (folder / "late_births.csv").write_text(
+        "event_id,id_number,name,gender,birth_date,ethnicity,district_code,event_type,event_date\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    ingest_landing(con, home / "landing", home / "tmp")
+    build_all(con, AS_OF)
+    refresh(con, AS_OF)
+    births = _values(con, "pop.births")
+    assert births[(inside.isoformat(), "330106")] == inside_before + 1
+    assert births[(before.isoformat(), "330106")] == 1 and births[(before.isoformat(), CITY)] == 1
+    # That day had no psb delivery: districts without a birth on it have no value, not 0.
+    assert births[(before.isoformat(), "330102")] is None
+
+
+def test_a_critical_threshold_alert_quotes_the_critical_level(tiny, tmp_path: Path) -> None:
+    _, con = tiny
+    con.execute("CHECKPOINT")
+    db = tmp_path / "warehouse.duckdb"
+    shutil.copy(con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchone()[0], db)
+    copy = connect(db)
+    last = copy.execute("SELECT max(date) FROM marts.indicator_values").fetchone()[0]
+    copy.execute("DELETE FROM marts.indicator_values WHERE indicator_id = 'svc.overdue_share' AND date = ? AND district_code IN (?, '330106')",
+                 [last, CITY])
+    copy.execute("INSERT INTO marts.indicator_values VALUES ('svc.overdue_share', ?, ?, 0.5, 20, 40), ('svc.overdue_share', ?, '330106', 0.2, 8, 40)",
+                 [last, CITY, last])
+    evaluate(copy, AS_OF)
+    got = dict(copy.execute("SELECT district_code, severity || ': ' || message FROM marts.alerts WHERE rule_id = 'threshold:svc.overdue_share' AND date = ?",
+                            [last]).fetchall())
+    assert got[CITY].startswith("critical:") and "30.0 %" in got[CITY] and "critical level" in got[CITY] and "15.0 %" not in got[CITY]
+    assert got["330106"].startswith("warning:") and "15.0 %" in got["330106"] and "warning level" in got["330106"]
+    # The reader's language: the same levels, rendered from the stored template.
+    zh = {d: render(k, p, "zh") for d, k, p in copy.execute(
+        "SELECT district_code, message_key, CAST(message_params AS VARCHAR) FROM marts.alerts "
+        "WHERE rule_id = 'threshold:svc.overdue_share' AND date = ?", [last]).fetchall()}
+    assert "警戒线 30.0" in zh[CITY] and "预警线 15.0" in zh["330106"], zh
+
+
+def test_a_refresh_forecasts_every_marked_indicator_and_district_two_weeks_ahead(tiny_city: Path, tmp_path: Path) -> None:
+    """The Dagster job a refresh runs makes forecasts: every indicator the catalog marks, every
+    district (city-wide only where its scope says so) and the city, 14 days from the last complete day."""
+    from helpers import refreshed_copy
+
+    from warehouse.marts.forecasts import HORIZON
+    from warehouse.marts.indicators.compute import catalog
+
+    home = refreshed_copy(tiny_city, tmp_path / "h")
+    con = duckdb.connect(str(home / "warehouse.duckdb"), read_only=True)
+    f = con.execute("SELECT * FROM marts.forecasts").df()
+    last = con.execute("SELECT max(business_date) FROM ingest.live_deliveries").fetchone()[0]
+    assert set(f.issued_on.dt.date) == {last}  # refreshed at 07:00 the next day: the last day is complete
+    marked = [i for i in catalog() if i.forecast]
+    assert {"pop.births", "svc.on_time_rate", "gov.rejection_rate"} <= {i.id for i in marked}
+    assert not any("{" in i.id or i.id.count(".") > 1 for i in marked)  # templated (per handler/category) ids are not forecast
+    expected = {(i.id, k) for i in marked for k in ([*load_city().district_codes, CITY] if i.scope == "district" else [CITY])}
+    # ... except a series without a single value yet (a county where no request was closed).
+    valued = set(con.execute("SELECT DISTINCT indicator_id, district_code FROM marts.indicator_values WHERE value IS NOT NULL").fetchall())
+    assert set(zip(f.indicator_id, f.district_code)) == expected & valued and len(expected - valued) <= 3
+    days = {last + dt.timedelta(h) for h in range(1, HORIZON + 1)}
+    assert all(set(g.date.dt.date) == days and len(g) == HORIZON for _, g in f.groupby(["indicator_id", "district_code"]))
+    assert ((f.lo95 <= f.lo80) & (f.lo80 <= f["mean"]) & (f["mean"] <= f.hi80) & (f.hi80 <= f.hi95)).all()
+    kinds = {i.id: i for i in marked}
+    counts = f[f.indicator_id.map(lambda i: kinds[i].kind == "count" and not kinds[i].signed)]
+    shares = f[f.indicator_id.map(lambda i: kinds[i].unit == "%")]
+    assert (counts.lo95 >= 0).all() and ((shares.lo95 >= 0) & (shares.hi95 <= 1)).all() and len(shares)
+    # Two weeks of history is too short for a model, and the method says so.
+    assert set(f.method) == {"daykind_mean:short_history"}
+    # The snapshot the cockpit reads carries them.
+    snap = duckdb.connect(str(current(home / "serving")), read_only=True)
+    assert snap.execute("SELECT count(*) FROM forecasts").fetchone()[0] == len(f)
+
+
+def _set_on_time_rate(con: duckdb.DuckDBPyConnection, district: str, rate, cases: int) -> None:
+    """Replace the on-time rate of ``district`` on every day with ``rate(day)`` over ``cases`` closures."""
+    days = [r[0] for r in con.execute("SELECT DISTINCT date FROM marts.indicator_values ORDER BY 1").fetchall()]
+    con.execute("DELETE FROM marts.indicator_values WHERE indicator_id = 'svc.on_time_rate' AND district_code = ?", [district])
+    con.executemany("INSERT INTO marts.indicator_values VALUES ('svc.on_time_rate', ?, ?, ?, ?, ?)",
+                    [(d, district, rate(d), rate(d) * cases, cases) for d in days])
+
+
+def test_a_predicted_breach_is_one_warning_that_follows_the_forecast_and_resolves(tiny, tmp_path: Path) -> None:
+    from warehouse.contract.workdays import is_workday
+    from warehouse.marts.forecasts import refresh_forecasts
+
+    _, con = tiny
+    con.execute("CHECKPOINT")
+    db = tmp_path / "warehouse.duckdb"
+    shutil.copy(con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchone()[0], db)
+    copy = connect(db)
+    last = copy.execute("SELECT max(date) FROM marts.indicator_values").fetchone()[0]
+    ahead = [last + dt.timedelta(h) for h in range(1, 8)]
+
+    def run(city_rate, district_rate=lambda d: 0.5) -> pd.DataFrame:
+        _set_on_time_rate(copy, CITY, city_rate, cases=200)
+        _set_on_time_rate(copy, "330106", district_rate, cases=5)  # far below, but over 5 cases a day: noise
+        refresh_forecasts(copy, AS_OF)
+        evaluate(copy, AS_OF)
+        return copy.execute("SELECT * FROM marts.alerts WHERE rule_id = 'forecast_breach' AND subject = 'svc.on_time_rate'").df()
+
+    # On-time closure (warning below 85%, critical below 75%) slips to 80% on rest days.
+    alerts = run(lambda d: 0.95 if is_workday(d) else 0.80)
+    assert len(alerts) == 1, alerts  # the district's tiny denominators raise nothing
+    a = alerts.iloc[0]
+    first_rest = next(d for d in ahead if not is_workday(d))
+    assert (a.district_code, a.subject, a.severity, a.status) == (CITY, "svc.on_time_rate", "warning", "open")
+    assert a.date.date() == first_rest and str(first_rest) in a.message and "On-time closure rate" in a.message
+    # The prediction moves to workdays: the same alert, its date now the first workday ahead.
+    alerts = run(lambda d: 0.80 if is_workday(d) else 0.95)
+    first_work = next(d for d in ahead if is_workday(d))
+    assert len(alerts) == 1 and alerts.alert_id.iloc[0] == a.alert_id and alerts.date.iloc[0].date() == first_work
+    assert str(first_work) in alerts.message.iloc[0]
+    # Worse: the 95% bound crosses the critical level, quoted in the message.
+    alerts = run(lambda d: 0.70)
+    assert len(alerts) == 1 and alerts.severity.iloc[0] == "critical" and "75.0 %" in alerts.message.iloc[0]
+    # The data recover: the prediction no longer holds and the alert is resolved.
+    alerts = run(lambda d: 0.95)
+    assert len(alerts) == 1 and alerts.status.iloc[0] == "resolved" and alerts.alert_id.iloc[0] == a.alert_id

@@ -262,10 +262,26 @@ MESSAGES: dict[str, Name] = {
     "death_not_deregistered": ("{count} 名卫健委已报死亡人员超过30天仍未销户",
                                "{count} deaths reported by health not recorded by public security after 30 days"),
     "consistency": ("{count} 条跨部门不一致：{rule:finding}", "{count} findings of {rule:finding}"),
-    "threshold_below": ("{indicator:indicator} {value}{unit:unit}，低于预警线 {warn}{unit:unit}",
-                        "{indicator:indicator} {value} {unit:unit}, below the warning level of {warn} {unit:unit}"),
-    "threshold_above": ("{indicator:indicator} {value}{unit:unit}，高于预警线 {warn}{unit:unit}",
-                        "{indicator:indicator} {value} {unit:unit}, above the warning level of {warn} {unit:unit}"),
+    "threshold_below": ("{indicator:indicator} {value}{unit:unit}，低于预警线 {level}{unit:unit}",
+                        "{indicator:indicator} {value} {unit:unit}, below the warning level of {level} {unit:unit}"),
+    "threshold_above": ("{indicator:indicator} {value}{unit:unit}，高于预警线 {level}{unit:unit}",
+                        "{indicator:indicator} {value} {unit:unit}, above the warning level of {level} {unit:unit}"),
+    "threshold_below_critical": ("{indicator:indicator} {value}{unit:unit}，低于警戒线 {level}{unit:unit}",
+                                 "{indicator:indicator} {value} {unit:unit}, below the critical level of {level} {unit:unit}"),
+    "threshold_above_critical": ("{indicator:indicator} {value}{unit:unit}，高于警戒线 {level}{unit:unit}",
+                                 "{indicator:indicator} {value} {unit:unit}, above the critical level of {level} {unit:unit}"),
+    "forecast_below": ("{indicator:indicator} 预计自 {day} 起可能低于预警线 {level}{unit:unit}（80% 预测区间下限 {bound}{unit:unit}）",
+                       "{indicator:indicator} may fall below the warning level of {level} {unit:unit} from {day} "
+                       "(80% forecast bound {bound} {unit:unit})"),
+    "forecast_above": ("{indicator:indicator} 预计自 {day} 起可能高于预警线 {level}{unit:unit}（80% 预测区间上限 {bound}{unit:unit}）",
+                       "{indicator:indicator} may rise above the warning level of {level} {unit:unit} from {day} "
+                       "(80% forecast bound {bound} {unit:unit})"),
+    "forecast_below_critical": ("{indicator:indicator} 预计自 {day} 起可能低于警戒线 {level}{unit:unit}（95% 预测区间下限 {bound}{unit:unit}）",
+                                "{indicator:indicator} may fall below the critical level of {level} {unit:unit} from {day} "
+                                "(95% forecast bound {bound} {unit:unit})"),
+    "forecast_above_critical": ("{indicator:indicator} 预计自 {day} 起可能高于警戒线 {level}{unit:unit}（95% 预测区间上限 {bound}{unit:unit}）",
+                                "{indicator:indicator} may rise above the critical level of {level} {unit:unit} from {day} "
+                                "(95% forecast bound {bound} {unit:unit})"),
     "anomaly": ("{indicator:indicator} {value}{unit:unit}，常态约 {usual}{unit:unit}",
                 "{indicator:indicator} {value} against a usual {usual} on comparable days"),
     # Deliveries (ingest.deliveries.error_key).

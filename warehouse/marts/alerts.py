@@ -103,18 +103,23 @@ def _thresholds(con: duckdb.DuckDBPyConnection, since: dt.date) -> None:
     con.execute(
         _INSERT + """
            SELECT 'threshold:' || v.indicator_id,
-                  CASE WHEN (c.direction = 'higher' AND v.value < c.critical) OR (c.direction = 'lower' AND v.value > c.critical)
-                       THEN 'critical' ELSE 'warning' END,
+                  CASE WHEN v.crit THEN 'critical' ELSE 'warning' END,
                   v.date, v.district_code, v.indicator_id,
-                  CASE WHEN c.direction = 'higher' THEN 'threshold_below' ELSE 'threshold_above' END,
+                  -- A critical alert quotes the critical level it crossed, a warning the warning level.
+                  CASE WHEN c.direction = 'higher' THEN 'threshold_below' ELSE 'threshold_above' END
+                    || CASE WHEN v.crit THEN '_critical' ELSE '' END,
                   json_object('indicator', v.indicator_id, 'unit', c.unit,
                               'value', round(v.value * CASE WHEN c.unit = '%' THEN 100 ELSE 1 END, 1),
-                              'warn', round(c.warn * CASE WHEN c.unit = '%' THEN 100 ELSE 1 END, 1)),
+                              'level', round(CASE WHEN v.crit THEN c.critical ELSE c.warn END
+                                             * CASE WHEN c.unit = '%' THEN 100 ELSE 1 END, 1)),
                   CASE WHEN o.department IS NOT NULL THEN 'steward'
                        WHEN v.district_code = $city THEN 'city_manager' ELSE 'district_manager' END,
                   CASE WHEN o.department IS NOT NULL THEN o.department
                        WHEN v.district_code = $city THEN NULL ELSE v.district_code END, 'recent'
-           FROM marts.indicator_values v JOIN marts.indicator_catalog c USING (indicator_id)
+           FROM (SELECT v.*, coalesce((c.direction = 'higher' AND v.value < c.critical) OR (c.direction = 'lower' AND v.value > c.critical),
+                                      false) AS crit
+                 FROM marts.indicator_values v JOIN marts.indicator_catalog c USING (indicator_id)) v
+           JOIN marts.indicator_catalog c USING (indicator_id)
            -- Indicators whose alerts go to their owner: the owning department's steward (the
            -- district governments together have none: their alerts go to the manager).
            LEFT JOIN (SELECT unnest($departments) AS department) o ON c.alerts_to = 'owner' AND o.department = c.owner
@@ -171,9 +176,67 @@ def _render_messages(con: duckdb.DuckDBPyConnection) -> None:
     column, for tools that read the warehouse); people read the template in their language."""
     pairs = con.execute("SELECT DISTINCT message_key, CAST(message_params AS VARCHAR) FROM cb_conditions").fetchall()
     con.execute("CREATE OR REPLACE TEMP TABLE cb_messages (message_key VARCHAR, params VARCHAR, message VARCHAR)")
+    if not pairs:  # a day with nothing to alert on
+        return
     con.executemany("INSERT INTO cb_messages VALUES (?, ?, ?)", [(k, p, render(k, p, "en")) for k, p in pairs])
     con.execute("""UPDATE cb_conditions c SET message = m.message FROM cb_messages m
                    WHERE m.message_key = c.message_key AND m.params = CAST(c.message_params AS VARCHAR)""")
+
+
+BREACH_DAYS = 7  # forecast_breach looks this many days ahead
+BREACH_MIN_DENOMINATOR = 30  # a ratio forecast from days of fewer cases than this (median) is noise
+
+
+def _forecast_breaches(con: duckdb.DuckDBPyConnection) -> None:
+    """``forecast_breach``: the latest forecast says an indicator crosses its threshold within a week.
+
+    Warning when the 80% bound on the bad side (the lower for 'higher is better', the upper
+    otherwise) crosses ``warn``; critical when the 95% bound crosses ``critical``. One
+    condition per indicator and district, dated by the first predicted breach (the alert's
+    key leaves the date out, so a breach predicted a day later or earlier stays one row).
+    Ratios count only where the median day of the last four weeks had 30 or more cases.
+    """
+    if not con.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'marts' AND table_name = 'forecasts'").fetchone()[0]:
+        return
+    pct = "CASE WHEN b.unit = '%' THEN 100 ELSE 1 END"
+    con.execute(
+        _INSERT + f"""
+            WITH f AS (SELECT * FROM marts.forecasts WHERE issued_on = (SELECT max(issued_on) FROM marts.forecasts)
+                                                       AND date <= issued_on + {BREACH_DAYS}),
+            support AS (SELECT v.indicator_id, v.district_code, median(v.denominator) AS cases
+                        FROM marts.indicator_values v JOIN (SELECT DISTINCT issued_on FROM f) i ON v.date > i.issued_on - 28 AND v.date <= i.issued_on
+                        GROUP BY ALL),
+            judged AS (
+                SELECT f.*, c.name_zh, c.name_en, c.unit, c.direction, c.warn, c.critical, c.owner, c.alerts_to,
+                       coalesce(CASE WHEN c.direction = 'higher' THEN f.lo95 < c.critical ELSE f.hi95 > c.critical END, false) AS crit,
+                       coalesce(CASE WHEN c.direction = 'higher' THEN f.lo80 < c.warn ELSE f.hi80 > c.warn END, false) AS warn_hit
+                FROM f JOIN marts.indicator_catalog c USING (indicator_id)
+                LEFT JOIN support s USING (indicator_id, district_code)
+                WHERE (c.warn IS NOT NULL OR c.critical IS NOT NULL)
+                  AND (c.kind = 'count' OR s.cases >= {BREACH_MIN_DENOMINATOR})),
+            first AS (
+                SELECT indicator_id, district_code, bool_or(crit) AS crit,
+                       min(date) FILTER (WHERE crit OR warn_hit) AS day,
+                       arg_min(CASE WHEN direction = 'higher' THEN lo80 ELSE hi80 END, date) FILTER (WHERE crit OR warn_hit) AS bound80,
+                       arg_min(CASE WHEN direction = 'higher' THEN lo95 ELSE hi95 END, date) FILTER (WHERE crit) AS bound95,
+                       any_value(name_zh) AS name_zh, any_value(name_en) AS name_en, any_value(unit) AS unit,
+                       any_value(direction) AS direction, any_value(warn) AS warn, any_value(critical) AS critical,
+                       any_value(owner) AS owner, any_value(alerts_to) AS alerts_to
+                FROM judged GROUP BY indicator_id, district_code HAVING bool_or(crit OR warn_hit))
+            SELECT 'forecast_breach', CASE WHEN b.crit THEN 'critical' ELSE 'warning' END, b.day, b.district_code, b.indicator_id,
+                   'forecast_' || CASE WHEN b.direction = 'higher' THEN 'below' ELSE 'above' END
+                     || CASE WHEN b.crit THEN '_critical' ELSE '' END,
+                   json_object('indicator', b.indicator_id, 'unit', b.unit, 'day', strftime(b.day, '%Y-%m-%d'),
+                               'level', round(CASE WHEN b.crit THEN b.critical ELSE b.warn END * {pct}, 1),
+                               'bound', round(CASE WHEN b.crit THEN b.bound95 ELSE b.bound80 END * {pct}, 1)),
+                   CASE WHEN o.department IS NOT NULL THEN 'steward'
+                        WHEN b.district_code = $city THEN 'city_manager' ELSE 'district_manager' END,
+                   CASE WHEN o.department IS NOT NULL THEN o.department
+                        WHEN b.district_code = $city THEN NULL ELSE b.district_code END, 'forecast'
+            FROM first b
+            LEFT JOIN (SELECT unnest($departments) AS department) o ON b.alerts_to = 'owner' AND o.department = b.owner""",
+        {"city": load_city().code, "departments": list(STEWARD_DEPARTMENTS)},
+    )
 
 
 def evaluate(con: duckdb.DuckDBPyConnection, as_of: dt.datetime) -> dict[str, int]:
@@ -187,6 +250,7 @@ def evaluate(con: duckdb.DuckDBPyConnection, as_of: dt.datetime) -> dict[str, in
         _feed_missing(con, as_of, first)
         _thresholds(con, since)
         _anomalies(con, since)
+        _forecast_breaches(con)
     else:
         since = as_of.date()
     if con.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'quality' AND table_name = 'findings'").fetchone()[0]:
@@ -197,13 +261,16 @@ def evaluate(con: duckdb.DuckDBPyConnection, as_of: dt.datetime) -> dict[str, in
     try:
         con.execute(
             """CREATE OR REPLACE TEMP TABLE cb_keyed AS
-               SELECT md5(rule_id || '|' || date || '|' || district_code || '|' || subject)[:16] AS alert_id, *
+               -- A forecast breach is one alert while the prediction holds: its date (the first
+               -- predicted day) may move from one refresh to the next, so it is not in the key.
+               SELECT md5(rule_id || '|' || CASE WHEN rule_id = 'forecast_breach' THEN '' ELSE CAST(date AS VARCHAR) END
+                          || '|' || district_code || '|' || subject)[:16] AS alert_id, *
                FROM cb_conditions"""
         )
         # Conditions that still hold: refresh the text, reopen if it had been resolved.
         con.execute(
             """UPDATE marts.alerts a SET severity = k.severity, message = k.message, message_key = k.message_key,
-                      message_params = k.message_params, last_seen = $now,
+                      message_params = k.message_params, date = k.date, last_seen = $now,
                       status = CASE WHEN a.status = 'resolved' THEN 'open' ELSE a.status END,
                       resolved_at = CASE WHEN a.status = 'resolved' THEN NULL ELSE a.resolved_at END
                FROM cb_keyed k WHERE k.alert_id = a.alert_id""",
@@ -224,7 +291,8 @@ def evaluate(con: duckdb.DuckDBPyConnection, as_of: dt.datetime) -> dict[str, in
                WHERE status <> 'resolved' AND alert_id NOT IN (SELECT alert_id FROM cb_keyed)
                  AND (rule_id = 'feed_missing'
                       OR ((rule_id LIKE 'threshold:%' OR rule_id LIKE 'anomaly:%') AND date >= $since)
-                      OR rule_id = 'deceased_with_valid_certificate' OR rule_id LIKE 'consistency:%')""",
+                      OR rule_id = 'deceased_with_valid_certificate' OR rule_id LIKE 'consistency:%'
+                      OR rule_id = 'forecast_breach')""",
             {"now": now, "since": since},
         )
         con.execute("COMMIT")

@@ -35,6 +35,7 @@ SERVING: dict[str, tuple[tuple[str, ...], str]] = {
     "indicator_values": (("marts.indicator_values",), "SELECT * FROM marts.indicator_values"),
     "indicator_catalog": (("marts.indicator_catalog",), "SELECT * FROM marts.indicator_catalog"),
     "alerts": (("marts.alerts",), "SELECT * FROM marts.alerts"),
+    "forecasts": (("marts.forecasts",), "SELECT * FROM marts.forecasts"),
     "city_score": (("marts.city_score",), "SELECT * FROM marts.city_score"),
     "indicator_scores": (("marts.indicator_scores",), "SELECT * FROM marts.indicator_scores"),
     "deliveries": (("ingest.deliveries",),

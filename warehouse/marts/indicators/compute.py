@@ -2,7 +2,8 @@
 
 Each indicator's SQL returns (day, district_code, num, den) for the days in ``cb_days``.
 Counts are summed for the city (rows whose district is unknown count city-wide only);
-ratios are sum(num) ÷ sum(den). Districts with no rows get 0 for counts.
+ratios are sum(num) ÷ sum(den). Districts with no rows get 0 for counts, except for a flow
+on a day one of its feeds did not deliver: that value never arrived, so it is NULL.
 """
 
 from __future__ import annotations
@@ -31,7 +32,8 @@ CREATE TABLE IF NOT EXISTS marts.indicator_values (
 CREATE TABLE IF NOT EXISTS marts.indicator_catalog (
     indicator_id VARCHAR PRIMARY KEY, name_zh VARCHAR, name_en VARCHAR, unit VARCHAR, domain VARCHAR,
     owner VARCHAR, kind VARCHAR, direction VARCHAR, scope VARCHAR, target DOUBLE, warn DOUBLE, critical DOUBLE,
-    anomaly BOOLEAN, definition VARCHAR, score VARCHAR, alerts_to VARCHAR, definition_zh VARCHAR
+    anomaly BOOLEAN, definition VARCHAR, score VARCHAR, alerts_to VARCHAR, definition_zh VARCHAR, forecast BOOLEAN,
+    signed BOOLEAN
 );
 CREATE TABLE IF NOT EXISTS meta.mart_builds (built_at TIMESTAMP, last_delivery_id BIGINT, first_day DATE, last_day DATE, seconds DOUBLE);
 -- Days whose indicators must be recomputed, until the indicator asset has done so.
@@ -61,6 +63,12 @@ class Indicator:
     score: str | None = None
     alerts_to: str | None = None
     definition_zh: str = ""  # the English definition is its SQL's leading comment
+    feeds: tuple[str, ...] = ()  # "department/feed" a flow counts from; NULL (not 0) on a day one did not deliver
+    signed: bool = False  # a count that may be negative (net migration)
+    forecast: bool = False  # forecast at every refresh (marts.forecasts)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "feeds", tuple(self.feeds))
 
     @property
     def sql_file(self) -> Traversable:
@@ -113,16 +121,27 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("DROP TABLE IF EXISTS marts.indicator_catalog")
     con.execute(MARTS_DDL)
     con.executemany(
-        "INSERT INTO marts.indicator_catalog VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [(i.id, i.name_zh, i.name_en, i.unit, i.domain, i.owner, i.kind, i.direction, i.scope,
-          i.target, i.warn, i.critical, i.anomaly, i.definition(), i.score, i.alerts_to, i.definition_zh) for i in catalog()],
+        "INSERT INTO marts.indicator_catalog VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [(i.id, i.name_zh, i.name_en, i.unit, i.domain, i.owner, i.kind, i.direction, i.scope, i.target, i.warn,
+          i.critical, i.anomaly, i.definition(), i.score, i.alerts_to, i.definition_zh, i.forecast, i.signed)
+         for i in catalog()],
     )
 
 
 def data_days(con: duckdb.DuckDBPyConnection) -> tuple[dt.date, dt.date] | None:
-    """First and last business date of live deliveries: the days indicators cover."""
+    """The days indicators cover: from the earliest date in the data to the last business date.
+
+    Events may be back-dated (an event dated 10-15 delivered on 11-02), also to before the
+    first business date: those dates are in the data too. The initial load (deliveries of
+    the first business date) is the libraries' starting state, decades of certificates and
+    entities: its history does not open indicator days before it.
+    """
     row = con.execute("SELECT min(business_date), max(business_date) FROM ingest.live_deliveries").fetchone()
-    return None if row[0] is None else (row[0], row[1])
+    if row[0] is None:
+        return None
+    later = f"(SELECT delivery_id FROM ingest.live_deliveries WHERE business_date > {_lit(row[0].isoformat())}::DATE)"
+    earliest = _earliest_event_in(con, later, valid_from=False)
+    return (min(row[0], earliest) if earliest is not None else row[0]), row[1]
 
 
 def _prepare(con: duckdb.DuckDBPyConnection, first: dt.date, last: dt.date, as_of: dt.datetime) -> None:
@@ -154,14 +173,20 @@ def compute(con: duckdb.DuckDBPyConnection, first: dt.date, last: dt.date, as_of
     con.execute("CREATE OR REPLACE TEMP TABLE cb_districts (district_code VARCHAR)")
     con.executemany("INSERT INTO cb_districts VALUES (?)", [(d,) for d in city.district_codes])
     con.execute("CREATE OR REPLACE TEMP TABLE cb_values (indicator_id VARCHAR, date DATE, district_code VARCHAR, value DOUBLE, numerator DOUBLE, denominator DOUBLE)")
+    delivered: dict[tuple[str, ...], str] = {}  # feeds -> table of the days they all delivered
     for ind in catalog():
+        if ind.feeds and ind.feeds not in delivered:
+            delivered[ind.feeds] = _delivered_days(con, ind.feeds)
         sql = ind.sql_file.read_text(encoding="utf-8").replace("$city", _lit(city.code))
         for k, v in ind.params.items():
             sql = sql.replace(f"${k}", _lit(v))
         con.execute(f"CREATE OR REPLACE TEMP TABLE cb_raw AS {sql}")
         iid = _lit(ind.id)
         value = "sum(num)" if ind.kind == "count" else "sum(num) / nullif(sum(den), 0)"
-        fill = "0" if ind.kind == "count" else "NULL"
+        # A count with no row is 0, unless the feed it counts from did not deliver that day:
+        # then the value never arrived and stays NULL (CONTRACT §4).
+        fill = "NULL" if ind.kind != "count" else (f"CASE WHEN d.day IN (SELECT day FROM {delivered[ind.feeds]}) THEN 0 END"
+                                                   if ind.feeds else "0")
         city_row = f"""SELECT {iid}, d.day, {_lit(city.code)}, coalesce({value}, {fill}), coalesce(sum(num), {fill}), sum(den)
                        FROM cb_days d LEFT JOIN cb_raw r ON r.day = d.day GROUP BY d.day"""
         con.execute(f"INSERT INTO cb_values {city_row}")
@@ -240,17 +265,36 @@ def refresh(con: duckdb.DuckDBPyConnection, as_of: dt.datetime, *, full: bool = 
     return None if span is None else compute_range(con, span[0], span[1], as_of)
 
 
+def _delivered_days(con: duckdb.DuckDBPyConnection, feeds: tuple[str, ...]) -> str:
+    """A temp table of the days of ``cb_days`` on which every feed of ``feeds`` has a live delivery."""
+    name = "cb_delivered_" + "_".join(f.replace("/", "__") for f in feeds)
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE {name} AS
+            SELECT d.day FROM cb_days d JOIN ingest.live_deliveries l ON l.business_date = d.day
+            WHERE l.department || '/' || l.feed IN (SELECT unnest(?))
+            GROUP BY d.day HAVING count(DISTINCT l.department || '/' || l.feed) = ?""",
+        [list(feeds), len(set(feeds))],
+    )
+    return name
+
+
 def _earliest_event(con: duckdb.DuckDBPyConnection, prev: int) -> dt.date | None:
     """The earliest event date in staged rows of deliveries changed since ``prev``."""
-    changed = "(SELECT delivery_id FROM ingest.deliveries WHERE delivery_id > $1 OR superseded_by > $1)"
+    return _earliest_event_in(con, f"(SELECT delivery_id FROM ingest.deliveries WHERE delivery_id > {int(prev)} OR superseded_by > {int(prev)})")
+
+
+def _earliest_event_in(con: duckdb.DuckDBPyConnection, changed: str, *, valid_from: bool = True) -> dt.date | None:
+    """The earliest event date in staged rows of the deliveries ``changed`` (a subquery of delivery
+    ids); with ``valid_from``, a certificate's start of validity too (it moves the valid stock)."""
+    cert_day = "least(event_date, valid_from)" if valid_from else "event_date"
     parts = [
         f"SELECT min(event_date) FROM staging.household_events WHERE _delivery_id IN {changed}",
         f"SELECT min(death_date) FROM staging.death_records WHERE _delivery_id IN {changed}",
         f"SELECT min(registration_date) FROM staging.marriage_registrations WHERE _delivery_id IN {changed}",
         f"SELECT min(event_date) FROM staging.insurance_events WHERE _delivery_id IN {changed}",
         f"SELECT min(event_date) FROM staging.entity_events WHERE _delivery_id IN {changed}",
-        f"SELECT min(least(event_date, valid_from)) FROM staging.certificate_events WHERE _delivery_id IN {changed}",
+        f"SELECT min({cert_day}) FROM staging.certificate_events WHERE _delivery_id IN {changed}",
         f"SELECT min(CAST(used_at AS DATE)) FROM staging.certificate_usage WHERE _delivery_id IN {changed}",
         f"SELECT min(CAST(event_time AS DATE)) FROM staging.service_requests WHERE _delivery_id IN {changed}",
     ]
-    return con.execute(f"SELECT min(d) FROM ({' UNION ALL '.join(parts)}) t(d)", [prev]).fetchone()[0]
+    return con.execute(f"SELECT min(d) FROM ({' UNION ALL '.join(parts)}) t(d)").fetchone()[0]
