@@ -7,12 +7,11 @@ import dagster as dg
 from assets.libraries import LIBRARY_ASSETS, LibraryConfig
 from assets.resources import WarehouseResource
 from warehouse.contract.city import load_city
-from warehouse.marts.alerts import acknowledge, evaluate
+from warehouse.marts.alerts import evaluate
 from warehouse.marts.forecasts import HORIZON, refresh_forecasts
 from warehouse.marts.indicators.compute import compute_range, dirty_range
 from warehouse.marts.open_data import export
 from warehouse.marts.score import compute_scores
-from warehouse.ops.store import OpsStore
 
 MARTS_GROUP = "marts"
 LIBRARY_KEYS = [a.key for a in LIBRARY_ASSETS]
@@ -83,15 +82,12 @@ def forecasts(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -
 @_asset("alerts", [dg.AssetKey(["marts", "indicator_values"]), dg.AssetKey(["marts", "forecasts"]),
                    dg.AssetKey(["quality", "consistency_findings"])],
         "Alerts (feed_missing, thresholds, anomalies, forecast breaches, cross-department inconsistencies) with their lifecycle "
-        "open → acknowledged → resolved, one row per condition across re-runs.")
+        "open → resolved (and reopened), one row per condition across re-runs; the handling loop (dispatch, handle, close) "
+        "is the cockpit's, in the operational store.")
 def alerts(warehouse: WarehouseResource) -> dg.MaterializeResult:
-    store = OpsStore(warehouse.paths.root)
-    pending = store.pending_acknowledgements()
     with warehouse.connect() as con:
         counts = evaluate(con, warehouse.clock())
-        applied = acknowledge(con, pending)  # acknowledgements made in the cockpit since the last refresh
-    store.mark_applied(a[0] for a in pending)
-    return dg.MaterializeResult(metadata={**{f"alerts_{k}": v for k, v in counts.items()}, "acknowledgements_applied": applied})
+    return dg.MaterializeResult(metadata={f"alerts_{k}": v for k, v in counts.items()})
 
 
 @_asset("open_data", [dg.AssetKey(["marts", "indicator_values"])],

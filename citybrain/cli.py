@@ -127,8 +127,7 @@ def _refresh_report(con) -> list[str]:
         out.append(f"libraries: {libs[0]} persons, {libs[1]} entities, {libs[2]} certificates, {libs[3]} consistency findings")
     if "marts.alerts" in present:
         alerts = dict(con.execute("SELECT status, count(*) FROM marts.alerts GROUP BY status").fetchall())
-        out.append(f"alerts: {alerts.get('open', 0)} open, {alerts.get('acknowledged', 0)} acknowledged, "
-                   f"{alerts.get('resolved', 0)} resolved")
+        out.append(f"alerts: {alerts.get('open', 0)} open, {alerts.get('resolved', 0)} resolved")
     return out
 
 

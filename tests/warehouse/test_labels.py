@@ -26,6 +26,7 @@ from warehouse.contract.feeds import (
 from warehouse.marts.alerts import ALERTS_DDL
 from warehouse.marts.indicators.compute import catalog
 from warehouse.marts.score import compute_scores
+from warehouse.ops import alert_loop
 
 CJK = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")
 LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
@@ -65,7 +66,10 @@ def test_every_contract_code_has_both_names() -> None:
         | {f"threshold:{i.id}" for i in catalog() if i.warn is not None}
         | {f"anomaly:{i.id}" for i in catalog() if i.anomaly},
         "severity": {"critical", "warning"},
-        "alert_status": {"open", "acknowledged", "resolved"},
+        "alert_status": {"open", "resolved"},
+        "alert_state": set(alert_loop.STATES),
+        "alert_step": {*alert_loop.STEPS, alert_loop.LEGACY_STEP},
+        "owner_kind": set(alert_loop.OWNER_KINDS),
         "delivery_status": {"accepted", "partial", "rejected", "superseded"},
         "ticket_status": {"open", "closed"},
         "role": {r for roles in PAGES.values() for r in roles},

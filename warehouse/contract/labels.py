@@ -117,8 +117,17 @@ _INDICATOR_RULES: dict[str, Name] = {
 }
 
 SEVERITIES: dict[str, Name] = {"critical": ("严重", "Critical"), "warning": ("警告", "Warning")}
-ALERT_STATUSES: dict[str, Name] = {"open": ("未处理", "Open"), "acknowledged": ("已确认", "Acknowledged"),
-                                   "resolved": ("已解除", "Resolved")}
+# An alert's condition (marts.alerts.status): the contract's open and resolved, and the
+# acknowledged of warehouses from before the loop (read as open at the next refresh).
+ALERT_STATUSES: dict[str, Name] = {"open": ("未解除", "Open"), "resolved": ("已解除", "Resolved"),
+                                   "acknowledged": ("已确认", "Acknowledged")}
+# Where an alert stands in the loop from alert to closure (warehouse.ops.alert_loop), and its steps.
+ALERT_STATES: dict[str, Name] = {"new": ("待派单", "New"), "dispatched": ("已派单待处置", "Dispatched"),
+                                 "handled": ("已处置待结案", "Handled"), "returned": ("已退回待处置", "Returned"),
+                                 "closed": ("已结案", "Closed")}
+ALERT_STEPS: dict[str, Name] = {"dispatch": ("派单", "Dispatched"), "handle": ("处置", "Handled"), "return": ("退回", "Returned"),
+                                "close": ("结案评价", "Closed and evaluated"), "acknowledge": ("确认（旧）", "Acknowledged (before the loop)")}
+OWNER_KINDS: dict[str, Name] = {"department": ("部门", "Department"), "district": ("区县", "District")}
 DELIVERY_STATUSES: dict[str, Name] = {"accepted": ("已接收", "Accepted"), "partial": ("部分接收", "Partly accepted"),
                                       "rejected": ("整批拒收", "Rejected"), "superseded": ("已被更正", "Superseded")}
 TICKET_STATUSES: dict[str, Name] = {"open": ("在办", "Open"), "closed": ("已办结", "Closed")}
@@ -160,6 +169,10 @@ ACTIONS: dict[str, Name] = {
     "sign_out": ("退出", "Signed out"),
     "sign_in_failed": ("登录失败", "Sign-in failed"),
     "sign_in_refused": ("登录被拒（失败次数过多）", "Sign-in refused (too many failures)"),
+    "alert_dispatch": ("预警派单", "Alert dispatched"),
+    "alert_handle": ("预警处置", "Alert handled"),
+    "alert_return": ("预警退回", "Alert returned"),
+    "alert_close": ("预警结案评价", "Alert closed and evaluated"),
 }
 LEGAL_BASES: dict[str, Name] = {
     "statutory_duty": ("履行法定职责（《个人信息保护法》第十三条第一款第三项）", "Statutory duty (PIPL Art. 13(1)(3))"),
@@ -205,6 +218,9 @@ KINDS: dict[str, Callable[[], Mapping[str, Name]]] = {
     "rule": lambda: _RULES,
     "severity": lambda: SEVERITIES,
     "alert_status": lambda: ALERT_STATUSES,
+    "alert_state": lambda: ALERT_STATES,
+    "alert_step": lambda: ALERT_STEPS,
+    "owner_kind": lambda: OWNER_KINDS,
     "delivery_status": lambda: DELIVERY_STATUSES,
     "ticket_status": lambda: TICKET_STATUSES,
     "timeliness": lambda: TIMELINESS,

@@ -3,14 +3,15 @@
 Every refresh computes the conditions that hold now, then merges them into
 ``marts.alerts``: an alert's id is a hash of (rule, date, district, subject), so a
 condition that holds across re-runs stays one row. New conditions open alerts; alerts
-whose condition cleared are resolved; acknowledgements (from the cockpit) are kept and
-a resolved alert whose condition returns is reopened.
+whose condition cleared are resolved, and a resolved alert whose condition returns is
+reopened. ``status`` is the condition's (open or resolved, the contract's); what people do
+about an alert (dispatch, handle, close) is kept by the cockpit in the operational store
+(``warehouse.ops.alert_loop``), which this module never reads.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
 
 import duckdb
 
@@ -295,21 +296,11 @@ def evaluate(con: duckdb.DuckDBPyConnection, as_of: dt.datetime) -> dict[str, in
                       OR rule_id = 'forecast_breach')""",
             {"now": now, "since": since},
         )
+        # 'acknowledged' was a status before the loop moved handling to the operational store
+        # (where old acknowledgements now are steps): such an alert's condition is open.
+        con.execute("UPDATE marts.alerts SET status = 'open' WHERE status = 'acknowledged'")
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
         raise
     return dict(con.execute("SELECT status, count(*) FROM marts.alerts GROUP BY status").fetchall())
-
-
-def acknowledge(con: duckdb.DuckDBPyConnection, acks: Iterable[tuple[str, str, str, dt.datetime]]) -> int:
-    """Apply acknowledgements (alert_id, user, comment, when) made in the cockpit; returns how many took."""
-    con.execute(ALERTS_DDL)
-    n = 0
-    for alert_id, user, comment, when in acks:
-        n += len(con.execute(
-            """UPDATE marts.alerts SET status = 'acknowledged', acknowledged_by = ?, ack_comment = ?, acknowledged_at = ?
-               WHERE alert_id = ? AND status = 'open' RETURNING 1""",
-            [user, comment, when, alert_id],
-        ).fetchall())
-    return n

@@ -1,2 +1,2 @@
 """Running the platform: the operational store the cockpit writes (users, audit log,
-acknowledgements), backups and restores, and retention of personal data."""
+the loop from alert to closure), backups and restores, and retention of personal data."""

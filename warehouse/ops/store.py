@@ -1,8 +1,11 @@
 """The operational store: what the cockpit writes, many processes at once (SQLite, WAL).
 
 Users, their sessions (server-side: a session ends for good at sign-out, a password or role
-change, or when the user is disabled), sign-in attempts (for lockout), alert
-acknowledgements (the pipeline applies them to ``marts.alerts``) and the access audit log.
+change, or when the user is disabled), sign-in attempts (for lockout), the steps of the loop
+from alert to closure (dispatch, handle, return, close: ``warehouse.ops.alert_loop``) and the
+access audit log. Alert steps, like the log, are append-only: an alert's state is its latest
+step, and its history is every step with who and when. Acknowledgements of the cockpit
+before the loop are migrated into the steps (as ``acknowledge``) and their table is kept.
 
 The audit log is append-only (triggers refuse updates and deletes) and tamper-evident: each
 entry carries a keyed hash (HMAC-SHA256) of its content and of the entry before it, and
@@ -26,6 +29,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from warehouse.contract import labels
+from warehouse.ops.alert_loop import ALLOWED_FROM, state_of
 from warehouse.storage.subjects import subject_hash, subject_key
 
 SESSION_MAX_S = 12 * 3600  # a session lasts a working day at most
@@ -43,6 +47,12 @@ CREATE TABLE IF NOT EXISTS login_failures (username TEXT, remote TEXT, at REAL);
 CREATE TABLE IF NOT EXISTS acknowledgements (
     alert_id TEXT NOT NULL, username TEXT NOT NULL, comment TEXT, at TEXT NOT NULL, applied INTEGER NOT NULL DEFAULT 0
 );
+CREATE TABLE IF NOT EXISTS alert_steps (
+    step_no INTEGER PRIMARY KEY AUTOINCREMENT, alert_id TEXT NOT NULL, step TEXT NOT NULL,
+    actor TEXT NOT NULL, role TEXT, scope TEXT, owner_kind TEXT, owner_code TEXT, due_at TEXT,
+    note TEXT, rating INTEGER, at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS alert_steps_alert ON alert_steps (alert_id, step_no);
 CREATE TABLE IF NOT EXISTS access_log (
     at TEXT NOT NULL, username TEXT NOT NULL, role TEXT NOT NULL, action TEXT NOT NULL,
     delivery_id INTEGER, rows INTEGER, subject_hashes TEXT, purpose TEXT
@@ -59,10 +69,24 @@ CREATE TRIGGER IF NOT EXISTS access_log_no_update BEFORE UPDATE ON access_log
 BEGIN SELECT RAISE(ABORT, 'the access log is append-only'); END;
 CREATE TRIGGER IF NOT EXISTS access_log_no_delete BEFORE DELETE ON access_log
 BEGIN SELECT RAISE(ABORT, 'the access log is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS alert_steps_no_update BEFORE UPDATE ON alert_steps
+BEGIN SELECT RAISE(ABORT, 'alert steps are append-only'); END;
+CREATE TRIGGER IF NOT EXISTS alert_steps_no_delete BEFORE DELETE ON alert_steps
+BEGIN SELECT RAISE(ABORT, 'alert steps are append-only'); END;
+"""
+# Acknowledgements made before the loop existed become ``acknowledge`` steps, once each.
+_MIGRATE_ACKNOWLEDGEMENTS = """
+INSERT INTO alert_steps (alert_id, step, actor, role, scope, note, at)
+SELECT a.alert_id, 'acknowledge', a.username, u.role, u.scope, a.comment, a.at
+FROM acknowledgements a LEFT JOIN users u USING (username)
+WHERE NOT EXISTS (SELECT 1 FROM alert_steps s WHERE s.step = 'acknowledge' AND s.alert_id = a.alert_id
+                  AND s.actor = a.username AND s.at = a.at)
+ORDER BY a.rowid
 """
 # Why a person's data may be processed (PIPL Art. 13): every person-level access names one.
 # The legal bases an access may cite, with their names: the label registry's.
 LEGAL_BASES = labels.LEGAL_BASES
+_STEP_FIELDS = ("step_no", "alert_id", "step", "actor", "role", "scope", "owner_kind", "owner_code", "due_at", "note", "rating", "at")
 _LOG_FIELDS = ("at", "username", "role", "action", "delivery_id", "rows", "subject_hashes", "purpose", "scope", "legal_basis")
 
 
@@ -98,6 +122,7 @@ class OpsStore:
         self._chain_unchained()
         with self._con() as con:
             con.executescript(_APPEND_ONLY)
+            con.execute(_MIGRATE_ACKNOWLEDGEMENTS)
 
     @contextmanager
     def _con(self) -> Iterator[sqlite3.Connection]:
@@ -197,24 +222,38 @@ class OpsStore:
             else:
                 con.execute("DELETE FROM login_failures WHERE username = ? AND remote = ?", [username, remote])
 
-    # ------------------------------------------------------------------ acknowledgements
-    def acknowledge(self, alert_id: str, username: str, comment: str) -> None:
+    # ------------------------------------------------------------------ the alert loop
+    def alert_steps(self, alert_id: str | None = None) -> list[dict]:
+        """Steps of the loop from alert to closure, oldest first (of one alert, when given)."""
+        sql = f"SELECT {', '.join(_STEP_FIELDS)} FROM alert_steps"
+        args: list = []
+        if alert_id is not None:
+            sql += " WHERE alert_id = ?"
+            args.append(alert_id)
         with self._con() as con:
-            con.execute("INSERT INTO acknowledgements VALUES (?, ?, ?, ?, 0)",
-                        [alert_id, username, comment, dt.datetime.now().isoformat(timespec="seconds")])
+            rows = con.execute(sql + " ORDER BY step_no", args).fetchall()
+        return [dict(zip(_STEP_FIELDS, r)) for r in rows]
 
-    def pending_acknowledgements(self) -> list[tuple[str, str, str, dt.datetime]]:
+    def add_alert_step(self, alert_id: str, step: str, *, actor: str, role: str, scope: str | None,
+                       owner: tuple[str, str] | None = None, due_at: dt.datetime | None = None, note: str = "",
+                       rating: int | None = None) -> bool:
+        """Append one step if the alert's state (as its steps have it, read in the same write
+        transaction) allows it; False, and nothing written, when someone else moved it first."""
         with self._con() as con:
-            rows = con.execute("SELECT alert_id, username, comment, at FROM acknowledgements WHERE applied = 0").fetchall()
-        return [(a, u, c, dt.datetime.fromisoformat(t)) for a, u, c, t in rows]
-
-    def acknowledged_ids(self) -> set[str]:
-        with self._con() as con:
-            return {r[0] for r in con.execute("SELECT DISTINCT alert_id FROM acknowledgements").fetchall()}
-
-    def mark_applied(self, alert_ids: Iterable[str]) -> None:
-        with self._con() as con:
-            con.executemany("UPDATE acknowledgements SET applied = 1 WHERE alert_id = ?", [(a,) for a in alert_ids])
+            con.execute("BEGIN IMMEDIATE")  # one writer: the state judged is the state written after
+            rows = con.execute(f"SELECT {', '.join(_STEP_FIELDS)} FROM alert_steps WHERE alert_id = ? ORDER BY step_no",
+                               [alert_id]).fetchall()
+            if state_of(alert_id, [dict(zip(_STEP_FIELDS, r)) for r in rows]).state not in ALLOWED_FROM[step]:
+                con.execute("ROLLBACK")
+                return False
+            con.execute(
+                "INSERT INTO alert_steps (alert_id, step, actor, role, scope, owner_kind, owner_code, due_at, note, rating, at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [alert_id, step, actor, role, scope, *(owner or (None, None)),
+                 due_at.isoformat(timespec="minutes") if due_at else None, note, rating,
+                 dt.datetime.now().isoformat(timespec="seconds")])
+            con.execute("COMMIT")
+            return True
 
     # ------------------------------------------------------------------ audit log
     def subject_hash(self, id_number: str) -> str:
