@@ -8,6 +8,7 @@ from dash import Input, Output, State, callback, dcc, html
 from cockpit import data
 from cockpit.components import page, send_csv
 from cockpit.context import guard
+from cockpit.fan import fan_traces, threshold_lines, today_marker
 from cockpit.i18n import date_picker_text, figure_layout, graph_config, label, lang, t
 
 PATH = "/explorer"
@@ -29,6 +30,9 @@ def layout(who) -> html.Div:
                      options=[{"label": t(r.name_zh, r.name_en), "value": r.indicator_id} for r in cat.itertuples()]),
         dcc.Dropdown(id="ex-dist", multi=True, value=[options[0]["value"]] if options else [], options=options),
         dcc.DatePickerRange(id="ex-dates", **date_picker_text()),
+        html.Div(t("实线为实际值；虚线为预测均值，深色与浅色带为 80% 与 95% 预测区间；虚横线为预警线与警戒线。",
+                   "Solid: what happened; dashed: the forecast mean, with its 80% (darker) and 95% (lighter) intervals; "
+                   "dashed levels: the warning and critical thresholds."), className="delta"),
         dcc.Graph(id="ex-graph", config=graph_config()),
         html.Div(id="ex-defs", className="card"),
         html.Button(t("下载 CSV", "Download CSV"), id="ex-download-btn"),
@@ -45,32 +49,47 @@ def _query(who, indicators, districts, start, end):
 PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
 
 
-def _figure(df, cat, names: dict[str, str]) -> dict:
-    """One panel per indicator (stacked, own y axis), one line per area, same colour per area."""
+def _figure(df, cat, names: dict[str, str], fc, today: str | None) -> dict:
+    """One panel per indicator (stacked, own y axis), one line per area, same colour per area;
+    where the indicator is forecast, each area's line fans out into the days ahead (mean, 80%
+    and 95% bands), with the catalog's warning and critical levels and a line at today."""
     layout = figure_layout()
     if df.empty:
         layout["title"] = {"text": t("无数据", "No data")}
         return {"data": [], "layout": layout}
     indicators = list(dict.fromkeys(df.indicator_id))
     areas = list(dict.fromkeys(df.district_code))
+    entries = {r.indicator_id: r for r in cat.itertuples()}
     labels = {i: f"{t(z, e)}{t('（', ' (')}{label('unit', u)}{t('）', ')')}"
               for i, z, e, u in zip(cat.indicator_id, cat.name_zh, cat.name_en, cat.unit)}
     gap, n = 0.08, len(indicators)
     height = (1 - gap * (n - 1)) / n
-    traces = []
+    traces, shapes, notes = [], [], []
     for i, indicator in enumerate(indicators):
         axis = "y" if i == 0 else f"y{i + 1}"
         top = 1 - i * (height + gap)
+        entry = entries.get(indicator)
         layout["yaxis" if i == 0 else f"yaxis{i + 1}"] = {
             **layout["yaxis"], "domain": [max(0.0, top - height), top], "anchor": "x",
-            "title": {"text": labels.get(indicator, indicator), "font": {"size": 11}}}
+            "title": {"text": labels.get(indicator, indicator), "font": {"size": 11}},
+            **({"tickformat": ".0%"} if entry is not None and entry.unit == "%" else {})}
         part = df[df.indicator_id == indicator]
+        ahead = fc[fc.indicator_id == indicator] if not fc.empty else fc
         for j, area in enumerate(areas):
             rows = part[part.district_code == area]
-            traces.append({"type": "scatter", "mode": "lines", "x": rows.date.astype(str).tolist(), "y": rows.value.tolist(),
-                           "name": names.get(area, area), "legendgroup": area, "showlegend": i == 0, "yaxis": axis,
-                           "line": {"color": PALETTE[j % len(PALETTE)]}})
-    layout.update(height=200 + 220 * n, margin={"l": 70, "r": 10, "t": 30, "b": 40}, legend={"orientation": "h"})
+            traces += fan_traces(rows.date, rows.value, ahead[ahead.district_code == area] if not ahead.empty else None,
+                                 colour=PALETTE[j % len(PALETTE)], name=names.get(area, area), axis=axis,
+                                 legend=i == 0, group=area)
+        if entry is not None and not ahead.empty:
+            more_shapes, more_notes = threshold_lines(entry, axis)
+            shapes += more_shapes
+            notes += more_notes
+    if today and not fc.empty:
+        more_shapes, more_notes = today_marker(today)
+        shapes += more_shapes
+        notes += more_notes
+    layout.update(height=200 + 220 * n, margin={"l": 70, "r": 10, "t": 30, "b": 40}, legend={"orientation": "h"},
+                  shapes=shapes, annotations=notes)
     return {"data": traces, "layout": layout}
 
 
@@ -81,6 +100,11 @@ def render(indicators, districts, start, end):
     df = _query(who, indicators, districts, start, end)
     cat = data.catalog()
     ds = data.districts()
+    today = str(data.info().get("as_of", ""))[:10] or None
+    # Forecasts start after the last day of data: shown unless the chosen dates end before it.
+    fc = data.forecasts(indicators or [], list(dict.fromkeys(df.district_code))) if not df.empty else df
+    if not fc.empty and end and str(end)[:10] < str(fc.date.min())[:10]:
+        fc = fc.iloc[0:0]
     names = {data.info().get("city_code", ""): t("全市", "Whole city"),
              **{c: t(n, e) for c, n, e in zip(ds.district_code, ds.name, ds.name_en)}}
     chosen = cat[cat.indicator_id.isin(indicators or [])]
@@ -88,7 +112,7 @@ def render(indicators, districts, start, end):
                            f"{t('责任部门：', 'owner: ')}{label('department', r.owner)}{t('。', '. ')}"),
                     t(getattr(r, "definition_zh", None) or "", r.definition)])
             for r in chosen.itertuples()]
-    return _figure(df, cat, names), defs
+    return _figure(df, cat, names, fc, today), defs
 
 
 @callback(Output("ex-download", "data"), Input("ex-download-btn", "n_clicks"),
