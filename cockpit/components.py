@@ -81,6 +81,7 @@ _WRITTEN = [
     (re.compile(r"^from (\S+)$"), lambda m: t(f"来自 {m[1]}", m[0])),
     (re.compile(r"^too many failed sign-ins from (\S+)$"), lambda m: t(f"来自 {m[1]} 的失败登录过多", m[0])),
     (re.compile(r"^audit of accesses to one person's data$"), lambda m: t("核查谁访问过某人的数据", m[0])),
+    (re.compile(r"^alert (\w+)$"), lambda m: t(f"预警 {m[1]}", m[0])),
     (re.compile(r"^(\S+) \((\w*)(?:/(\S+))?\)$"),
      lambda m: f"{m[1]}{t('（', ' (')}{label('role', m[2])}{'/' + label('owner', m[3]) if m[3] else ''}{t('）', ')')}"),
 ]
@@ -89,7 +90,8 @@ _WRITTEN = [
 def logged_purpose(entry: dict) -> str:
     """An access-log entry's purpose in the reader's language when the cockpit wrote it."""
     text = entry["purpose"] or ""
-    if entry["action"] in ("sign_in", "sign_in_failed", "sign_in_refused", "audit_search", "user_saved"):
+    if entry["action"] in ("sign_in", "sign_in_failed", "sign_in_refused", "audit_search", "user_saved",
+                           "alert_dispatch", "alert_handle", "alert_return", "alert_close"):
         for pattern, show in _WRITTEN:
             found = pattern.match(text)
             if found:

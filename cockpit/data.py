@@ -8,7 +8,8 @@ import pandas as pd
 from flask import g, has_request_context
 
 from cockpit.context import ctx
-from cockpit.roles import Principal
+from cockpit.roles import Principal, current_owner
+from warehouse.ops.alert_loop import LoopState, states
 
 # The overview's cards, in this order: how the city serves its people (12345) first.
 KPIS = ["svc.requests", "svc.on_time_rate", "svc.satisfaction", "svc.backlog", "svc.overdue",
@@ -82,7 +83,7 @@ def kpis(area: str) -> pd.DataFrame:
                 v AS (SELECT v.* FROM indicator_values v JOIN c ON c.indicator_id = v.indicator_id AND v.district_code = c.area),
                 last AS (SELECT max(date) AS d FROM v)
            SELECT c.position, c.indicator_id, c.name_zh, c.name_en, c.unit, c.direction, c.area, cur.value, prev.value AS week_before,
-                  list(h.value ORDER BY h.date) AS history
+                  list(h.value ORDER BY h.date) AS history, list(h.date ORDER BY h.date) AS history_dates
            FROM c
            LEFT JOIN v cur ON cur.indicator_id = c.indicator_id AND cur.date = (SELECT d FROM last)
            LEFT JOIN v prev ON prev.indicator_id = c.indicator_id AND prev.date = (SELECT d FROM last) - 7
@@ -137,12 +138,34 @@ def series(indicators: list[str], areas: list[str], start: str | None, end: str 
 
 
 def alerts_for(who: Principal) -> pd.DataFrame:
-    """The alerts ``who`` may see (their scope, see :meth:`Principal.alert_scope`)."""
+    """The alerts ``who`` may see (:meth:`Principal.sees_alert`), each with where it stands in
+    the loop from alert to closure, read from the operational store now: a step taken shows at
+    once, without waiting for a refresh. Columns added: ``loop`` (a LoopState), ``state``,
+    ``owner_kind``, ``owner_code`` (current owner), ``due_at``."""
     df = _shared("SELECT * FROM alerts ORDER BY status = 'open' DESC, severity = 'critical' DESC, date DESC, rule_id")
-    if df.empty or who.sees_all_alerts():
+    if df.empty:
         return df
-    scope = who.alert_scope()
-    return df[df[scope[0]] == scope[1]] if scope else df.iloc[0:0]
+    folded = states(ctx().store.alert_steps())
+    records = df.to_dict("records")
+    loops = [folded.get(a["alert_id"]) or LoopState(a["alert_id"]) for a in records]
+    owners = [current_owner(a, lp) for a, lp in zip(records, loops)]
+    out = df.assign(loop=loops, state=[lp.state for lp in loops], owner_kind=[o[0] if o else None for o in owners],
+                    owner_code=[o[1] if o else None for o in owners], due_at=[lp.due_at for lp in loops])
+    if who.sees_all_alerts():
+        return out
+    return out[[who.sees_alert(a, lp) for a, lp in zip(records, loops)]]
+
+
+def forecasts(indicators: list[str], areas: list[str]) -> pd.DataFrame:
+    """The latest issue's forecasts (mean, 80% and 95% bounds per day ahead) of the given
+    indicators and areas; empty where an indicator is not forecast."""
+    return _shared(
+        """SELECT indicator_id, district_code, issued_on, date, mean, lo80, hi80, lo95, hi95 FROM forecasts
+           WHERE issued_on = (SELECT max(issued_on) FROM forecasts)
+             AND indicator_id IN (SELECT unnest(?)) AND district_code IN (SELECT unnest(?))
+           ORDER BY indicator_id, district_code, date""",
+        (tuple(indicators), tuple(areas)),
+    )
 
 
 def deliveries_for(who: Principal) -> pd.DataFrame:

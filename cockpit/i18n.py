@@ -25,7 +25,15 @@ THEMES = ("light", "dark")
 COLUMN_LABELS: dict[str, tuple[str, str]] = {
     "alert_id": ("预警编号", "Alert"), "severity": ("级别", "Severity"), "status": ("状态", "Status"),
     "date": ("日期", "Date"), "district_code": ("区县", "District"), "rule_id": ("规则", "Rule"),
-    "message": ("内容", "Message"), "owner_scope": ("责任方", "Owner"), "acknowledged_by": ("确认人", "Acknowledged by"),
+    "message": ("内容", "Message"), "owner_scope": ("责任方", "Owner"),
+    # The loop from alert to closure (alerts page).
+    "state": ("处置状态", "Handling"), "condition": ("预警状态", "Condition"), "owner": ("责任方", "Owner"),
+    "step": ("环节", "Step"), "actor": ("操作人", "By"), "note": ("说明", "Note"), "rating": ("评分", "Rating"),
+    "owner_kind": ("类型", "Kind"), "dispatched": ("派单", "Dispatched"), "judged": ("已到时限或已处置", "Due or handled"),
+    "on_time": ("按时处置", "Handled in time"), "disposal_rate": ("按时处置率", "On-time disposal"),
+    "open_now": ("超时未处置", "Overdue"), "closed": ("已结案", "Closed"),
+    "median_hours_to_close": ("派单到结案（小时，中位数）", "Hours to close (median)"), "mean_rating": ("平均评分", "Mean rating"),
+    "returns": ("退回", "Returns"),
     "delivery_id": ("批次", "Delivery"), "department": ("部门", "Department"), "feed": ("数据集", "Feed"),
     "business_date": ("业务日期", "Business date"), "file_name": ("文件", "File"), "rows_read": ("读取行", "Rows read"),
     "rows_accepted": ("接收行", "Accepted"), "rows_rejected": ("拒收行", "Rejected"), "reason": ("原因", "Reason"),

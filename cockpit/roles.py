@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from warehouse.contract.feeds import HANDLER_DEPARTMENTS
 from warehouse.contract.labels import ROLES  # role ids and their names: the label registry
+from warehouse.ops.alert_loop import ALLOWED_FROM, LoopState
 
-__all__ = ["ROLES", "PAGES", "HOME_PAGE", "SCOPED", "Principal"]
+__all__ = ["ROLES", "PAGES", "HOME_PAGE", "SCOPED", "Principal", "current_owner", "natural_owner"]
 SCOPED = {"district_manager": "district", "steward": "department"}
 
 # Page path -> roles that may open it. Checked on the server for every page and callback.
@@ -52,20 +54,68 @@ class Principal:
             return [d for d in requested if d in (self.scope, city_code)]
         return list(requested)
 
-    def alert_scope(self) -> tuple[str, str] | None:
-        """The alerts this user acts on, as (alert column, value it must have); None for none.
-        A city manager acts on all of them (see :meth:`sees_all_alerts`)."""
-        if self.role == "district_manager":
-            return ("district_code", self.scope or "")
-        if self.role == "steward":
-            return ("owner_scope", self.scope or "")
-        return None
-
     def sees_all_alerts(self) -> bool:
         return self.role in ("city_manager", "analyst")
 
-    def may_acknowledge(self, alert: dict) -> bool:
-        if self.role == "city_manager":
+    # ---------------------------------------------------------------- the loop from alert to closure
+    # ``alert`` is a row of the snapshot's alerts (as stored, never as a browser describes it),
+    # ``loop`` its LoopState from the operational store.
+
+    def _owns(self, owner: tuple[str, str] | None) -> bool:
+        """Whether ``owner`` (kind, code) is this user's department or district."""
+        mine = {"steward": "department", "district_manager": "district"}.get(self.role)
+        return mine is not None and owner == (mine, self.scope)
+
+    def sees_alert(self, alert: Mapping, loop: LoopState) -> bool:
+        """City managers and analysts see every alert; a district manager their district's and
+        those dispatched to it; a steward their department's and those dispatched to it."""
+        if self.sees_all_alerts():
             return True
-        scope = self.alert_scope()
-        return scope is not None and alert.get(scope[0]) == scope[1]
+        if self.role == "district_manager" and alert.get("district_code") == self.scope:
+            return True
+        if self.role == "steward" and alert.get("owner_scope") == self.scope:
+            return True
+        return self._owns(current_owner(alert, loop))
+
+    def dispatch_targets(self, alert: Mapping, districts: list[str], departments: list[str]) -> list[tuple[str, str]]:
+        """Owners this user may dispatch ``alert`` to: a city manager any district or department,
+        a district manager (own district's alerts) their district or a department; else none."""
+        if self.role == "city_manager":
+            return [("district", d) for d in districts] + [("department", d) for d in departments]
+        if self.role == "district_manager" and alert.get("district_code") == self.scope:
+            return [("district", self.scope)] + [("department", d) for d in departments]
+        return []
+
+    def may_dispatch(self, alert: Mapping, loop: LoopState) -> bool:
+        """Managers dispatch (or re-dispatch) an alert waiting on an owner; a new one only while
+        its condition holds. A district manager only their own district's."""
+        if loop.state not in ALLOWED_FROM["dispatch"] or (loop.state == "new" and alert.get("status") != "open"):
+            return False
+        return self.role == "city_manager" or (self.role == "district_manager" and alert.get("district_code") == self.scope)
+
+    def may_handle(self, alert: Mapping, loop: LoopState) -> bool:
+        """The current owner records what was done: the department's steward or the district's manager."""
+        return loop.state in ALLOWED_FROM["handle"] and self._owns(current_owner(alert, loop))
+
+    def may_evaluate(self, alert: Mapping, loop: LoopState) -> bool:
+        """The city manager closes a handled alert with an evaluation, or returns it."""
+        return self.role == "city_manager" and loop.state == "handled"
+
+    def alert_actions(self, alert: Mapping, loop: LoopState) -> list[str]:
+        """The steps this user may take on ``alert`` now, in the loop's order."""
+        return [step for step, ok in (("dispatch", self.may_dispatch(alert, loop)), ("handle", self.may_handle(alert, loop)),
+                                      ("close", self.may_evaluate(alert, loop)), ("return", self.may_evaluate(alert, loop))) if ok]
+
+
+def natural_owner(alert: Mapping) -> tuple[str, str] | None:
+    """Who owns an alert nobody dispatched: the department or district the warehouse named
+    (``owner_role``/``owner_scope``); None for the city's own (the city manager's)."""
+    kind = {"steward": "department", "district_manager": "district"}.get(alert.get("owner_role") or "")
+    return (kind, alert["owner_scope"]) if kind and alert.get("owner_scope") else None
+
+
+def current_owner(alert: Mapping, loop: LoopState) -> tuple[str, str] | None:
+    """The owner of the latest dispatch, else the natural owner."""
+    if loop.owner_kind and loop.owner_code:
+        return (loop.owner_kind, loop.owner_code)
+    return natural_owner(alert)

@@ -1,65 +1,308 @@
-"""Alerts: list, filter, acknowledge with a comment — each role sees and acts on its own scope."""
+"""Alerts as a work queue (派单 → 处置 → 结案 → 评价): each role sees its own alerts and takes the
+steps of the loop it may take; the city manager also sees how owners perform.
+
+What a duty officer expects: the queue opens on what waits for *them* (evaluations first, then
+what is overdue, then what is new by severity); choosing an alert shows its whole history (who,
+in which role, when, what) and only the actions open to them; every action asks to be confirmed
+in the page itself (a browser's own confirm box would speak the browser's language, not the
+reader's) and says at once what was done. Every step is checked again on the server
+(``Principal.alert_actions``, and the state inside the write), written to the operational store
+and to the access audit log.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import dash
+import pandas as pd
 from dash import Input, Output, State, callback, dash_table, dcc, html
 
 from cockpit import data
 from cockpit.components import page
 from cockpit.context import ctx, guard
-from cockpit.i18n import columns, label, message, named, t
-from warehouse.contract.labels import ALERT_STATUSES
+from cockpit.i18n import columns, label, message, t
+from warehouse.contract.feeds import STEWARD_DEPARTMENTS
+from warehouse.ops.alert_loop import DUE_HOURS, RATINGS, owner_performance
 
 PATH = "/alerts"
 dash.register_page(__name__, path=PATH, name="预警", name_en="Alerts", order=2)
-COLUMNS = ["alert_id", "severity", "status", "date", "district_code", "rule_id", "message", "owner_scope", "acknowledged_by"]
+COLUMNS = ["alert_id", "severity", "state", "condition", "date", "district_code", "rule_id", "message", "owner", "due_at"]
+HISTORY = ["at", "step", "actor", "role", "owner", "due_at", "note", "rating"]
+PERFORMANCE = ["owner_kind", "owner", "dispatched", "judged", "on_time", "disposal_rate", "open_now", "closed",
+               "median_hours_to_close", "mean_rating", "returns"]
+VIEWS = {"mine": ("待我处理", "Waiting for me"), "active": ("处置中", "In progress"), "closed": ("已结案", "Closed"),
+         "all": ("全部", "All")}
+# The queue's order: what waits longest in the loop first.
+STATE_RANK = {"handled": 0, "returned": 1, "dispatched": 2, "new": 3, "closed": 4}
+
+
+def _can_act(who) -> bool:
+    return who.role in ("city_manager", "district_manager", "steward")
+
+
+def _hidden(show: bool) -> dict:
+    return {} if show else {"display": "none"}
 
 
 @page(PATH)
 def layout(who) -> html.Div:
+    manager = who.role in ("city_manager", "district_manager")
+    form = html.Div([
+        dcc.Dropdown(id="al-owner", placeholder=t("派往（责任部门或区县）", "Dispatch to (department or district)"),
+                     className="wide", style=_hidden(manager)),
+        dcc.Dropdown(id="al-due", placeholder=t("处置时限", "Time limit"), clearable=False, style=_hidden(manager),
+                     options=[{"label": t(f"{h} 小时内", f"within {h} hours") if h < 168 else t("7 天内", "within 7 days"),
+                               "value": h} for h in DUE_HOURS]),
+        dcc.Input(id="al-note", placeholder=t("说明：处置情况、退回原因或评价意见", "Note: what was done, why it is returned, or the evaluation"),
+                  className="wide", maxLength=500),
+        dcc.Dropdown(id="al-rating", placeholder=t("评分（1–5）", "Rating (1–5)"), style=_hidden(who.role == "city_manager"),
+                     options=[{"label": f"{r} ★", "value": r} for r in RATINGS]),
+        html.Button(t("派单", "Dispatch"), id="al-dispatch", disabled=True, style=_hidden(manager)),
+        html.Button(t("处置完成", "Record handling"), id="al-handle", disabled=True),
+        html.Button(t("结案评价", "Close and evaluate"), id="al-close", disabled=True, style=_hidden(who.role == "city_manager")),
+        html.Button(t("退回", "Return"), id="al-return", disabled=True, style=_hidden(who.role == "city_manager")),
+    ], className="toolbar", style=_hidden(_can_act(who)))
+    performance = html.Div([
+        html.H4(t("各责任方处置效能（派单以来）", "How owners dispose of alerts (since dispatching began)")),
+        html.Div(t("按时处置率 = 在时限内处置的派单 ÷ 已到时限或已处置的派单；结案时长为派单到结案的中位小时数。",
+                   "On-time disposal = dispatches handled within their time limit ÷ dispatches that are due or handled; "
+                   "time to close is the median of hours from dispatch to closure."), className="delta"),
+        dash_table.DataTable(id="al-perf", columns=columns(PERFORMANCE), sort_action="native",
+                             style_cell={"textAlign": "left"}),
+    ], className="card", style=_hidden(who.role == "city_manager"))
     return html.Div([
-        dcc.Dropdown(id="al-status", value="open", clearable=False, options=[
-            *({"label": label("alert_status", v), "value": v} for v in ALERT_STATUSES), {"label": t("全部", "All"), "value": "all"}]),
-        dash_table.DataTable(id="al-table", columns=columns(COLUMNS), row_selectable="single",
-                             page_size=20, style_cell={"textAlign": "left", "whiteSpace": "normal"}),
-        dcc.Input(id="al-comment", placeholder=t("处理说明", "Comment"), style={"width": "60%"}),
-        html.Button(t("确认", "Acknowledge"), id="al-ack"),
-        html.Div(id="al-result", className="notice"),
+        html.Div(id="al-summary", className="notice"),
+        html.Div([
+            dcc.Dropdown(id="al-view", value="mine" if _can_act(who) else "all", clearable=False, className="picker",
+                         options=[{"label": t(*VIEWS[v]), "value": v} for v in VIEWS if _can_act(who) or v != "mine"]),
+            dcc.Input(id="al-search", placeholder=t("按编号或内容查找", "Find by id or text"), debounce=True, type="search"),
+        ], className="toolbar"),
+        dash_table.DataTable(id="al-table", columns=columns(COLUMNS), row_selectable="single", page_size=15,
+                             style_cell={"textAlign": "left", "whiteSpace": "normal"},
+                             style_data_conditional=[{"if": {"filter_query": "{due_at} contains " + f'"{t("超期", "overdue")}"'},
+                                                      "color": "#cf222e"}]),
+        html.Div(id="al-detail", className="card"),
+        form,
+        html.Div(id="al-hint", className="notice"),
+        html.Div(id="al-result", className="notice", role="status"),
+        html.Div(html.Div([html.P(id="al-modal-text"),
+                           html.Button(t("确认", "Confirm"), id="al-yes"), html.Button(t("取消", "Cancel"), id="al-no")],
+                          className="modal-box"), id="al-modal", className="modal", style={"display": "none"}),
+        dcc.Store(id="al-pending"),
+        performance,
     ])
 
 
-def _rows(who, status):
+# ---------------------------------------------------------------------------- reading
+
+def _owner_name(kind: str | None, code: str | None) -> str:
+    return label("district" if kind == "district" else "department", code) if code else t("市级", "City")
+
+
+def _due(value) -> str:
+    return "" if pd.isna(value) else pd.Timestamp(value).strftime("%Y-%m-%d %H:%M")
+
+
+def _queue(who, view: str, search: str | None) -> pd.DataFrame:
+    """The alerts of ``view`` in ``who``'s scope, most pressing first."""
     df = data.alerts_for(who)
     if df.empty:
-        return []
-    pending = ctx().store.acknowledged_ids()
-    df = df.assign(status=[("acknowledged" if a in pending and s == "open" else s) for a, s in zip(df.alert_id, df.status)])
-    if status != "all":
-        df = df[df.status == status]
-    df = df.assign(message=[message(k, p, m) for k, p, m in zip(df.get("message_key", [None] * len(df)),
-                                                                 df.get("message_params", [None] * len(df)), df.message)])
-    df = named(df, {"severity": "severity", "status": "alert_status", "district_code": "district", "rule_id": "rule",
-                    "owner_scope": "owner"})
-    return df[COLUMNS].fillna("").astype(str).to_dict("records")
+        return df
+    if view == "mine":
+        df = df[[bool(who.alert_actions(a, a["loop"])) for a in df.to_dict("records")]]
+    elif view == "active":
+        df = df[df.state.isin(["dispatched", "handled", "returned"])]
+    elif view == "closed":
+        df = df[df.state == "closed"]
+    if search:
+        needle = search.strip().lower()
+        text = [f"{a} {message(k, p, m)}".lower() for a, k, p, m in zip(df.alert_id, df.message_key, df.message_params, df.message)]
+        df = df[[needle in x for x in text]]
+    far = pd.Timestamp.max
+    return df.assign(rank=df.state.map(STATE_RANK), due_sort=[far if pd.isna(d) else pd.Timestamp(d) for d in df.due_at],
+                     critical=(df.severity != "critical").astype(int)).sort_values(
+        ["rank", "due_sort", "critical", "date"], ascending=[True, True, True, False], kind="stable")
 
 
-@callback(Output("al-table", "data"), Input("al-status", "value"), Input("al-result", "children"))
-def render(status, _):
-    return _rows(guard(PATH), status)
-
-
-@callback(Output("al-result", "children"), Input("al-ack", "n_clicks"), State("al-table", "data"),
-          State("al-table", "selected_rows"), State("al-comment", "value"), prevent_initial_call=True)
-def acknowledge(_, rows, selected, comment):
+@callback(Output("al-table", "data"), Output("al-summary", "children"),
+          Input("al-view", "value"), Input("al-search", "value"), Input("al-result", "children"))
+def render(view, search, _):
     who = guard(PATH)
-    if not rows or not selected:
-        return t("请先选择一条预警", "Select an alert first.")
-    alert_id = rows[selected[0]]["alert_id"]
-    # Judge the alert as stored in the snapshot, never as the browser describes it.
-    alert = data.alerts_for(who)
-    alert = alert[alert.alert_id == alert_id]
-    if alert.empty or not who.may_acknowledge(alert.iloc[0].to_dict()):
-        return t("无权确认此预警", "You may not acknowledge this alert.")
-    ctx().store.acknowledge(alert_id, who.username, (comment or "").strip()[:500])
-    return t(f"已确认 {alert_id}（下次刷新后生效）", f"Acknowledged {alert_id} (applied at the next refresh).")
+    df = _queue(who, view or "all", search)
+    now = dt.datetime.now()
+    rows = [{
+        "id": a.alert_id, "alert_id": a.alert_id, "severity": label("severity", a.severity), "state": label("alert_state", a.state),
+        "condition": label("alert_status", a.status), "date": str(a.date)[:10], "district_code": label("district", a.district_code),
+        "rule_id": label("rule", a.rule_id), "message": message(a.message_key, a.message_params, a.message),
+        "owner": _owner_name(a.owner_kind, a.owner_code),
+        "due_at": _due(a.due_at) + (t("（超期）", " (overdue)") if a.loop.overdue(now) else ""),
+        "overdue": int(a.loop.overdue(now))} for a in df.itertuples()]
+    mine = data.alerts_for(who)
+    waiting = sum(bool(who.alert_actions(a, a["loop"])) for a in mine.to_dict("records")) if not mine.empty else 0
+    overdue = sum(lp.overdue(now) for lp in mine.loop) if not mine.empty else 0
+    summary = t(f"共 {len(rows)} 条 · 待我处理 {waiting} 条 · 超期未处置 {overdue} 条",
+                f"{len(rows)} shown · {waiting} waiting for me · {overdue} overdue") if _can_act(who) else \
+        t(f"共 {len(rows)} 条（只读）", f"{len(rows)} shown (read only)")
+    return rows, summary
+
+
+def _selected(who, selected_ids) -> dict | None:
+    """The chosen alert as the snapshot and the store have it, if ``who`` may see it."""
+    if not selected_ids:
+        return None
+    df = data.alerts_for(who)
+    hit = df[df.alert_id == selected_ids[0]] if not df.empty else df
+    return None if hit.empty else hit.iloc[0].to_dict()
+
+
+def _history(alert_id: str) -> list[dict]:
+    return [{"at": s["at"].replace("T", " "), "step": label("alert_step", s["step"]), "actor": s["actor"],
+             "role": label("role", s["role"]) if s["role"] else "",
+             "owner": _owner_name(s["owner_kind"], s["owner_code"]) if s["step"] == "dispatch" else "",
+             "due_at": (s["due_at"] or "").replace("T", " "), "note": s["note"] or "",
+             "rating": f"{s['rating']} ★" if s["rating"] else ""} for s in ctx().store.alert_steps(alert_id)]
+
+
+def _targets(who, alert: dict) -> list[tuple[str, str]]:
+    districts = [d for d in data.districts().district_code]
+    return who.dispatch_targets(alert, districts, list(STEWARD_DEPARTMENTS))
+
+
+@callback(Output("al-detail", "children"), Output("al-dispatch", "disabled"), Output("al-handle", "disabled"),
+          Output("al-close", "disabled"), Output("al-return", "disabled"), Output("al-owner", "options"),
+          Input("al-table", "selected_row_ids"), Input("al-result", "children"))
+def detail(selected_ids, _):
+    """The chosen alert: its message, where it stands, its whole history, and what ``who`` may do."""
+    who = guard(PATH)
+    alert = _selected(who, selected_ids)
+    if alert is None:
+        return t("选择一条预警查看处置经过", "Choose an alert to see how it is being handled."), True, True, True, True, []
+    actions = who.alert_actions(alert, alert["loop"])
+    owners = [{"label": f"{label('owner_kind', k)} · {_owner_name(k, c)}", "value": f"{k}:{c}"} for k, c in _targets(who, alert)]
+    head = html.Div([
+        html.B(f"{alert['alert_id']} · {label('alert_state', alert['state'])}"),
+        html.Div(message(alert.get("message_key"), alert.get("message_params"), alert["message"])),
+        html.Div(t(f"责任方：{_owner_name(alert['owner_kind'], alert['owner_code'])}",
+                   f"Owner: {_owner_name(alert['owner_kind'], alert['owner_code'])}")
+                 + (t(f" · 时限 {_due(alert['due_at'])}", f" · due {_due(alert['due_at'])}") if _due(alert["due_at"]) else ""),
+                 className="delta"),
+        html.Div(t("可执行：", "You may: ") + ("、".join(label("alert_step", a) for a in actions) if actions else t("无", "nothing"))
+                 if _can_act(who) else "", className="delta"),
+    ])
+    history = dash_table.DataTable(id="al-history", columns=columns(HISTORY), data=_history(alert["alert_id"]),
+                                   style_cell={"textAlign": "left", "whiteSpace": "normal"})
+    return ([head, html.H4(t("处置经过", "History")), history], "dispatch" not in actions, "handle" not in actions,
+            "close" not in actions, "return" not in actions, owners)
+
+
+# ---------------------------------------------------------------------------- acting
+
+def _whole(value) -> bool:
+    """A whole number as JSON sends one (not a string, not true/false)."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _problem(who, step: str, alert: dict | None, owner: str | None, due, note: str, rating) -> str | None:
+    """Why ``step`` cannot be taken as asked, in the reader's language; None when it can."""
+    if alert is None or step not in who.alert_actions(alert, alert["loop"]):
+        return t("无权对此预警执行该操作", "You may not do that to this alert.")
+    if step == "dispatch":
+        if tuple((owner or "").split(":", 1)) not in _targets(who, alert):
+            return t("请选择派往的责任方", "Choose whom to dispatch it to.")
+        if not _whole(due) or due not in DUE_HOURS:
+            return t("请选择处置时限", "Choose a time limit.")
+    if step in ("handle", "return") and not note:
+        return t("请填写说明", "Write a note first.")
+    if step == "close" and (not _whole(rating) or rating not in RATINGS):
+        return t("结案请先评分（1–5）", "Rate the handling (1–5) to close it.")
+    return None
+
+
+def _describe(step: str, alert_id: str, owner: str | None, due, rating) -> str:
+    if step == "dispatch":
+        kind, code = owner.split(":", 1)
+        return t(f"将预警 {alert_id} 派往{_owner_name(kind, code)}，{due} 小时内处置？",
+                 f"Dispatch alert {alert_id} to {_owner_name(kind, code)}, to be handled within {due} hours?")
+    if step == "handle":
+        return t(f"记录预警 {alert_id} 已处置？", f"Record that alert {alert_id} has been handled?")
+    if step == "close":
+        return t(f"以 {rating} 分结案预警 {alert_id}？", f"Close alert {alert_id} with a rating of {rating}?")
+    return t(f"退回预警 {alert_id}，由责任方重新处置？", f"Return alert {alert_id} to its owner to handle again?")
+
+
+@callback(Output("al-pending", "data"), Output("al-modal-text", "children"), Output("al-hint", "children"),
+          Input("al-dispatch", "n_clicks"), Input("al-handle", "n_clicks"), Input("al-close", "n_clicks"),
+          Input("al-return", "n_clicks"), State("al-table", "selected_row_ids"), State("al-owner", "value"),
+          State("al-due", "value"), State("al-note", "value"), State("al-rating", "value"), prevent_initial_call=True)
+def ask(_d, _h, _c, _r, selected_ids, owner, due, note, rating):
+    """A step asked for: checked, then put to the user to confirm (nothing is written yet)."""
+    who = guard(PATH)
+    step = {"al-dispatch": "dispatch", "al-handle": "handle", "al-close": "close", "al-return": "return"}.get(dash.ctx.triggered_id)
+    alert = _selected(who, selected_ids)
+    note = (note or "").strip()[:500]
+    problem = _problem(who, step or "", alert, owner, due, note, rating) if step else t("未知操作", "Unknown action.")
+    if problem:
+        return None, "", problem
+    pending = {"step": step, "alert_id": alert["alert_id"], "owner": owner, "due": due, "note": note, "rating": rating,
+               "asked": dash.ctx.triggered[0]["value"]}
+    return pending, _describe(step, alert["alert_id"], owner, due, rating), ""
+
+
+@callback(Output("al-modal", "style"), Input("al-pending", "data"), Input("al-no", "n_clicks"), Input("al-result", "children"),
+          prevent_initial_call=True)
+def modal(pending, _no, _done):
+    """The confirmation shows when a step is asked for and goes when it is confirmed or cancelled."""
+    guard(PATH)
+    show = dash.ctx.triggered_id == "al-pending" and bool(pending)
+    return {"display": "flex"} if show else {"display": "none"}
+
+
+@callback(Output("al-result", "children"), Output("al-note", "value"), Input("al-yes", "n_clicks"), State("al-pending", "data"),
+          prevent_initial_call=True)
+def act(_, pending):
+    """Take the confirmed step. Everything is judged again here, from the snapshot and the store,
+    never from what the browser says: a forged request from another role or scope changes nothing."""
+    who = guard(PATH)
+    pending = pending if isinstance(pending, dict) else {}
+    step, alert_id = pending.get("step"), pending.get("alert_id")
+    owner, due, rating = pending.get("owner"), pending.get("due"), pending.get("rating")
+    note = str(pending.get("note") or "").strip()[:500]
+    alert = _selected(who, [alert_id]) if isinstance(alert_id, str) else None
+    problem = _problem(who, step, alert, owner, due, note, rating) if step in ("dispatch", "handle", "close", "return") \
+        else t("未知操作", "Unknown action.")
+    if problem:
+        return problem, dash.no_update
+    target = tuple(owner.split(":", 1)) if step == "dispatch" else None
+    due_at = dt.datetime.now().replace(second=0, microsecond=0) + dt.timedelta(hours=due) if step == "dispatch" else None
+    store = ctx().store
+    if not store.add_alert_step(alert_id, step, actor=who.username, role=who.role, scope=who.scope, owner=target,
+                                due_at=due_at, note=note, rating=rating if step == "close" else None):
+        return t("该预警刚被他人处理，请查看最新状态", "Someone else has just acted on this alert; see where it stands now."), dash.no_update
+    store.log_access(who.username, who.role, f"alert_{step}", delivery_id=None, rows=0, id_numbers=[],
+                     purpose=f"alert {alert_id}", scope=who.scope)
+    done = {"dispatch": t(f"已派单：{alert_id} → {_owner_name(*target) if target else ''}，时限 {_due(due_at)}",
+                          f"Dispatched {alert_id} to {_owner_name(*target) if target else ''}, due {_due(due_at)}"),
+            "handle": t(f"已记录处置：{alert_id}", f"Handling recorded: {alert_id}"),
+            "close": t(f"已结案：{alert_id}（{rating} 分）", f"Closed: {alert_id} (rated {rating})"),
+            "return": t(f"已退回：{alert_id}", f"Returned: {alert_id}")}
+    return done[step], ""
+
+
+# ---------------------------------------------------------------------------- how owners perform
+
+def _pct(v) -> str:
+    return "—" if v is None else f"{v * 100:.0f}%"
+
+
+@callback(Output("al-perf", "data"), Input("al-result", "children"), Input("al-view", "value"))
+def performance(_, __):
+    """Owners' on-time disposal and time to close, from the loop's steps: the city manager's."""
+    who = guard(PATH)
+    if who.role != "city_manager":
+        raise dash.exceptions.PreventUpdate
+    return [{**r, "owner_kind": label("owner_kind", r["owner_kind"]), "owner": _owner_name(r["owner_kind"], r["owner_code"]),
+             "disposal_rate": _pct(r["on_time_rate"]), "open_now": r["overdue"],
+             "median_hours_to_close": "—" if r["median_hours_to_close"] is None else f"{r['median_hours_to_close']:.1f}",
+             "mean_rating": "—" if r["mean_rating"] is None else f"{r['mean_rating']:.1f}"}
+            for r in owner_performance(ctx().store.alert_steps(), dt.datetime.now())]

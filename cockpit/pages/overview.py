@@ -8,6 +8,7 @@ from dash import Input, Output, callback, dcc, html
 from cockpit import data
 from cockpit.components import page
 from cockpit.context import guard
+from cockpit.fan import sparkline_fan
 from cockpit.i18n import figure_layout, graph_config, label, lang, message, t
 from warehouse.contract.labels import SEVERITIES
 
@@ -38,7 +39,8 @@ def layout(who) -> html.Div:
         html.Div(id="ov-score", className="card"),
         html.Div(id="ov-kpis", className="cards"),
         dcc.Graph(id="ov-categories", config=graph_config(displayModeBar=False)),
-        html.Div([dcc.Graph(id="ov-map", config=graph_config(displayModeBar=False)), html.Div(id="ov-alerts", className="card")],
+        html.Div([dcc.Graph(id="ov-map", config=graph_config(displayModeBar=False)),
+                  html.Div([html.Div(id="ov-outlook", className="card outlook"), html.Div(id="ov-alerts", className="card")])],
                  className="split"),
     ])
 
@@ -62,16 +64,16 @@ def _fmt(value, pct: bool) -> str:
     return f"{value:,.0f}" if float(value).is_integer() or abs(value) >= 100 else f"{value:.2f}"  # e.g. satisfaction 4.62
 
 
-def _kpi_card(k, area: str) -> html.Div:
+def _kpi_card(k, area: str, ahead, today: str | None) -> html.Div:
+    """One key indicator: its latest value, the change in a week, and a small fan of the last
+    30 days and the forecast (``ahead``: the forecast rows of this indicator and area)."""
     pct = k.unit == "%"
     delta = ""
     if not (k.week_before is None or k.week_before != k.week_before or k.value is None or k.value != k.value):
         change = f"{(k.value - k.week_before) * 100:+.1f}{t('个百分点', ' pt')}" if pct else f"{k.value - k.week_before:+,.0f}"
         delta = f"{t('较上周', 'vs last week')} {change}"
-    history = [] if k.history is None else [v for v in k.history if v == v]
-    spark = {"data": [{"type": "scatter", "y": history, "mode": "lines", "line": {"width": 1}}],
-             "layout": {"height": 40, "margin": {"l": 0, "r": 0, "t": 0, "b": 0}, "xaxis": {"visible": False},
-                        "yaxis": {"visible": False}, "paper_bgcolor": "rgba(0,0,0,0)", "plot_bgcolor": "rgba(0,0,0,0)"}}
+    days = [] if k.history is None else [(d, v) for d, v in zip(k.history_dates, k.history) if v == v and v is not None]
+    spark = sparkline_fan([d for d, _ in days], [v for _, v in days], ahead, today)
     label = t(k.name_zh, k.name_en) + (t("（全市）", " (city)") if k.area != area else "")
     return html.Div([html.Div(label), html.Div(_fmt(k.value, pct), className="value"), html.Div(delta, className="delta"),
                      dcc.Graph(figure=spark, config=graph_config(staticPlot=True), style={"height": "40px"})],
@@ -140,9 +142,25 @@ def _score_box(title: str, scores) -> list:
     return box
 
 
+def _outlook(open_alerts) -> list:
+    """The next 7 days (预警): open forecast breaches in the viewer's scope, soonest first, each
+    with its indicator, district, first predicted day, severity and where it stands in the loop."""
+    head = html.H4(t("未来7天预警", "Next 7 days"))
+    breaches = open_alerts[open_alerts.rule_id == "forecast_breach"] if not open_alerts.empty else open_alerts
+    if breaches.empty:
+        return [head, html.Div(t("预测未见越线", "No forecast crosses a threshold"), className="delta")]
+    breaches = breaches.assign(rank=(breaches.severity != "critical").astype(int)).sort_values(["date", "rank"])
+    rows = [html.Tr([html.Td(str(b.date)[:10]), html.Td(label("severity", b.severity), className=f"sev {b.severity}"),
+                     html.Td(label("indicator", b.subject)), html.Td(label("district", b.district_code)),
+                     html.Td(label("alert_state", b.state))]) for b in breaches.head(10).itertuples()]
+    header = html.Tr([html.Th(h) for h in (t("越线日", "From"), t("级别", "Severity"), t("指标", "Indicator"),
+                                           t("区县", "District"), t("处置", "Handling"))])
+    return [head, html.Table([html.Thead(header), html.Tbody(rows)], className="outlook-table")]
+
+
 @callback(Output("ov-asof", "children"), Output("ov-score", "children"), Output("ov-kpis", "children"),
           Output("ov-map", "figure"), Output("ov-alerts", "children"), Output("ov-categories", "figure"),
-          Input("ov-district", "data"))
+          Output("ov-outlook", "children"), Input("ov-district", "data"))
 def render(selected):
     who = guard(PATH)
     area = _area_of(who, selected)
@@ -151,9 +169,15 @@ def render(selected):
     names = dict(zip(ds.district_code, ds.name_en if lang() == "en" else ds.name))
     title = names.get(area, info.get("city_name_en" if lang() == "en" else "city_name", info.get("city_name", "")))
     score_box = _score_box(title, data.scores(area))
-    cards = [_kpi_card(k, area) for k in data.kpis(area).itertuples()]
+    kpis = data.kpis(area)
+    ahead = data.forecasts(list(kpis.indicator_id), list({*kpis.area})) if not kpis.empty else None
+    today = str(info.get("as_of", ""))[:10] or None
+    cards = [_kpi_card(k, area, None if ahead is None or ahead.empty else
+                       ahead[(ahead.indicator_id == k.indicator_id) & (ahead.district_code == k.area)], today)
+             for k in kpis.itertuples()]
     alerts = data.alerts_for(who)
-    open_ = alerts[alerts.status == "open"] if not alerts.empty else alerts
+    # Open conditions not yet closed in the loop.
+    open_ = alerts[(alerts.status == "open") & (alerts.state != "closed")] if not alerts.empty else alerts
     if who.role == "city_manager" and area != info.get("city_code") and not open_.empty:
         open_ = open_[open_.district_code == area]
     counts = open_.severity.value_counts().to_dict() if not open_.empty else {}
@@ -163,5 +187,6 @@ def render(selected):
         html.Ul([html.Li(message(a.get("message_key"), a.get("message_params"), a["message"]))
                  for a in open_.head(8).to_dict("records")]) if not open_.empty else html.Div(t("无", "None")),
     ]
+    outlook = _outlook(open_)
     asof = f"{t('数据截至', 'Data as of')} {info.get('as_of', '?')} · {t('发布于', 'published')} {info.get('published_at', '?')[:19]}"
-    return asof, score_box, cards, _tile_map(area), alert_box, _categories(area)
+    return asof, score_box, cards, _tile_map(area), alert_box, _categories(area), outlook

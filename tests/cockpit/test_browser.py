@@ -160,19 +160,90 @@ def test_an_analyst_compares_districts_and_downloads_csv(session) -> None:
     s.assert_clean()
 
 
-def test_a_manager_acknowledges_an_alert_with_a_comment(session) -> None:
-    s = session("boss")
-    s.open("/alerts")
+def _take_step(s: Session, alert_id: str, button: str, *, owner: str | None = None, due: str | None = None,
+               note: str | None = None, rating: str | None = None) -> None:
+    """On the alerts page: find the alert, choose it, fill in the step and confirm it in the page."""
+    s.page.fill("#al-search", alert_id)
+    s.page.keyboard.press("Enter")
+    row = s.page.locator("#al-table tr", has_text=alert_id)
+    row.locator("input[type=radio]").check()
+    expect(s.page.locator(f"{button}:not([disabled])")).to_be_visible()
+    if owner:
+        s.choose("#al-owner", owner)
+    if due:
+        s.choose("#al-due", due)
+    if rating:
+        s.choose("#al-rating", rating)
+    if note:
+        s.page.fill("#al-note", note)
+    s.page.click(button)
+    expect(s.page.locator("#al-modal")).to_be_visible()
+    s.page.click("#al-yes")
+    expect(s.page.locator("#al-modal")).to_be_hidden()
+
+
+def _first_new_alert(s: Session, district: str | None = None) -> str:
+    """The id of the first alert in the city manager's queue not yet in the loop (of ``district``)."""
     s.page.wait_for_selector("#al-table input[type=radio]")
-    s.page.locator("#al-table input[type=radio]").first.check()
-    s.page.fill("#al-comment", "已安排核查")
-    s.page.click("#al-ack")
-    expect(s.page.locator("#al-result")).to_contain_text("已确认")
-    acknowledged = s.page.inner_text("#al-result").split()[1].split("（")[0]
-    # Filtered to acknowledged alerts, the list shows it (applied to the warehouse at the next refresh).
-    s.choose("#al-status", "已确认")
-    expect(s.page.locator("#al-table")).to_contain_text(acknowledged)
-    s.assert_clean()
+    rows = s.page.locator("#al-table tbody tr", has_text="待派单")
+    if district:
+        rows = rows.filter(has_text=district)
+    return rows.first.locator("td").nth(1).inner_text().strip()
+
+
+def test_an_alert_goes_round_the_loop_dispatch_handle_close_and_return(session, home: Path) -> None:
+    """As a duty officer would: the city manager dispatches an alert to Xihu with a time limit,
+    Xihu's manager records what was done, the city manager closes it with an evaluation. A second
+    alert goes to the police and comes back: returned, it waits on the police again."""
+    boss = session("boss")
+    boss.open("/alerts")
+    first = _first_new_alert(boss)
+    _take_step(boss, first, "#al-dispatch", owner="区县 · 西湖区", due="24 小时内", note="请核实并处置")
+    expect(boss.page.locator("#al-result")).to_contain_text(f"已派单：{first} → 西湖区")
+    expect(boss.page.locator("#al-detail")).to_contain_text("已派单待处置")
+    expect(boss.page.locator("#al-history")).to_contain_text("请核实并处置")
+
+    xihu = session("xihu")
+    xihu.open("/alerts")
+    expect(xihu.page.locator("#al-table")).to_contain_text(first)  # in Xihu's queue, though not Xihu's own alert maybe
+    _take_step(xihu, first, "#al-handle", note="已现场核查并处置")
+    expect(xihu.page.locator("#al-result")).to_contain_text(f"已记录处置：{first}")
+    # The district manager may neither close nor return it.
+    assert xihu.page.locator("#al-close").is_hidden() and xihu.page.locator("#al-return").is_hidden()
+
+    boss.open("/alerts")
+    _take_step(boss, first, "#al-close", rating="4 ★", note="处置及时")
+    expect(boss.page.locator("#al-result")).to_contain_text(f"已结案：{first}（4 分）")
+    history = boss.page.inner_text("#al-history")
+    for who, step in (("boss", "派单"), ("xihu", "处置"), ("boss", "结案评价")):
+        assert who in history and step in history, history
+    assert "区领导" in history and "4 ★" in history
+    # How owners perform: Xihu, one dispatch handled within its time limit and closed.
+    perf = boss.page.locator("#al-perf")
+    expect(perf).to_contain_text("西湖区")
+    xihu_row = perf.locator("tr", has_text="西湖区").locator("td").all_inner_texts()
+    assert xihu_row[:6] == ["区县", "西湖区", "1", "1", "1", "100%"] and xihu_row[7] == "1", xihu_row
+
+    # The return path, with a department: the police steward handles, the city manager returns it.
+    boss.open("/alerts")
+    second = _first_new_alert(boss)
+    _take_step(boss, second, "#al-dispatch", owner="部门 · 公安局", due="8 小时内")
+    police = session("police")
+    police.open("/alerts")
+    _take_step(police, second, "#al-handle", note="已通知核查")
+    boss.open("/alerts")
+    _take_step(boss, second, "#al-return", note="未说明核查结果，请补充")
+    expect(boss.page.locator("#al-result")).to_contain_text(f"已退回：{second}")
+    police.open("/alerts")
+    expect(police.page.locator("#al-table tr", has_text=second)).to_contain_text("已退回待处置")
+    steps = [st["step"] for st in OpsStore(home).alert_steps(second)]
+    assert steps == ["dispatch", "handle", "return"]
+    # Every step is in the access audit log with who did it.
+    logged = [(e["username"], e["action"]) for e in OpsStore(home).access_log(limit=50) if e["action"].startswith("alert_")]
+    assert {("boss", "alert_dispatch"), ("xihu", "alert_handle"), ("boss", "alert_close"), ("police", "alert_handle"),
+            ("boss", "alert_return")} <= set(logged)
+    for s in (boss, xihu, police):
+        s.assert_clean()
 
 
 def test_a_steward_views_and_downloads_rejected_rows_and_markup_stays_text(session, home: Path) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import dagster as dg
 import duckdb
 import pytest
 from helpers import AS_OF, EVIL, PASSWORD, dash_call, sign_in
@@ -13,7 +12,6 @@ from helpers import AS_OF, EVIL, PASSWORD, dash_call, sign_in
 from cockpit.app import create_app
 from cockpit.auth import add_user
 from cockpit.data import KPIS
-from pipelines.run import run_daily_job
 from warehouse.ops.store import OpsStore
 from warehouse.storage.home import Home
 
@@ -143,23 +141,6 @@ def test_a_handling_departments_steward_starts_on_its_requests(app, home: Path) 
     assert [row["handler"] for row in out["sv-handlers"]["data"]] == ["城市管理局"]
     with pytest.raises(ValueError, match="not a department"):
         add_user(OpsStore(home), "nobody", PASSWORD, "steward", "roads")
-
-
-def test_acknowledgements_are_scoped_and_reach_the_warehouse(app, home: Path) -> None:
-    snap = duckdb.connect(str(home / "warehouse.duckdb"), read_only=True)
-    city_alert = snap.execute("SELECT alert_id FROM marts.alerts WHERE status = 'open' AND owner_scope = 'dsb' LIMIT 1").fetchone()
-    snap.close()
-    assert city_alert, "the tiny city has open alerts for the data resources bureau"
-    rows = [{"alert_id": city_alert[0]}]
-    xihu = _client(app, "xihu", "en")
-    assert "may not acknowledge" in dash_call(xihu, app, "al-result.children", [1], [rows, [0], "mine"]).get_data(as_text=True)
-    boss = _client(app, "boss", "en")
-    assert "Acknowledged" in dash_call(boss, app, "al-result.children", [1], [rows, [0], "on it"]).get_data(as_text=True)
-    assert city_alert[0] in OpsStore(home).acknowledged_ids()
-    with dg.instance_for_test() as instance:
-        assert run_daily_job(Home.resolve(home), AS_OF, instance).success
-    con = duckdb.connect(str(home / "warehouse.duckdb"), read_only=True)
-    assert con.execute("SELECT status, acknowledged_by FROM marts.alerts WHERE alert_id = ?", city_alert).fetchone() == ("acknowledged", "boss")
 
 
 @pytest.mark.parametrize("user, area", [("boss", "330100"), ("xihu", "330106")])

@@ -319,3 +319,67 @@ def test_a_citizen_sees_only_the_accesses_to_their_own_data(app, home: Path) -> 
 def _dash(client, app, output_fragment: str, args: list):
     """A callback posted with ``args`` = [inputs, states]."""
     return dash_call(client, app, output_fragment, *args)
+
+
+# ---------------------------------------------------------------- the loop from alert to closure
+def _step(client, app, step: str, alert_id: str, **fields):
+    """Post the confirmed step as the alerts page does, or as a forger would: straight to the server."""
+    pending = {"step": step, "alert_id": alert_id, "owner": None, "due": None, "note": "", "rating": None, **fields}
+    return _dash(client, app, "al-result.children", [[1], [pending]])
+
+
+def _said(response) -> str:
+    assert response.status_code == 200, response.status_code
+    return json.loads(response.get_data(as_text=True))["response"]["al-result"]["children"]
+
+
+def test_forged_alert_steps_from_other_roles_and_scopes_change_nothing(app, home: Path) -> None:
+    store = OpsStore(home)
+    add_user(store, "gongshu", PASSWORD, "district_manager", "330105")  # a district manager of another district
+    con = duckdb.connect(str(home / "warehouse.duckdb"), read_only=True)
+    alert = con.execute("SELECT alert_id FROM marts.alerts WHERE status = 'open' AND district_code = '330100' "
+                        "AND owner_scope IS DISTINCT FROM 'psb' ORDER BY alert_id LIMIT 1").fetchone()[0]
+    con.close()
+    refused = "无权对此预警执行该操作"
+    boss, xihu, gongshu = _client(app, "boss"), _client(app, "xihu"), _client(app, "gongshu")
+    police, analyst, auditor = _client(app, "police"), _client(app, "ana"), _client(app, "aud")
+    to_xihu = {"owner": "district:330106", "due": 24}
+
+    # Only a manager whose scope holds the alert dispatches it, to an owner that exists, with a listed time limit.
+    assert _step(auditor, app, "dispatch", alert, **to_xihu).status_code == 204  # the page is not the auditor's at all
+    for client in (analyst, xihu, gongshu, police):
+        assert _said(_step(client, app, "dispatch", alert, **to_xihu)) == refused
+    assert "请选择派往的责任方" in _said(_step(boss, app, "dispatch", alert, owner="district:999999", due=24))
+    assert "请选择处置时限" in _said(_step(boss, app, "dispatch", alert, owner="district:330106", due=5))
+    assert store.alert_steps(alert) == []
+    assert "已派单" in _said(_step(boss, app, "dispatch", alert, **to_xihu))
+
+    # Only the owner it was dispatched to handles it; nobody closes what is not handled.
+    for client in (gongshu, police, analyst, boss):
+        assert _said(_step(client, app, "handle", alert, note="done")) == refused
+    assert _said(_step(boss, app, "close", alert, rating=5)) == refused
+    assert "已记录处置" in _said(_step(xihu, app, "handle", alert, note="已处置"))
+
+    # Only the city manager closes or returns it, with a rating.
+    for client in (xihu, gongshu, police, analyst):
+        assert _said(_step(client, app, "close", alert, rating=5)) == refused
+        assert _said(_step(client, app, "return", alert, note="again")) == refused
+    assert _step(auditor, app, "close", alert, rating=5).status_code == 204
+    assert "请先评分" in _said(_step(boss, app, "close", alert, rating=9))
+    assert "已结案" in _said(_step(boss, app, "close", alert, rating=5, note="good"))
+    assert _said(_step(xihu, app, "handle", alert, note="after closure")) == refused
+    steps = store.alert_steps(alert)
+    assert [(s["step"], s["actor"], s["role"]) for s in steps] == [
+        ("dispatch", "boss", "city_manager"), ("handle", "xihu", "district_manager"), ("close", "boss", "city_manager")]
+    assert (steps[0]["owner_kind"], steps[0]["owner_code"], steps[2]["rating"]) == ("district", "330106", 5)
+
+    # Seen only in scope: Xihu (it was dispatched there) and the city, not another district or department.
+    def listed(client) -> bool:
+        out = json.loads(_dash(client, app, "al-table.data", [["all", alert, None], []]).get_data(as_text=True))["response"]
+        return any(r["alert_id"] == alert for r in out["al-table"]["data"])
+
+    assert listed(boss) and listed(xihu) and not listed(gongshu) and not listed(police)
+    # Each step taken, and none of the forged ones, is in the access audit log.
+    logged = [(e["username"], e["action"], e["purpose"]) for e in store.access_log(limit=200) if e["action"].startswith("alert_")]
+    assert sorted(logged) == sorted([("boss", "alert_dispatch", f"alert {alert}"), ("xihu", "alert_handle", f"alert {alert}"),
+                                     ("boss", "alert_close", f"alert {alert}")])
