@@ -74,17 +74,20 @@ def _feed_missing(con: duckdb.DuckDBPyConnection, as_of: dt.datetime, first: dt.
 
 
 def _consistency(con: duckdb.DuckDBPyConnection, as_of: dt.datetime) -> None:
-    """Findings summarised per rule and owner for the clock date, no personal data in the text.
+    """Findings summarised per rule, owner and district for the clock date, no personal data
+    in the text: a district's findings are its own alert, so its manager sees and can act on
+    them (findings of no known district stay the city's).
 
     ``deceased_with_valid_certificate`` is one alert per date (CONTRACT §4) whichever
-    departments issued the certificates; the data resources bureau owns it.
+    departments issued the certificates and wherever the holders lived; the data resources
+    bureau owns it.
     """
-    city = load_city().code
+    city = load_city()
     con.execute(
         _INSERT + """
            SELECT CASE WHEN rule = 'deceased_with_valid_certificate' THEN rule ELSE 'consistency:' || rule END,
                   CASE WHEN rule IN ('deceased_with_valid_certificate', 'death_not_deregistered') THEN 'critical' ELSE 'warning' END,
-                  CAST($as_of AS DATE), $city,
+                  CAST($as_of AS DATE), district,
                   CASE WHEN rule = 'deceased_with_valid_certificate' THEN 'e_certificate' ELSE rule || '@' || owner END,
                   CASE WHEN rule IN ('deceased_with_valid_certificate', 'death_not_deregistered') THEN rule ELSE 'consistency' END,
                   CASE rule
@@ -92,11 +95,13 @@ def _consistency(con: duckdb.DuckDBPyConnection, as_of: dt.datetime) -> None:
                     ELSE json_object('count', count(*), 'rule', rule) END,
                   'steward', owner, 'daily'
            FROM (SELECT f.*, CASE WHEN f.rule = 'deceased_with_valid_certificate' THEN c.holder_id END AS holder,
-                        CASE WHEN f.rule = 'deceased_with_valid_certificate' THEN 'dsb' ELSE f.owner_department END AS owner
+                        CASE WHEN f.rule = 'deceased_with_valid_certificate' THEN 'dsb' ELSE f.owner_department END AS owner,
+                        CASE WHEN f.rule <> 'deceased_with_valid_certificate' AND list_contains($districts, f.district_code)
+                             THEN f.district_code ELSE $city END AS district
                  FROM quality.findings f LEFT JOIN e_certificate.certificate_state c
                    ON f.subject_kind = 'certificate' AND c.certificate_no = f.subject_id)
-           GROUP BY rule, owner""",
-        {"as_of": as_of, "city": city},
+           GROUP BY rule, owner, district""",
+        {"as_of": as_of, "city": city.code, "districts": city.district_codes},
     )
 
 
