@@ -153,7 +153,7 @@ def alerts_for(who: Principal) -> pd.DataFrame:
                     owner_code=[o[1] if o else None for o in owners], due_at=[lp.due_at for lp in loops])
     if who.sees_all_alerts():
         return out
-    return out[[who.sees_alert(a, lp) for a, lp in zip(records, loops)]]
+    return out[pd.Series([who.sees_alert(a, lp) for a, lp in zip(records, loops)], index=out.index, dtype=bool)]
 
 
 def forecasts(indicators: list[str], areas: list[str]) -> pd.DataFrame:

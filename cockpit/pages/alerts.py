@@ -104,13 +104,18 @@ def _due(value) -> str:
     return "" if pd.isna(value) else pd.Timestamp(value).strftime("%Y-%m-%d %H:%M")
 
 
+def _rows_where(df: pd.DataFrame, keep: list[bool]) -> pd.DataFrame:
+    """The rows where ``keep`` is true (an empty list would select columns, not rows)."""
+    return df[pd.Series(keep, index=df.index, dtype=bool)]
+
+
 def _queue(who, view: str, search: str | None) -> pd.DataFrame:
     """The alerts of ``view`` in ``who``'s scope, most pressing first."""
     df = data.alerts_for(who)
     if df.empty:
         return df
     if view == "mine":
-        df = df[[bool(who.alert_actions(a, a["loop"])) for a in df.to_dict("records")]]
+        df = _rows_where(df, [bool(who.alert_actions(a, a["loop"])) for a in df.to_dict("records")])
     elif view == "active":
         df = df[df.state.isin(["dispatched", "handled", "returned"])]
     elif view == "closed":
@@ -118,7 +123,7 @@ def _queue(who, view: str, search: str | None) -> pd.DataFrame:
     if search:
         needle = search.strip().lower()
         text = [f"{a} {message(k, p, m)}".lower() for a, k, p, m in zip(df.alert_id, df.message_key, df.message_params, df.message)]
-        df = df[[needle in x for x in text]]
+        df = _rows_where(df, [needle in x for x in text])
     far = pd.Timestamp.max
     return df.assign(rank=df.state.map(STATE_RANK), due_sort=[far if pd.isna(d) else pd.Timestamp(d) for d in df.due_at],
                      critical=(df.severity != "critical").astype(int)).sort_values(
