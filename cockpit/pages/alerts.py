@@ -33,6 +33,9 @@ PERFORMANCE = ["owner_kind", "owner", "dispatched", "judged", "on_time", "dispos
                "median_hours_to_close", "mean_rating", "returns"]
 VIEWS = {"mine": ("待我处理", "Waiting for me"), "active": ("处置中", "In progress"), "closed": ("已结案", "Closed"),
          "all": ("全部", "All")}
+# The buttons' words: what one may do (the registry's step names say what was done).
+ACTION_NAMES = {"dispatch": ("派单", "Dispatch"), "handle": ("处置完成", "Record handling"),
+                "close": ("结案评价", "Close and evaluate"), "return": ("退回", "Return")}
 # The queue's order: what waits longest in the loop first.
 STATE_RANK = {"handled": 0, "returned": 1, "dispatched": 2, "new": 3, "closed": 4}
 
@@ -58,10 +61,10 @@ def layout(who) -> html.Div:
                   className="wide", maxLength=500),
         dcc.Dropdown(id="al-rating", placeholder=t("评分（1–5）", "Rating (1–5)"), style=_hidden(who.role == "city_manager"),
                      options=[{"label": f"{r} ★", "value": r} for r in RATINGS]),
-        html.Button(t("派单", "Dispatch"), id="al-dispatch", disabled=True, style=_hidden(manager)),
-        html.Button(t("处置完成", "Record handling"), id="al-handle", disabled=True),
-        html.Button(t("结案评价", "Close and evaluate"), id="al-close", disabled=True, style=_hidden(who.role == "city_manager")),
-        html.Button(t("退回", "Return"), id="al-return", disabled=True, style=_hidden(who.role == "city_manager")),
+        html.Button(t(*ACTION_NAMES["dispatch"]), id="al-dispatch", disabled=True, style=_hidden(manager)),
+        html.Button(t(*ACTION_NAMES["handle"]), id="al-handle", disabled=True),
+        html.Button(t(*ACTION_NAMES["close"]), id="al-close", disabled=True, style=_hidden(who.role == "city_manager")),
+        html.Button(t(*ACTION_NAMES["return"]), id="al-return", disabled=True, style=_hidden(who.role == "city_manager")),
     ], className="toolbar", style=_hidden(_can_act(who)))
     performance = html.Div([
         html.H4(t("各责任方处置效能（派单以来）", "How owners dispose of alerts (since dispatching began)")),
@@ -192,7 +195,7 @@ def detail(selected_ids, _):
                    f"Owner: {_owner_name(alert['owner_kind'], alert['owner_code'])}")
                  + (t(f" · 时限 {_due(alert['due_at'])}", f" · due {_due(alert['due_at'])}") if _due(alert["due_at"]) else ""),
                  className="delta"),
-        html.Div(t("可执行：", "You may: ") + ("、".join(label("alert_step", a) for a in actions) if actions else t("无", "nothing"))
+        html.Div(t("可执行：", "You may: ") + (t("、", ", ").join(t(*ACTION_NAMES[a]) for a in actions) if actions else t("无", "nothing"))
                  if _can_act(who) else "", className="delta"),
     ])
     history = dash_table.DataTable(id="al-history", columns=columns(HISTORY), data=_history(alert["alert_id"]),
