@@ -182,7 +182,7 @@ def render(selected):
         open_ = open_[open_.district_code == area]
     counts = open_.severity.value_counts().to_dict() if not open_.empty else {}
     alert_box = [
-        html.H4(t("未处理预警", "Open alerts")),
+        html.H4(t("未解除预警", "Open alerts")),
         html.Div([html.Span(f"{label('severity', s)} {counts.get(s, 0)}", className=f"sev {s}") for s in SEVERITIES]),
         html.Ul([html.Li(message(a.get("message_key"), a.get("message_params"), a["message"]))
                  for a in open_.head(8).to_dict("records")]) if not open_.empty else html.Div(t("无", "None")),
