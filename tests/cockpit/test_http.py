@@ -12,6 +12,7 @@ from helpers import AS_OF, EVIL, PASSWORD, dash_call, sign_in
 from cockpit.app import create_app
 from cockpit.auth import add_user
 from cockpit.data import KPIS
+from warehouse.contract import labels
 from warehouse.ops.store import OpsStore
 from warehouse.storage.home import Home
 
@@ -162,3 +163,47 @@ def test_overview_renders_the_callers_area(app, user: str, area: str) -> None:
     cards = json.dumps(out["ov-kpis"]["children"], ensure_ascii=False)
     # City-wide indicators show the city's value beside a district's own (labelled), never a blank.
     assert ("（全市）" in cards) == (user == "xihu")
+
+
+def test_forecasts_fan_out_in_the_explorer_and_on_the_cards_and_breaches_lead_the_next_7_days(app, home: Path) -> None:
+    con = duckdb.connect(str(home / "warehouse.duckdb"), read_only=True)
+    ahead = con.execute("""SELECT date, hi80, hi95 FROM marts.forecasts WHERE indicator_id = 'gov.rejection_rate'
+                           AND district_code = '330100' AND issued_on = (SELECT max(issued_on) FROM marts.forecasts)
+                           ORDER BY date""").fetchall()
+    levels = con.execute("SELECT warn, critical FROM marts.indicator_catalog WHERE indicator_id = 'gov.rejection_rate'").fetchone()
+    breaches = con.execute("""SELECT district_code, subject, strftime(date, '%Y-%m-%d') FROM marts.alerts
+                              WHERE rule_id = 'forecast_breach' AND status = 'open'""").fetchall()
+    forecast = set(con.execute("SELECT DISTINCT indicator_id, district_code FROM marts.forecasts").fetchall())
+    con.close()
+    assert ahead and breaches, "the tiny city forecasts its rejection rate and one breach"
+    boss = _client(app, "boss")
+    fig = json.loads(dash_call(boss, app, "ex-graph.figure", [["gov.rejection_rate"], ["330100"], None, None])
+                     .get_data(as_text=True))["response"]["ex-graph"]["figure"]
+    history, band95, band80, mean = fig["data"]
+    assert band95["fill"] == band80["fill"] == "toself" and mean["line"]["dash"] == "dash"
+    # The bands are the forecast's own bounds, day by day (the upper edge, then the lower back).
+    assert band80["x"][:len(ahead)] == [str(d) for d, _, _ in ahead] and band80["y"][:len(ahead)] == [h80 for _, h80, _ in ahead]
+    assert band95["y"][:len(ahead)] == [h95 for _, _, h95 in ahead]
+    assert mean["x"][0] in history["x"] and mean["x"][1:] == [str(d) for d, _, _ in ahead]  # from the last day seen on
+    layout = fig["layout"]
+    assert sorted(s["y0"] for s in layout["shapes"] if s["yref"] == "y") == sorted(levels)  # warning and critical levels
+    assert any(s["xref"] == "x" and s["x0"] == AS_OF[:10] for s in layout["shapes"])  # today
+    assert {a["text"] for a in layout["annotations"]} == {"预警线", "警戒线", "今日"}
+    # Dates that end before the forecast begins draw no fan.
+    past = json.loads(dash_call(boss, app, "ex-graph.figure", [["gov.rejection_rate"], ["330100"], None, "2026-11-10"])
+                      .get_data(as_text=True))["response"]["ex-graph"]["figure"]
+    assert len(past["data"]) == 1 and not past["layout"]["shapes"]
+    for user, district in (("boss", None), ("xihu", "330106")):
+        out = json.loads(dash_call(_client(app, user), app, "ov-kpis.children", [None]).get_data(as_text=True))["response"]
+        for card in out["ov-kpis"]["children"]:
+            indicator = card["props"]["data-indicator"]
+            area = "330100" if district is None or "（全市）" in card["props"]["children"][0]["props"]["children"] else district
+            traces = card["props"]["children"][-1]["props"]["figure"]["data"]
+            # A forecast indicator's card fans out (history, two bands, mean); the others are a line.
+            assert len(traces) == (4 if (indicator, area) in forecast else 1), (user, indicator, len(traces))
+        # The next 7 days: the open forecast breaches in the reader's scope, named, with their first day.
+        outlook = json.dumps(out["ov-outlook"]["children"], ensure_ascii=False)
+        mine = [b for b in breaches if district is None or b[0] == district]
+        for _, indicator, day in mine:
+            assert labels.name("indicator", indicator, "zh") in outlook and day in outlook
+        assert ("预测未见越线" in outlook) == (not mine)
