@@ -410,7 +410,9 @@ def test_every_role_sees_every_page_in_one_language_without_codes(browser, cockp
     for user in EVERY_ROLE:
         role = USERS[user][0] if user in USERS else "citizen"
         s = Session(browser, cockpit_url, user)
-        typed = [e["purpose"] for e in OpsStore(home).access_log(limit=10_000) if e["purpose"]]
+        # What people typed is shown as typed: purposes, and the notes of alert steps.
+        typed = [e["purpose"] for e in OpsStore(home).access_log(limit=10_000) if e["purpose"]] + \
+            [st["note"] for st in OpsStore(home).alert_steps() if st["note"]]
         for lang in ("zh", "en"):
             s.context.add_cookies([{"name": "cb_lang", "value": lang, "url": cockpit_url}])
             for path, roles in PAGES.items():
@@ -419,6 +421,11 @@ def test_every_role_sees_every_page_in_one_language_without_codes(browser, cockp
                 s.open(path)
                 s.page.wait_for_function(GRAPHS_DRAWN_JS, timeout=15_000)
                 s.settle()
+                if path == "/alerts" and s.page.locator("#al-table input[type=radio]").count():
+                    # An alert chosen: its history and what the reader may do with it.
+                    s.page.locator("#al-table input[type=radio]").first.check()
+                    s.page.wait_for_selector("#al-detail .delta")
+                    s.settle()
                 if path in ("/explorer", "/runs"):  # the calendar, opened: its month and day names
                     s.page.locator("#ex-dates, #ru-range").first.click()
                     s.page.wait_for_timeout(300)
