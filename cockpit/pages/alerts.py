@@ -220,10 +220,10 @@ def _problem(who, step: str, alert: dict | None, owner: str | None, due, note: s
             return t("请选择派往的责任方", "Choose whom to dispatch it to.")
         if not _whole(due) or due not in DUE_HOURS:
             return t("请选择处置时限", "Choose a time limit.")
-    if step in ("handle", "return") and not note:
-        return t("请填写说明", "Write a note first.")
     if step == "close" and (not _whole(rating) or rating not in RATINGS):
         return t("结案请先评分（1–5）", "Rate the handling (1–5) to close it.")
+    if not note and step != "dispatch":  # what was done, why it goes back, or the evaluation's words
+        return t("请填写说明", "Write a note first.")
     return None
 
 

@@ -365,7 +365,8 @@ def test_forged_alert_steps_from_other_roles_and_scopes_change_nothing(app, home
         assert _said(_step(client, app, "close", alert, rating=5)) == refused
         assert _said(_step(client, app, "return", alert, note="again")) == refused
     assert _step(auditor, app, "close", alert, rating=5).status_code == 204
-    assert "请先评分" in _said(_step(boss, app, "close", alert, rating=9))
+    assert "请先评分" in _said(_step(boss, app, "close", alert, rating=9, note="good"))
+    assert "请填写说明" in _said(_step(boss, app, "close", alert, rating=5))  # an evaluation has words as well as a rating
     assert "已结案" in _said(_step(boss, app, "close", alert, rating=5, note="good"))
     assert _said(_step(xihu, app, "handle", alert, note="after closure")) == refused
     steps = store.alert_steps(alert)

@@ -244,6 +244,23 @@ def test_alerts_fire_on_withheld_feed_and_planted_inconsistency_without_duplicat
     assert len(dead) == 1 and "1 deceased persons" in dead.message.iloc[0]
     assert {"consistency:legal_rep_unknown", "consistency:insurance_employer_unknown"} <= set(alerts.rule_id)
     assert not alerts.message.str.contains(r"\d{17}[\dX]").any(), "no identity number in any alert"
+    # Other findings are a district's own alert where the finding names one of the city's districts
+    # (one alert per owning department there; findings of no known district are the city's).
+    city = load_city()
+
+    def by_rule_and_district(rows) -> dict[tuple[str, str], int]:
+        out: dict[tuple[str, str], int] = {}
+        for rule, d, n in rows:
+            key = (rule, d if d in city.district_codes else city.code)
+            out[key] = out.get(key, 0) + n
+        return out
+
+    findings = con.execute("""SELECT 'consistency:' || rule, district_code, count(*) FROM quality.findings
+                              WHERE rule <> 'deceased_with_valid_certificate' GROUP BY ALL""").fetchall()
+    raised = con.execute("""SELECT rule_id, district_code, CAST(json_extract(message_params, '$.count') AS BIGINT) FROM marts.alerts
+                            WHERE rule_id LIKE 'consistency:%' AND status = 'open'""").fetchall()
+    assert by_rule_and_district(raised) == by_rule_and_district(findings)
+    assert any(d != city.code for _, d, _ in raised), "some findings are a district's"
     n = len(alerts)
     # Re-running changes nothing; an alert acknowledged before the loop (a status of old
     # warehouses) is open again: its handling now lives in the operational store.
