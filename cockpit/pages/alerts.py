@@ -133,9 +133,12 @@ def _queue(who, view: str, search: str | None) -> pd.DataFrame:
         ["rank", "due_sort", "critical", "date"], ascending=[True, True, True, False], kind="stable")
 
 
-@callback(Output("al-table", "data"), Output("al-summary", "children"),
-          Input("al-view", "value"), Input("al-search", "value"), Input("al-result", "children"))
-def render(view, search, _):
+@callback(Output("al-table", "data"), Output("al-summary", "children"), Output("al-table", "selected_rows"),
+          Output("al-table", "selected_row_ids"), Input("al-view", "value"), Input("al-search", "value"),
+          Input("al-result", "children"), State("al-table", "selected_row_ids"))
+def render(view, search, _, selected_ids):
+    """The queue; the chosen alert stays chosen while it is in the list (selection is by row
+    position in the table, so it is set again for the new rows)."""
     who = guard(PATH)
     df = _queue(who, view or "all", search)
     now = dt.datetime.now()
@@ -152,7 +155,11 @@ def render(view, search, _):
     summary = t(f"共 {len(rows)} 条 · 待我处理 {waiting} 条 · 超期未处置 {overdue} 条",
                 f"{len(rows)} shown · {waiting} waiting for me · {overdue} overdue") if _can_act(who) else \
         t(f"共 {len(rows)} 条（只读）", f"{len(rows)} shown (read only)")
-    return rows, summary
+    if search and search.strip():
+        summary += t(f" · 查找“{search.strip()}”", f" · matching “{search.strip()}”")
+    ids = [r["id"] for r in rows]
+    keep = selected_ids[0] if selected_ids and selected_ids[0] in ids else None
+    return rows, summary, [ids.index(keep)] if keep else [], [keep] if keep else []
 
 
 def _selected(who, selected_ids) -> dict | None:
@@ -179,10 +186,15 @@ def _targets(who, alert: dict) -> list[tuple[str, str]]:
 
 @callback(Output("al-detail", "children"), Output("al-dispatch", "disabled"), Output("al-handle", "disabled"),
           Output("al-close", "disabled"), Output("al-return", "disabled"), Output("al-owner", "options"),
-          Input("al-table", "selected_row_ids"), Input("al-result", "children"))
-def detail(selected_ids, _):
-    """The chosen alert: its message, where it stands, its whole history, and what ``who`` may do."""
+          Input("al-table", "selected_row_ids"), Input("al-result", "children"), State("al-pending", "data"))
+def detail(selected_ids, _, pending):
+    """The chosen alert: its message, where it stands, its whole history, and what ``who`` may do.
+    Right after a step, the alert acted on stays shown with its new history, even when the step
+    took it out of the list in view (a closed alert leaves "waiting for me")."""
     who = guard(PATH)
+    acted = pending.get("alert_id") if isinstance(pending, dict) else None
+    if acted and (dash.ctx.triggered_id == "al-result" or not selected_ids):
+        selected_ids = [acted]
     alert = _selected(who, selected_ids)
     if alert is None:
         return t("选择一条预警查看处置经过", "Choose an alert to see how it is being handled."), True, True, True, True, []

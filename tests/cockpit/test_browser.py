@@ -165,8 +165,11 @@ def _take_step(s: Session, alert_id: str, button: str, *, owner: str | None = No
     """On the alerts page: find the alert, choose it, fill in the step and confirm it in the page."""
     s.page.fill("#al-search", alert_id)
     s.page.keyboard.press("Enter")
-    row = s.page.locator("#al-table tr", has_text=alert_id)
-    row.locator("input[type=radio]").check()
+    summary = s.page.locator("#al-summary")
+    expect(summary).to_contain_text(alert_id)  # the search is applied (a click before it lands would be undone)
+    expect(summary).to_contain_text("共 1 条")
+    s.page.locator("#al-table tr", has_text=alert_id).locator("input[type=radio]").check()
+    expect(s.page.locator("#al-detail")).to_contain_text(alert_id)
     expect(s.page.locator(f"{button}:not([disabled])")).to_be_visible()
     if owner:
         s.choose("#al-owner", owner)
@@ -214,6 +217,8 @@ def test_an_alert_goes_round_the_loop_dispatch_handle_close_and_return(session, 
     boss.open("/alerts")
     _take_step(boss, first, "#al-close", rating="4 ★", note="处置及时")
     expect(boss.page.locator("#al-result")).to_contain_text(f"已结案：{first}（4 分）")
+    expect(boss.page.locator("#al-detail")).to_contain_text("已结案")  # the closed alert stays shown, with its history
+    expect(boss.page.locator("#al-history")).to_contain_text("结案评价")
     history = boss.page.inner_text("#al-history")
     for who, step in (("boss", "派单"), ("xihu", "处置"), ("boss", "结案评价")):
         assert who in history and step in history, history
