@@ -376,7 +376,7 @@ def test_forged_alert_steps_from_other_roles_and_scopes_change_nothing(app, home
 
     # Seen only in scope: Xihu (it was dispatched there) and the city, not another district or department.
     def listed(client) -> bool:
-        out = json.loads(_dash(client, app, "al-table.data", [["all", alert, None], []]).get_data(as_text=True))["response"]
+        out = json.loads(_dash(client, app, "al-table.data", [["all", alert, None], [None]]).get_data(as_text=True))["response"]
         return any(r["alert_id"] == alert for r in out["al-table"]["data"])
 
     assert listed(boss) and listed(xihu) and not listed(gongshu) and not listed(police)
