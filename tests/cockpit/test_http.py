@@ -171,8 +171,9 @@ def test_overview_renders_the_callers_area(app, user: str, area: str) -> None:
     assert len(out["ov-kpis"]["children"]) == len(KPIS)  # the key indicators, each a card
     assert out["ov-map"]["figure"]["data"][0]["customdata"]
     # A district manager clicking another district stays in their own.
-    pick = json.loads(dash_call(client, app, "ov-district.data", [{"points": [{"customdata": "330102"}]}, None]).get_data(as_text=True))
+    pick = json.loads(dash_call(client, app, "ov-district.data", [{"points": [{"customdata": "330102"}]}, None, None]).get_data(as_text=True))
     assert pick["response"]["ov-district"]["data"] == ("330102" if user == "boss" else "330106")
+    assert pick["response"]["ov-pick"]["value"] == pick["response"]["ov-district"]["data"]  # the list names the district shown
     title = json.dumps(out["ov-score"]["children"][0], ensure_ascii=False)
     assert ("西湖区" if user == "xihu" else "杭州市") in title
     # Two scores apart: how the city serves and grows, and how departments share data.
