@@ -62,8 +62,9 @@ def city_view(shapes: DistrictShapes, districts: Sequence[DistrictOnMap], select
         data.append({"type": "scattergeo", "mode": "lines", "hoverinfo": "skip", "showlegend": False,
                      "lon": [lon0, lon1, lon1, lon0, lon0], "lat": [lat0, lat0, lat1, lat1, lat0],
                      "line": {"color": _ink(), "width": 1.2, "dash": "dot"}})
-    data.append(_labels(labelled, {d.code: shapes.labels[d.code] for d in labelled}, 12))
-    layout = _layout(title, {"geo": _geo(_padded(shapes.bounds, 0.02))}, bottom=58)
+    view = _padded(shapes.bounds, 0.02)
+    data.append(_labels(labelled, {d.code: shapes.labels[d.code] for d in labelled}, 12, view))
+    layout = _layout(title, {"geo": _geo(view)}, bottom=58)
     layout["annotations"] = [{"text": t("边界：高德公开行政区划数据，仅供示意，非审图号地图",
                                         "Boundaries: Amap's public district data; for illustration, not an approved map"),
                               "showarrow": False, "xref": "paper", "yref": "paper", "x": 0, "y": 0, "xanchor": "left",
@@ -77,8 +78,9 @@ def centre_view(shapes: DistrictShapes, districts: Sequence[DistrictOnMap], sele
         return {"data": [], "layout": _layout(title, {})}
     labelled = [d for d in districts if d.code in shapes.enlarged_labels]
     data = _choropleth(districts, selected, colour_bar=False)
-    data.append(_labels(labelled, {d.code: shapes.enlarged_labels[d.code] for d in labelled}, 13))
-    return {"data": data, "layout": _layout(title, {"geo": _geo(_padded(shapes.enlarged_bounds, 0.01))})}
+    view = _padded(shapes.enlarged_bounds, 0.01)
+    data.append(_labels(labelled, {d.code: shapes.enlarged_labels[d.code] for d in labelled}, 13, view))
+    return {"data": data, "layout": _layout(title, {"geo": _geo(view)})}
 
 
 def _choropleth(districts: Sequence[DistrictOnMap], selected: str | None, colour_bar: bool) -> list[dict]:
@@ -120,11 +122,19 @@ def _choropleth(districts: Sequence[DistrictOnMap], selected: str | None, colour
     return traces
 
 
-def _labels(districts: Sequence[DistrictOnMap], at: dict, size: int) -> dict:
-    """District names as SVG text, dark on the pale-to-saturated fills, with a light halo."""
+def _labels(districts: Sequence[DistrictOnMap], at: dict, size: int, view: tuple[float, float, float, float]) -> dict:
+    """District names as SVG text, dark on the pale-to-saturated fills, with a light halo; a
+    name near the view's left or right edge runs inwards, so a narrow screen does not cut it."""
+    lon0, _, lon1, _ = view
+
+    def position(lon: float) -> str:
+        share = (lon - lon0) / (lon1 - lon0)
+        return "middle left" if share > 0.88 else "middle right" if share < 0.12 else "middle center"
+
     return {"type": "scattergeo", "mode": "text", "hoverinfo": "skip", "showlegend": False,
             "lon": [at[d.code][0] for d in districts], "lat": [at[d.code][1] for d in districts],
             "text": [d.name for d in districts], "customdata": [d.code for d in districts],
+            "textposition": [position(at[d.code][0]) for d in districts],
             "textfont": {"size": size, "color": "#111111", "shadow": "0 0 3px #ffffff"}}
 
 

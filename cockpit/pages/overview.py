@@ -93,7 +93,7 @@ def _kpi_card(k, area: str) -> html.Div:
                     className="card kpi", **{"data-indicator": k.indicator_id})
 
 
-def _district_maps(area: str) -> tuple[dict, dict]:
+def _district_maps(area: str, may_pick: bool) -> tuple[dict, dict]:
     """The districts coloured by their latest vital signs score: the real boundaries (the whole
     city and its enlarged centre), or the tile map when the city brings no boundaries."""
     ds = data.district_scores()
@@ -101,7 +101,9 @@ def _district_maps(area: str) -> tuple[dict, dict]:
     scores = [None if s != s else float(s) for s in ds.score]
     day = ds.day.iloc[0] if len(ds) and ds.day.iloc[0] == ds.day.iloc[0] else None
     when = "" if day is None else t(f" · {day.month}月{day.day}日", f" · {day.day} {day:%b}")
-    title = t("各区城市体征评分", "Vital signs score by district") + when + t("（点击区县下钻）", " (click a district)")
+    title = t("各区城市体征评分", "Vital signs score by district") + when
+    if may_pick:  # a district manager sees the others for comparison but stays in their own
+        title += t("（点击区县下钻）", " (click a district)")
     shapes = district_shapes()
     if shapes is None:
         return _tile_map(ds, names, scores, area, title), {}
@@ -156,7 +158,7 @@ def render(selected):
     kpis = data.kpis(area)
     cards = [_kpi_card(k, area) for k in kpis.itertuples()] if not kpis.empty else \
         [html.Div(t("暂无记录：尚无关键指标数据", "No records: no key indicators yet"), className="empty")]
-    city_map, centre_map = _district_maps(area)
+    city_map, centre_map = _district_maps(area, who.role != "district_manager")
     asof = f"{t('数据截至', 'Data as of')} {info.get('as_of', '?')} · {t('发布于', 'published')} {info.get('published_at', '?')[:19]}"
     return asof, scores, cards, city_map, centre_map, _alerts(who, area, info), _categories(area)
 

@@ -136,25 +136,31 @@ def _inside_district(s: Session, graph: str, code: str) -> dict:
     """A point of the screen inside ``code``'s shape on the map ``graph``, clear of its label,
     where a person would click."""
     s.page.locator(graph).scroll_into_view_if_needed()
+    s.settle()  # the map redraws after each drill-down: click the drawn one
     point = s.page.evaluate(DISTRICT_POINT_JS, [graph, code])
     assert point, f"{code} is not drawn on {graph}"
     return point
 
 
 # Plotly binds each drawn shape to its datum (``loc``: the district code); sample the shape's
-# box for a point in its fill that no label covers.
+# box for points well inside its fill (their neighbours inside too), no label over them, and
+# take the one nearest the middle of those.
 DISTRICT_POINT_JS = """([graph, code]) => {
   const path = Array.from(document.querySelectorAll(`${graph} path.choroplethlocation`)).find(p => p.__data__ && p.__data__.loc === code);
   if (!path) return null;
-  const box = path.getBBox(), toScreen = path.getScreenCTM();
-  for (let i = 1; i < 24; i++) for (let j = 1; j < 24; j++) {
-    const at = new DOMPoint(box.x + box.width * i / 24, box.y + box.height * j / 24);
-    if (!path.isPointInFill(at)) continue;
-    const screen = at.matrixTransform(toScreen);
+  const box = path.getBBox(), toScreen = path.getScreenCTM(), n = 24;
+  const inside = (i, j) => path.isPointInFill(new DOMPoint(box.x + box.width * i / n, box.y + box.height * j / n));
+  const good = [];
+  for (let i = 1; i < n; i++) for (let j = 1; j < n; j++) {
+    if (!(inside(i, j) && inside(i - 1, j) && inside(i + 1, j) && inside(i, j - 1) && inside(i, j + 1))) continue;
+    const screen = new DOMPoint(box.x + box.width * i / n, box.y + box.height * j / n).matrixTransform(toScreen);
     const top = document.elementFromPoint(screen.x, screen.y);
-    if (top && top.tagName !== 'text') return {x: screen.x, y: screen.y};
+    if (top && top.tagName !== 'text') good.push(screen);
   }
-  return null;
+  if (!good.length) return null;
+  const mx = good.reduce((a, p) => a + p.x, 0) / good.length, my = good.reduce((a, p) => a + p.y, 0) / good.length;
+  const best = good.reduce((a, p) => (Math.hypot(p.x - mx, p.y - my) < Math.hypot(a.x - mx, a.y - my) ? p : a));
+  return {x: best.x, y: best.y};
 }"""
 MAP_DRAWN_JS = "() => document.querySelectorAll('#ov-map path.choroplethlocation').length > 0"
 
