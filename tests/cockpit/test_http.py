@@ -50,6 +50,13 @@ def test_sign_in_is_required_and_rate_limited(app, home: Path) -> None:
     OpsStore(home).clear_failures("ana")
 
 
+def test_the_district_boundaries_are_served_to_signed_in_users_only(app) -> None:
+    assert _client(app, None).get("/geo/districts.geojson").status_code == 302  # to the sign-in page
+    r = _client(app, "boss").get("/geo/districts.geojson")
+    assert r.status_code == 200 and "max-age" in r.headers["Cache-Control"]
+    assert len(r.get_json()["features"]) == 13 and len(r.data) < 100_000
+
+
 def test_pages_are_refused_to_roles_that_may_not_open_them(app) -> None:
     steward = _client(app, "police")
     assert "无权访问" in _page(steward, app, "/audit")
