@@ -245,6 +245,8 @@ def test_the_wall_screen_shows_the_overview_on_one_screen_in_dark_mode(session, 
     s.settle()
     assert s.page.evaluate(NO_VERTICAL_SCROLL_JS), "the wall screen scrolls"
     assert s.page.evaluate(NO_HORIZONTAL_SCROLL_JS)
+    assert s.page.evaluate("() => { const side = document.querySelector('.ov-side'); return side.scrollHeight <= side.clientHeight; }"), \
+        "the scores and alerts do not fit beside the map"
     # Map, scores, alerts and key indicators all on the screen.
     for part in ("#ov-map", "#ov-map-centre", "#ov-score", "#ov-alerts", "#ov-kpis"):
         box = s.page.locator(part).bounding_box()
