@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from ingest import DAY, FEED, make_feed  # noqa: E402
 
 BIN = Path(sys.executable).parent
-BARE = "import duckdb, sys; con = duckdb.connect(sys.argv[1]); con.execute(f\"CREATE TABLE t AS SELECT * FROM read_csv('{sys.argv[2]}')\"); con.execute('CHECKPOINT')"
+BARE = "import duckdb, sys; con = duckdb.connect(sys.argv[1]); con.execute('SET enable_progress_bar = false'); con.execute(f\"CREATE TABLE t AS SELECT * FROM read_csv('{sys.argv[2]}')\"); con.execute('CHECKPOINT')"
 
 
 def run_refresh(src: Path, work: Path) -> tuple[float, Path]:

@@ -31,6 +31,7 @@ from wtforms import ValidationError
 from cockpit import context
 from cockpit.auth import LoginRefused, authenticate, load_user, sign_out
 from cockpit.components import scope_name
+from cockpit.figures.city_map import GEOJSON_PATH, boundaries_json
 from cockpit.i18n import LANG_COOKIE, LANGS, THEME_COOKIE, THEMES, dark, label, lang, t
 from cockpit.roles import PAGES
 from warehouse.storage.home import Home, keep_private, private_key
@@ -121,6 +122,17 @@ def create_app(home: Home) -> Dash:
     def healthz() -> Response:
         return Response("ok", mimetype="text/plain")
 
+    @server.route(GEOJSON_PATH)
+    def district_boundaries() -> Response:
+        """The city's simplified district boundaries, which the maps fetch once (signed-in only,
+        like every page; the browser keeps them for a day: they change only with the city file)."""
+        body = boundaries_json()
+        if body is None:
+            return Response(t("本市未提供区县边界", "This city has no district boundaries"), status=404)
+        response = Response(body, mimetype="application/json")
+        response.headers["Cache-Control"] = "private, max-age=86400"
+        return response
+
     def login_page(error: str = "", status: int = 200) -> Response:
         return Response(_LOGIN_PAGE.format(error=error, csrf=generate_csrf()), status=status, mimetype="text/html")
 
@@ -185,6 +197,7 @@ def create_app(home: Home) -> Dash:
     interpolate = app.interpolate_index
     app.interpolate_index = lambda **kw: interpolate(**kw).replace("<html>", f'<html lang="{t("zh-CN", "en")}">', 1)
     app.layout = _shell
+    boundaries_json()  # simplify the district boundaries now (about a second), not in a user's first request
     return app
 
 

@@ -119,11 +119,27 @@ def scores(area: str) -> pd.DataFrame:
     )
 
 
-def district_scores() -> pd.DataFrame:
+def contributors(area: str) -> pd.DataFrame:
+    """The indicators behind each family's latest day score for one area: value, target, unit,
+    direction and each one's score (1.0 = on target), for the top and bottom contributors."""
     return _shared(
-        """SELECT d.district_code, d.name, d.name_en, d.tile_row, d.tile_col, s.score
+        """SELECT s.family, s.indicator_id, s.value, s.target, s.score, c.unit, c.direction
+           FROM indicator_scores s JOIN indicator_catalog c USING (indicator_id)
+           WHERE s.district_code = ? AND s.period = 'day'
+           QUALIFY s.period_start = max(s.period_start) OVER (PARTITION BY s.family)
+           ORDER BY s.family DESC, s.score, s.indicator_id""",
+        (area,),
+    )
+
+
+def district_scores() -> pd.DataFrame:
+    """Each district's vital signs score of the latest day (NULL where it has none), with that day."""
+    return _shared(
+        """WITH latest AS (SELECT max(period_start) AS day FROM city_score WHERE period = 'day' AND family = 'vital')
+           SELECT d.district_code, d.name, d.name_en, d.tile_row, d.tile_col, s.score, (SELECT day FROM latest) AS day
            FROM districts d LEFT JOIN city_score s ON s.district_code = d.district_code AND s.period = 'day'
-                AND s.family = 'vital' AND s.period_start = (SELECT max(period_start) FROM city_score WHERE period = 'day')"""
+                AND s.family = 'vital' AND s.period_start = (SELECT day FROM latest)
+           ORDER BY d.district_code"""
     )
 
 

@@ -5,10 +5,11 @@
 Serves the data directory's current snapshot with a scratch operational store (the real
 users and audit log are not touched), signs in as one user per role in Debian's headless
 chromium and saves ``<role>.png`` (plus the city manager's overview in English and in the
-dark big-screen mode, a district manager's overview on a phone, the citizens' requests page
-as a district manager, a steward in English, a city manager on a phone and the steward of a
-department that only handles requests, and a citizen's page in both languages after the
-police steward has read one of that citizen's rejected rows through the ingestion page).
+dark big-screen mode on a 1920×1080 wall screen, a district manager's and a city manager's
+overview on a phone, the citizens' requests page as a district manager, a steward in English,
+a city manager on a phone and the steward of a department that only handles requests, and a
+citizen's page in both languages after the police steward has read one of that citizen's
+rejected rows through the ingestion page). ``--only NAME ...`` retakes just those.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ SHOTS = [(role, user, {}, (1440, 1000), None) for user, (role, _) in BENCH_USERS
     ("city_manager_en", "boss", {"cb_lang": "en"}, (1440, 1000), None),
     ("city_manager_big_screen", "boss", {"cb_theme": "dark"}, (1920, 1080), None),
     ("district_manager_phone", "xihu", {}, (390, 844), None),
+    ("city_manager_phone", "boss", {}, (390, 844), None),
     ("service_district_manager", "xihu", {}, (1440, 1000), "/service"),
     ("service_steward_en", "police", {"cb_lang": "en"}, (1440, 1000), "/service"),
     ("service_city_manager_phone", "boss", {}, (390, 844), "/service"),
@@ -78,7 +80,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--home", type=Path, default=Path(os.environ.get("CITYBRAIN_HOME", "citybrain_home")))
     ap.add_argument("--out", type=Path, default=Path("docs/screenshots"))
+    ap.add_argument("--only", nargs="+", metavar="NAME", help="retake only these (file names without .png)")
     args = ap.parse_args()
+    shots = [shot for shot in SHOTS if not args.only or shot[0] in args.only]
     chromium = subprocess.run(["scripts/browser"], check=True, capture_output=True, text=True).stdout.strip()
     root = scratch_home(args.home)
     with socket.socket() as s:
@@ -91,7 +95,7 @@ def main() -> None:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox", "--headless", "--disable-gpu"])
             _steward_reads_a_citizens_row(root, url, browser)
-            for name, user, cookies, (width, height), path in SHOTS:
+            for name, user, cookies, (width, height), path in shots:
                 context = browser.new_context(viewport={"width": width, "height": height})
                 context.add_cookies([{"name": k, "value": v, "url": url} for k, v in cookies.items()])
                 page = context.new_page()
@@ -104,7 +108,7 @@ def main() -> None:
                     page.goto(f"{url}{path}")
                     page.wait_for_load_state("networkidle")
                 page.wait_for_selector("#_pages_content > *")
-                page.wait_for_timeout(1500)  # let the figures draw
+                page.wait_for_timeout(2500)  # let the figures (and the maps' boundaries) draw
                 page.screenshot(path=str(args.out / f"{name}.png"), full_page=True)
                 print(f"{args.out / name}.png", flush=True)
                 context.close()

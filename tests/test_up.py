@@ -154,7 +154,7 @@ def test_scripts_up_serves_everything_stops_on_ctrl_c_and_reuses_what_exists(tmp
     analyst = requests.Session()
     assert sign_in(analyst, "analyst", password, f"http://127.0.0.1:{cockpit}").status_code == 302
     runs = dash_post(analyst, f"http://127.0.0.1:{cockpit}", "ru-status.children")
-    assert runs["ru-status"]["children"].startswith("Dagster 在线"), runs
+    assert runs["ru-status"]["children"] == "调度服务在线", runs  # the runs page: Dagster answers
     # The pipeline ran once on start (the CLI's refresh); the sensor found nothing new after it.
     assert _runs_once_the_sensor_has_looked(home) == [("daily_refresh", "cli"), ("indicators_refresh", "cli")]
     assert "landing_sensor skipped" in (home / "logs" / "dagster-daemon.log").read_text()

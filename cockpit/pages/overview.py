@@ -1,15 +1,20 @@
-"""Overview (city and district managers): the city score, key indicators, the districts, alerts."""
+"""Overview (city and district managers): the map of the districts, the two scores, key
+indicators and open alerts; on a wall screen in the dark mode, all on one 16:9 screen."""
 
 from __future__ import annotations
 
 import dash
+import pandas as pd
 from dash import Input, Output, callback, dcc, html
 
 from cockpit import data
 from cockpit.components import page
 from cockpit.context import guard
 from cockpit.fan import sparkline_fan
+from cockpit.figures.city_map import DistrictOnMap, centre_view, city_view, map_config, score_range
 from cockpit.i18n import figure_layout, graph_config, label, lang, message, t
+from cockpit.scorecard import score_cards
+from warehouse.contract.geo import district_shapes
 from warehouse.contract.labels import SEVERITIES
 
 PATH = "/"
@@ -31,29 +36,39 @@ def layout(who) -> html.Div:
         {"label": t(n, e), "value": c} for c, n, e in zip(ds.district_code, ds.name, ds.name_en)]
     if who.role == "district_manager":
         choices = [c for c in choices if c["value"] == who.scope]
+    # Without boundaries the city is drawn as tiles, and there is no centre to enlarge.
+    maps = [dcc.Graph(id="ov-map", config=map_config(), className="map-city"),
+            dcc.Graph(id="ov-map-centre", config=map_config(), className="map-centre",
+                      style={} if district_shapes() is not None else {"display": "none"})]
     return html.Div([
-        html.Div(id="ov-asof", className="notice"),
-        dcc.Dropdown(id="ov-pick", options=choices, value=choices[0]["value"] if choices else None, clearable=False,
-                     className="picker"),
+        html.Div([dcc.Dropdown(id="ov-pick", options=choices, value=choices[0]["value"] if choices else None, clearable=False,
+                               className="picker"),
+                  html.Div(id="ov-asof", className="asof")], className="ov-bar"),
         dcc.Store(id="ov-district"),
-        html.Div(id="ov-score", className="card"),
-        html.Div(id="ov-kpis", className="cards"),
-        dcc.Graph(id="ov-categories", config=graph_config(displayModeBar=False)),
-        html.Div([dcc.Graph(id="ov-map", config=graph_config(displayModeBar=False)),
-                  html.Div([html.Div(id="ov-outlook", className="card outlook"), html.Div(id="ov-alerts", className="card")])],
-                 className="split"),
-    ])
+        html.Section(maps, className="ov-maps card"),
+        html.Section([html.Div(id="ov-score", className="ov-scores"), html.Div(id="ov-outlook", className="card outlook"),
+                      html.Div(id="ov-alerts", className="card ov-alerts")],
+                     className="ov-side"),
+        html.Div(id="ov-kpis", className="cards ov-kpis"),
+        dcc.Graph(id="ov-categories", config=graph_config(displayModeBar=False), className="ov-categories"),
+    ], className="overview")
 
 
-@callback(Output("ov-district", "data"), Input("ov-map", "clickData"), Input("ov-pick", "value"), prevent_initial_call=True)
-def pick_district(click, picked):
-    """Drill down by clicking a district's tile or choosing it in the list."""
+@callback(Output("ov-district", "data"), Output("ov-pick", "value"), Input("ov-map", "clickData"),
+          Input("ov-map-centre", "clickData"), Input("ov-pick", "value"), prevent_initial_call=True)
+def pick_district(click, centre_click, picked):
+    """Drill down by clicking a district on either map or choosing it in the list (which then
+    names the district clicked)."""
     who = guard(PATH)
-    if dash.ctx.triggered_id == "ov-map":
-        if not click:
+    trigger = dash.ctx.triggered_id
+    if trigger in ("ov-map", "ov-map-centre"):
+        clicked = click if trigger == "ov-map" else centre_click
+        if not clicked or not clicked.get("points"):
             raise dash.exceptions.PreventUpdate
-        return _area_of(who, click["points"][0].get("customdata"))
-    return _area_of(who, picked)
+        area = _area_of(who, clicked["points"][0].get("customdata"))
+    else:
+        area = _area_of(who, picked)
+    return area, area
 
 
 def _fmt(value, pct: bool) -> str:
@@ -80,23 +95,37 @@ def _kpi_card(k, area: str, ahead, today: str | None) -> html.Div:
                     className="card kpi", **{"data-indicator": k.indicator_id})
 
 
-# Red (a weak score) through yellow to green; plotly.js has no built-in red-yellow-green scale.
-SCORE_COLOURS = [[0.0, "#d73027"], [0.25, "#fc8d59"], [0.5, "#fee08b"], [0.75, "#91cf60"], [1.0, "#1a9850"]]
-
-
-def _tile_map(area: str) -> dict:
-    """The districts as equal tiles placed like the map (geometry from the city configuration)."""
+def _district_maps(area: str, may_pick: bool) -> tuple[dict, dict]:
+    """The districts coloured by their latest vital signs score: the real boundaries (the whole
+    city and its enlarged centre), or the tile map when the city brings no boundaries."""
     ds = data.district_scores()
-    layout = figure_layout()
-    layout.update(title={"text": t("各区评分（点击下钻）", "District scores (click to drill down)")}, height=460,
-                  margin={"l": 10, "r": 10, "t": 40, "b": 10}, showlegend=False,
-                  xaxis={"visible": False, "range": [-0.6, 5.6]}, yaxis={"visible": False, "range": [-4.6, 0.6], "scaleanchor": "x"})
+    names = [t(n, e) for n, e in zip(ds.name, ds.name_en)]
     scores = [None if s != s else float(s) for s in ds.score]
+    day = ds.day.iloc[0] if len(ds) and ds.day.iloc[0] == ds.day.iloc[0] else None
+    when = "" if day is None else t(f" · {day.month}月{day.day}日", f" · {day.day} {day:%b}")
+    title = t("各区城市体征评分", "Vital signs score by district") + when
+    if may_pick:  # a district manager sees the others for comparison but stays in their own
+        title += t("（点击区县下钻）", " (click a district)")
+    shapes = district_shapes()
+    if shapes is None:
+        return _tile_map(ds, names, scores, area, title), {}
+    districts = [DistrictOnMap(c, n, s) for c, n, s in zip(ds.district_code, names, scores)]
+    return (city_view(shapes, districts, area, title),
+            centre_view(shapes, districts, area, t("主城区放大", "City centre, enlarged")))
+
+
+def _tile_map(ds: pd.DataFrame, names: list[str], scores: list, area: str, title: str) -> dict:
+    """The districts as equal tiles placed like the map (from the city configuration)."""
+    from cockpit.figures.city_map import SCORE_SCALE
+
+    low, high = score_range(scores)
+    layout = figure_layout()
+    layout.update(title={"text": title}, height=460, margin={"l": 10, "r": 10, "t": 40, "b": 10}, showlegend=False,
+                  xaxis={"visible": False, "range": [-0.6, 5.6]}, yaxis={"visible": False, "range": [-4.6, 0.6], "scaleanchor": "x"})
     return {"data": [{
         "type": "scatter", "x": ds.tile_col.tolist(), "y": (-ds.tile_row).tolist(), "mode": "markers+text",
-        "text": [t(n, e) for n, e in zip(ds.name, ds.name_en)], "customdata": ds.district_code.tolist(),
-        "textfont": {"color": "#111", "size": 13},
-        "marker": {"symbol": "square", "size": 72, "color": scores, "colorscale": SCORE_COLOURS, "cmin": 0.6, "cmax": 1.2,
+        "text": names, "customdata": ds.district_code.tolist(), "textfont": {"color": "#111", "size": 13},
+        "marker": {"symbol": "square", "size": 72, "color": scores, "colorscale": SCORE_SCALE, "cmin": low, "cmax": high,
                    "showscale": True, "line": {"width": [4 if c == area else 0 for c in ds.district_code], "color": "#1f6feb"}},
         "hovertemplate": "%{text}<br>" + t("评分", "score") + " %{marker.color:.2f}<extra></extra>"}], "layout": layout}
 
@@ -109,37 +138,12 @@ def _categories(area: str) -> dict:
                   margin={"l": 10, "r": 10, "t": 40, "b": 10}, yaxis={"autorange": "reversed", "automargin": True},
                   xaxis={"automargin": True})
     if by.empty:
-        layout.update(annotations=[{"text": t("暂无诉求数据", "No requests yet"), "showarrow": False, "xref": "paper",
+        layout.update(annotations=[{"text": t("暂无记录：近7天没有市民诉求", "No records: no citizens' requests in the last 7 days"), "showarrow": False, "xref": "paper",
                                     "yref": "paper", "x": 0.5, "y": 0.5}])
         return {"data": [], "layout": layout}
     names = [label("category", c) for c in by.category]
     return {"data": [{"type": "bar", "orientation": "h", "x": by.requests.tolist(), "y": names,
                       "hovertemplate": "%{y}: %{x:,.0f}<extra></extra>"}], "layout": layout}
-
-
-def _score_box(title: str, scores) -> list:
-    """Each score family: day, week, month and quarter with the dates they cover, 1.0 = on target,
-    and the indicators lifting and pulling it most today."""
-    if scores.empty:
-        return [html.Div(t("尚无评分", "No score yet"))]
-    box = [html.Div([html.Strong(title), html.Span(t(" · 1.0 = 达到目标，越高越好（0–2）", " · 1.0 = on target, higher is better (0–2)"),
-                                                   className="delta")])]
-    for family, rows in scores.groupby("family", sort=False):
-        periods = []
-        for s in rows.itertuples():
-            span = f"{s.first_day:%m-%d}" if s.first_day == s.last_day else f"{s.first_day:%m-%d}–{s.last_day:%m-%d}"
-            periods.append(html.Span([f"{label('period', s.period)} ",
-                                      html.Span(f"{s.score:.2f}", className="score" if s.period == "day" else ""),
-                                      html.Small(f" ({span}) ")], className="period"))
-        day = rows[rows.period == "day"]
-        line = [html.Div([html.B(label("score_family", family) + t("：", ": ")), *periods])]
-        if len(day):
-            d = day.iloc[0]
-            line.append(html.Div(f"{t('拉低最多：', 'Pulling down most: ')}{label('indicator', d.weakest_indicator)}"
-                                 f" · {t('贡献最大：', 'Lifting most: ')}{label('indicator', d.strongest_indicator)}",
-                                 className="delta"))
-        box.append(html.Div(line, className=f"score-family {family}"))
-    return box
 
 
 def _outlook(open_alerts) -> list:
@@ -159,8 +163,8 @@ def _outlook(open_alerts) -> list:
 
 
 @callback(Output("ov-asof", "children"), Output("ov-score", "children"), Output("ov-kpis", "children"),
-          Output("ov-map", "figure"), Output("ov-alerts", "children"), Output("ov-categories", "figure"),
-          Output("ov-outlook", "children"), Input("ov-district", "data"))
+          Output("ov-map", "figure"), Output("ov-map-centre", "figure"), Output("ov-alerts", "children"),
+          Output("ov-categories", "figure"), Output("ov-outlook", "children"), Input("ov-district", "data"))
 def render(selected):
     who = guard(PATH)
     area = _area_of(who, selected)
@@ -168,25 +172,37 @@ def render(selected):
     ds = data.districts()
     names = dict(zip(ds.district_code, ds.name_en if lang() == "en" else ds.name))
     title = names.get(area, info.get("city_name_en" if lang() == "en" else "city_name", info.get("city_name", "")))
-    score_box = _score_box(title, data.scores(area))
+    scores = score_cards(title, data.scores(area), data.contributors(area))
     kpis = data.kpis(area)
     ahead = data.forecasts(list(kpis.indicator_id), list({*kpis.area})) if not kpis.empty else None
     today = str(info.get("as_of", ""))[:10] or None
     cards = [_kpi_card(k, area, None if ahead is None or ahead.empty else
                        ahead[(ahead.indicator_id == k.indicator_id) & (ahead.district_code == k.area)], today)
-             for k in kpis.itertuples()]
+             for k in kpis.itertuples()] if not kpis.empty else \
+        [html.Div(t("暂无记录：尚无关键指标数据", "No records: no key indicators yet"), className="empty")]
+    city_map, centre_map = _district_maps(area, who.role != "district_manager")
+    asof = f"{t('数据截至', 'Data as of')} {info.get('as_of', '?')} · {t('发布于', 'published')} {info.get('published_at', '?')[:19]}"
+    alert_box, outlook = _alerts(who, area, info)
+    return asof, scores, cards, city_map, centre_map, alert_box, _categories(area), outlook
+
+
+def _alerts(who, area: str, info: dict) -> tuple[list, list]:
+    """Open alerts by severity and their messages (a ticker on the wall screen), and the next
+    7 days' predicted breaches among them."""
     alerts = data.alerts_for(who)
     # Open conditions not yet closed in the loop.
     open_ = alerts[(alerts.status == "open") & (alerts.state != "closed")] if not alerts.empty else alerts
     if who.role == "city_manager" and area != info.get("city_code") and not open_.empty:
         open_ = open_[open_.district_code == area]
     counts = open_.severity.value_counts().to_dict() if not open_.empty else {}
-    alert_box = [
-        html.H4(t("未解除预警", "Open alerts")),
-        html.Div([html.Span(f"{label('severity', s)} {counts.get(s, 0)}", className=f"sev {s}") for s in SEVERITIES]),
-        html.Ul([html.Li(message(a.get("message_key"), a.get("message_params"), a["message"]))
-                 for a in open_.head(8).to_dict("records")]) if not open_.empty else html.Div(t("无", "None")),
-    ]
-    outlook = _outlook(open_)
-    asof = f"{t('数据截至', 'Data as of')} {info.get('as_of', '?')} · {t('发布于', 'published')} {info.get('published_at', '?')[:19]}"
-    return asof, score_box, cards, _tile_map(area), alert_box, _categories(area), outlook
+    head = html.Div([html.H4(t("未解除预警", "Open alerts")),
+                     *[html.Span(f"{label('severity', s)} {counts.get(s, 0)}", className=f"sev {s}") for s in SEVERITIES]],
+                    className="alerts-head")
+    if open_.empty:
+        return [head, html.Div(t("暂无记录：没有未解除的预警", "No records: no open alerts"), className="empty")], _outlook(open_)
+    shown = [(message(a.get("message_key"), a.get("message_params"), a["message"]), a["severity"]) for a in open_.head(8).to_dict("records")]
+    items = [html.Li(text, className=f"sev-{severity}") for text, severity in shown]
+    # The ticker scrolls by half its length and starts over: a second copy makes the loop seamless
+    # (shown only where the ticker moves, and hidden from screen readers).
+    copies = [html.Li(text, className=f"sev-{severity} ticker-copy", **{"aria-hidden": "true"}) for text, severity in shown]
+    return [head, html.Div(html.Ul(items + copies, className="ticker-track"), className="ticker")], _outlook(open_)

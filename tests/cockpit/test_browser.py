@@ -12,6 +12,7 @@ import shutil
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import duckdb
 import pytest
@@ -20,8 +21,10 @@ from werkzeug.serving import make_server
 
 from cockpit.app import create_app
 from cockpit.data import KPIS
+from cockpit.figures.city_map import GEOJSON_PATH
 from cockpit.roles import PAGES, Principal
 from warehouse.contract import labels
+from warehouse.contract.city import load_city
 from warehouse.contract.feeds import FEEDS
 from warehouse.ops.store import OpsStore
 from warehouse.storage.home import Home
@@ -65,6 +68,8 @@ class Session:
         self.context = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]}, accept_downloads=True)
         self.page = self.context.new_page()
         self.problems: list[str] = []
+        self.requests: list[str] = []  # every URL the page asked for, to check none leaves the cockpit
+        self.page.on("request", lambda r: self.requests.append(r.url))
         self.page.on("console", lambda m: self.problems.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
         self.page.on("pageerror", lambda e: self.problems.append(f"page error: {e}"))
         self.page.on("dialog", lambda d: (self.problems.append(f"dialog: {d.message}"), d.dismiss()))
@@ -127,24 +132,135 @@ def test_each_role_opens_its_pages_and_is_refused_the_others(session, user: str)
     s.assert_clean()
 
 
+def _inside_district(s: Session, graph: str, code: str) -> dict:
+    """A point of the screen inside ``code``'s shape on the map ``graph``, clear of its label,
+    where a person would click."""
+    s.page.locator(graph).scroll_into_view_if_needed()
+    s.settle()  # the map redraws after each drill-down: click the drawn one
+    point = s.page.evaluate(DISTRICT_POINT_JS, [graph, code])
+    assert point, f"{code} is not drawn on {graph}"
+    return point
+
+
+# Plotly binds each drawn shape to its datum (``loc``: the district code); sample the shape's
+# box for points well inside its fill (their neighbours inside too), no label over them, and
+# take the one nearest the middle of those.
+DISTRICT_POINT_JS = """([graph, code]) => {
+  const path = Array.from(document.querySelectorAll(`${graph} path.choroplethlocation`)).find(p => p.__data__ && p.__data__.loc === code);
+  if (!path) return null;
+  const box = path.getBBox(), toScreen = path.getScreenCTM(), n = 24;
+  const inside = (i, j) => path.isPointInFill(new DOMPoint(box.x + box.width * i / n, box.y + box.height * j / n));
+  const good = [];
+  for (let i = 1; i < n; i++) for (let j = 1; j < n; j++) {
+    if (!(inside(i, j) && inside(i - 1, j) && inside(i + 1, j) && inside(i, j - 1) && inside(i, j + 1))) continue;
+    const screen = new DOMPoint(box.x + box.width * i / n, box.y + box.height * j / n).matrixTransform(toScreen);
+    const top = document.elementFromPoint(screen.x, screen.y);
+    if (top && top.tagName !== 'text') good.push(screen);
+  }
+  if (!good.length) return null;
+  const mx = good.reduce((a, p) => a + p.x, 0) / good.length, my = good.reduce((a, p) => a + p.y, 0) / good.length;
+  const best = good.reduce((a, p) => (Math.hypot(p.x - mx, p.y - my) < Math.hypot(a.x - mx, a.y - my) ? p : a));
+  return {x: best.x, y: best.y};
+}"""
+MAP_DRAWN_JS = "() => document.querySelectorAll('#ov-map path.choroplethlocation').length > 0"
+
+
 def test_a_city_manager_drills_down_by_list_and_by_map(session) -> None:
     s = session("boss")
     s.page.wait_for_selector(".kpi")
     assert "杭州市" in s.page.inner_text("#ov-score")
     s.choose("#ov-pick", "西湖区")
     expect(s.page.locator("#ov-score")).to_contain_text("西湖区")
-    # Click the tile of 上城区 on the map, where a person would.
-    s.page.locator("#ov-map").scroll_into_view_if_needed()  # below the cards: scroll to it, as a person would
-    names = s.page.locator("#ov-map .scatterlayer .textpoint").all_text_contents()
-    box = s.page.locator("#ov-map .scatterlayer .point").nth(names.index("上城区")).bounding_box()
-    s.page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    # Click 上城区 where a person would: on its shape in the enlarged centre (it is tiny on the
+    # whole city's map); the overview then shows it, and the list names it.
+    s.page.wait_for_function(MAP_DRAWN_JS)
+    point = _inside_district(s, "#ov-map-centre", "330102")
+    s.page.mouse.click(point["x"], point["y"])
     expect(s.page.locator("#ov-score")).to_contain_text("上城区")
+    expect(s.page.locator("#ov-pick")).to_contain_text("上城区")
     # Service leads: the 12345 cards come first, then the registries; requests by category beside them.
     cards = s.page.locator(".kpi").evaluate_all("els => els.map(e => e.dataset.indicator)")
     assert cards == KPIS
     assert s.page.locator("#ov-categories .bars .point").count() > 0
+    # And 淳安县 on the whole city's map; where a chart has nothing to show, it says so.
+    point = _inside_district(s, "#ov-map", "330127")
+    s.page.mouse.click(point["x"], point["y"])
+    expect(s.page.locator("#ov-score")).to_contain_text("淳安县")
+    s.settle()
+    assert s.page.locator("#ov-categories .bars .point").count() > 0 or "暂无记录" in s.page.inner_text("#ov-categories")
     s.assert_clean()
 
+
+def test_the_map_draws_the_real_districts_named_in_the_readers_language_and_offline(session, cockpit_url: str) -> None:
+    """Thirteen district shapes from the real boundaries, each named once in the reader's
+    language (the small central ones in the enlarged view), with a colour scale that says what
+    1.0 means; every request stays on the cockpit's host (no tile, font or base-map server)."""
+    city = load_city()
+    s = session("boss")
+    for lang, names in (("zh", [d.name for d in city.districts]), ("en", [d.name_en for d in city.districts])):
+        s.context.add_cookies([{"name": "cb_lang", "value": lang, "url": cockpit_url}])
+        s.open("/")
+        s.page.wait_for_function(MAP_DRAWN_JS)
+        s.settle()
+        assert s.page.locator("#ov-map path.choroplethlocation").count() == 13
+        assert s.page.locator("#ov-map-centre path.choroplethlocation").count() == 13
+        labels = s.page.locator("#ov-map .scattergeo text").all_text_contents()
+        centre = s.page.locator("#ov-map-centre .scattergeo text").all_text_contents()
+        assert sorted(set(labels) | set(centre)) == sorted(names), (labels, centre)
+        assert len(labels) == len(set(labels)), "a district named twice on one map"
+        scale = " ".join(s.page.locator("#ov-map .colorbar text").all_text_contents())
+        assert ("1.0 = 达到目标" if lang == "zh" else "1.0 = on target") in scale
+    hosts = {urlsplit(u).netloc for u in s.requests if not u.startswith(("data:", "blob:"))}
+    assert hosts == {urlsplit(cockpit_url).netloc}, hosts
+    # The boundaries the maps fetch are simplified: small enough for a phone.
+    served = s.page.request.get(f"{cockpit_url}{GEOJSON_PATH}")
+    assert served.ok and len(served.body()) < 100_000
+    s.assert_clean()
+
+
+# Contrast ratio (WCAG) of an element's text against the first opaque background behind it.
+CONTRAST_JS = r"""(el) => {
+  const rgb = c => (c.match(/[\d.]+/g) || []).map(Number);
+  const fg = rgb(getComputedStyle(el).color);
+  let bg = [255, 255, 255];
+  for (let e = el; e; e = e.parentElement) {
+    const c = rgb(getComputedStyle(e).backgroundColor);
+    if (c.length === 3 || (c.length === 4 && c[3] > 0.5)) { bg = c; break; }
+  }
+  const lum = c => c.slice(0, 3).map(v => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; })
+                             .reduce((sum, v, i) => sum + v * [0.2126, 0.7152, 0.0722][i], 0);
+  const [hi, lo] = [lum(fg), lum(bg)].sort((a, b) => b - a);
+  return (hi + 0.05) / (lo + 0.05);
+}"""
+NO_VERTICAL_SCROLL_JS = "() => document.scrollingElement.scrollHeight <= window.innerHeight"
+NO_HORIZONTAL_SCROLL_JS = "() => document.scrollingElement.scrollWidth <= window.innerWidth"
+
+
+def test_the_wall_screen_shows_the_overview_on_one_screen_in_dark_mode(session, cockpit_url: str) -> None:
+    s = session("boss", viewport=(1920, 1080))
+    s.context.add_cookies([{"name": "cb_theme", "value": "dark", "url": cockpit_url}])
+    s.open("/")
+    s.page.wait_for_selector(".shell.dark .kpi")
+    s.page.wait_for_function(MAP_DRAWN_JS)
+    s.settle()
+    assert s.page.evaluate(NO_VERTICAL_SCROLL_JS), "the wall screen scrolls"
+    assert s.page.evaluate(NO_HORIZONTAL_SCROLL_JS)
+    assert s.page.evaluate("() => { const side = document.querySelector('.ov-side'); return side.scrollHeight <= side.clientHeight; }"), \
+        "the scores and alerts do not fit beside the map"
+    # Map, scores, alerts and key indicators all on the screen.
+    for part in ("#ov-map", "#ov-map-centre", "#ov-score", "#ov-alerts", "#ov-kpis"):
+        box = s.page.locator(part).bounding_box()
+        assert box and box["y"] + box["height"] <= 1080 + 1, part
+    # The district list is readable in the dark: its shown value and its opened options.
+    shown = s.page.locator("#ov-pick").get_by_text("全市", exact=True).first
+    assert shown.evaluate(CONTRAST_JS) >= 4.5
+    s.page.click("#ov-pick")
+    option = s.page.get_by_role("option", name="西湖区", exact=True)
+    option.wait_for()
+    assert option.evaluate(CONTRAST_JS) >= 4.5
+    option.click()
+    expect(s.page.locator("#ov-score")).to_contain_text("西湖区")
+    s.assert_clean()
 
 def test_an_analyst_compares_districts_and_downloads_csv(session) -> None:
     s = session("ana")
@@ -340,8 +456,15 @@ def test_english_and_the_big_screen_mode_stick_across_pages(session) -> None:
 def test_the_overview_fits_a_phone(session) -> None:
     s = session("xihu", viewport=(390, 844))
     s.page.wait_for_selector(".kpi")
-    assert s.page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+    s.page.wait_for_function(MAP_DRAWN_JS)
+    s.settle()
+    assert s.page.evaluate(NO_HORIZONTAL_SCROLL_JS)
     assert "西湖区" in s.page.inner_text("#ov-score")
+    # One column: each part spans the screen's width, none beside another, none wider than it.
+    boxes = [s.page.locator(part).bounding_box() for part in ("#ov-map", "#ov-map-centre", "#ov-score", "#ov-alerts", "#ov-kpis")]
+    assert all(b["x"] >= 0 and b["x"] + b["width"] <= 390 for b in boxes), boxes
+    assert all(a["y"] + a["height"] <= b["y"] + 1 for a, b in zip(boxes, boxes[1:])), boxes
+    assert s.page.locator("#ov-map path.choroplethlocation").count() == 13
     s.assert_clean()
 
 

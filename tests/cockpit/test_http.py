@@ -49,6 +49,13 @@ def test_sign_in_is_required_and_rate_limited(app, home: Path) -> None:
     OpsStore(home).clear_failures("ana")
 
 
+def test_the_district_boundaries_are_served_to_signed_in_users_only(app) -> None:
+    assert _client(app, None).get("/geo/districts.geojson").status_code == 302  # to the sign-in page
+    r = _client(app, "boss").get("/geo/districts.geojson")
+    assert r.status_code == 200 and "max-age" in r.headers["Cache-Control"]
+    assert len(r.get_json()["features"]) == 13 and len(r.data) < 100_000
+
+
 def test_pages_are_refused_to_roles_that_may_not_open_them(app) -> None:
     steward = _client(app, "police")
     assert "无权访问" in _page(steward, app, "/audit")
@@ -153,8 +160,9 @@ def test_overview_renders_the_callers_area(app, user: str, area: str) -> None:
     assert len(out["ov-kpis"]["children"]) == len(KPIS)  # the key indicators, each a card
     assert out["ov-map"]["figure"]["data"][0]["customdata"]
     # A district manager clicking another district stays in their own.
-    pick = json.loads(dash_call(client, app, "ov-district.data", [{"points": [{"customdata": "330102"}]}, None]).get_data(as_text=True))
+    pick = json.loads(dash_call(client, app, "ov-district.data", [{"points": [{"customdata": "330102"}]}, None, None]).get_data(as_text=True))
     assert pick["response"]["ov-district"]["data"] == ("330102" if user == "boss" else "330106")
+    assert pick["response"]["ov-pick"]["value"] == pick["response"]["ov-district"]["data"]  # the list names the district shown
     title = json.dumps(out["ov-score"]["children"][0], ensure_ascii=False)
     assert ("西湖区" if user == "xihu" else "杭州市") in title
     # Two scores apart: how the city serves and grows, and how departments share data.

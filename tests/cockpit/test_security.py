@@ -93,8 +93,12 @@ def test_workers_starting_together_sign_with_one_whole_key(tmp_path: Path) -> No
     from multiprocessing import get_context
 
     path = tmp_path / "cockpit.key"
-    with get_context("spawn").Pool(8) as pool:
+    pool = get_context("spawn").Pool(8)
+    try:
         keys = pool.map(_key_of, [path] * 32)
+    finally:  # close and join: terminate() can deadlock on a worker killed while it holds the task queue's lock
+        pool.close()
+        pool.join()
     assert len(set(keys)) == 1 and len(keys[0]) == 32 and path.read_bytes() == keys[0]
     assert path.stat().st_mode & 0o077 == 0 and list(tmp_path.iterdir()) == [path]
 

@@ -1,7 +1,8 @@
 """The city the platform serves, read from configuration (default: Hangzhou).
 
 Another city is another JSON file with the same shape (``cities/hangzhou.json``), chosen
-with the ``CITYBRAIN_CITY`` environment variable (a path).
+with the ``CITYBRAIN_CITY`` environment variable (a path). A city may bring its districts'
+boundaries (a GeoJSON file named in ``boundaries``, beside the city file) for the cockpit's map.
 """
 
 from __future__ import annotations
@@ -31,11 +32,23 @@ class District:
 
 
 @dataclass(frozen=True)
+class Boundaries:
+    """Where a city's district boundaries are and how to read them."""
+
+    path: Path  # a GeoJSON FeatureCollection in WGS84 longitude/latitude
+    feature_id: str  # the feature property holding the district code
+    enlarge: tuple[str, ...]  # districts too small to read at the city's scale: the map enlarges them
+    source: str  # provenance, shown as the map's attribution
+    note: str
+
+
+@dataclass(frozen=True)
 class City:
     code: str
     name: str
     name_en: str
     districts: tuple[District, ...]
+    boundaries: Boundaries | None = None
 
     @property
     def district_codes(self) -> list[str]:
@@ -56,4 +69,12 @@ def load_city(path: str | None = None) -> City:
                  *d.get("tile", (i // 5, i % 5)))
         for i, d in enumerate(raw["districts"])
     )
-    return City(raw["code"], raw["name"], raw.get("name_en", raw["name"]), districts)
+    return City(raw["code"], raw["name"], raw.get("name_en", raw["name"]), districts, _boundaries(raw.get("boundaries"), source))
+
+
+def _boundaries(spec: dict | None, city_file) -> Boundaries | None:
+    """The boundaries a city file names, resolved beside that file (None when it names none)."""
+    if not spec:
+        return None
+    return Boundaries(Path(str(city_file.parent / spec["file"])), spec.get("feature_id", "adcode"),
+                      tuple(spec.get("enlarge", ())), spec.get("source", ""), spec.get("note", ""))

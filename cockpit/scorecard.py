@@ -1,0 +1,122 @@
+"""The overview's score box, in the manner of Boston's CityScore: what 1.0 means, the score for
+the day, week, month and quarter with the dates each covers, and the indicators lifting and
+pulling it most, by name, value and target. The city's vital signs and its departments'
+data-sharing health are two scores, each in its own card, never added together."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+from dash import html
+
+from cockpit.i18n import label, lang, t
+
+TOP = 5  # Boston's mayor's view: the top five and the bottom five
+
+
+def _what_it_measures(family: str) -> str:
+    return {
+        "vital": t("城市本身的运行：12345诉求按时办结与满意度、人口与市场主体活力、电子证照使用等",
+                   "How the city itself is doing: 12345 requests closed on time and satisfaction, births, "
+                   "migration and new businesses, online services"),
+        "sharing": t("各部门数据共享是否及时、准确：按时报送率、数据拒收率、电子营业执照覆盖率",
+                     "How well departments share their data: on-time delivery, rejected rows, e-licence coverage"),
+    }.get(family, "")
+
+
+def score_cards(area_name: str, scores: pd.DataFrame, contributors: pd.DataFrame) -> list:
+    """One card per score family for ``area_name``: scores per period and the top and bottom contributors."""
+    intro = html.Div([html.Strong(area_name),
+                      html.Span(t(" · 评分 1.0 = 达到目标；高于 1.0 好于目标，低于 1.0 未达目标（0–2）",
+                                  " · a score of 1.0 = on target; above 1.0 is better than target, below is short of it (0–2)"),
+                                className="delta")], className="score-intro")
+    if scores.empty:
+        return [intro, html.Div(t("暂无评分记录", "No score records yet"), className="empty")]
+    cards = [intro]
+    for family, rows in scores.groupby("family", sort=False):
+        mine = contributors[contributors.family == family] if not contributors.empty else contributors
+        cards.append(_family_card(family, rows, mine))
+    return cards
+
+
+def _family_card(family: str, rows: pd.DataFrame, contributors: pd.DataFrame) -> html.Div:
+    periods = [html.Span([html.Span(label("period", s.period), className="period-name"),
+                          html.Span(f"{s.score:.2f}", className=f"period-score {_verdict(s.score)}"),
+                          html.Small(_span(s.first_day, s.last_day))], className="period")
+               for s in rows.itertuples()]
+    head = html.Div([html.B(label("score_family", family)), html.Span(_what_it_measures(family), className="delta")],
+                    className="family-head")
+    day = rows[rows.period == "day"]
+    body = [head, html.Div(periods, className="periods")]
+    if len(day):
+        d = day.iloc[0]
+        when = _span(d.first_day, d.last_day)
+        body.append(html.Div([_contributor_list(t(f"拉低评分最多（{when}）", f"Pulling the score down most ({when})"),
+                                                _worst(contributors), t("没有未达目标的指标", "No indicator is short of its target")),
+                              _contributor_list(t(f"提升评分最多（{when}）", f"Lifting the score most ({when})"),
+                                                _best(contributors), t("没有达到目标的指标", "No indicator is on target"))],
+                             className="contributors"))
+    return html.Div(body, className=f"card score-family {family}", **{"data-family": family})
+
+
+def _worst(c: pd.DataFrame) -> pd.DataFrame:
+    """Up to five indicators below target, furthest below first."""
+    return c[c.score < 1.0].sort_values(["score", "indicator_id"]).head(TOP) if not c.empty else c
+
+
+def _best(c: pd.DataFrame) -> pd.DataFrame:
+    """Up to five indicators on or above target, furthest above first."""
+    return c[c.score >= 1.0].sort_values(["score", "indicator_id"], ascending=[False, True]).head(TOP) if not c.empty else c
+
+
+def _contributor_list(title: str, rows: pd.DataFrame, when_none: str) -> html.Div:
+    if rows.empty:
+        return html.Div([html.Div(title, className="list-title"), html.Div(when_none, className="empty")], className="contributor-list")
+    items = [html.Li([html.Span(f"{r.score:.2f}", className=f"period-score {_verdict(r.score)}"),
+                      html.Span(label("indicator", r.indicator_id), className="name"),
+                      html.Span(f"{_value(r.value, r.unit)}（{_target(r)}）" if lang() == "zh"
+                                else f"{_value(r.value, r.unit)} ({_target(r)})", className="delta")],
+                     **{"data-indicator": r.indicator_id})
+             for r in rows.itertuples()]
+    return html.Div([html.Div(title, className="list-title"), html.Ul(items)], className="contributor-list")
+
+
+def _verdict(score: float) -> str:
+    """A CSS class for how a score stands against its target."""
+    if score != score:
+        return ""
+    return "below" if score < 0.95 else "above" if score > 1.05 else "on"
+
+
+def _value(value: float, unit: str | None) -> str:
+    if value is None or value != value:
+        return "—"
+    if unit == "%":
+        return f"{value * 100:.1f}%"
+    if unit == "‰":
+        return f"{value:.2f}‰"
+    shown = f"{value:,.2f}" if abs(value) < 100 and not float(value).is_integer() else f"{value:,.0f}"
+    return f"{shown}{label('unit', unit)}" if lang() == "zh" else f"{shown} {label('unit', unit)}"
+
+
+def _target(r) -> str:
+    sign = "≥" if r.direction == "higher" else "≤"
+    return t(f"目标 {sign} {_value(r.target, r.unit)}", f"target {sign} {_value(r.target, r.unit)}")
+
+
+def _span(first, last) -> str:
+    """The days a period covers, in the reader's language: 11月16日–11月20日, 16–20 Nov."""
+    first, last = pd.Timestamp(first).date(), pd.Timestamp(last).date()
+    if lang() == "zh":
+        day = lambda d: f"{d.month}月{d.day}日"  # noqa: E731
+        return day(first) if first == last else f"{day(first)}–{day(last)}"
+    if first == last:
+        return _en(first)
+    if first.month == last.month:
+        return f"{first.day}–{_en(last)}"
+    return f"{_en(first)} – {_en(last)}"
+
+
+def _en(d: dt.date) -> str:
+    return f"{d.day} {d:%b}"
