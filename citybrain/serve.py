@@ -25,6 +25,7 @@ from pathlib import Path
 
 import httpx
 
+from pipelines.run import alive
 from warehouse.storage.home import Home
 
 READY_TIMEOUT_S = 300
@@ -137,24 +138,14 @@ def _stop_all(services: list[Service]) -> list[str]:
             svc.process.wait(timeout=max(0.1, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
             forced.append(svc.name)
-    while time.monotonic() < deadline and any(_group_alive(s.process.pid) for s in services):
+    while time.monotonic() < deadline and any(alive(s.process.pid, group=True) for s in services):
         time.sleep(0.2)  # children of a service (code servers, workers) finishing after it
     for svc in services:
-        if _group_alive(svc.process.pid):
+        if alive(svc.process.pid, group=True):
             os.killpg(svc.process.pid, signal.SIGKILL)
             if svc.name not in forced:
                 forced.append(svc.name)
     return forced
-
-
-def _group_alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _banner(home: Home, port: int, logs: Path, notes: list[str]) -> None:

@@ -30,9 +30,10 @@ def _owner_tags() -> dict[str, str]:
     return {"citybrain/host": socket.gethostname(), "citybrain/pid": str(os.getpid())}
 
 
-def _alive(pid: int) -> bool:
+def alive(pid: int, *, group: bool = False) -> bool:
+    """Whether process ``pid`` (or, with ``group``, any process of group ``pid``) still runs."""
     try:
-        os.kill(pid, 0)
+        (os.killpg if group else os.kill)(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
@@ -49,7 +50,7 @@ def recover_abandoned_runs(instance: dg.DagsterInstance) -> list[str]:
     recovered = []
     for run in instance.get_runs(filters=dg.RunsFilter(statuses=_UNFINISHED, tags={"citybrain/host": host})):
         pid = int(run.tags.get("citybrain/pid", "0") or 0)
-        if pid and pid != os.getpid() and _alive(pid):
+        if pid and pid != os.getpid() and alive(pid):
             continue
         instance.report_run_failed(run, f"the refresh process (pid {pid}) died before the run ended; freed its slots")
         instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)

@@ -507,13 +507,18 @@ def test_vitality_rates_and_both_scores_match_an_independent_computation(tiny) -
         assert n == len(per) and score == pytest.approx(sum(per) / len(per), abs=1e-8), (family, month, district)
 
 
-def test_a_handlers_overdue_backlog_alerts_that_departments_steward(tiny, tmp_path: Path) -> None:
-    """Overdue share by handler: a department's alert goes to its steward, the district governments' to the city manager."""
-    _, con = tiny
+def _writable_copy(con, tmp_path: Path):
+    """A writable copy of the shared tiny warehouse, for a test that changes it."""
     con.execute("CHECKPOINT")
     db = tmp_path / "warehouse.duckdb"
     shutil.copy(con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchone()[0], db)
-    copy = connect(db)
+    return connect(db)
+
+
+def test_a_handlers_overdue_backlog_alerts_that_departments_steward(tiny, tmp_path: Path) -> None:
+    """Overdue share by handler: a department's alert goes to its steward, the district governments' to the city manager."""
+    _, con = tiny
+    copy = _writable_copy(con, tmp_path)
     last = copy.execute("SELECT max(date) FROM marts.indicator_values").fetchone()[0]
     copy.execute("DELETE FROM marts.indicator_values WHERE indicator_id IN ('svc.overdue_share.urban', 'svc.overdue_share.local') AND date = ?", [last])
     copy.execute("INSERT INTO marts.indicator_values VALUES ('svc.overdue_share.urban', ?, ?, 0.5, 20, 40), "
@@ -584,10 +589,7 @@ def test_back_dated_events_give_their_own_day_a_value_even_before_the_first_deli
 
 def test_a_critical_threshold_alert_quotes_the_critical_level(tiny, tmp_path: Path) -> None:
     _, con = tiny
-    con.execute("CHECKPOINT")
-    db = tmp_path / "warehouse.duckdb"
-    shutil.copy(con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchone()[0], db)
-    copy = connect(db)
+    copy = _writable_copy(con, tmp_path)
     last = copy.execute("SELECT max(date) FROM marts.indicator_values").fetchone()[0]
     copy.execute("DELETE FROM marts.indicator_values WHERE indicator_id = 'svc.overdue_share' AND date = ? AND district_code IN (?, '330106')",
                  [last, CITY])
@@ -652,10 +654,7 @@ def test_a_predicted_breach_is_one_warning_that_follows_the_forecast_and_resolve
     from warehouse.marts.forecasts import refresh_forecasts
 
     _, con = tiny
-    con.execute("CHECKPOINT")
-    db = tmp_path / "warehouse.duckdb"
-    shutil.copy(con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchone()[0], db)
-    copy = connect(db)
+    copy = _writable_copy(con, tmp_path)
     last = copy.execute("SELECT max(date) FROM marts.indicator_values").fetchone()[0]
     ahead = [last + dt.timedelta(h) for h in range(1, 8)]
 
