@@ -97,17 +97,17 @@ def report(bt: pd.DataFrame, rhythm: dict[str, bool]) -> None:
     ok = ok[ok.scale > 0]
     ok = ok.assign(e=(ok.actual - ok["mean"]).abs() / ok.scale, en=(ok.actual - ok.naive).abs() / ok.scale,
                    in80=(ok.actual >= ok.lo80) & (ok.actual <= ok.hi80), in95=(ok.actual >= ok.lo95) & (ok.actual <= ok.hi95))
-    print(f"{'family':20} {'weekly':>6} {'series':>6} {'model%':>6} {'points':>7} {'MASE':>6} {'naive':>6} {'ratio':>6} {'cov80':>6} {'cov95':>6}")
+    print(f"{'family':27} {'weekly':>6} {'series':>6} {'model%':>6} {'points':>7} {'MASE':>6} {'naive':>6} {'ratio':>6} {'cov80':>6} {'cov95':>6}")
     for iid, g in ok.groupby("indicator_id"):
         mase, naive = g.e.mean(), g.en.mean()
-        print(f"{iid:20} {'yes' if rhythm.get(iid) else 'no':>6} {g.district_code.nunique():6d} {100 * (g.method == fc.MODEL).mean():6.0f} "
+        print(f"{iid:27} {'yes' if rhythm.get(iid) else 'no':>6} {g.district_code.nunique():6d} {100 * g.method.isin([fc.MODEL, fc.COUNT]).mean():6.0f} "
               f"{len(g):7d} {mase:6.3f} {naive:6.3f} {mase / naive:6.3f} {100 * g.in80.mean():6.1f} {100 * g.in95.mean():6.1f}")
-    for label, g in (("model (sarimax)", ok[ok.method == fc.MODEL]), ("baselines", ok[ok.method != fc.MODEL])):
+    for label, g in ok.groupby("method"):
         if len(g):
-            print(f"{label:20} {'':>6} {'':>6} {'':>6} {len(g):7d} {g.e.mean():6.3f} {g.en.mean():6.3f} {g.e.mean() / g.en.mean():6.3f} "
+            print(f"{label:27} {'':>6} {'':>6} {'':>6} {len(g):7d} {g.e.mean():6.3f} {g.en.mean():6.3f} {g.e.mean() / g.en.mean():6.3f} "
                   f"{100 * g.in80.mean():6.1f} {100 * g.in95.mean():6.1f}")
     weekly = ok[ok.indicator_id.map(lambda i: rhythm.get(i, False))]
-    print(f"{'weekly families':20} {'':>6} {'':>6} {'':>6} {len(weekly):7d} {weekly.e.mean():6.3f} {weekly.en.mean():6.3f} "
+    print(f"{'weekly families':27} {'':>6} {'':>6} {'':>6} {len(weekly):7d} {weekly.e.mean():6.3f} {weekly.en.mean():6.3f} "
           f"{weekly.e.mean() / weekly.en.mean():6.3f} {100 * weekly.in80.mean():6.1f} {100 * weekly.in95.mean():6.1f}")
 
 
