@@ -171,8 +171,8 @@ def _count_interval(dist, level: float) -> tuple[np.ndarray, np.ndarray]:
     return np.choose(pick, [a for a, _ in candidates]), np.choose(pick, [b for _, b in candidates])
 
 
-def _count_model(s: Series, workday_past: np.ndarray, workday_future: np.ndarray) -> np.ndarray:
-    """Negative binomial counts around each kind of day's rate; (HORIZON, 5) as in the baseline."""
+def count_distribution(s: Series, workday_past: np.ndarray, workday_future: np.ndarray):
+    """The count model's predictive distribution of each day ahead (a frozen scipy distribution)."""
     from scipy import stats
 
     y, k = s.values[-COUNT_DAYS:], workday_past[-COUNT_DAYS:]
@@ -183,7 +183,12 @@ def _count_model(s: Series, workday_past: np.ndarray, workday_future: np.ndarray
     # Moment estimate of the NB2 dispersion (var = mu + alpha mu^2); none (Poisson) when the days vary less.
     alpha = max(0.0, float(((y[ok] - fitted) ** 2 - fitted).sum() / max((fitted ** 2).sum(), 1e-12)))
     mu = np.maximum([rate[kind] for kind in workday_future], 1e-9)
-    dist = stats.nbinom(1 / alpha, 1 / (1 + alpha * mu)) if alpha > 1e-6 else stats.poisson(mu)
+    return stats.nbinom(1 / alpha, 1 / (1 + alpha * mu)) if alpha > 1e-6 else stats.poisson(mu)
+
+
+def _count_model(s: Series, workday_past: np.ndarray, workday_future: np.ndarray) -> np.ndarray:
+    """Negative binomial counts around each kind of day's rate; (HORIZON, 5) as in the baseline."""
+    dist = count_distribution(s, workday_past, workday_future)
     (lo80, hi80), (lo95, hi95) = _count_interval(dist, 0.8), _count_interval(dist, 0.95)
     return np.column_stack([dist.median(), lo80, hi80, lo95, hi95]).astype(float)
 
