@@ -11,13 +11,14 @@ left it:
    by the in-sample seasonal-naive error, their ratio (target ≤ 0.9 where there is a weekly
    rhythm), and the empirical coverage of the 80% and 95% intervals (target: within 5 points);
 2. cost: the wall time of the forecast step as the refresh runs it (``refresh_forecasts``) with
-   1 and 2 worker processes, and what grows at ``city`` scale, measured here rather than on a
-   city-scale warehouse (too heavy to generate for a bench). The number of series is districts
-   × indicators whatever the scale, so the rows the step's SQL reads grow only with the
-   history (capped at 365 days); but at city scale (125 times the residents) nearly every count
-   is above the count model's 10 a day, so every series takes the dearer SARIMAX fit. The bench
-   times that fit on every series at two history lengths, in one worker process with one BLAS
-   thread as the step runs it, and extrapolates linearly to 365 days.
+   1 and 2 worker processes; and at ``city`` scale, measured on a city-shaped indicator table
+   rather than a city-scale warehouse (too heavy to generate for a bench). The number of
+   series is districts × indicators whatever the scale, so what grows is the history (capped
+   at 365 days) and the counts: at city scale (125 times the residents) nearly every count is
+   above the count model's 10 a day, so every series takes the dearer SARIMAX fit. The bench
+   copies the indicator values to a new warehouse with a year of history (the same days 26
+   weeks earlier) and every count multiplied by what the city has more of, and times the
+   forecast step on it.
 
     .venv/bin/python bench/forecast.py [--scale small] [--days 200] [--home DIR]
 
@@ -39,14 +40,17 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 
+import duckdb
 import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from citybrain.synth.world import SCALES  # noqa: E402
 from warehouse.contract.workdays import is_workday  # noqa: E402
 from warehouse.ingest.schema import connect  # noqa: E402
 from warehouse.marts import forecasts as fc  # noqa: E402
+from warehouse.marts.indicators.compute import catalog  # noqa: E402
 
 CLI = [str(Path(sys.executable).with_name("citybrain"))]
 STEP = 7
@@ -102,49 +106,63 @@ def backtest(series: list[fc.Series], issued_on: dt.date, first_origin: int, wor
                                        "mean", "lo80", "hi80", "lo95", "hi95", "stated80", "stated95"])
 
 
-def _fit_seconds(args: tuple[list[fc.Series], dt.date]) -> list[float]:
-    """Seconds of a SARIMAX fit of each series (forced, whatever its level), in this worker."""
-    series, issued_on = args
-    past = pd.date_range(end=issued_on, periods=max(len(s.values) for s in series), freq="D")
-    future = pd.date_range(issued_on + dt.timedelta(days=1), periods=fc.HORIZON, freq="D")
-    out = []
-    for s in series:
-        exog = fc.day_regressors(past[-len(s.values):])
-        t0 = time.perf_counter()
-        try:
-            fc._model(s, exog, fc.day_regressors(future))
-        except (ValueError, np.linalg.LinAlgError):
-            pass  # a failed fit costs what it cost
-        out.append(time.perf_counter() - t0)
-    return out
+def _city_factor(indicator_id: str, scale: str) -> float:
+    """How many times larger a count is at ``city`` scale than at the bench's scale: residents
+    for people and requests, entities for enterprises, and certificate uses per resident too."""
+    small, city = SCALES[scale], SCALES["city"]
+    if indicator_id.startswith("le."):
+        return city.entities / small.entities
+    factor = city.residents / small.residents
+    if indicator_id == "cert.usage":
+        factor *= city.usage_per_resident_day / small.usage_per_resident_day
+    return factor
 
 
-def city_scale_cost(con, series: list[fc.Series], issued_on: dt.date, step_seconds: float) -> None:
-    """What grows at city scale: rows read by the step's SQL, and SARIMAX fits of every series over a year."""
-    table_rows = con.execute("SELECT count(*) FROM marts.indicator_values").fetchone()[0]
-    table_days = con.execute("SELECT count(DISTINCT date) FROM marts.indicator_values").fetchone()[0]
+def city_scale_cost(series: list[fc.Series], as_of: dt.datetime, warehouse: Path, scale: str, folder: Path) -> None:
+    """The forecast step on a city-shaped indicator table, measured: every series with a full
+    year of history (the bench's days, and before them the same days 26 weeks earlier, so
+    weekdays and rhythm hold) and every count as the city would have it, so each series takes
+    the model it would take at city scale: its four-week rate multiplied by what the city has
+    more of, the day's deviation from that rate by the square root (a count's noise grows as
+    the root of its rate). Ratios stay as they are."""
+    shaped = duckdb.connect(str(folder / "city-shaped.duckdb"))  # only what the forecast step reads
+    shaped.execute(f"ATTACH '{warehouse}' AS src (READ_ONLY)")
+    table_rows, table_days = shaped.execute("SELECT count(*), count(DISTINCT date) FROM src.marts.indicator_values").fetchone()
     read = sum(int((~np.isnan(s.values)).sum()) for s in series)
     longest = max(len(s.values) for s in series)
-    print(f"\nwhat grows at city scale ({len(series)} series at either scale: districts × indicators):")
+    print(f"\nat city scale ({len(series)} series at either scale: districts × indicators):")
     print(f"  rows read by the step's SQL: {read} here ({longest} days); at most {len(series)} × {fc.HISTORY_DAYS} = "
           f"{len(series) * fc.HISTORY_DAYS} with a year of history; the table it filters holds {table_rows} rows over "
           f"{table_days} days, growing by {table_rows // max(table_days, 1)} a day at either scale (no more districts)")
-    lengths = (longest // 2, longest)
-    os.environ.update(fc.ONE_THREAD)
-    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
-        pool.submit(int).result()  # the worker's start and imports are not a fit's cost
-        per_fit = {}
-        for n in lengths:
-            cut = [replace(s, values=s.values[-n:]) for s in series if len(s.values) >= n]
-            secs = pool.submit(_fit_seconds, (cut, issued_on)).result()
-            per_fit[n] = float(np.mean(secs))
-            print(f"  SARIMAX fit, one worker, {len(cut)} series of {n} days: {sum(secs):5.1f} s ({1000 * per_fit[n]:.0f} ms a series)")
-    (a, ta), (b, tb) = per_fit.items()
-    year = tb + (tb - ta) / (b - a) * (fc.HISTORY_DAYS - b)
-    fits = len(series) * year / fc.WORKERS
-    print(f"  extrapolated to {fc.HISTORY_DAYS} days: {1000 * year:.0f} ms a fit; every series fitted on {fc.WORKERS} workers: "
-          f"{fits:.1f} s, plus the step's load, write and worker start measured here (≈ {step_seconds:.1f} s with every fit included, an upper bound): "
-          f"≈ {fits + step_seconds:.0f} s at city scale (target ≤ 20 s)")
+    counts = {i.id: _city_factor(i.id, scale) for i in catalog() if i.forecast and i.unit != "%"}
+    shaped.execute("CREATE SCHEMA IF NOT EXISTS ingest; CREATE OR REPLACE TABLE ingest.live_deliveries AS SELECT business_date FROM src.ingest.live_deliveries")
+    factors = pd.DataFrame({"indicator_id": list(counts), "factor": list(counts.values())})
+    shaped.register("cb_factors", factors)
+    shaped.execute("""
+        CREATE SCHEMA IF NOT EXISTS marts;
+        CREATE OR REPLACE TABLE marts.indicator_values AS
+        WITH r AS (SELECT i.*, f.factor, avg(i.value) OVER (PARTITION BY i.indicator_id, i.district_code ORDER BY i.date
+                                                              ROWS BETWEEN 14 PRECEDING AND 13 FOLLOWING) AS rate
+                   FROM src.marts.indicator_values i LEFT JOIN cb_factors f USING (indicator_id)),
+             v AS (SELECT r.* EXCLUDE (factor, rate) REPLACE (CASE WHEN factor IS NULL OR value IS NULL THEN value
+                       WHEN indicator_id = 'pop.net_migration' THEN round(factor * rate + sqrt(factor) * (value - rate))
+                       ELSE greatest(0, round(factor * rate + sqrt(factor) * (value - rate))) END AS value) FROM r),
+             first AS (SELECT min(date) AS d FROM v)
+        SELECT * FROM v
+        UNION ALL BY NAME
+        SELECT v.* REPLACE (v.date - INTERVAL 182 DAY AS date) FROM v, first WHERE v.date - INTERVAL 182 DAY < first.d""")
+    shaped.unregister("cb_factors")
+    issued_on = fc.last_complete_day(shaped, as_of)
+    city_series = fc.load_series(shaped, issued_on)
+    print(f"  a city-shaped table: {len(city_series)} series, {max(len(s.values) for s in city_series)} days each at most, "
+          f"counts × {min(counts.values()):.0f} to × {max(counts.values()):.0f}")
+    for workers in (fc.WORKERS, fc.WORKERS):
+        t0 = time.perf_counter()
+        methods = fc.refresh_forecasts(shaped, as_of, workers=workers)
+        print(f"  the forecast step on it, {workers} worker process(es): {time.perf_counter() - t0:5.1f} s  "
+              f"({', '.join(f'{k} {v // fc.HORIZON}' for k, v in sorted(methods.items()))} series; target ≤ 20 s, "
+              f"load average {os.getloadavg()[0]:.1f})")
+    shaped.close()
 
 
 def weekly_rhythm(series: list[fc.Series], issued_on: dt.date) -> dict[str, bool]:
@@ -222,7 +240,12 @@ def main() -> None:
             methods = fc.refresh_forecasts(con, as_of, workers=workers)
             step.setdefault(workers, []).append(time.perf_counter() - t0)
             print(f"  {workers} worker process(es): {step[workers][-1]:5.1f} s  ({', '.join(f'{k} {v // fc.HORIZON}' for k, v in sorted(methods.items()))} series)")
-        city_scale_cost(con, series, issued_on, min(step[fc.WORKERS]))
+        con.close()  # the city-shaped copy reads it
+        scratch = Path(tempfile.mkdtemp(prefix="citybrain-forecast-city-"))
+        try:
+            city_scale_cost(series, as_of, home / "warehouse.duckdb", args.scale, scratch)
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
     finally:
         if tmp is not None:
             shutil.rmtree(tmp, ignore_errors=True)
