@@ -19,7 +19,7 @@ import pandas as pd
 from dash import Input, Output, State, callback, dash_table, dcc, html
 
 from cockpit import data
-from cockpit.components import page
+from cockpit.components import confirmation, confirmation_toggle, page
 from cockpit.context import ctx, guard
 from cockpit.i18n import columns, label, message, t
 from warehouse.contract.feeds import STEWARD_DEPARTMENTS
@@ -89,10 +89,7 @@ def layout(who) -> html.Div:
         form,
         html.Div(id="al-hint", className="notice"),
         html.Div(id="al-result", className="notice", role="status"),
-        html.Div(html.Div([html.P(id="al-modal-text"),
-                           html.Button(t("确认", "Confirm"), id="al-yes"), html.Button(t("取消", "Cancel"), id="al-no")],
-                          className="modal-box"), id="al-modal", className="modal", style={"display": "none"}),
-        dcc.Store(id="al-pending"),
+        confirmation("al"),
         performance,
     ])
 
@@ -269,13 +266,7 @@ def ask(_d, _h, _c, _r, selected_ids, owner, due, note, rating):
     return pending, _describe(step, alert["alert_id"], owner, due, rating), ""
 
 
-@callback(Output("al-modal", "style"), Input("al-pending", "data"), Input("al-no", "n_clicks"), Input("al-result", "children"),
-          prevent_initial_call=True)
-def modal(pending, _no, _done):
-    """The confirmation shows when a step is asked for and goes when it is confirmed or cancelled."""
-    guard(PATH)
-    show = dash.ctx.triggered_id == "al-pending" and bool(pending)
-    return {"display": "flex"} if show else {"display": "none"}
+confirmation_toggle("al", PATH, "al-result")
 
 
 @callback(Output("al-result", "children"), Output("al-note", "value"), Input("al-yes", "n_clicks"), State("al-pending", "data"),

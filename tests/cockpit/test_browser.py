@@ -417,6 +417,9 @@ def test_an_auditor_searches_the_log_and_an_administrator_manages_users(session,
     s.choose("#us-role", "分析员")
     s.page.fill("#us-password", "a long password")
     s.page.click("#us-save")
+    expect(s.page.locator("#us-modal-text")).to_contain_text("新增用户 newbie")  # confirmed before anything is written
+    assert OpsStore(home).user("newbie") is None
+    s.page.click("#us-yes")
     expect(s.page.locator("#us-table")).to_contain_text("newbie")
     s.assert_clean()
     newbie = Session(browser, cockpit_url, "newbie")
