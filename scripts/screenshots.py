@@ -60,7 +60,7 @@ def _steward_reads_a_citizens_row(root: Path, url: str, browser) -> None:
     store = OpsStore(root)
     add_user(store, "citizen", PASSWORD, "citizen", None, id_number)
     add_user(store, "roads", PASSWORD, "steward", "urban")
-    context = browser.new_context()
+    context = browser.new_context(locale="zh-CN")
     page = context.new_page()
     page.goto(f"{url}/login")
     page.fill("input[name=username]", "police")
@@ -96,7 +96,7 @@ def main() -> None:
             browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox", "--headless", "--disable-gpu"])
             _steward_reads_a_citizens_row(root, url, browser)
             for name, user, cookies, (width, height), path in shots:
-                context = browser.new_context(viewport={"width": width, "height": height})
+                context = browser.new_context(viewport={"width": width, "height": height}, locale="zh-CN")
                 context.add_cookies([{"name": k, "value": v, "url": url} for k, v in cookies.items()])
                 page = context.new_page()
                 page.goto(f"{url}/login")
