@@ -48,7 +48,7 @@ COLUMN_LABELS: dict[str, tuple[str, str]] = {
     "handler": ("承办单位", "Handler"), "due_at": ("办理时限", "Due"), "days_overdue": ("超期天数", "Days overdue"),
     "on_time_rate": ("按时办结率", "On-time closure"), "overdue": ("超期未办结", "Overdue, open"),
     "legal_basis": ("法律依据", "Legal basis"), "indicator": ("指标", "Indicator"), "value": ("数值", "Value"),
-    "unit": ("单位", "Unit"), "reason_ids": ("原因代码", "Reason codes"),
+    "unit": ("单位", "Unit"), "reason_ids": ("原因代码", "Reason codes"), "fix": ("处理办法", "To fix"),
 }
 
 
