@@ -270,11 +270,24 @@ def test_an_analyst_compares_districts_and_downloads_csv(session) -> None:
     s.choose("#ex-dist", "西湖区")
     s.page.locator("#ex-graph .scatterlayer .trace").nth(1).wait_for()
     assert "责任部门" in s.page.inner_text("#ex-defs")
+    # The city apart from its districts, each panel headed, every line named in the legend, dates in Chinese.
+    graph = s.page.locator("#ex-graph")
+    expect(graph.locator(".legendtext")).to_have_count(2)
+    assert sorted(graph.locator(".legendtext").all_text_contents()) == ["全市", "西湖区"]
+    headings = graph.locator(".annotation-text").all_text_contents()
+    assert any(h.startswith("电子证照用证次数（次） · 全市") for h in headings), headings
+    assert any(h.startswith("电子证照用证次数（次） · 各区县") for h in headings), headings
+    assert any("月" in tick for tick in graph.locator(".xtick text").all_text_contents())
+    s.choose("#ex-ind", "网上及移动端用证占比")
+    expect(graph.locator(".annotation-text", has_text="网上及移动端用证占比（%） · 全市")).to_have_count(1)
+    assert any(tick.endswith("%") for tick in graph.locator(".ytick text").all_text_contents())  # shares as percentages
+    expect(s.page.locator("#ex-ind")).to_contain_text("已选 2 项")
     with s.page.expect_download() as download:
         s.page.click("#ex-download-btn")
     rows = list(csv.DictReader(io.StringIO(Path(download.value.path()).read_text(encoding="utf-8-sig"))))
     assert {r["district_code"] for r in rows} == {"330100", "330106"}
-    assert {r["indicator_id"] for r in rows} == {"cert.usage"}
+    assert {r["indicator_id"] for r in rows} == {"cert.usage", "cert.online_share"}
+    assert {r["指标"] for r in rows} == {"电子证照用证次数", "网上及移动端用证占比"} and {r["单位"] for r in rows} == {"次", "%"}
     s.assert_clean()
 
 
@@ -393,6 +406,12 @@ def test_a_steward_views_and_downloads_rejected_rows_and_markup_stays_text(sessi
     con.close()
     s = session("police")
     s.page.wait_for_selector("#in-timeliness .main-svg")
+    # The timeliness grid: the feed by name, dated columns, a legend of its colours; the tallies beside it.
+    grid = s.page.locator("#in-timeliness")
+    assert grid.locator(".ytick text").all_text_contents() == ["户籍变动"]
+    assert all("月" in tick for tick in grid.locator(".xtick text").all_text_contents())
+    assert grid.locator(".legendtext").all_text_contents() == ["按时", "迟到", "仅有被拒文件", "缺失"]
+    assert "整批拒收 " in s.page.inner_text(".tally")
     s.page.fill("#in-delivery", str(delivery))
     s.page.fill("#in-purpose", "核对后重新报送")
     s.choose("#in-basis", "更正不准确的数据（《个人信息保护法》第四十六条）")
