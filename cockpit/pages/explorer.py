@@ -176,7 +176,7 @@ def _figure(df, cat, names: dict[str, str], fc, today: str | None, city: str) ->
         heading = f"{label('indicator', indicator)}{t('（', ' (')}{_unit(entry)}{t('）', ')')} · " + \
             (t("全市", "whole city") if is_city else t("各区县（按最新值排序）", "districts (ranked by latest value)"))
         if missing:
-            heading += "　" + _gap_note(gap_reasons(entry, missing))
+            heading += t("　", " — ") + _gap_note(gap_reasons(entry, missing))
             shapes += [{"type": "rect", "xref": xaxis, "yref": f"{axis} domain", "x0": f"{a} 00:00", "x1": f"{b} 23:59",
                         "y0": 0, "y1": 1, "fillcolor": GAP_FILL, "line": {"width": 0}, "layer": "below"}
                        for a, b in _ranges(missing)]
