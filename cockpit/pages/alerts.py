@@ -84,6 +84,7 @@ def layout(who) -> html.Div:
         ], className="toolbar"),
         dash_table.DataTable(id="al-table", columns=columns(COLUMNS), row_selectable="single", page_size=15,
                              style_cell={"textAlign": "left", "whiteSpace": "normal"},
+                             style_cell_conditional=[{"if": {"column_id": c}, "whiteSpace": "nowrap"} for c in ("date", "due_at")],
                              style_data_conditional=[{"if": {"filter_query": "{due_at} contains " + f'"{t("超期", "overdue")}"'},
                                                       "color": "#cf222e"}]),
         html.Div(id="al-detail", className="card"),

@@ -48,7 +48,7 @@ def _timeliness_grid(days: pd.DataFrame, with_department: bool) -> dict:
     layout.update(title={"text": t("各数据集按业务日的报送情况", "Each feed by business date")},
                   height=190 + 24 * len(grid.index), margin={"l": 10, "r": 10, "t": 50, "b": 10},
                   yaxis={**layout["yaxis"], "automargin": True, "autorange": "reversed"},
-                  xaxis={**layout["xaxis"], "type": "date", "automargin": True, "tickformat": t("%m月%d日", "%b %-d"),
+                  xaxis={**layout["xaxis"], "type": "date", "automargin": True, "tickformat": t("%-m月%-d日", "%b %-d"),
                          "showgrid": False},
                   legend={"orientation": "h", "y": 1.0, "yanchor": "bottom", "x": 1, "xanchor": "right"})
     heat = {"type": "heatmap", "z": grid.values.tolist(), "x": list(grid.columns), "y": list(grid.index),
@@ -69,7 +69,7 @@ def _reasons_chart(reasons: pd.DataFrame) -> dict:
     by_day = reasons.groupby("business_date").n.sum()
     layout.update(title={"text": t("每个业务日被拒的数据行（按原因）", "Rejected rows per business date, by reason")},
                   barmode="stack", height=380, legend={"orientation": "h", "y": -0.15, "yanchor": "top"},
-                  xaxis={**layout["xaxis"], "type": "date", "tickformat": t("%m月%d日", "%b %-d")},
+                  xaxis={**layout["xaxis"], "type": "date", "tickformat": t("%-m月%-d日", "%b %-d")},
                   yaxis={**layout["yaxis"], "title": {"text": t("行", "rows")}})
     ordered = by_day.sort_values(ascending=False)
     if len(ordered) > 1 and ordered.iloc[0] > 3 * max(ordered.iloc[1], 1):
@@ -77,7 +77,7 @@ def _reasons_chart(reasons: pd.DataFrame) -> dict:
         layout["yaxis"]["range"] = [0, top]
         day = str(ordered.index[0])[:10]
         layout["annotations"] = [{"x": day, "y": top, "yref": "y", "text": t(f"共 {int(ordered.iloc[0])} 行 ↑", f"{int(ordered.iloc[0])} rows ↑"),
-                                  "showarrow": False, "yanchor": "top", "font": {"size": 11}}]
+                                  "showarrow": False, "yanchor": "bottom", "xanchor": "left", "font": {"size": 11}}]
     traces = [{"type": "bar", "name": label("reason", reason), "x": [str(d)[:10] for d in part.business_date], "y": part.n.tolist(),
                "hovertemplate": "%{fullData.name} %{x|%Y-%m-%d}: %{y}<extra></extra>"}
               for reason, part in reasons.groupby("reason", sort=True)]
@@ -177,10 +177,14 @@ def layout(who) -> html.Div:
                                config=graph_config(displayModeBar=False)))
         drift = days[days.schema_drift.map(lambda c: hasattr(c, '__len__') and len(c) > 0)]
         if not drift.empty:
+            # One line per feed and set of extra columns, with the days they came (not one per day).
+            seen: dict[tuple[str, str], list[str]] = {}
+            for r in drift.itertuples():
+                what = (_feed_name(r.department, r.feed, with_department=who.role != "steward"), ", ".join(sorted(r.schema_drift)))
+                seen.setdefault(what, []).append(str(r.business_date)[:10])
             parts.append(html.Div([html.B(t("结构变化（合同外的列）", "Schema drift (columns outside the contract)") + t("：", ": "))] + [
-                html.Div(f"{_feed_name(r.department, r.feed, with_department=who.role != 'steward')} {str(r.business_date)[:10]}"
-                         f"{t('：', ': ')}{', '.join(r.schema_drift)}")
-                for r in drift.itertuples()],
+                html.Div(f"{feed}{t('：', ': ')}{cols}{t('（', ' (')}{t('、', ', ').join(dates)}{t('）', ')')}")
+                for (feed, cols), dates in seen.items()],
                 className="card"))
     if not deliveries.empty:
         # A steward's ledger is all their own department's: no department column.
@@ -189,6 +193,9 @@ def layout(who) -> html.Div:
             id="in-deliveries", data=_deliveries(deliveries), columns=columns(shown_columns), page_size=15,
             sort_action="native", filter_action="native", filter_options={"placeholder_text": t("筛选…", "Filter…")},
             style_cell={"textAlign": "left", "whiteSpace": "normal", "minWidth": "4rem", "maxWidth": "22rem"},
+            # The words (why, what to do) get room; dates and times stay on one line.
+            style_cell_conditional=[{"if": {"column_id": c}, "minWidth": "14rem"} for c in ("fix", "error")] +
+            [{"if": {"column_id": c}, "whiteSpace": "nowrap"} for c in ("business_date", "arrived_at", "status")],
             style_table={"overflowX": "auto"}))
     if not reasons.empty:
         parts.append(dcc.Graph(id="in-reasons", figure=_reasons_chart(reasons), config=graph_config()))
