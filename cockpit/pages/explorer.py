@@ -142,7 +142,7 @@ def _figure(df, cat, names: dict[str, str], fc, today: str | None, city: str) ->
     panels = _panels(df, city)
     colours = {a: PALETTE[j % len(PALETTE)] for j, a in enumerate(dict.fromkeys([city, *sorted(set(df.district_code) - {city})]))}
     n = len(panels)
-    gap = 70 / (PANEL_PX * n + 60)  # room for each panel's dates and the next one's heading
+    gap = 70 / (PANEL_PX * n)  # room (in the plot area's height) for each panel's dates and the next one's heading
     height = (1 - gap * (n - 1)) / n
     traces, shapes, notes, named = [], [], [], set()
     base_y, base_x = dict(layout["yaxis"]), dict(layout["xaxis"])
@@ -190,8 +190,9 @@ def _figure(df, cat, names: dict[str, str], fc, today: str | None, city: str) ->
         more_shapes, more_notes = today_marker(today)
         shapes += more_shapes
         notes += more_notes
-    layout.update(height=60 + PANEL_PX * n, margin={"l": 70, "r": 10, "t": 40, "b": 40},
-                  legend={"orientation": "h", "y": -40 / (60 + PANEL_PX * n), "yanchor": "top"},
+    # The plot area is PANEL_PX per panel; below it the last dates (and year), then the legend.
+    layout.update(height=120 + PANEL_PX * n, margin={"l": 70, "r": 10, "t": 40, "b": 80},
+                  legend={"orientation": "h", "y": -45 / (PANEL_PX * n), "yanchor": "top"},
                   shapes=shapes, annotations=notes, hovermode="closest")
     return {"data": traces, "layout": layout}
 
