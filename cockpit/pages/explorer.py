@@ -112,20 +112,30 @@ def _gap_note(reasons: dict[str, str]) -> str:
     return t("无数据 ", "No data ") + t("；", "; ").join(parts[:3])
 
 
-def _panels(df: pd.DataFrame, city: str) -> list[tuple[str, bool]]:
-    """(indicator, city?) per panel: each indicator's city-wide line apart from its districts'
-    (they differ by an order of magnitude), in the order the indicators were chosen."""
+def _series(df: pd.DataFrame) -> dict[tuple[str, str], tuple[list[str], list[float | None]]]:
+    """(indicator, area) -> (dates, values), read once in plain Python (filtering a data frame per
+    panel and area cost more than the figure itself); a missing value is None: a gap, never 0."""
+    out: dict[tuple[str, str], tuple[list[str], list[float | None]]] = {}
+    for indicator, area, day, value in zip(df.indicator_id, df.district_code, df.date.astype(str), df.value.tolist()):
+        dates, values = out.setdefault((indicator, area), ([], []))
+        dates.append(day[:10])
+        values.append(None if value != value else value)
+    return out
+
+
+def _panels(series: dict, city: str) -> list[tuple[str, list[str]]]:
+    """(indicator, areas) per panel: each indicator's city-wide line apart from its districts'
+    (they differ by an order of magnitude), in the order the indicators were chosen; the
+    districts ranked, highest latest value first (those with no value last)."""
     panels = []
-    for indicator in dict.fromkeys(df.indicator_id):
-        areas = set(df[df.indicator_id == indicator].district_code)
-        panels += [(indicator, True)] * (city in areas) + [(indicator, False)] * bool(areas - {city})
+    for indicator in dict.fromkeys(i for i, _ in series):
+        areas = [a for i, a in series if i == indicator]
+        if city in areas:
+            panels.append((indicator, [city]))
+        last = {a: next((v for v in reversed(series[(indicator, a)][1]) if v is not None), None) for a in areas if a != city}
+        if last:
+            panels.append((indicator, sorted(last, key=lambda a: (last[a] is None, -(last[a] or 0)))))
     return panels
-
-
-def _ranked(part: pd.DataFrame) -> list[str]:
-    """The panel's areas, highest latest value first (areas with no value last)."""
-    last = part.dropna(subset=["value"]).sort_values("date").groupby("district_code").value.last()
-    return sorted(dict.fromkeys(part.district_code), key=lambda a: (a not in last, -last.get(a, 0)))
 
 
 def _figure(df, cat, names: dict[str, str], fc, today: str | None, city: str) -> dict:
@@ -139,50 +149,50 @@ def _figure(df, cat, names: dict[str, str], fc, today: str | None, city: str) ->
         layout["title"] = {"text": t("无数据", "No data")}
         return {"data": [], "layout": layout}
     entries = {r.indicator_id: r for r in cat.itertuples()}
-    panels = _panels(df, city)
+    series = _series(df)
+    ahead = {key: part for key, part in fc.groupby(["indicator_id", "district_code"])} if not fc.empty else {}
+    panels = _panels(series, city)
     colours = {a: PALETTE[j % len(PALETTE)] for j, a in enumerate(dict.fromkeys([city, *sorted(set(df.district_code) - {city})]))}
     n = len(panels)
     gap = 70 / (PANEL_PX * n)  # room (in the plot area's height) for each panel's dates and the next one's heading
     height = (1 - gap * (n - 1)) / n
     traces, shapes, notes, named = [], [], [], set()
     base_y, base_x = dict(layout["yaxis"]), dict(layout["xaxis"])
-    for i, (indicator, is_city) in enumerate(panels):
+    for i, (indicator, areas) in enumerate(panels):
         k = "" if i == 0 else str(i + 1)
         axis, xaxis = f"y{k}", f"x{k}"
         top = 1 - i * (height + gap)
-        domain = [max(0.0, top - height), top]
         entry = entries.get(indicator)
         percent = _is_percent(entry)
-        layout[f"yaxis{k}"] = {**base_y, "domain": domain, "anchor": xaxis, "automargin": True,
+        layout[f"yaxis{k}"] = {**base_y, "domain": [max(0.0, top - height), top], "anchor": xaxis, "automargin": True,
                                "title": {"text": _unit(entry), "font": {"size": 11}},
                                **({"tickformat": ".0%"} if percent else {})}
-        layout[f"xaxis{k}"] = {**base_x, "anchor": axis, "type": "date",
-                               **({} if i == 0 else {"matches": "x"})}
-        part = df[(df.indicator_id == indicator) & ((df.district_code == city) == is_city)]
-        ahead = fc[(fc.indicator_id == indicator) & ((fc.district_code == city) == is_city)] if not fc.empty else fc
+        layout[f"xaxis{k}"] = {**base_x, "anchor": axis, "type": "date", **({} if i == 0 else {"matches": "x"})}
         hover = "%{fullData.name} %{x|%Y-%m-%d}: " + ("%{y:.1%}" if percent else "%{y:,.4~g}" + f" {_unit(entry)}") + "<extra></extra>"
-        for rank, area in enumerate(_ranked(part)):
-            rows = part[part.district_code == area]
-            values = [None if v != v else v for v in rows.value]  # NaN -> a gap, never 0
-            for trace in fan_traces(rows.date, values, ahead[ahead.district_code == area] if not ahead.empty else None,
-                                    colour=colours[area], name=names.get(area, area), axis=axis,
+        missing: set[str] = set()
+        forecast = False
+        for rank, area in enumerate(areas):
+            dates, values = series[(indicator, area)]
+            missing.update(d for d, v in zip(dates, values) if v is None)
+            fan = ahead.get((indicator, area))
+            forecast = forecast or fan is not None
+            for trace in fan_traces(dates, values, fan, colour=colours[area], name=names.get(area, area), axis=axis,
                                     legend=area not in named, group=area):
                 trace.update(xaxis=xaxis, legendrank=(0 if area == city else 10 + rank))
                 if trace.get("hoverinfo") != "skip":
                     trace["hovertemplate"] = hover
                 traces.append(trace)
             named.add(area)
-        missing = sorted({str(d)[:10] for d in part[part.value.isna()].date})
         heading = f"{label('indicator', indicator)}{t('（', ' (')}{_unit(entry)}{t('）', ')')} · " + \
-            (t("全市", "whole city") if is_city else t("各区县（按最新值排序）", "districts (ranked by latest value)"))
+            (t("全市", "whole city") if areas == [city] else t("各区县（按最新值排序）", "districts (ranked by latest value)"))
         if missing:
-            heading += t("　", " — ") + _gap_note(gap_reasons(entry, missing))
+            heading += t("　", " — ") + _gap_note(gap_reasons(entry, sorted(missing)))
             shapes += [{"type": "rect", "xref": xaxis, "yref": f"{axis} domain", "x0": f"{a} 00:00", "x1": f"{b} 23:59",
                         "y0": 0, "y1": 1, "fillcolor": GAP_FILL, "line": {"width": 0}, "layer": "below"}
-                       for a, b in _ranges(missing)]
+                       for a, b in _ranges(sorted(missing))]
         notes.append({"text": heading, "xref": "paper", "yref": "paper", "x": 0, "y": top, "xanchor": "left",
                       "yanchor": "bottom", "showarrow": False, "font": {"size": 12}})
-        if entry is not None and not ahead.empty:
+        if entry is not None and forecast:
             more_shapes, more_notes = threshold_lines(entry, axis)
             shapes += more_shapes
             notes += more_notes
