@@ -40,7 +40,12 @@ class User(UserMixin, Principal):
 
 
 class LoginRefused(Exception):
-    """Why a sign-in failed, in words fit for the login page."""
+    """Why a sign-in failed, in words fit for the login page: ``words`` is (Chinese, English),
+    shown in the login page's language; ``status`` the HTTP status to answer with."""
+
+    def __init__(self, words: tuple[str, str], status: int) -> None:
+        super().__init__(words[1])
+        self.words, self.status = words, status
 
 
 def hash_password(password: str) -> str:
@@ -103,7 +108,7 @@ def authenticate(store: OpsStore, username: str, password: str, remote: str) -> 
     if not store.claim_attempt(username, remote, FAILURE_WINDOW_S, MAX_FAILURES):
         store.log_access(username, "", "sign_in_refused", delivery_id=None, rows=0, id_numbers=[],
                          purpose=f"too many failed sign-ins from {remote}")
-        raise LoginRefused("登录失败次数过多，请15分钟后再试 (too many failed sign-ins; try again in 15 minutes)")
+        raise LoginRefused(("登录失败次数过多，请15分钟后再试", "Too many failed sign-ins; try again in 15 minutes."), 429)
     row = store.user(username)
     try:
         ok = _HASHER.verify(row["password_hash"] if row else _DUMMY_HASH, password) and row is not None and not row["disabled"]
@@ -112,7 +117,7 @@ def authenticate(store: OpsStore, username: str, password: str, remote: str) -> 
     if not ok:
         store.log_access(username, row["role"] if row else "", "sign_in_failed", delivery_id=None, rows=0, id_numbers=[],
                          purpose=f"from {remote}")
-        raise LoginRefused("用户名或密码错误 (wrong user name or password)")
+        raise LoginRefused(("用户名或密码错误", "Wrong user name or password."), 401)
     store.clear_failures(username, remote)
     sid = store.open_session(username)
     store.log_access(username, row["role"], "sign_in", delivery_id=None, rows=0, id_numbers=[], purpose=f"from {remote}",
