@@ -33,25 +33,26 @@ def score_cards(area_name: str, scores: pd.DataFrame, contributors: pd.DataFrame
                                 className="delta")], className="score-intro")
     if scores.empty:
         return [intro, html.Div(t("暂无评分记录", "No score records yet"), className="empty")]
-    cards = [intro]
-    for family, rows in scores.groupby("family", sort=False):
-        mine = contributors[contributors.family == family] if not contributors.empty else contributors
-        cards.append(_family_card(family, rows, mine))
-    return cards
+    # A handful of rows: plain records are read many times faster than data frame slices
+    # (this runs on every overview request).
+    rows = scores.to_dict("records")
+    lifting = [] if contributors.empty else contributors.to_dict("records")
+    families = list(dict.fromkeys(r["family"] for r in rows))
+    return [intro, *(_family_card(f, [r for r in rows if r["family"] == f], [c for c in lifting if c["family"] == f])
+                     for f in families)]
 
 
-def _family_card(family: str, rows: pd.DataFrame, contributors: pd.DataFrame) -> html.Div:
-    periods = [html.Span([html.Span(label("period", s.period), className="period-name"),
-                          html.Span(f"{s.score:.2f}", className=f"period-score {_verdict(s.score)}"),
-                          html.Small(_span(s.first_day, s.last_day))], className="period")
-               for s in rows.itertuples()]
+def _family_card(family: str, rows: list[dict], contributors: list[dict]) -> html.Div:
+    periods = [html.Span([html.Span(label("period", s["period"]), className="period-name"),
+                          html.Span(f"{s['score']:.2f}", className=f"period-score {_verdict(s['score'])}"),
+                          html.Small(_span(s["first_day"], s["last_day"]))], className="period")
+               for s in rows]
     head = html.Div([html.B(label("score_family", family)), html.Span(_what_it_measures(family), className="delta")],
                     className="family-head")
-    day = rows[rows.period == "day"]
+    day = [r for r in rows if r["period"] == "day"]
     body = [head, html.Div(periods, className="periods")]
-    if len(day):
-        d = day.iloc[0]
-        when = _span(d.first_day, d.last_day)
+    if day:
+        when = _span(day[0]["first_day"], day[0]["last_day"])
         body.append(html.Div([_contributor_list(t(f"拉低评分最多（{when}）", f"Pulling the score down most ({when})"),
                                                 _worst(contributors), t("没有未达目标的指标", "No indicator is short of its target")),
                               _contributor_list(t(f"提升评分最多（{when}）", f"Lifting the score most ({when})"),
@@ -60,25 +61,25 @@ def _family_card(family: str, rows: pd.DataFrame, contributors: pd.DataFrame) ->
     return html.Div(body, className=f"card score-family {family}", **{"data-family": family})
 
 
-def _worst(c: pd.DataFrame) -> pd.DataFrame:
+def _worst(c: list[dict]) -> list[dict]:
     """Up to five indicators below target, furthest below first."""
-    return c[c.score < 1.0].sort_values(["score", "indicator_id"]).head(TOP) if not c.empty else c
+    return sorted((r for r in c if r["score"] < 1.0), key=lambda r: (r["score"], r["indicator_id"]))[:TOP]
 
 
-def _best(c: pd.DataFrame) -> pd.DataFrame:
+def _best(c: list[dict]) -> list[dict]:
     """Up to five indicators on or above target, furthest above first."""
-    return c[c.score >= 1.0].sort_values(["score", "indicator_id"], ascending=[False, True]).head(TOP) if not c.empty else c
+    return sorted((r for r in c if r["score"] >= 1.0), key=lambda r: (-r["score"], r["indicator_id"]))[:TOP]
 
 
-def _contributor_list(title: str, rows: pd.DataFrame, when_none: str) -> html.Div:
-    if rows.empty:
+def _contributor_list(title: str, rows: list[dict], when_none: str) -> html.Div:
+    if not rows:
         return html.Div([html.Div(title, className="list-title"), html.Div(when_none, className="empty")], className="contributor-list")
-    items = [html.Li([html.Span(f"{r.score:.2f}", className=f"period-score {_verdict(r.score)}"),
-                      html.Span(label("indicator", r.indicator_id), className="name"),
-                      html.Span(f"{_value(r.value, r.unit)}（{_target(r)}）" if lang() == "zh"
-                                else f"{_value(r.value, r.unit)} ({_target(r)})", className="delta")],
-                     **{"data-indicator": r.indicator_id})
-             for r in rows.itertuples()]
+    items = [html.Li([html.Span(f"{r['score']:.2f}", className=f"period-score {_verdict(r['score'])}"),
+                      html.Span(label("indicator", r["indicator_id"]), className="name"),
+                      html.Span(f"{_value(r['value'], r['unit'])}（{_target(r)}）" if lang() == "zh"
+                                else f"{_value(r['value'], r['unit'])} ({_target(r)})", className="delta")],
+                     **{"data-indicator": r["indicator_id"]})
+             for r in rows]
     return html.Div([html.Div(title, className="list-title"), html.Ul(items)], className="contributor-list")
 
 
@@ -100,14 +101,14 @@ def _value(value: float, unit: str | None) -> str:
     return f"{shown}{label('unit', unit)}" if lang() == "zh" else f"{shown} {label('unit', unit)}"
 
 
-def _target(r) -> str:
-    sign = "≥" if r.direction == "higher" else "≤"
-    return t(f"目标 {sign} {_value(r.target, r.unit)}", f"target {sign} {_value(r.target, r.unit)}")
+def _target(r: dict) -> str:
+    sign = "≥" if r["direction"] == "higher" else "≤"
+    return t(f"目标 {sign} {_value(r['target'], r['unit'])}", f"target {sign} {_value(r['target'], r['unit'])}")
 
 
 def _span(first, last) -> str:
     """The days a period covers, in the reader's language: 11月16日–11月20日, 16–20 Nov."""
-    first, last = pd.Timestamp(first).date(), pd.Timestamp(last).date()
+    first, last = (d if type(d) is dt.date else pd.Timestamp(d).date() for d in (first, last))
     if lang() == "zh":
         day = lambda d: f"{d.month}月{d.day}日"  # noqa: E731
         return day(first) if first == last else f"{day(first)}–{day(last)}"

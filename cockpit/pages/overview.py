@@ -3,6 +3,8 @@ indicators and open alerts; on a wall screen in the dark mode, all on one 16:9 s
 
 from __future__ import annotations
 
+from collections import Counter
+
 import dash
 import pandas as pd
 from dash import Input, Output, callback, dcc, html
@@ -146,17 +148,17 @@ def _categories(area: str) -> dict:
                       "hovertemplate": "%{y}: %{x:,.0f}<extra></extra>"}], "layout": layout}
 
 
-def _outlook(open_alerts) -> list:
+def _outlook(open_alerts: list[dict]) -> list:
     """The next 7 days (预警): open forecast breaches in the viewer's scope, soonest first, each
     with its indicator, district, first predicted day, severity and where it stands in the loop."""
     head = html.H4(t("未来7天预警", "Next 7 days"))
-    breaches = open_alerts[open_alerts.rule_id == "forecast_breach"] if not open_alerts.empty else open_alerts
-    if breaches.empty:
+    breaches = sorted((a for a in open_alerts if a["rule_id"] == "forecast_breach"),
+                      key=lambda a: (str(a["date"]), a["severity"] != "critical"))
+    if not breaches:
         return [head, html.Div(t("预测未见越线", "No forecast crosses a threshold"), className="delta")]
-    breaches = breaches.assign(rank=(breaches.severity != "critical").astype(int)).sort_values(["date", "rank"])
-    rows = [html.Tr([html.Td(str(b.date)[:10]), html.Td(label("severity", b.severity), className=f"sev {b.severity}"),
-                     html.Td(label("indicator", b.subject)), html.Td(label("district", b.district_code)),
-                     html.Td(label("alert_state", b.state))]) for b in breaches.head(10).itertuples()]
+    rows = [html.Tr([html.Td(str(b["date"])[:10]), html.Td(label("severity", b["severity"]), className=f"sev {b['severity']}"),
+                     html.Td(label("indicator", b["subject"])), html.Td(label("district", b["district_code"])),
+                     html.Td(label("alert_state", b["state"]))]) for b in breaches[:10]]
     header = html.Tr([html.Th(h) for h in (t("越线日", "From"), t("级别", "Severity"), t("指标", "Indicator"),
                                            t("区县", "District"), t("处置", "Handling"))])
     return [head, html.Table([html.Thead(header), html.Tbody(rows)], className="outlook-table")]
@@ -176,8 +178,9 @@ def render(selected):
     kpis = data.kpis(area)
     ahead = data.forecasts(list(kpis.indicator_id), list({*kpis.area})) if not kpis.empty else None
     today = str(info.get("as_of", ""))[:10] or None
-    cards = [_kpi_card(k, area, None if ahead is None or ahead.empty else
-                       ahead[(ahead.indicator_id == k.indicator_id) & (ahead.district_code == k.area)], today)
+    # Each card's forecast rows, split once (a mask per card cost more than the rest of the card).
+    fans = {} if ahead is None or ahead.empty else dict(iter(ahead.groupby(["indicator_id", "district_code"], sort=False)))
+    cards = [_kpi_card(k, area, fans.get((k.indicator_id, k.area)), today)
              for k in kpis.itertuples()] if not kpis.empty else \
         [html.Div(t("暂无记录：尚无关键指标数据", "No records: no key indicators yet"), className="empty")]
     city_map, centre_map = _district_maps(area, who.role != "district_manager")
@@ -190,17 +193,17 @@ def _alerts(who, area: str, info: dict) -> tuple[list, list]:
     """Open alerts by severity and their messages (a ticker on the wall screen), and the next
     7 days' predicted breaches among them."""
     alerts = data.alerts_for(who)
-    # Open conditions not yet closed in the loop.
-    open_ = alerts[(alerts.status == "open") & (alerts.state != "closed")] if not alerts.empty else alerts
-    if who.role == "city_manager" and area != info.get("city_code") and not open_.empty:
-        open_ = open_[open_.district_code == area]
-    counts = open_.severity.value_counts().to_dict() if not open_.empty else {}
+    # Open conditions not yet closed in the loop, as plain records (read faster than frame slices).
+    open_ = [] if alerts.empty else [a for a in alerts.to_dict("records") if a["status"] == "open" and a["state"] != "closed"]
+    if who.role == "city_manager" and area != info.get("city_code"):
+        open_ = [a for a in open_ if a["district_code"] == area]
+    counts = Counter(a["severity"] for a in open_)
     head = html.Div([html.H4(t("未解除预警", "Open alerts")),
                      *[html.Span(f"{label('severity', s)} {counts.get(s, 0)}", className=f"sev {s}") for s in SEVERITIES]],
                     className="alerts-head")
-    if open_.empty:
+    if not open_:
         return [head, html.Div(t("暂无记录：没有未解除的预警", "No records: no open alerts"), className="empty")], _outlook(open_)
-    shown = [(message(a.get("message_key"), a.get("message_params"), a["message"]), a["severity"]) for a in open_.head(8).to_dict("records")]
+    shown = [(message(a.get("message_key"), a.get("message_params"), a["message"]), a["severity"]) for a in open_[:8]]
     items = [html.Li(text, className=f"sev-{severity}") for text, severity in shown]
     # The ticker scrolls by half its length and starts over: a second copy makes the loop seamless
     # (shown only where the ticker moves, and hidden from screen readers).
