@@ -53,14 +53,15 @@ def layout(who, area: str | None = None, indicator: str | None = None, day: str 
     allowed = {o["value"] for o in areas}
     area = area if area in allowed else (who.scope if who.role == "district_manager" else data.info().get("city_code", ""))
     indicator = indicator if indicator in set(cat.indicator_id) else "svc.requests"
-    day = parse_day(day)
+    days = [str(d)[:10] for d in data.history(indicator, area).date]
+    day = str(parse_day(day)) if parse_day(day) and str(parse_day(day)) in days else (days[-1] if days else None)
     return html.Div([
         html.H3(id="tr-path", className="trace-path"),
         html.Div([
             dcc.Dropdown(id="tr-area", options=areas, value=area, clearable=False, className="picker"),
             dcc.Dropdown(id="tr-ind", value=indicator, clearable=False, className="picker",
                          options=[{"label": t(r.name_zh, r.name_en), "value": r.indicator_id} for r in cat.itertuples()]),
-            dcc.DatePickerSingle(id="tr-day", date=str(day) if day else None, display_format="YYYY-MM-DD",
+            dcc.DatePickerSingle(id="tr-day", date=day, display_format="YYYY-MM-DD", className="trace-day",
                                  month_format=t("YYYY年 MMMM", "MMMM YYYY"), first_day_of_week=1, clearable=False,
                                  placeholder=t("数值日期", "Day of the value")),
         ], className="trace-bar"),
