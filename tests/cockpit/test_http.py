@@ -203,7 +203,9 @@ def test_forecasts_fan_out_in_the_explorer_and_on_the_cards_and_breaches_lead_th
     assert len(past["data"]) == 1 and not past["layout"]["shapes"]
     for user, district in (("boss", None), ("xihu", "330106")):
         out = json.loads(dash_call(_client(app, user), app, "ov-kpis.children", [None]).get_data(as_text=True))["response"]
-        for card in out["ov-kpis"]["children"]:
+        for link in out["ov-kpis"]["children"]:
+            card = link["props"]["children"]  # each card is a link to its indicator's sources
+            assert link["props"]["href"].startswith("/trace?")
             indicator = card["props"]["data-indicator"]
             area = "330100" if district is None or "（全市）" in card["props"]["children"][0]["props"]["children"] else district
             traces = card["props"]["children"][-1]["props"]["figure"]["data"]

@@ -6,9 +6,10 @@ the serving snapshot, let the cockpit walk from an indicator's value on a day in
 the files that made it, without any person-level row leaving the warehouse:
 
 - ``indicator_feeds``: the feeds each indicator is computed from, and how a day's value
-  relates to their deliveries (``basis``): ``event`` — the rows dated that day (a flow's
-  events; for a stock, what changed it that day); ``business_date`` — the deliveries of that
-  business date (the departments' sharing figures: rows received, rejects, punctuality).
+  relates to their deliveries (``basis``): ``event`` — a flow, counted from the rows dated
+  that day; ``change`` — a stock or a rate built on every earlier day, which the rows dated
+  that day changed; ``business_date`` — the deliveries of that business date (the
+  departments' sharing figures: rows received, rejects, punctuality).
 - ``value_sources``: per live delivery, how many of its accepted rows are dated each day in
   each district (NULL district for feeds whose rows carry none: their district comes from a
   library, so they are counted city-wide).
@@ -44,7 +45,7 @@ def feeds_of(indicator: Indicator) -> tuple[str, tuple[str, ...]]:
     if indicator.feeds:
         return "event", indicator.feeds
     prefix = max((p for p in _BY_PREFIX if indicator.id.startswith(p)), key=len, default=None)
-    return "event", _BY_PREFIX.get(prefix, ())
+    return "change", _BY_PREFIX.get(prefix, ())
 
 
 def indicator_feed_rows() -> list[tuple[str, str, str, str]]:
