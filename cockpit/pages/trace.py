@@ -53,8 +53,7 @@ def layout(who, area: str | None = None, indicator: str | None = None, day: str 
     allowed = {o["value"] for o in areas}
     area = area if area in allowed else (who.scope if who.role == "district_manager" else data.info().get("city_code", ""))
     indicator = indicator if indicator in set(cat.indicator_id) else "svc.requests"
-    days = [str(d)[:10] for d in data.history(indicator, area).date]
-    day = str(parse_day(day)) if parse_day(day) and str(parse_day(day)) in days else (days[-1] if days else None)
+    day = _day(data.history(indicator, area), day)
     return html.Div([
         html.H3(id="tr-path", className="trace-path"),
         html.Div([
@@ -76,13 +75,24 @@ def layout(who, area: str | None = None, indicator: str | None = None, day: str 
     ], className="trace")
 
 
+def _day(hist, asked) -> str | None:
+    """The day asked for if the indicator has it, else its latest day with a value (a day
+    whose feed never arrived has none), else its latest day."""
+    dates = [str(d)[:10] for d in hist.date]
+    chosen = parse_day(asked)
+    if chosen and str(chosen) in dates:
+        return str(chosen)
+    valued = [d for d, v in zip(dates, hist.value) if v == v and v is not None]
+    return (valued or dates or [None])[-1]
+
+
 def _number(value, unit: str | None) -> str:
+    """A value as the cards show it (the unit is in the indicator's name above it)."""
     if value is None or value != value:
         return t("无数值", "no value")
     if unit == "%":
         return f"{value * 100:.1f}%"
-    shown = f"{value:,.0f}" if float(value).is_integer() or abs(value) >= 100 else f"{value:.2f}"
-    return f"{shown} {label('unit', unit)}".strip() if unit and unit != "%" else shown
+    return f"{value:,.0f}" if float(value).is_integer() or abs(value) >= 100 else f"{value:.2f}"
 
 
 def _definition(entry) -> list:
@@ -136,9 +146,7 @@ def render(area, indicator, day):
     area, indicator = _checked(who, area, indicator)
     entry = next(data.catalog().pipe(lambda c: c[c.indicator_id == indicator]).itertuples())
     hist = data.history(indicator, area)
-    dates = [str(d)[:10] for d in hist.date]
-    chosen = parse_day(day)
-    day = str(chosen) if chosen and str(chosen) in dates else (dates[-1] if dates else None)
+    day = _day(hist, day)
     info = data.info()
     city = info.get("city_code", "")
     area_name = next((o["label"] for o in _areas(who) if o["value"] == area), "")
