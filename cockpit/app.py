@@ -40,14 +40,34 @@ log = logging.getLogger("citybrain.cockpit")
 # Reachable without a session: these exact paths, and files under /assets/.
 _PUBLIC = {"/login", "/_favicon.ico", "/healthz"}
 
-_LOGIN_PAGE = """<!doctype html><html lang="zh"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1"><title>城市大脑 · 登录</title>
+# The sign-in page, in one language: {lang} is the page's (zh or en); its words come from _LOGIN_WORDS.
+_LOGIN_PAGE = """<!doctype html><html lang="{html_lang}"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1"><title>{title}</title>
 <link rel="stylesheet" href="/assets/cockpit.css"></head><body class="login">
-<form method="post" action="/login" class="login-box"><h1>城市大脑 · 数字驾驶舱</h1><p>City Brain cockpit</p>
-{error}<input type="hidden" name="csrf_token" value="{csrf}">
-<label>用户名 User<input name="username" autocomplete="username" required></label>
-<label>密码 Password<input name="password" type="password" autocomplete="current-password" required></label>
-<button type="submit">登录 Sign in</button></form></body></html>"""
+<form method="post" action="/login" class="login-box"><h1>{heading}</h1>
+{error}<input type="hidden" name="csrf_token" value="{csrf}"><input type="hidden" name="lang" value="{lang}">
+<label>{user}<input name="username" autocomplete="username" required></label>
+<label>{password}<input name="password" type="password" autocomplete="current-password" required></label>
+<button type="submit">{submit}</button>
+<a id="lang-switch" class="link" href="/login?lang={other}" hreflang="{other}" lang="{other}">{other_name}</a></form></body></html>"""
+_LOGIN_WORDS = {
+    "zh": {"html_lang": "zh-CN", "title": "城市大脑 · 登录", "heading": "城市大脑 · 数字驾驶舱", "user": "用户名", "password": "密码",
+           "submit": "登录", "other": "en", "other_name": "English", "expired": "页面已过期，请重新登录"},
+    "en": {"html_lang": "en", "title": "City Brain · Sign in", "heading": "City Brain cockpit", "user": "User name",
+           "password": "Password", "submit": "Sign in", "other": "zh", "other_name": "中文",
+           "expired": "The page expired; sign in again."},
+}
+
+
+def login_language() -> str:
+    """The sign-in page's language: the one chosen on it (``?lang=`` or the form's field), else the
+    cockpit's language cookie, else the browser's preferred language (Chinese when it has none)."""
+    chosen = request.values.get("lang")
+    if chosen in LANGS:
+        return chosen
+    if request.cookies.get(LANG_COOKIE) in LANGS:
+        return request.cookies[LANG_COOKIE]
+    return request.accept_languages.best_match(["zh", "en"], default="zh") or "zh"
 
 
 def _csrf_ok() -> bool:
@@ -133,23 +153,30 @@ def create_app(home: Home) -> Dash:
         response.headers["Cache-Control"] = "private, max-age=86400"
         return response
 
-    def login_page(error: str = "", status: int = 200) -> Response:
-        return Response(_LOGIN_PAGE.format(error=error, csrf=generate_csrf()), status=status, mimetype="text/html")
+    def login_page(error: tuple[str, str] | None = None, status: int = 200) -> Response:
+        lang_ = login_language()
+        words = _LOGIN_WORDS[lang_]
+        shown = f'<p class="error">{htmlmod.escape(error[lang_ == "en"])}</p>' if error else ""
+        return Response(_LOGIN_PAGE.format(error=shown, csrf=generate_csrf(), lang=lang_, **words), status=status,
+                        mimetype="text/html")
 
     @server.route("/login", methods=["GET", "POST"])
     def login():
         if request.method == "POST":
             if not _csrf_ok():
-                return login_page('<p class="error">页面已过期，请重新登录 (the page expired; sign in again)</p>', 400)
+                return login_page((_LOGIN_WORDS["zh"]["expired"], _LOGIN_WORDS["en"]["expired"]), 400)
             try:
                 user = authenticate(ctx.store, request.form.get("username", ""), request.form.get("password", ""),
                                     request.remote_addr or "")
             except LoginRefused as e:
-                status = 429 if "too many" in str(e) else 401
-                return login_page(f'<p class="error">{htmlmod.escape(str(e))}</p>', status)
+                return login_page(e.words, e.status)
             session.clear()  # a fresh cookie for the new session
             login_user(user)
-            return redirect(user.home_page())
+            response = redirect(user.home_page())
+            # The cockpit goes on in the language the person signed in with.
+            response.set_cookie(LANG_COOKIE, login_language(), max_age=365 * 24 * 3600, samesite="Lax", httponly=True,
+                                secure=secure)
+            return response
         return login_page()
 
     @server.route("/prefs", methods=["POST"])

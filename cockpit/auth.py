@@ -40,29 +40,55 @@ class User(UserMixin, Principal):
 
 
 class LoginRefused(Exception):
-    """Why a sign-in failed, in words fit for the login page."""
+    """Why a sign-in failed, in words fit for the login page: ``words`` is (Chinese, English),
+    shown in the login page's language; ``status`` the HTTP status to answer with."""
+
+    def __init__(self, words: tuple[str, str], status: int) -> None:
+        super().__init__(words[1])
+        self.words, self.status = words, status
 
 
 def hash_password(password: str) -> str:
     return _HASHER.hash(password)
 
 
-def add_user(store: OpsStore, username: str, password: str, role: str, scope: str | None, id_number: str | None = None) -> None:
-    """Create or update a user; scoped roles need a scope, a citizen their identity number.
-    Updating a user ends their sessions."""
+class UserRefused(ValueError):
+    """Why a user cannot be saved, in both languages (the cockpit shows the reader's; str() is
+    the English the command line prints)."""
+
+    def __init__(self, zh: str, en: str) -> None:
+        super().__init__(en)
+        self.words = (zh, en)
+
+
+def scopes_for(role: str | None) -> list[str]:
+    """The scopes a role may have (district codes or departments); empty for unscoped roles."""
+    kind = SCOPED.get(role or "")
+    return {"district": list(load_city().district_codes), "department": list(STEWARD_DEPARTMENTS)}.get(kind or "", [])
+
+
+def check_user(username: str, password: str, role: str, scope: str | None, id_number: str | None = None) -> None:
+    """Raise :class:`UserRefused` unless the user may be saved as given (nothing is written)."""
     if not USERNAME.fullmatch(username or ""):
-        raise ValueError("a user name is 2-32 characters: lower-case letters, digits and . _ - (starting with a letter or digit)")
+        raise UserRefused("用户名为 2–32 个字符：小写字母、数字及 . _ -，以字母或数字开头",
+                          "a user name is 2-32 characters: lower-case letters, digits and . _ - (starting with a letter or digit)")
     if role not in ROLES:
-        raise ValueError(f"unknown role '{role}': one of {', '.join(ROLES)}")
+        raise UserRefused("请选择角色", f"unknown role '{role}': one of {', '.join(ROLES)}")
     if role in SCOPED and not scope:
-        raise ValueError(f"role '{role}' needs --scope (a {SCOPED[role]})")
-    valid = {"district": load_city().district_codes, "department": list(STEWARD_DEPARTMENTS)}.get(SCOPED.get(role, ""))
-    if valid is not None and scope not in valid:
-        raise ValueError(f"'{scope}' is not a {SCOPED[role]}: one of {', '.join(valid)}")
+        raise UserRefused("该角色需要选择范围（区县或部门）", f"role '{role}' needs a scope (a {SCOPED[role]}; --scope)")
+    if role in SCOPED and scope not in scopes_for(role):
+        raise UserRefused("所选范围不适用于该角色", f"'{scope}' is not a {SCOPED[role]}: one of {', '.join(scopes_for(role))}")
     if role == "citizen" and not (id_number and ric.is_valid(id_number.strip().upper())):
-        raise ValueError("a citizen's account needs their valid 18-character identity number (--id-number)")
-    if len(password) < 8:
-        raise ValueError("the password needs at least 8 characters")
+        raise UserRefused("市民账号需要本人有效的 18 位身份证号",
+                          "a citizen's account needs their valid 18-character identity number (--id-number)")
+    if len(password or "") < 8:
+        raise UserRefused("密码至少 8 个字符", "the password needs at least 8 characters")
+
+
+def add_user(store: OpsStore, username: str, password: str, role: str, scope: str | None, id_number: str | None = None) -> None:
+    """Create or update a user; scoped roles need a scope, a citizen their identity number
+    (:func:`check_user`). Updating a user ends their sessions."""
+    check_user(username, password, role, scope, id_number)
     store.add_user(username, hash_password(password), role, scope if role in SCOPED else None,
                    id_number.strip().upper() if role == "citizen" and id_number else None)
 
@@ -82,7 +108,7 @@ def authenticate(store: OpsStore, username: str, password: str, remote: str) -> 
     if not store.claim_attempt(username, remote, FAILURE_WINDOW_S, MAX_FAILURES):
         store.log_access(username, "", "sign_in_refused", delivery_id=None, rows=0, id_numbers=[],
                          purpose=f"too many failed sign-ins from {remote}")
-        raise LoginRefused("登录失败次数过多，请15分钟后再试 (too many failed sign-ins; try again in 15 minutes)")
+        raise LoginRefused(("登录失败次数过多，请15分钟后再试", "Too many failed sign-ins; try again in 15 minutes."), 429)
     row = store.user(username)
     try:
         ok = _HASHER.verify(row["password_hash"] if row else _DUMMY_HASH, password) and row is not None and not row["disabled"]
@@ -91,7 +117,7 @@ def authenticate(store: OpsStore, username: str, password: str, remote: str) -> 
     if not ok:
         store.log_access(username, row["role"] if row else "", "sign_in_failed", delivery_id=None, rows=0, id_numbers=[],
                          purpose=f"from {remote}")
-        raise LoginRefused("用户名或密码错误 (wrong user name or password)")
+        raise LoginRefused(("用户名或密码错误", "Wrong user name or password."), 401)
     store.clear_failures(username, remote)
     sid = store.open_session(username)
     store.log_access(username, row["role"], "sign_in", delivery_id=None, rows=0, id_numbers=[], purpose=f"from {remote}",

@@ -8,10 +8,11 @@ from collections.abc import Callable
 from functools import wraps
 from urllib.parse import urlencode
 
+import dash
 import pandas as pd
-from dash import dcc, html
+from dash import Input, Output, callback, dcc, html
 
-from cockpit.context import caller
+from cockpit.context import caller, guard
 from cockpit.i18n import label, t
 
 log = logging.getLogger("citybrain.cockpit")
@@ -33,6 +34,31 @@ def trace_href(indicator: str, area: str, day: str | None = None) -> str:
 
 def forbidden() -> html.Div:
     return html.Div(t("无权访问此页面", "You may not open this page."), className="forbidden")
+
+
+def confirmation(prefix: str) -> html.Div:
+    """An in-page confirmation for an action that changes state (a browser's own confirm box
+    would speak the browser's language, not the reader's): ``<prefix>-modal-text``, Confirm
+    (``<prefix>-yes``) and Cancel (``<prefix>-no``), and ``<prefix>-pending``, the request
+    waiting to be confirmed. :func:`confirmation_toggle` shows and hides it."""
+    return html.Div([
+        html.Div(html.Div([html.P(id=f"{prefix}-modal-text"),
+                           html.Button(t("确认", "Confirm"), id=f"{prefix}-yes"), html.Button(t("取消", "Cancel"), id=f"{prefix}-no")],
+                          className="modal-box"), id=f"{prefix}-modal", className="modal", style={"display": "none"}),
+        dcc.Store(id=f"{prefix}-pending"),
+    ])
+
+
+def confirmation_toggle(prefix: str, path: str, result: str) -> None:
+    """Show ``prefix``'s confirmation while a request is pending; hide it when cancelled or
+    once the action's outcome (``result``'s children) is shown."""
+
+    @callback(Output(f"{prefix}-modal", "style"), Input(f"{prefix}-pending", "data"), Input(f"{prefix}-no", "n_clicks"),
+              Input(result, "children"), prevent_initial_call=True)
+    def toggle(pending, _no, _done):
+        guard(path)
+        show = dash.ctx.triggered_id == f"{prefix}-pending" and bool(pending)
+        return {"display": "flex"} if show else {"display": "none"}
 
 
 def no_data() -> html.Div:

@@ -160,6 +160,20 @@ def series(indicators: list[str], areas: list[str], start: str | None, end: str 
     )
 
 
+def feeds_not_delivered(feeds: list[str]) -> pd.DataFrame:
+    """The days on which any of ``feeds`` ("department/feed") has nothing usable: never arrived
+    (``missing``) or every file rejected (``rejected``). Why an indicator counting from them has
+    no value that day; the feeds' timeliness holds no rows of any person."""
+    if not feeds:
+        return pd.DataFrame(columns=["department", "feed", "business_date", "timeliness"])
+    return _shared(
+        """SELECT department, feed, business_date, timeliness FROM feed_days
+           WHERE department || '/' || feed IN (SELECT unnest(?)) AND timeliness IN ('missing', 'rejected')
+           ORDER BY business_date, department, feed""",
+        (tuple(sorted(feeds)),),
+    )
+
+
 def alerts_for(who: Principal) -> pd.DataFrame:
     """The alerts ``who`` may see (:meth:`Principal.sees_alert`), each with where it stands in
     the loop from alert to closure, read from the operational store now: a step taken shows at

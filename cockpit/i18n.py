@@ -48,7 +48,7 @@ COLUMN_LABELS: dict[str, tuple[str, str]] = {
     "handler": ("承办单位", "Handler"), "due_at": ("办理时限", "Due"), "days_overdue": ("超期天数", "Days overdue"),
     "on_time_rate": ("按时办结率", "On-time closure"), "overdue": ("超期未办结", "Overdue, open"),
     "legal_basis": ("法律依据", "Legal basis"), "indicator": ("指标", "Indicator"), "value": ("数值", "Value"),
-    "unit": ("单位", "Unit"), "reason_ids": ("原因代码", "Reason codes"),
+    "unit": ("单位", "Unit"), "reason_ids": ("原因代码", "Reason codes"), "fix": ("处理办法", "To fix"),
     "rows_that_day": ("当日行数", "Rows of that day"),
 }
 
@@ -102,6 +102,14 @@ def date_picker_text() -> dict:
     and day names come from cockpit/assets/locale-zh.js)."""
     return {"start_date_placeholder_text": t("开始日期", "Start date"), "end_date_placeholder_text": t("结束日期", "End date"),
             "display_format": "YYYY-MM-DD", "month_format": t("YYYY年 MMMM", "MMMM YYYY"), "first_day_of_week": 1}
+
+
+def dropdown_labels() -> dict:
+    """dcc.Dropdown's own words (its count of chosen items, select all, search…) in the caller's
+    language: Dash writes them in English otherwise."""
+    return {"selected_count": t("已选 {num_selected} 项", "{num_selected} selected"), "select_all": t("全选", "Select all"),
+            "deselect_all": t("全不选", "Deselect all"), "search": t("搜索", "Search"), "clear_search": t("清除搜索", "Clear search"),
+            "clear_selection": t("清除选择", "Clear selection"), "no_options_found": t("没有匹配的选项", "No options found")}
 
 
 def columns(ids: list[str]) -> list[dict]:

@@ -7,11 +7,12 @@ users and audit log are not touched), signs in as one user per role in Debian's 
 chromium and saves ``<role>.png`` (plus the city manager's overview in English and in the
 dark big-screen mode on a 1920×1080 wall screen, a district manager's and a city manager's
 overview on a phone, the citizens' requests page as a district manager, a steward in English,
-a city manager on a phone and the steward of a department that only handles requests, and a
+a city manager on a phone and the steward of a department that only handles requests, a
 citizen's page in both languages after the police steward has read one of that citizen's
-rejected rows through the ingestion page; a past day's historical view, with the oldest
-day the serving folder keeps; the drill-down to an indicator's sources in both languages).
-``--only NAME ...`` retakes just those.
+rejected rows through the ingestion page, and in both languages the sign-in page, the alerts
+page, the explorer comparing three districts with the city and the steward's page; a past
+day's historical view, with the oldest day the serving folder keeps; the drill-down to an
+indicator's sources in both languages). ``--only NAME ...`` retakes just those.
 """
 
 from __future__ import annotations
@@ -43,10 +44,25 @@ SHOTS = [(role, user, {}, (1440, 1000), None) for user, (role, _) in BENCH_USERS
     ("service_handler_steward", "roads", {}, (1440, 1000), None),
     ("citizen", "citizen", {}, (1440, 1000), None),
     ("citizen_en_phone", "citizen", {"cb_lang": "en"}, (390, 844), None),
+    ("login", None, {}, (1440, 700), "/login"),
+    ("login_en", None, {"cb_lang": "en"}, (1440, 700), "/login"),
+    ("alerts_city_manager", "boss", {}, (1440, 1000), "/alerts"),
+    ("alerts_city_manager_en", "boss", {"cb_lang": "en"}, (1440, 1000), "/alerts"),
+    ("explorer_analyst", "ana", {}, (1440, 1000), "/explorer"),
+    ("explorer_analyst_en", "ana", {"cb_lang": "en"}, (1440, 1000), "/explorer"),
+    ("ingestion_steward", "police", {}, (1440, 1000), "/ingestion"),
+    ("ingestion_steward_en", "police", {"cb_lang": "en"}, (1440, 1000), "/ingestion"),
+    ("ingestion_auditor_en", "aud", {"cb_lang": "en"}, (1440, 1000), "/ingestion"),
     ("past_day_city_manager", "boss", {"cb_day": PAST_DAY}, (1440, 1000), None),
     ("trace_city_manager", "boss", {}, (1440, 1000), "/trace?area=330100&indicator=cert.usage"),
     ("trace_district_manager_en", "xihu", {"cb_lang": "en"}, (1440, 1000), "/trace?area=330106&indicator=svc.requests"),
 ]
+# What is chosen on a page before its picture is taken: (dropdown, option in the shot's language).
+CHOICES = {
+    "explorer_analyst": [("#ex-ind", "网上及移动端用证占比"), ("#ex-dist", "西湖区"), ("#ex-dist", "上城区"), ("#ex-dist", "拱墅区")],
+    "explorer_analyst_en": [("#ex-ind", "Online and mobile share of uses"), ("#ex-dist", "Xihu"), ("#ex-dist", "Shangcheng"),
+                            ("#ex-dist", "Gongshu")],
+}
 
 
 def _steward_reads_a_citizens_row(root: Path, url: str, browser) -> None:
@@ -67,7 +83,7 @@ def _steward_reads_a_citizens_row(root: Path, url: str, browser) -> None:
     store = OpsStore(root)
     add_user(store, "citizen", PASSWORD, "citizen", None, id_number)
     add_user(store, "roads", PASSWORD, "steward", "urban")
-    context = browser.new_context()
+    context = browser.new_context(locale="zh-CN")
     page = context.new_page()
     page.goto(f"{url}/login")
     page.fill("input[name=username]", "police")
@@ -109,10 +125,15 @@ def main() -> None:
             browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox", "--headless", "--disable-gpu"])
             _steward_reads_a_citizens_row(root, url, browser)
             for name, user, cookies, (width, height), path in shots:
-                context = browser.new_context(viewport={"width": width, "height": height})
+                context = browser.new_context(viewport={"width": width, "height": height}, locale="zh-CN")
                 context.add_cookies([{"name": k, "value": v, "url": url} for k, v in cookies.items()])
                 page = context.new_page()
                 page.goto(f"{url}/login")
+                if user is None:  # the sign-in page itself
+                    page.screenshot(path=str(args.out / f"{name}.png"), full_page=True)
+                    print(f"{args.out / name}.png", flush=True)
+                    context.close()
+                    continue
                 page.fill("input[name=username]", user)
                 page.fill("input[name=password]", PASSWORD)
                 page.click("button[type=submit]")
@@ -121,6 +142,11 @@ def main() -> None:
                     page.goto(f"{url}{path}")
                     page.wait_for_load_state("networkidle")
                 page.wait_for_selector("#_pages_content > *")
+                for dropdown, option in CHOICES.get(name, []):
+                    page.click(dropdown)
+                    page.get_by_role("option", name=option, exact=True).click()
+                    page.keyboard.press("Escape")
+                    page.wait_for_load_state("networkidle")
                 page.wait_for_timeout(2500)  # let the figures (and the maps' boundaries) draw
                 page.screenshot(path=str(args.out / f"{name}.png"), full_page=True)
                 print(f"{args.out / name}.png", flush=True)

@@ -50,12 +50,13 @@ def test_the_wheel_holds_every_tracked_file_of_the_packages(wheel: Path) -> None
 
 @pytest.mark.slow
 def test_the_installed_wheel_generates_refreshes_and_serves_outside_the_source_tree(wheel: Path, tmp_path: Path) -> None:
-    """pip installs the wheel (not editable, its dependencies from the index) into a new
+    """The wheel is installed (not editable, its dependencies from the index) into a new
     environment; from a folder far from the checkout, the installed commands generate a
-    city, refresh it and serve the cockpit, reading only the installed files."""
+    city, refresh it and serve the cockpit, reading only the installed files. uv installs it
+    as pip would, in a tenth of pip's time (the suite's budget)."""
     venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
-    install = subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", str(wheel)],
+    subprocess.run([sys.executable, "-m", "uv", "venv", "--quiet", "--python", sys.executable, str(venv)], check=True, timeout=120)
+    install = subprocess.run([sys.executable, "-m", "uv", "pip", "install", "--quiet", "--python", str(venv / "bin" / "python"), str(wheel)],
                              capture_output=True, text=True, timeout=900)
     assert install.returncode == 0, install.stderr[-3000:]
     elsewhere = tmp_path / "elsewhere"

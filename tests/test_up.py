@@ -18,6 +18,7 @@ import requests
 from helpers import dash_post, sign_in
 
 ROOT = Path(__file__).resolve().parents[1]
+BANNER_END = "Ctrl-C (or SIGTERM) stops everything."  # the last line citybrain serve prints once up
 pytestmark = pytest.mark.slow
 
 
@@ -62,7 +63,10 @@ def _wait_until_up(proc: subprocess.Popen, home: Path, cockpit: int, log: Path) 
         assert proc.poll() is None, log.read_text()[-3000:]
         try:
             with _dagster(home) as dagster:
-                if requests.get(f"http://127.0.0.1:{cockpit}/healthz", timeout=2).ok and dagster.get("/server_info").is_success:
+                # Up means the services answer and the supervisor has said so (it prints its
+                # banner once it has seen them answer; this loop may see them first).
+                if (requests.get(f"http://127.0.0.1:{cockpit}/healthz", timeout=2).ok and dagster.get("/server_info").is_success
+                        and BANNER_END in log.read_text()):
                     return
         except (requests.RequestException, httpx.HTTPError):
             pass
@@ -139,7 +143,7 @@ def test_scripts_up_serves_everything_stops_on_ctrl_c_and_reuses_what_exists(tmp
     text = log.read_text()
     password = re.search(r"password for every demo user: (\S+)", (home / "demo_users.txt").read_text()).group(1)
     # The addresses come last, after the services' start-up (in <home>/logs, not the terminal).
-    assert text.rstrip().endswith("Ctrl-C (or SIGTERM) stops everything."), text[-2000:]
+    assert text.rstrip().endswith(BANNER_END), text[-2000:]
     assert "City Brain is up" in text and "mayor" in text and "Warning" not in text, text[-3000:]
     http = requests.Session()
     assert sign_in(http, "mayor", password, f"http://127.0.0.1:{cockpit}").status_code == 302
@@ -161,17 +165,12 @@ def test_scripts_up_serves_everything_stops_on_ctrl_c_and_reuses_what_exists(tmp
     _stop(proc, log)
     landing_before = sorted(p.stat().st_mtime_ns for p in (home / "landing").rglob("*") if p.is_file())
 
-    log2 = tmp_path / "up2.log"
-    proc = _up(home, cockpit, log2, sessions)
+    # Started again, in the background (SIGINT ignored, as `scripts/up &` starts it): it reuses
+    # the city and the users it made, and stops on SIGTERM sent to scripts/up's process alone,
+    # as a service manager or `kill` does. (SIGINT there goes to the same handler.)
+    log2 = tmp_path / "up-background.log"
+    proc = _up(home, cockpit, log2, sessions, background=True)
     _wait_until_up(proc, home, cockpit, log2)
     assert sorted(p.stat().st_mtime_ns for p in (home / "landing").rglob("*") if p.is_file()) == landing_before
     assert (home / "demo_users.txt").read_text().count("password for every demo user") == 1
-    _stop(proc, log2)
-
-    # Started in the background (SIGINT ignored, as `scripts/up &` starts it), stopped by SIGTERM
-    # sent to scripts/up's process alone, as a service manager or `kill` does. (SIGINT there is
-    # handled by the same handler; one start less keeps the suite's time.)
-    log3 = tmp_path / "up-background.log"
-    proc = _up(home, cockpit, log3, sessions, background=True)
-    _wait_until_up(proc, home, cockpit, log3)
-    _stop(proc, log3, signal.SIGTERM, group=False)
+    _stop(proc, log2, signal.SIGTERM, group=False)

@@ -19,7 +19,7 @@ import pandas as pd
 from dash import Input, Output, State, callback, dash_table, dcc, html
 
 from cockpit import data
-from cockpit.components import page
+from cockpit.components import confirmation, confirmation_toggle, page
 from cockpit.context import ctx, guard
 from cockpit.i18n import columns, label, message, t
 from cockpit.timetravel import chosen_day
@@ -28,7 +28,8 @@ from warehouse.ops.alert_loop import DUE_HOURS, RATINGS, owner_performance
 
 PATH = "/alerts"
 dash.register_page(__name__, path=PATH, name="预警", name_en="Alerts", order=2)
-COLUMNS = ["alert_id", "severity", "state", "condition", "date", "district_code", "rule_id", "message", "owner", "due_at"]
+# The alert id stays in the rows (the table's row id) but is never a column: people read alerts by what they say.
+COLUMNS = ["severity", "state", "condition", "date", "district_code", "rule_id", "message", "owner", "due_at"]
 HISTORY = ["at", "step", "actor", "role", "owner", "due_at", "note", "rating"]
 PERFORMANCE = ["owner_kind", "owner", "dispatched", "judged", "on_time", "disposal_rate", "open_now", "closed",
                "median_hours_to_close", "mean_rating", "returns"]
@@ -80,20 +81,18 @@ def layout(who) -> html.Div:
         html.Div([
             dcc.Dropdown(id="al-view", value="mine" if _can_act(who) else "all", clearable=False, className="picker",
                          options=[{"label": t(*VIEWS[v]), "value": v} for v in VIEWS if _can_act(who) or v != "mine"]),
-            dcc.Input(id="al-search", placeholder=t("按编号或内容查找", "Find by id or text"), debounce=True, type="search"),
+            dcc.Input(id="al-search", placeholder=t("按内容、区县或规则查找", "Find by text, district or rule"), debounce=True, type="search"),
         ], className="toolbar"),
         dash_table.DataTable(id="al-table", columns=columns(COLUMNS), row_selectable="single", page_size=15,
                              style_cell={"textAlign": "left", "whiteSpace": "normal"},
+                             style_cell_conditional=[{"if": {"column_id": c}, "whiteSpace": "nowrap"} for c in ("date", "due_at")],
                              style_data_conditional=[{"if": {"filter_query": "{due_at} contains " + f'"{t("超期", "overdue")}"'},
                                                       "color": "#cf222e"}]),
         html.Div(id="al-detail", className="card"),
         form,
         html.Div(id="al-hint", className="notice"),
         html.Div(id="al-result", className="notice", role="status"),
-        html.Div(html.Div([html.P(id="al-modal-text"),
-                           html.Button(t("确认", "Confirm"), id="al-yes"), html.Button(t("取消", "Cancel"), id="al-no")],
-                          className="modal-box"), id="al-modal", className="modal", style={"display": "none"}),
-        dcc.Store(id="al-pending"),
+        confirmation("al"),
         performance,
     ])
 
@@ -102,6 +101,13 @@ def layout(who) -> html.Div:
 
 def _owner_name(kind: str | None, code: str | None) -> str:
     return label("district" if kind == "district" else "department", code) if code else t("市级", "City")
+
+
+def _what(alert) -> str:
+    """An alert named for people: its rule, where and which day (its id is for machines)."""
+    get = alert.get if isinstance(alert, dict) else lambda k: getattr(alert, k)
+    return t(f"{label('rule', get('rule_id'))}（{label('district', get('district_code'))}，{str(get('date'))[:10]}）",
+             f"{label('rule', get('rule_id'))} ({label('district', get('district_code'))}, {str(get('date'))[:10]})")
 
 
 def _due(value) -> str:
@@ -126,7 +132,9 @@ def _queue(who, view: str, search: str | None) -> pd.DataFrame:
         df = df[df.state == "closed"]
     if search:
         needle = search.strip().lower()
-        text = [f"{a} {message(k, p, m)}".lower() for a, k, p, m in zip(df.alert_id, df.message_key, df.message_params, df.message)]
+        # An id pasted from the audit log still finds its alert; people search by what they read.
+        text = [f"{a} {message(k, p, m)} {label('district', d)} {label('rule', r)}".lower() for a, k, p, m, d, r in zip(
+            df.alert_id, df.message_key, df.message_params, df.message, df.district_code, df.rule_id)]
         df = _rows_where(df, [needle in x for x in text])
     far = pd.Timestamp.max
     return df.assign(rank=df.state.map(STATE_RANK), due_sort=[far if pd.isna(d) else pd.Timestamp(d) for d in df.due_at],
@@ -202,7 +210,7 @@ def detail(selected_ids, _, pending):
     actions = _actions(who, alert)
     owners = [{"label": f"{label('owner_kind', k)} · {_owner_name(k, c)}", "value": f"{k}:{c}"} for k, c in _targets(who, alert)]
     head = html.Div([
-        html.B(f"{alert['alert_id']} · {label('alert_state', alert['state'])}"),
+        html.B(f"{_what(alert)} · {label('alert_state', alert['state'])}"),
         html.Div(message(alert.get("message_key"), alert.get("message_params"), alert["message"])),
         html.Div(t(f"责任方：{_owner_name(alert['owner_kind'], alert['owner_code'])}",
                    f"Owner: {_owner_name(alert['owner_kind'], alert['owner_code'])}")
@@ -246,16 +254,17 @@ def _problem(who, step: str, alert: dict | None, owner: str | None, due, note: s
     return None
 
 
-def _describe(step: str, alert_id: str, owner: str | None, due, rating) -> str:
+def _describe(step: str, alert: dict, owner: str | None, due, rating) -> str:
+    what = _what(alert)
     if step == "dispatch":
         kind, code = owner.split(":", 1)
-        return t(f"将预警 {alert_id} 派往{_owner_name(kind, code)}，{due} 小时内处置？",
-                 f"Dispatch alert {alert_id} to {_owner_name(kind, code)}, to be handled within {due} hours?")
+        return t(f"将预警「{what}」派往{_owner_name(kind, code)}，{due} 小时内处置？",
+                 f"Dispatch the alert “{what}” to {_owner_name(kind, code)}, to be handled within {due} hours?")
     if step == "handle":
-        return t(f"记录预警 {alert_id} 已处置？", f"Record that alert {alert_id} has been handled?")
+        return t(f"记录预警「{what}」已处置？", f"Record that the alert “{what}” has been handled?")
     if step == "close":
-        return t(f"以 {rating} 分结案预警 {alert_id}？", f"Close alert {alert_id} with a rating of {rating}?")
-    return t(f"退回预警 {alert_id}，由责任方重新处置？", f"Return alert {alert_id} to its owner to handle again?")
+        return t(f"以 {rating} 分结案预警「{what}」？", f"Close the alert “{what}” with a rating of {rating}?")
+    return t(f"退回预警「{what}」，由责任方重新处置？", f"Return the alert “{what}” to its owner to handle again?")
 
 
 @callback(Output("al-pending", "data"), Output("al-modal-text", "children"), Output("al-hint", "children"),
@@ -273,16 +282,10 @@ def ask(_d, _h, _c, _r, selected_ids, owner, due, note, rating):
         return None, "", problem
     pending = {"step": step, "alert_id": alert["alert_id"], "owner": owner, "due": due, "note": note, "rating": rating,
                "asked": dash.ctx.triggered[0]["value"]}
-    return pending, _describe(step, alert["alert_id"], owner, due, rating), ""
+    return pending, _describe(step, alert, owner, due, rating), ""
 
 
-@callback(Output("al-modal", "style"), Input("al-pending", "data"), Input("al-no", "n_clicks"), Input("al-result", "children"),
-          prevent_initial_call=True)
-def modal(pending, _no, _done):
-    """The confirmation shows when a step is asked for and goes when it is confirmed or cancelled."""
-    guard(PATH)
-    show = dash.ctx.triggered_id == "al-pending" and bool(pending)
-    return {"display": "flex"} if show else {"display": "none"}
+confirmation_toggle("al", PATH, "al-result")
 
 
 @callback(Output("al-result", "children"), Output("al-note", "value"), Input("al-yes", "n_clicks"), State("al-pending", "data"),
@@ -308,11 +311,12 @@ def act(_, pending):
         return t("该预警刚被他人处理，请查看最新状态", "Someone else has just acted on this alert; see where it stands now."), dash.no_update
     store.log_access(who.username, who.role, f"alert_{step}", delivery_id=None, rows=0, id_numbers=[],
                      purpose=f"alert {alert_id}", scope=who.scope)
-    done = {"dispatch": t(f"已派单：{alert_id} → {_owner_name(*target) if target else ''}，时限 {_due(due_at)}",
-                          f"Dispatched {alert_id} to {_owner_name(*target) if target else ''}, due {_due(due_at)}"),
-            "handle": t(f"已记录处置：{alert_id}", f"Handling recorded: {alert_id}"),
-            "close": t(f"已结案：{alert_id}（{rating} 分）", f"Closed: {alert_id} (rated {rating})"),
-            "return": t(f"已退回：{alert_id}", f"Returned: {alert_id}")}
+    what = _what(alert)
+    done = {"dispatch": t(f"已派单：{what} → {_owner_name(*target) if target else ''}，时限 {_due(due_at)}",
+                          f"Dispatched {what} to {_owner_name(*target) if target else ''}, due {_due(due_at)}"),
+            "handle": t(f"已记录处置：{what}", f"Handling recorded: {what}"),
+            "close": t(f"已结案：{what}（{rating} 分）", f"Closed: {what} (rated {rating})"),
+            "return": t(f"已退回：{what}", f"Returned: {what}")}
     return done[step], ""
 
 

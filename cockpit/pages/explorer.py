@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import dash
+import pandas as pd
 from dash import Input, Output, State, callback, dcc, html
 
 from cockpit import data
 from cockpit.components import page, send_csv
 from cockpit.context import guard
 from cockpit.fan import fan_traces, threshold_lines, today_marker
-from cockpit.i18n import date_picker_text, figure_layout, graph_config, label, lang, t
+from cockpit.i18n import date_picker_text, dropdown_labels, figure_layout, graph_config, label, lang, t
+from warehouse.contract.feeds import FEEDS
 
 PATH = "/explorer"
 dash.register_page(__name__, path=PATH, name="指标分析", name_en="Explorer", order=1)
@@ -26,9 +28,9 @@ def layout(who) -> html.Div:
         {"label": t(n, e), "value": c} for c, n, e in zip(ds.district_code, ds.name, ds.name_en)]
     options = [o for o in options if o["value"] in who.district_filter([o["value"]], city)]
     return html.Div([
-        dcc.Dropdown(id="ex-ind", multi=True, value=["cert.usage"],
+        dcc.Dropdown(id="ex-ind", multi=True, value=["cert.usage"], labels=dropdown_labels(),
                      options=[{"label": t(r.name_zh, r.name_en), "value": r.indicator_id} for r in cat.itertuples()]),
-        dcc.Dropdown(id="ex-dist", multi=True, value=[options[0]["value"]] if options else [], options=options),
+        dcc.Dropdown(id="ex-dist", multi=True, labels=dropdown_labels(), value=[options[0]["value"]] if options else [], options=options),
         dcc.DatePickerRange(id="ex-dates", **date_picker_text()),
         html.Div(t("实线为实际值；虚线为预测均值，深色与浅色带为 80% 与 95% 预测区间；虚横线为预警线与警戒线。",
                    "Solid: what happened; dashed: the forecast mean, with its 80% (darker) and 95% (lighter) intervals; "
@@ -46,41 +48,151 @@ def _query(who, indicators, districts, start, end):
     return data.series(indicators or [], areas, start, end)
 
 
-PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
+PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf",
+           "#393b79", "#637939", "#8c6d31", "#843c39"]
+GAP_FILL = "rgba(110,119,129,0.16)"
+PANEL_PX = 230
 
 
-def _figure(df, cat, names: dict[str, str], fc, today: str | None) -> dict:
-    """One panel per indicator (stacked, own y axis), one line per area, same colour per area;
-    where the indicator is forecast, each area's line fans out into the days ahead (mean, 80%
-    and 95% bands), with the catalog's warning and critical levels and a line at today."""
+def _unit(entry) -> str:
+    return label("unit", entry.unit) if entry is not None else ""
+
+
+def _is_percent(entry) -> bool:
+    """Shares are stored as fractions (0.02) and shown as percentages (2%)."""
+    return entry is not None and entry.unit == "%"
+
+
+def _feeds_of(entry) -> list[str]:
+    """The feeds an indicator is made from: the catalog's ``feeds`` for a flow; for a rate or a
+    stock (no ``feeds``), those of the department that owns it, whose data it is computed from."""
+    if entry is None:
+        return []
+    feeds = getattr(entry, "feeds", None)
+    if feeds is not None and hasattr(feeds, "__len__") and len(feeds):
+        return [str(f) for f in feeds]
+    return [f.id for f in FEEDS if f.department == entry.owner]
+
+
+def gap_reasons(entry, days: list[str]) -> dict[str, str]:
+    """Why each of ``days`` has no value of the indicator ``entry``, in the reader's language: the
+    feed it counts from never arrived, or every file of it was rejected; otherwise (nothing
+    delivered that day could make the value) said as such. Never drawn as 0."""
+    not_delivered = data.feeds_not_delivered(_feeds_of(entry))
+    why: dict[str, list[str]] = {}
+    for r in not_delivered.itertuples():
+        what = t("未报送", "not delivered") if r.timeliness == "missing" else t("整批拒收", "rejected")
+        why.setdefault(str(r.business_date)[:10], []).append(
+            t(f"{label('department', r.department)}「{label('feed', r.feed)}」{what}",
+              f"{label('feed', r.feed)} from {label('department', r.department)} {what}"))
+    fallback = t("当日没有可计算的数据", "nothing to compute it from that day")
+    return {d: t("；", "; ").join(why[d]) if d in why else fallback for d in days}
+
+
+def _ranges(days: list[str]) -> list[tuple[str, str]]:
+    """Consecutive days folded into (first, last) ranges."""
+    out: list[tuple[str, str]] = []
+    for d in sorted(days):
+        if out and (pd.Timestamp(d) - pd.Timestamp(out[-1][1])).days == 1:
+            out[-1] = (out[-1][0], d)
+        else:
+            out.append((d, d))
+    return out
+
+
+def _gap_note(reasons: dict[str, str]) -> str:
+    """The panel's missing days and why, shortest first: '11-20: … not delivered'."""
+    by_reason: dict[str, list[str]] = {}
+    for day, why in reasons.items():
+        by_reason.setdefault(why, []).append(day)
+    parts = []
+    for why, days in by_reason.items():
+        spans = [a[5:] if a == b else f"{a[5:]}–{b[5:]}" for a, b in _ranges(days)]
+        parts.append(f"{t('、', ', ').join(spans[:4])}{t(' 等', ' and more') if len(spans) > 4 else ''}{t('：', ': ')}{why}")
+    return t("无数据 ", "No data ") + t("；", "; ").join(parts[:3])
+
+
+def _series(df: pd.DataFrame) -> dict[tuple[str, str], tuple[list[str], list[float | None]]]:
+    """(indicator, area) -> (dates, values), read once in plain Python (filtering a data frame per
+    panel and area cost more than the figure itself); a missing value is None: a gap, never 0."""
+    out: dict[tuple[str, str], tuple[list[str], list[float | None]]] = {}
+    for indicator, area, day, value in zip(df.indicator_id, df.district_code, df.date.astype(str), df.value.tolist()):
+        dates, values = out.setdefault((indicator, area), ([], []))
+        dates.append(day[:10])
+        values.append(None if value != value else value)
+    return out
+
+
+def _panels(series: dict, city: str) -> list[tuple[str, list[str]]]:
+    """(indicator, areas) per panel: each indicator's city-wide line apart from its districts'
+    (they differ by an order of magnitude), in the order the indicators were chosen; the
+    districts ranked, highest latest value first (those with no value last)."""
+    panels = []
+    for indicator in dict.fromkeys(i for i, _ in series):
+        areas = [a for i, a in series if i == indicator]
+        if city in areas:
+            panels.append((indicator, [city]))
+        last = {a: next((v for v in reversed(series[(indicator, a)][1]) if v is not None), None) for a in areas if a != city}
+        if last:
+            panels.append((indicator, sorted(last, key=lambda a: (last[a] is None, -(last[a] or 0)))))
+    return panels
+
+
+def _figure(df, cat, names: dict[str, str], fc, today: str | None, city: str) -> dict:
+    """One panel per indicator and kind of area (the city; its districts, ranked by their latest
+    value), stacked, each with its own axis and heading; every line named in the legend (once,
+    same colour everywhere), percentages as percentages, days without data left as gaps, shaded
+    and explained in the heading. Where the indicator is forecast, each line fans out into the
+    days ahead (mean, 80% and 95% bands), with the catalog's warning and critical levels."""
     layout = figure_layout()
     if df.empty:
         layout["title"] = {"text": t("无数据", "No data")}
         return {"data": [], "layout": layout}
-    indicators = list(dict.fromkeys(df.indicator_id))
-    areas = list(dict.fromkeys(df.district_code))
     entries = {r.indicator_id: r for r in cat.itertuples()}
-    labels = {i: f"{t(z, e)}{t('（', ' (')}{label('unit', u)}{t('）', ')')}"
-              for i, z, e, u in zip(cat.indicator_id, cat.name_zh, cat.name_en, cat.unit)}
-    gap, n = 0.08, len(indicators)
+    series = _series(df)
+    ahead = {key: part for key, part in fc.groupby(["indicator_id", "district_code"])} if not fc.empty else {}
+    panels = _panels(series, city)
+    colours = {a: PALETTE[j % len(PALETTE)] for j, a in enumerate(dict.fromkeys([city, *sorted(set(df.district_code) - {city})]))}
+    n = len(panels)
+    gap = 70 / (PANEL_PX * n)  # room (in the plot area's height) for each panel's dates and the next one's heading
     height = (1 - gap * (n - 1)) / n
-    traces, shapes, notes = [], [], []
-    for i, indicator in enumerate(indicators):
-        axis = "y" if i == 0 else f"y{i + 1}"
+    traces, shapes, notes, named = [], [], [], set()
+    base_y, base_x = dict(layout["yaxis"]), dict(layout["xaxis"])
+    for i, (indicator, areas) in enumerate(panels):
+        k = "" if i == 0 else str(i + 1)
+        axis, xaxis = f"y{k}", f"x{k}"
         top = 1 - i * (height + gap)
         entry = entries.get(indicator)
-        layout["yaxis" if i == 0 else f"yaxis{i + 1}"] = {
-            **layout["yaxis"], "domain": [max(0.0, top - height), top], "anchor": "x",
-            "title": {"text": labels.get(indicator, indicator), "font": {"size": 11}},
-            **({"tickformat": ".0%"} if entry is not None and entry.unit == "%" else {})}
-        part = df[df.indicator_id == indicator]
-        ahead = fc[fc.indicator_id == indicator] if not fc.empty else fc
-        for j, area in enumerate(areas):
-            rows = part[part.district_code == area]
-            traces += fan_traces(rows.date, rows.value, ahead[ahead.district_code == area] if not ahead.empty else None,
-                                 colour=PALETTE[j % len(PALETTE)], name=names.get(area, area), axis=axis,
-                                 legend=i == 0, group=area)
-        if entry is not None and not ahead.empty:
+        percent = _is_percent(entry)
+        layout[f"yaxis{k}"] = {**base_y, "domain": [max(0.0, top - height), top], "anchor": xaxis, "automargin": True,
+                               "title": {"text": _unit(entry), "font": {"size": 11}},
+                               **({"tickformat": ".0%"} if percent else {})}
+        layout[f"xaxis{k}"] = {**base_x, "anchor": axis, "type": "date", **({} if i == 0 else {"matches": "x"})}
+        hover = "%{fullData.name} %{x|%Y-%m-%d}: " + ("%{y:.1%}" if percent else "%{y:,.4~g}" + f" {_unit(entry)}") + "<extra></extra>"
+        missing: set[str] = set()
+        forecast = False
+        for rank, area in enumerate(areas):
+            dates, values = series[(indicator, area)]
+            missing.update(d for d, v in zip(dates, values) if v is None)
+            fan = ahead.get((indicator, area))
+            forecast = forecast or fan is not None
+            for trace in fan_traces(dates, values, fan, colour=colours[area], name=names.get(area, area), axis=axis,
+                                    legend=area not in named, group=area):
+                trace.update(xaxis=xaxis, legendrank=(0 if area == city else 10 + rank))
+                if trace.get("hoverinfo") != "skip":
+                    trace["hovertemplate"] = hover
+                traces.append(trace)
+            named.add(area)
+        heading = f"{label('indicator', indicator)}{t('（', ' (')}{_unit(entry)}{t('）', ')')} · " + \
+            (t("全市", "whole city") if areas == [city] else t("各区县（按最新值排序）", "districts (ranked by latest value)"))
+        if missing:
+            heading += t("　", " — ") + _gap_note(gap_reasons(entry, sorted(missing)))
+            shapes += [{"type": "rect", "xref": xaxis, "yref": f"{axis} domain", "x0": f"{a} 00:00", "x1": f"{b} 23:59",
+                        "y0": 0, "y1": 1, "fillcolor": GAP_FILL, "line": {"width": 0}, "layer": "below"}
+                       for a, b in _ranges(sorted(missing))]
+        notes.append({"text": heading, "xref": "paper", "yref": "paper", "x": 0, "y": top, "xanchor": "left",
+                      "yanchor": "bottom", "showarrow": False, "font": {"size": 12}})
+        if entry is not None and forecast:
             more_shapes, more_notes = threshold_lines(entry, axis)
             shapes += more_shapes
             notes += more_notes
@@ -88,8 +200,10 @@ def _figure(df, cat, names: dict[str, str], fc, today: str | None) -> dict:
         more_shapes, more_notes = today_marker(today)
         shapes += more_shapes
         notes += more_notes
-    layout.update(height=200 + 220 * n, margin={"l": 70, "r": 10, "t": 30, "b": 40}, legend={"orientation": "h"},
-                  shapes=shapes, annotations=notes)
+    # The plot area is PANEL_PX per panel; below it the last dates (and year), then the legend.
+    layout.update(height=120 + PANEL_PX * n, margin={"l": 70, "r": 10, "t": 40, "b": 80},
+                  legend={"orientation": "h", "y": -45 / (PANEL_PX * n), "yanchor": "top"},
+                  shapes=shapes, annotations=notes, hovermode="closest")
     return {"data": traces, "layout": layout}
 
 
@@ -112,7 +226,7 @@ def render(indicators, districts, start, end):
                            f"{t('责任部门：', 'owner: ')}{label('department', r.owner)}{t('。', '. ')}"),
                     t(getattr(r, "definition_zh", None) or "", r.definition)])
             for r in chosen.itertuples()]
-    return _figure(df, cat, names, fc, today), defs
+    return _figure(df, cat, names, fc, today, data.info().get("city_code", "")), defs
 
 
 @callback(Output("ex-download", "data"), Input("ex-download-btn", "n_clicks"),
@@ -120,8 +234,30 @@ def render(indicators, districts, start, end):
           prevent_initial_call=True)
 def download(_, indicators, districts, start, end):
     who = guard(PATH)
-    df = _query(who, indicators, districts, start, end)
-    # Names in the reader's language beside the ids, so a person can read it and a machine join it.
-    df.insert(1, t("指标", "indicator"), [label("indicator", i) for i in df.indicator_id])
-    df.insert(4, t("区县", "district"), [label("district", d) for d in df.district_code])
-    return send_csv(df, "indicators.csv")
+    return send_csv(table(_query(who, indicators, districts, start, end), data.catalog()), "indicators.csv")
+
+
+def table(df: pd.DataFrame, cat: pd.DataFrame) -> pd.DataFrame:
+    """The chosen series as a person reads them and a machine joins them: date, names in the
+    reader's language, the unit, the value as shown (percentages as percentages, rounded), why
+    a value is missing, then the ids."""
+    entries = {r.indicator_id: r for r in cat.itertuples()}
+    reasons = {i: gap_reasons(entries.get(i), sorted({str(d)[:10] for d in part[part.value.isna()].date}))
+               for i, part in df.groupby("indicator_id")}
+
+    def shown(indicator: str, value) -> float | None:
+        if value is None or value != value:
+            return None
+        return round(value * 100, 2) if _is_percent(entries.get(indicator)) else round(float(value), 4)
+
+    return pd.DataFrame({
+        t("日期", "date"): [str(d)[:10] for d in df.date],
+        t("指标", "indicator"): [label("indicator", i) for i in df.indicator_id],
+        t("区域", "area"): [label("district", d) for d in df.district_code],
+        t("数值", "value"): [shown(i, v) for i, v in zip(df.indicator_id, df.value)],
+        t("单位", "unit"): [_unit(entries.get(i)) for i in df.indicator_id],
+        t("缺数原因", "why missing"): ["" if v == v and v is not None else reasons[i].get(str(d)[:10], "")
+                                       for i, d, v in zip(df.indicator_id, df.date, df.value)],
+        "indicator_id": list(df.indicator_id),
+        "district_code": list(df.district_code),
+    })

@@ -18,51 +18,125 @@ from warehouse.ops.store import LEGAL_BASES, id_numbers_in
 PATH = "/ingestion"
 dash.register_page(__name__, path=PATH, name="数据质量", name_en="Ingestion", order=3)
 DELIVERY_COLUMNS = ["delivery_id", "department", "feed", "business_date", "file_name", "status", "rows_read",
-                    "rows_accepted", "rows_rejected", "reason", "error", "arrived_at"]
+                    "rows_accepted", "rows_rejected", "reason", "fix", "error", "arrived_at"]
 
 
 # Timeliness codes in the order of their colours.
 TIMELINESS = {code: i for i, code in enumerate(("on_time", "late", "rejected", "missing"))}
 TIMELINESS_COLOURS = ["#2da44e", "#d29922", "#bc4c00", "#cf222e"]
+# The ledger's statuses, in the order the tally shows them.
+FILE_STATUSES = ("accepted", "partial", "rejected", "superseded")
 
 
-def _timeliness_grid(days: pd.DataFrame) -> dict:
-    """Feeds down, business dates across, each cell coloured on time / late / rejected / missing."""
-    days = days.assign(feed_id=[label("feed", f"{d}/{f}") for d, f in zip(days.department, days.feed)],
-                       code=days.timeliness.map(TIMELINESS))
+def _feed_name(department: str, feed: str, *, with_department: bool) -> str:
+    """A feed by its name; prefixed with its department where several departments are shown."""
+    name = label("feed", f"{department}/{feed}")
+    return f"{label('department', department)} · {name}" if with_department else name
+
+
+def _timeliness_grid(days: pd.DataFrame, with_department: bool) -> dict:
+    """Feeds down (by name), business dates across (dated ticks in the reader's language), each
+    cell coloured on time / late / rejected / missing, with a legend of the four colours."""
+    days = days.assign(feed_id=[_feed_name(d, f, with_department=with_department) for d, f in zip(days.department, days.feed)],
+                       code=days.timeliness.map(TIMELINESS), business_date=[str(d)[:10] for d in days.business_date])
     grid = days.pivot(index="feed_id", columns="business_date", values="code")
     text = days.assign(text=[label("timeliness", s) for s in days.timeliness]).pivot(
         index="feed_id", columns="business_date", values="text")
     n = len(TIMELINESS_COLOURS)
     scale = [[edge / n, c] for i, c in enumerate(TIMELINESS_COLOURS) for edge in (i, i + 1)]
-    legend = " · ".join(label("timeliness", s) for s in TIMELINESS)
     layout = figure_layout()
-    layout.update(title={"text": f"{t('按时报送', 'Timeliness')} ({legend})"}, height=160 + 22 * len(grid.index),
-                  margin={"l": 10, "r": 10, "t": 40, "b": 10}, yaxis={**layout["yaxis"], "automargin": True})
-    return {"data": [{"type": "heatmap", "z": grid.values.tolist(), "x": [str(d)[:10] for d in grid.columns],
-                      "y": list(grid.index), "text": text.values.tolist(), "zmin": -0.5, "zmax": n - 0.5,
-                      "colorscale": scale, "showscale": False, "xgap": 1, "ygap": 1,
-                      "hovertemplate": "%{y} %{x}: %{text}<extra></extra>"}], "layout": layout}
+    layout.update(title={"text": t("各数据集按业务日的报送情况", "Each feed by business date")},
+                  height=190 + 24 * len(grid.index), margin={"l": 10, "r": 10, "t": 50, "b": 10},
+                  yaxis={**layout["yaxis"], "automargin": True, "autorange": "reversed"},
+                  xaxis={**layout["xaxis"], "type": "date", "automargin": True, "tickformat": t("%-m月%-d日", "%b %-d"),
+                         "showgrid": False},
+                  legend={"orientation": "h", "y": 1.0, "yanchor": "bottom", "x": 1, "xanchor": "right"})
+    heat = {"type": "heatmap", "z": grid.values.tolist(), "x": list(grid.columns), "y": list(grid.index),
+            "text": text.values.tolist(), "zmin": -0.5, "zmax": n - 0.5, "colorscale": scale, "showscale": False,
+            "xgap": 1, "ygap": 1, "hovertemplate": "%{y}<br>%{x|%Y-%m-%d}: %{text}<extra></extra>"}
+    # The legend: one square per state (a heatmap has no legend of its own).
+    keys = [{"type": "scatter", "mode": "markers", "x": [None], "y": [None], "name": label("timeliness", code),
+             "marker": {"symbol": "square", "size": 12, "color": colour}, "hoverinfo": "skip", "showlegend": True}
+            for code, colour in zip(TIMELINESS, TIMELINESS_COLOURS)]
+    return {"data": [heat, *keys], "layout": layout}
 
 
 def _reasons_chart(reasons: pd.DataFrame) -> dict:
-    """Rejected rows per business date, stacked by reason."""
+    """Rejected rows per business date, stacked by reason. A day far above the others (the first
+    load) would flatten the rest: the axis stops above the next highest day and that bar is
+    labelled with its real total."""
     layout = figure_layout()
-    layout.update(title={"text": t("拒收原因", "Rejection reasons")}, barmode="stack", height=360)
-    traces = [{"type": "bar", "name": label("reason", reason), "x": part.business_date.astype(str).tolist(), "y": part.n.tolist()}
+    by_day = reasons.groupby("business_date").n.sum()
+    layout.update(title={"text": t("每个业务日被拒的数据行（按原因）", "Rejected rows per business date, by reason")},
+                  barmode="stack", height=380, legend={"orientation": "h", "y": -0.15, "yanchor": "top"},
+                  xaxis={**layout["xaxis"], "type": "date", "tickformat": t("%-m月%-d日", "%b %-d")},
+                  yaxis={**layout["yaxis"], "title": {"text": t("行", "rows")}})
+    ordered = by_day.sort_values(ascending=False)
+    if len(ordered) > 1 and ordered.iloc[0] > 3 * max(ordered.iloc[1], 1):
+        top = 1.25 * max(ordered.iloc[1], 1)
+        layout["yaxis"]["range"] = [0, top]
+        day = str(ordered.index[0])[:10]
+        layout["annotations"] = [{"x": day, "y": top, "yref": "y", "text": t(f"共 {int(ordered.iloc[0])} 行 ↑", f"{int(ordered.iloc[0])} rows ↑"),
+                                  "showarrow": False, "yanchor": "bottom", "xanchor": "left", "font": {"size": 11}}]
+    traces = [{"type": "bar", "name": label("reason", reason), "x": [str(d)[:10] for d in part.business_date], "y": part.n.tolist(),
+               "hovertemplate": "%{fullData.name} %{x|%Y-%m-%d}: %{y}<extra></extra>"}
               for reason, part in reasons.groupby("reason", sort=True)]
     return {"data": traces, "layout": layout}
 
 
+def _second(value) -> str:
+    """A time to the second (the ledger keeps microseconds)."""
+    return "" if value is None or pd.isna(value) else pd.Timestamp(value).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _fix(reason, rows_rejected) -> str:
+    """What the department does about a file: the whole-file reason's fix, or for rows rejected
+    one by one, correcting them by their reasons (listed under the chart)."""
+    if isinstance(reason, str) and reason in REASONS:
+        return t(*REASONS[reason].fix)
+    if rows_rejected and rows_rejected == rows_rejected:
+        return t("按各行的拒收原因更正后重新报送这些行", "Correct the rows by their reasons and deliver them again")
+    return ""
+
+
 def _deliveries(deliveries: pd.DataFrame) -> list[dict]:
-    """The ledger's rows with names for codes and the error rendered in the reader's language."""
+    """The ledger's rows with names for codes, the error rendered in the reader's language, what
+    the department does about a whole-file rejection, and times to the second."""
     if deliveries.empty:
         return []
-    df = deliveries.assign(error=[message(k, p, e) if k else (e or "") for k, p, e in zip(
-        deliveries.get("error_key", [None] * len(deliveries)), deliveries.get("error_params", [None] * len(deliveries)),
-        deliveries.error)])
+    df = deliveries.assign(
+        error=[message(k, p, e) if k else (e or "") for k, p, e in zip(
+            deliveries.get("error_key", [None] * len(deliveries)), deliveries.get("error_params", [None] * len(deliveries)),
+            deliveries.error)],
+        fix=[_fix(r, n) for r, n in zip(deliveries.reason, deliveries.rows_rejected)],
+        arrived_at=[_second(v) for v in deliveries.arrived_at],
+        business_date=[str(v)[:10] for v in deliveries.business_date])
     df = named(df, {"department": "department", "feed": "feed", "status": "delivery_status", "reason": "reason"})
     return df[DELIVERY_COLUMNS].fillna("").astype(str).to_dict("records")
+
+
+def tallies(deliveries: pd.DataFrame, days: pd.DataFrame) -> dict[str, dict[str, int]]:
+    """What the page counts, from the same rows the ledger lists: files by status (a whole-file
+    rejection is a rejected file), rows read, accepted and rejected; and feed-days by timeliness."""
+    files = {s: int((deliveries.status == s).sum()) if not deliveries.empty else 0 for s in FILE_STATUSES}
+    rows = {c: int(deliveries[c].sum()) if not deliveries.empty else 0 for c in ("rows_read", "rows_accepted", "rows_rejected")}
+    feed_days = {k: int((days.timeliness == k).sum()) if not days.empty else 0 for k in TIMELINESS}
+    return {"files": files, "rows": rows, "feed_days": feed_days}
+
+
+def _tally_bar(counts: dict[str, dict[str, int]]) -> html.Div:
+    files, rows, feed_days = counts["files"], counts["rows"], counts["feed_days"]
+    return html.Div([
+        html.Div([html.B(t("文件（与下方台账一致）：", "Files (as in the ledger below): "))] +
+                 [html.Span(f"{label('delivery_status', s)} {files[s]}", className=f"sev file-{s}", id=f"in-files-{s}")
+                  for s in FILE_STATUSES] +
+                 [html.Span(t(f"读取 {rows['rows_read']} 行 · 接收 {rows['rows_accepted']} 行 · 拒收 {rows['rows_rejected']} 行",
+                              f"{rows['rows_read']} rows read · {rows['rows_accepted']} accepted · {rows['rows_rejected']} rejected"),
+                            id="in-row-counts")], className="tally"),
+        html.Div([html.B(t("数据集 × 业务日：", "Feed-days: "))] +
+                 [html.Span(f"{label('timeliness', k)} {feed_days[k]}", className=f"sev {k}", id=f"in-days-{k}")
+                  for k in TIMELINESS], className="tally"),
+    ])
 
 
 def _reason_names(reasons: str) -> str:
@@ -92,23 +166,41 @@ def layout(who) -> html.Div:
     days = data.feed_days_for(who)
     findings = data.findings_for(who)
     parts = [html.H3(t("报送记录", "Deliveries") + (f" — {scope_name(who.scope)}" if who.scope else ""))]
+    if deliveries.empty and days.empty:
+        parts.append(html.Div(t("尚无报送记录：本部门的文件到达并完成一次刷新后，这里会列出每个文件及其处理结果。",
+                                "No deliveries yet: once your department's files arrive and a refresh has run, each file "
+                                "and what became of it is listed here."), className="notice", id="in-empty"))
+    else:
+        parts.append(_tally_bar(tallies(deliveries, days)))
     if not days.empty:
-        counts = days.timeliness.value_counts().to_dict()
-        parts.append(html.Div([html.Span(f"{label('timeliness', k)} {counts.get(k, 0)}", className=f"sev {k}")
-                               for k in TIMELINESS], className="tally"))
-        parts.append(dcc.Graph(id="in-timeliness", figure=_timeliness_grid(days), config=graph_config(displayModeBar=False)))
+        parts.append(dcc.Graph(id="in-timeliness", figure=_timeliness_grid(days, with_department=who.role != "steward"),
+                               config=graph_config(displayModeBar=False)))
         drift = days[days.schema_drift.map(lambda c: hasattr(c, '__len__') and len(c) > 0)]
         if not drift.empty:
-            parts.append(html.Div([html.B(t("结构变化（合同外的列）", "Schema drift (columns outside the contract)") + ": ")] + [
-                html.Div(f"{label('feed', f'{r.department}/{r.feed}')} {str(r.business_date)[:10]}: {', '.join(r.schema_drift)}")
-                for r in drift.itertuples()],
+            # One line per feed and set of extra columns, with the days they came (not one per day).
+            seen: dict[tuple[str, str], list[str]] = {}
+            for r in drift.itertuples():
+                what = (_feed_name(r.department, r.feed, with_department=who.role != "steward"), ", ".join(sorted(r.schema_drift)))
+                seen.setdefault(what, []).append(str(r.business_date)[:10])
+            parts.append(html.Div([html.B(t("结构变化（合同外的列）", "Schema drift (columns outside the contract)") + t("：", ": "))] + [
+                html.Div(f"{feed}{t('：', ': ')}{cols}{t('（', ' (')}{t('、', ', ').join(dates)}{t('）', ')')}")
+                for (feed, cols), dates in seen.items()],
                 className="card"))
-    parts.append(dash_table.DataTable(
-        id="in-deliveries", data=_deliveries(deliveries),
-        columns=columns(DELIVERY_COLUMNS), page_size=15, sort_action="native", filter_action="native",
-        style_cell={"textAlign": "left"}, style_table={"overflowX": "auto"}))
+    if not deliveries.empty:
+        # A steward's ledger is all their own department's: no department column.
+        shown_columns = [c for c in DELIVERY_COLUMNS if c != "department" or who.role != "steward"]
+        parts.append(dash_table.DataTable(
+            id="in-deliveries", data=_deliveries(deliveries), columns=columns(shown_columns), page_size=15,
+            sort_action="native", filter_action="native", filter_options={"placeholder_text": t("筛选…", "Filter…")},
+            style_cell={"textAlign": "left", "whiteSpace": "normal", "minWidth": "4rem", "maxWidth": "22rem"},
+            # The words (why, what to do) get room; dates and times stay on one line.
+            style_cell_conditional=[{"if": {"column_id": c}, "minWidth": "14rem"} for c in ("fix", "error")] +
+            [{"if": {"column_id": c}, "whiteSpace": "nowrap"} for c in ("business_date", "arrived_at", "status")],
+            style_table={"overflowX": "auto"}))
     if not reasons.empty:
-        parts.append(dcc.Graph(figure=_reasons_chart(reasons), config=graph_config()))
+        parts.append(dcc.Graph(id="in-reasons", figure=_reasons_chart(reasons), config=graph_config()))
+    elif not deliveries.empty:
+        parts.append(html.Div(t("没有被拒的数据行。", "No rows were rejected."), className="notice"))
     shown = [*reasons.get("reason", []), *deliveries.get("reason", pd.Series(dtype=str)).dropna()]
     if shown:
         parts.append(_reasons_explained(shown))
@@ -117,7 +209,7 @@ def layout(who) -> html.Div:
     parts.append(dash_table.DataTable(data=findings.astype(str).to_dict("records") if not findings.empty else [],
                                       columns=columns(["rule", "owner_department", "findings", "since"]), page_size=10,
                                       style_cell={"textAlign": "left"}))
-    if who.role == "steward":
+    if who.role == "steward" and not deliveries.empty:
         parts += [
             html.H3(t("被拒数据行（每次查看都将被审计）", "Rejected rows (every view is audited)")),
             dcc.Input(id="in-delivery", type="number", placeholder=t("批次号", "Delivery id")),

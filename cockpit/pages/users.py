@@ -1,21 +1,23 @@
 """Users (administrators): who may sign in, with which role and scope. Every change is
-written to the access audit log; no one changes their own account here (separation of
-duties: the administrator cannot make itself anything else, the auditor cannot change users)."""
+confirmed in the page first and written to the access audit log; no one changes their own
+account here (separation of duties: the administrator cannot make itself anything else, the
+auditor cannot change users)."""
 
 from __future__ import annotations
 
 import dash
 from dash import Input, Output, State, callback, dash_table, dcc, html
 
-from cockpit.auth import add_user
-from cockpit.components import page, scope_name
+from cockpit.auth import UserRefused, add_user, check_user, scopes_for
+from cockpit.components import confirmation, confirmation_toggle, page, scope_name
 from cockpit.context import ctx, guard
 from cockpit.i18n import columns, label, t
-from cockpit.roles import ROLES
+from cockpit.roles import ROLES, SCOPED
 
 PATH = "/users"
 dash.register_page(__name__, path=PATH, name="用户管理", name_en="Users", order=6)
 COLUMNS = ["username", "role", "scope", "created_at", "disabled"]
+ACTIONS = {"us-save": "save", "us-disable": "disable", "us-enable": "enable"}
 
 
 @page(PATH, needs_data=False)
@@ -31,12 +33,16 @@ def layout(who) -> html.Div:
             dcc.Input(id="us-name", placeholder=t("用户名", "User name")),
             dcc.Dropdown(id="us-role", options=[{"label": t(*ROLES[r]), "value": r} for r in ROLES],
                          placeholder=t("角色", "Role"), style={"minWidth": "14rem"}),
-            dcc.Input(id="us-scope", placeholder=t("范围：区县代码或部门", "Scope: district code or department")),
+            # Names, never codes: the districts or departments the chosen role may be limited to.
+            dcc.Dropdown(id="us-scope", options=[], placeholder=t("范围（区县或部门）", "Scope (district or department)"),
+                         disabled=True, style={"minWidth": "14rem"}),
             dcc.Input(id="us-id-number", placeholder=t("市民的身份证号（仅市民账号）", "Citizen's identity number (citizens only)")),
             dcc.Input(id="us-password", type="password", placeholder=t("初始密码（至少8位）", "Password (8+ characters)")),
             html.Button(t("保存", "Save"), id="us-save"),
         ], className="toolbar"),
-        html.Div(id="us-result", className="notice"),
+        html.Div(id="us-hint", className="notice"),
+        html.Div(id="us-result", className="notice", role="status"),
+        confirmation("us"),
     ])
 
 
@@ -48,36 +54,99 @@ def render(_):
             for u in ctx().store.users()]
 
 
+@callback(Output("us-scope", "options"), Output("us-scope", "disabled"), Output("us-scope", "value"), Input("us-role", "value"))
+def scope_options(role):
+    """The scopes the chosen role may have, by name; none (and the list closed) for the others."""
+    guard(PATH)
+    choices = scopes_for(role)
+    return [{"label": scope_name(c), "value": c} for c in choices], not choices, None
+
+
 def _log(who, action: str, target: str) -> None:
     ctx().store.log_access(who.username, who.role, action, delivery_id=None, rows=0, id_numbers=[], purpose=target)
 
 
-@callback(Output("us-result", "children"), Input("us-save", "n_clicks"), Input("us-disable", "n_clicks"),
-          Input("us-enable", "n_clicks"), State("us-name", "value"), State("us-role", "value"), State("us-scope", "value"),
-          State("us-id-number", "value"), State("us-password", "value"), State("us-table", "data"),
-          State("us-table", "selected_rows"), prevent_initial_call=True)
-def change(_, __, ___, name, role, scope, id_number, password, rows, selected):
-    who = guard(PATH)
-    if dash.ctx.triggered_id == "us-save":
-        name = (name or "").strip()
+def _problem(who, action: str, name, role, scope, id_number, password, rows, selected) -> str | None:
+    """Why ``action`` cannot be done as the form and the chosen row stand (None: it can)."""
+    if action == "save":
         if not name:
             return t("请填写用户名", "Enter a user name.")
         if name == who.username:
             return t("不能在此修改自己的账号", "You cannot change your own account here.")
         try:
-            add_user(ctx().store, name, password or "", role or "", (scope or "").strip() or None, (id_number or "").strip() or None)
-        except ValueError as e:
-            return t(f"未保存：{e}", f"Not saved: {e}")
-        _log(who, "user_saved", f"{name} ({role}{'/' + scope if scope else ''})")
-        return t(f"已保存用户 {name}", f"Saved user {name}")
-    if not rows or not selected:
+            check_user(name, password or "", role or "", scope, id_number)
+        except UserRefused as e:
+            return t(f"未保存：{e.words[0]}", f"Not saved: {e.words[1]}")
+        return None
+    target = _chosen(rows, selected)
+    if target is None or ctx().store.user(target) is None:
         return t("请先选择一个用户", "Select a user first.")
-    target = rows[selected[0]]["username"]
-    if ctx().store.user(target) is None:
-        return t("没有这个用户", "No such user.")
     if target == who.username:
         return t("不能停用或启用自己", "You cannot disable or enable yourself.")
-    disable = dash.ctx.triggered_id == "us-disable"
-    ctx().store.set_disabled(target, disable)
-    _log(who, "user_disabled" if disable else "user_enabled", target)
-    return t(f"已{'停用' if disable else '启用'} {target}", f"{'Disabled' if disable else 'Enabled'} {target}")
+    return None
+
+
+def _chosen(rows, selected) -> str | None:
+    """The user name of the chosen row, if the row exists."""
+    if not isinstance(rows, list) or not isinstance(selected, list) or not selected:
+        return None
+    i = selected[0]
+    return rows[i].get("username") if isinstance(i, int) and 0 <= i < len(rows) and isinstance(rows[i], dict) else None
+
+
+def _form(name, role, scope, id_number):
+    return (name or "").strip(), role, (scope or None) if role in SCOPED else None, (id_number or "").strip() or None
+
+
+@callback(Output("us-pending", "data"), Output("us-modal-text", "children"), Output("us-hint", "children"),
+          Input("us-save", "n_clicks"), Input("us-disable", "n_clicks"), Input("us-enable", "n_clicks"),
+          State("us-name", "value"), State("us-role", "value"), State("us-scope", "value"), State("us-id-number", "value"),
+          State("us-password", "value"), State("us-table", "data"), State("us-table", "selected_rows"), prevent_initial_call=True)
+def ask(_s, _d, _e, name, role, scope, id_number, password, rows, selected):
+    """An action asked for: checked, then put to the administrator to confirm (nothing is written yet)."""
+    who = guard(PATH)
+    action = ACTIONS.get(dash.ctx.triggered_id)
+    name, role, scope, id_number = _form(name, role, scope, id_number)
+    problem = _problem(who, action, name, role, scope, id_number, password, rows, selected) if action else t("未知操作", "Unknown action.")
+    if problem:
+        return None, "", problem
+    if action == "save":
+        exists = ctx().store.user(name) is not None
+        where = f"（{scope_name(scope)}）" if scope else ""
+        text = t(f"{'更新' if exists else '新增'}用户 {name}，角色：{label('role', role)}{where}？",
+                 f"{'Update' if exists else 'Add'} user {name} as {label('role', role)}{' (' + scope_name(scope) + ')' if scope else ''}?")
+        return {"action": action, "name": name}, text, ""
+    target = _chosen(rows, selected)
+    text = t(f"{'停用' if action == 'disable' else '启用'}用户 {target}？", f"{action.capitalize()} user {target}?")
+    return {"action": action, "name": target}, text, ""
+
+
+confirmation_toggle("us", PATH, "us-result")
+
+
+@callback(Output("us-result", "children"), Output("us-password", "value"), Input("us-yes", "n_clicks"), State("us-pending", "data"),
+          State("us-name", "value"), State("us-role", "value"), State("us-scope", "value"), State("us-id-number", "value"),
+          State("us-password", "value"), State("us-table", "data"), State("us-table", "selected_rows"), prevent_initial_call=True)
+def change(_, pending, name, role, scope, id_number, password, rows, selected):
+    """Do the confirmed action. Everything is judged again here, from the store and the form as
+    it stands, never from what the pending request says: a forged request changes nothing."""
+    who = guard(PATH)
+    pending = pending if isinstance(pending, dict) else {}
+    action = pending.get("action")
+    name, role, scope, id_number = _form(name, role, scope, id_number)
+    if action not in ACTIONS.values():
+        return t("未知操作", "Unknown action."), dash.no_update
+    problem = _problem(who, action, name, role, scope, id_number, password, rows, selected)
+    target = name if action == "save" else _chosen(rows, selected)
+    if not problem and pending.get("name") != target:
+        problem = t("表单已改动，请重新提交", "The form changed after you asked; ask again.")
+    if problem:
+        return problem, dash.no_update
+    if action == "save":
+        add_user(ctx().store, name, password or "", role, scope, id_number)
+        _log(who, "user_saved", f"{name} ({role}{'/' + scope if scope else ''})")
+        return t(f"已保存用户 {name}", f"Saved user {name}"), ""
+    ctx().store.set_disabled(target, action == "disable")
+    _log(who, f"user_{action}d", target)
+    return t(f"已{'停用' if action == 'disable' else '启用'} {target}", f"{'Disabled' if action == 'disable' else 'Enabled'} {target}"), \
+        dash.no_update

@@ -65,7 +65,9 @@ class Session:
 
     def __init__(self, browser, url: str, user: str, viewport: tuple[int, int] = (1400, 1000)) -> None:
         self.url = url
-        self.context = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]}, accept_downloads=True)
+        # A browser in Hangzhou asks for Chinese (the sign-in page follows the browser's language).
+        self.context = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]}, accept_downloads=True,
+                                           locale="zh-CN")
         self.page = self.context.new_page()
         self.problems: list[str] = []
         self.requests: list[str] = []  # every URL the page asked for, to check none leaves the cockpit
@@ -305,24 +307,39 @@ def test_an_analyst_compares_districts_and_downloads_csv(session) -> None:
     s.choose("#ex-dist", "西湖区")
     s.page.locator("#ex-graph .scatterlayer .trace").nth(1).wait_for()
     assert "责任部门" in s.page.inner_text("#ex-defs")
+    # The city apart from its districts, each panel headed, every line named in the legend, dates in Chinese.
+    graph = s.page.locator("#ex-graph")
+    expect(graph.locator(".legendtext")).to_have_count(2)
+    assert sorted(graph.locator(".legendtext").all_text_contents()) == ["全市", "西湖区"]
+    headings = graph.locator(".annotation-text").all_text_contents()
+    assert any(h.startswith("电子证照用证次数（次） · 全市") for h in headings), headings
+    assert any(h.startswith("电子证照用证次数（次） · 各区县") for h in headings), headings
+    assert any("月" in tick for tick in graph.locator(".xtick text").all_text_contents())
+    s.choose("#ex-ind", "网上及移动端用证占比")
+    expect(graph.locator(".annotation-text", has_text="网上及移动端用证占比（%） · 全市")).to_have_count(1)
+    assert any(tick.endswith("%") for tick in graph.locator(".ytick text").all_text_contents())  # shares as percentages
+    expect(s.page.locator("#ex-ind")).to_contain_text("已选 2 项")
     with s.page.expect_download() as download:
         s.page.click("#ex-download-btn")
     rows = list(csv.DictReader(io.StringIO(Path(download.value.path()).read_text(encoding="utf-8-sig"))))
     assert {r["district_code"] for r in rows} == {"330100", "330106"}
-    assert {r["indicator_id"] for r in rows} == {"cert.usage"}
+    assert {r["indicator_id"] for r in rows} == {"cert.usage", "cert.online_share"}
+    assert {r["指标"] for r in rows} == {"电子证照用证次数", "网上及移动端用证占比"} and {r["单位"] for r in rows} == {"次", "%"}
     s.assert_clean()
 
 
-def _take_step(s: Session, alert_id: str, button: str, *, owner: str | None = None, due: str | None = None,
+def _take_step(s: Session, alert: tuple[str, str], button: str, *, owner: str | None = None, due: str | None = None,
                note: str | None = None, rating: str | None = None) -> None:
-    """On the alerts page: find the alert, choose it, fill in the step and confirm it in the page."""
+    """On the alerts page: find the alert (by its id, which the search still takes though no
+    column shows it), choose it, fill in the step and confirm it in the page."""
+    alert_id, text = alert
     s.page.fill("#al-search", alert_id)
     s.page.keyboard.press("Enter")
     summary = s.page.locator("#al-summary")
     expect(summary).to_contain_text(alert_id)  # the search is applied (a click before it lands would be undone)
     expect(summary).to_contain_text("共 1 条")
-    s.page.locator("#al-table tr", has_text=alert_id).locator("input[type=radio]").check()
-    expect(s.page.locator("#al-detail")).to_contain_text(alert_id)
+    s.page.locator("#al-table tr", has_text=text).locator("input[type=radio]").check()
+    expect(s.page.locator("#al-detail")).to_contain_text(text)
     expect(s.page.locator(f"{button}:not([disabled])")).to_be_visible()
     if owner:
         s.choose("#al-owner", owner)
@@ -334,17 +351,32 @@ def _take_step(s: Session, alert_id: str, button: str, *, owner: str | None = No
         s.page.fill("#al-note", note)
     s.page.click(button)
     expect(s.page.locator("#al-modal")).to_be_visible()
+    assert not HEX_ID.search(s.page.inner_text("#al-modal"))  # the confirmation names the alert in words
     s.page.click("#al-yes")
     expect(s.page.locator("#al-modal")).to_be_hidden()
 
 
-def _first_new_alert(s: Session, district: str | None = None) -> str:
-    """The id of the first alert in the city manager's queue not yet in the loop (of ``district``)."""
+HEX_ID = re.compile(r"\b[0-9a-f]{16}\b")
+
+
+def _first_new_alert(s: Session, home: Path, district: str | None = None) -> tuple[str, str]:
+    """The first alert in the city manager's queue not yet in the loop (of ``district``): its id,
+    found in the warehouse from what the row shows (no column shows an id), and its message."""
     s.page.wait_for_selector("#al-table input[type=radio]")
     rows = s.page.locator("#al-table tbody tr", has_text="待派单")
     if district:
         rows = rows.filter(has_text=district)
-    return rows.first.locator("td").nth(1).inner_text().strip()
+    cells = [c.strip() for c in rows.first.locator("td").all_inner_texts()]
+    assert not any(HEX_ID.search(c) for c in cells), cells
+    date, district_name, rule, text = cells[4], cells[5], cells[6], cells[7]
+    con = duckdb.connect(str(home / "warehouse.duckdb"), read_only=True)
+    found = [a for a, k, p, m, d, r, day in con.execute(
+        "SELECT alert_id, message_key, message_params, message, district_code, rule_id, CAST(date AS VARCHAR) FROM marts.alerts").fetchall()
+        if labels.render(k, p, "zh", m) == text and labels.name("district", d, "zh") == district_name
+        and labels.name("rule", r, "zh") == rule and day == date]
+    con.close()
+    assert len(found) == 1, (cells, found)
+    return found[0], text
 
 
 def test_an_alert_goes_round_the_loop_dispatch_handle_close_and_return(session, home: Path) -> None:
@@ -353,23 +385,24 @@ def test_an_alert_goes_round_the_loop_dispatch_handle_close_and_return(session, 
     alert goes to the police and comes back: returned, it waits on the police again."""
     boss = session("boss")
     boss.open("/alerts")
-    first = _first_new_alert(boss)
+    first = _first_new_alert(boss, home)
     _take_step(boss, first, "#al-dispatch", owner="区县 · 西湖区", due="24 小时内", note="请核实并处置")
-    expect(boss.page.locator("#al-result")).to_contain_text(f"已派单：{first} → 西湖区")
+    expect(boss.page.locator("#al-result")).to_contain_text("已派单：")
+    expect(boss.page.locator("#al-result")).to_contain_text("→ 西湖区")
     expect(boss.page.locator("#al-detail")).to_contain_text("已派单待处置")
     expect(boss.page.locator("#al-history")).to_contain_text("请核实并处置")
 
     xihu = session("xihu")
     xihu.open("/alerts")
-    expect(xihu.page.locator("#al-table")).to_contain_text(first)  # in Xihu's queue, though not Xihu's own alert maybe
+    expect(xihu.page.locator("#al-table")).to_contain_text(first[1])  # in Xihu's queue, though not Xihu's own alert maybe
     _take_step(xihu, first, "#al-handle", note="已现场核查并处置")
-    expect(xihu.page.locator("#al-result")).to_contain_text(f"已记录处置：{first}")
+    expect(xihu.page.locator("#al-result")).to_contain_text("已记录处置：")
     # The district manager may neither close nor return it.
     assert xihu.page.locator("#al-close").is_hidden() and xihu.page.locator("#al-return").is_hidden()
 
     boss.open("/alerts")
     _take_step(boss, first, "#al-close", rating="4 ★", note="处置及时")
-    expect(boss.page.locator("#al-result")).to_contain_text(f"已结案：{first}（4 分）")
+    expect(boss.page.locator("#al-result")).to_contain_text("（4 分）")
     expect(boss.page.locator("#al-detail")).to_contain_text("已结案")  # the closed alert stays shown, with its history
     expect(boss.page.locator("#al-history")).to_contain_text("结案评价")
     history = boss.page.inner_text("#al-history")
@@ -384,17 +417,17 @@ def test_an_alert_goes_round_the_loop_dispatch_handle_close_and_return(session, 
 
     # The return path, with a department: the police steward handles, the city manager returns it.
     boss.open("/alerts")
-    second = _first_new_alert(boss)
+    second = _first_new_alert(boss, home)
     _take_step(boss, second, "#al-dispatch", owner="部门 · 公安局", due="8 小时内")
     police = session("police")
     police.open("/alerts")
     _take_step(police, second, "#al-handle", note="已通知核查")
     boss.open("/alerts")
     _take_step(boss, second, "#al-return", note="未说明核查结果，请补充")
-    expect(boss.page.locator("#al-result")).to_contain_text(f"已退回：{second}")
+    expect(boss.page.locator("#al-result")).to_contain_text("已退回：")
     police.open("/alerts")
-    expect(police.page.locator("#al-table tr", has_text=second)).to_contain_text("已退回待处置")
-    steps = [st["step"] for st in OpsStore(home).alert_steps(second)]
+    expect(police.page.locator("#al-table tr", has_text=second[1])).to_contain_text("已退回待处置")
+    steps = [st["step"] for st in OpsStore(home).alert_steps(second[0])]
     assert steps == ["dispatch", "handle", "return"]
     # Every step is in the access audit log with who did it.
     logged = [(e["username"], e["action"]) for e in OpsStore(home).access_log(limit=50) if e["action"].startswith("alert_")]
@@ -410,6 +443,12 @@ def test_a_steward_views_and_downloads_rejected_rows_and_markup_stays_text(sessi
     con.close()
     s = session("police")
     s.page.wait_for_selector("#in-timeliness .main-svg")
+    # The timeliness grid: the feed by name, dated columns, a legend of its colours; the tallies beside it.
+    grid = s.page.locator("#in-timeliness")
+    assert grid.locator(".ytick text").all_text_contents() == ["户籍变动"]
+    assert all("月" in tick for tick in grid.locator(".xtick text").all_text_contents())
+    assert grid.locator(".legendtext").all_text_contents() == ["按时", "迟到", "仅有被拒文件", "缺失"]
+    assert "整批拒收 " in s.page.inner_text(".tally")
     s.page.fill("#in-delivery", str(delivery))
     s.page.fill("#in-purpose", "核对后重新报送")
     s.choose("#in-basis", "更正不准确的数据（《个人信息保护法》第四十六条）")
@@ -454,6 +493,9 @@ def test_an_auditor_searches_the_log_and_an_administrator_manages_users(session,
     s.choose("#us-role", "分析员")
     s.page.fill("#us-password", "a long password")
     s.page.click("#us-save")
+    expect(s.page.locator("#us-modal-text")).to_contain_text("新增用户 newbie")  # confirmed before anything is written
+    assert OpsStore(home).user("newbie") is None
+    s.page.click("#us-yes")
     expect(s.page.locator("#us-table")).to_contain_text("newbie")
     s.assert_clean()
     newbie = Session(browser, cockpit_url, "newbie")

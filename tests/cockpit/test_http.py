@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
+import re
 from pathlib import Path
 
 import duckdb
@@ -13,6 +16,7 @@ from cockpit.app import create_app
 from cockpit.auth import add_user
 from cockpit.data import KPIS
 from warehouse.contract import labels
+from warehouse.contract.feeds import FEEDS
 from warehouse.ops.store import OpsStore
 from warehouse.storage.home import Home
 
@@ -196,7 +200,7 @@ def test_forecasts_fan_out_in_the_explorer_and_on_the_cards_and_breaches_lead_th
     layout = fig["layout"]
     assert sorted(s["y0"] for s in layout["shapes"] if s["yref"] == "y") == sorted(levels)  # warning and critical levels
     assert any(s["xref"] == "x" and s["x0"] == AS_OF[:10] for s in layout["shapes"])  # today
-    assert {a["text"] for a in layout["annotations"]} == {"预警线", "警戒线", "今日"}
+    assert {a["text"] for a in layout["annotations"]} - {"预警线", "警戒线", "今日"} == {"数据拒收率（%） · 全市"}  # the panel's heading
     # Dates that end before the forecast begins draw no fan.
     past = json.loads(dash_call(boss, app, "ex-graph.figure", [["gov.rejection_rate"], ["330100"], None, "2026-11-10"])
                       .get_data(as_text=True))["response"]["ex-graph"]["figure"]
@@ -277,3 +281,124 @@ def test_the_drill_down_reaches_the_deliveries_behind_a_value(app, home: Path) -
     assert dash_call(xihu, app, "tr-path.children", ["330102", "cert.usage", day]).status_code == 204
     assert dash_call(boss, app, "tr-path.children", ["330100", "no.such", day]).status_code == 204
     assert dash_call(_client(app, "police"), app, "tr-path.children", ["330100", "cert.usage", day]).status_code == 204
+
+
+CJK = re.compile(r"[\u3400-\u9fff\uff00-\uffef]")
+
+
+def test_the_sign_in_page_speaks_one_language_the_browsers_or_the_chosen_one(app, home: Path) -> None:
+    """Chinese for a Chinese browser, English for an English one, either on request (the switch),
+    never both; a refusal in the page's language; the cockpit goes on in the language signed in with."""
+    c = app.server.test_client()
+    zh = c.get("/login", headers={"Accept-Language": "zh-CN,zh;q=0.9"}).get_data(as_text=True)
+    assert "登录" in zh and not re.search(r"Sign in|User|Password|City Brain", zh)
+    assert 'href="/login?lang=en"' in zh  # the switch
+    en = c.get("/login", headers={"Accept-Language": "en-GB,en;q=0.8"}).get_data(as_text=True)
+    assert "Sign in" in en and CJK.findall(en.replace(">中文<", "><")) == []
+    assert CJK.findall(c.get("/login?lang=en", headers={"Accept-Language": "zh-CN"}).get_data(as_text=True).replace(">中文<", "><")) == []
+    token = re.search(r'name="csrf_token" value="([^"]+)"', en).group(1)
+    wrong = c.post("/login", data={"username": "ana", "password": "wrong", "csrf_token": token, "lang": "en"})
+    assert wrong.status_code == 401 and "Wrong user name or password." in wrong.get_data(as_text=True)
+    assert not CJK.findall(wrong.get_data(as_text=True).replace(">中文<", "><"))
+    OpsStore(home).clear_failures("ana")
+    right = c.post("/login", data={"username": "ana", "password": PASSWORD, "csrf_token": token, "lang": "en"})
+    assert right.status_code == 302 and "cb_lang=en" in right.headers.get("Set-Cookie", "")
+
+
+def _by_id(tree, wanted: str):
+    """The component with id ``wanted`` in a serialised Dash layout."""
+    if isinstance(tree, dict):
+        if tree.get("props", {}).get("id") == wanted:
+            return tree
+        tree = list(tree.values())
+    if isinstance(tree, list):
+        for item in tree:
+            found = _by_id(item, wanted)
+            if found is not None:
+                return found
+    return None
+
+
+def _layout(client, app, path: str) -> dict:
+    return json.loads(dash_call(client, app, "_pages_content.children", [path, ""], []).get_data(as_text=True))
+
+
+@pytest.mark.parametrize("user,department", [("police", "psb"), ("aud", None)])
+def test_the_steward_page_counts_what_its_ledger_lists_names_feeds_and_dates_and_times_to_the_second(
+        app, home: Path, user: str, department: str | None) -> None:
+    con = duckdb.connect(str(home / "warehouse.duckdb"), read_only=True)
+    ledger = con.execute("SELECT status, count(*), sum(rows_rejected) FROM ingest.deliveries WHERE ? IS NULL OR department = ? "
+                         "GROUP BY ALL", [department, department]).fetchall()
+    con.close()
+    files = {s: n for s, n, _ in ledger}
+    assert files.get("rejected"), "the tiny city has whole-file rejections"
+    page = _layout(_client(app, user), app, "/ingestion")
+    for status in ("accepted", "partial", "rejected", "superseded"):
+        assert _by_id(page, f"in-files-{status}")["props"]["children"].endswith(f" {files.get(status, 0)}"), status
+    assert f"拒收 {sum(r for _, _, r in ledger)} 行" in _by_id(page, "in-row-counts")["props"]["children"]
+    rows = _by_id(page, "in-deliveries")["props"]["data"]
+    assert len(rows) == sum(files.values())  # the ledger lists every file the tallies count
+    assert all(re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", r["arrived_at"]) for r in rows)
+    rejected = [r for r in rows if r["status"] == "整批拒收"]
+    assert rejected and all((r["reason"] or r["error"]) and r["fix"] for r in rejected)  # why, in words, and what to do
+    grid = _by_id(page, "in-timeliness")["props"]["figure"]
+    heat, *keys = grid["data"]
+    feeds = {labels.name("feed", f"{f.department}/{f.name}", "zh") for f in FEEDS if department in (None, f.department)}
+    assert {y.split(" · ")[-1] for y in heat["y"]} == feeds
+    assert all(re.fullmatch(r"\d{4}-\d\d-\d\d", x) for x in heat["x"]) and grid["layout"]["xaxis"]["type"] == "date"
+    assert [k["name"] for k in keys] == [labels.name("timeliness", c, "zh") for c in ("on_time", "late", "rejected", "missing")]
+    assert all(k["showlegend"] for k in keys)
+
+
+def test_a_steward_with_no_deliveries_is_told_so(app) -> None:
+    page = _layout(_client(app, "roads", "en"), app, "/ingestion")
+    assert "No deliveries yet" in json.dumps(_by_id(page, "in-empty"))
+    assert _by_id(page, "in-deliveries") is None and _by_id(page, "in-view") is None
+
+
+def test_the_explorer_keeps_the_city_apart_names_every_line_shows_shares_as_percentages_and_explains_gaps(app, home: Path) -> None:
+    con = duckdb.connect(str(home / "warehouse.duckdb"), read_only=True)
+    # A day a flow has no value because its feed never arrived (or was wholly rejected).
+    gap = con.execute("""SELECT v.indicator_id, CAST(v.date AS VARCHAR), c.feeds FROM marts.indicator_values v
+                         JOIN marts.indicator_catalog c USING (indicator_id)
+                         WHERE v.value IS NULL AND len(c.feeds) > 0 AND v.district_code = '330100' ORDER BY ALL LIMIT 1""").fetchone()
+    con.close()
+    assert gap, "the tiny city has a feed that never arrived"
+    indicator, day, feeds = gap
+    ana = _client(app, "ana")
+    chosen = [indicator, "cert.online_share"]
+    fig = json.loads(dash_call(ana, app, "ex-graph.figure", [chosen, ["330100", "330106", "330102"], None, None])
+                     .get_data(as_text=True))["response"]["ex-graph"]["figure"]
+    layout = fig["layout"]
+    headings = [a["text"] for a in layout["annotations"] if " · " in a["text"]]
+    assert len(headings) == 4  # each indicator: the city, then its districts
+    assert headings[0].startswith("网上及移动端用证占比（%） · 全市") or headings[2].startswith("网上及移动端用证占比（%） · 全市")
+    # Every line named once in the legend: the city and each district.
+    named = [tr["name"] for tr in fig["data"] if tr.get("showlegend")]
+    assert sorted(named) == sorted(["全市", "西湖区", "上城区"])
+    # Shares as percentages, counts as counts.
+    percent_axes = [layout[k] for k in layout if k.startswith("yaxis") and layout[k].get("tickformat") == ".0%"]
+    assert len(percent_axes) == 2
+    # The missing day is a gap (never 0), shaded, and the heading names the feed that did not arrive.
+    city_line = next(tr for tr in fig["data"] if tr["name"] == "全市" and tr["yaxis"] == next(
+        f"y{'' if i == 0 else i + 1}" for i, h in enumerate(headings) if h.startswith(labels.name("indicator", indicator, "zh")) and "全市" in h))
+    assert city_line["y"][city_line["x"].index(day)] is None
+    assert any(s["type"] == "rect" and s["x0"].startswith(day) for s in layout["shapes"])
+    feed_names = [labels.name("feed", f, "zh") for f in feeds]
+    assert any(day[5:] in h and any(n in h for n in feed_names) for h in headings)
+    # The CSV: names, unit, values as shown (a share in percent), why a value is missing, then the ids.
+    r = dash_call(ana, app, "ex-download.data", [1], [chosen, ["330100", "330106"], None, None])
+    sent = json.loads(r.get_data(as_text=True))["response"]["ex-download"]["data"]
+    rows = list(csv.DictReader(io.StringIO(sent["content"].lstrip("\ufeff"))))
+    assert list(rows[0]) == ["日期", "指标", "区域", "数值", "单位", "缺数原因", "indicator_id", "district_code"]
+    missing = next(r for r in rows if r["indicator_id"] == indicator and r["district_code"] == "330100" and r["日期"] == day)
+    assert missing["数值"] == "" and any(n in missing["缺数原因"] for n in feed_names)
+    shares = [float(r["数值"]) for r in rows if r["indicator_id"] == "cert.online_share" and r["数值"]]
+    assert shares and max(shares) > 1 and all(len(str(v).split(".")[-1]) <= 2 for v in shares)  # 87.5, not 0.875000000001
+    assert {r["单位"] for r in rows if r["indicator_id"] == "cert.online_share"} == {"%"}
+    assert {r["区域"] for r in rows} == {"杭州市", "西湖区"}
+
+
+def test_the_alerts_table_shows_no_ids(app) -> None:
+    page = _layout(_client(app, "boss"), app, "/alerts")
+    assert "alert_id" not in [c["id"] for c in _by_id(page, "al-table")["props"]["columns"]]

@@ -148,24 +148,46 @@ def test_an_unknown_user_name_takes_as_long_as_a_wrong_password(app, home: Path)
 
 
 # ---------------------------------------------------------------- separation of duties
+def _user_change(client, app, action: str, name: str, *form, rows=None, selected=None):
+    """Post the confirmed user change as the users page does (or as a forger would): the
+    pending request, then the form (name, role, scope, identity number, password) and the table."""
+    return _dash(client, app, "us-result.children", [[1], [{"action": action, "name": name}, name, *form, rows or [], selected or []]])
+
+
+def _user_said(response) -> str:
+    assert response.status_code == 200, response.status_code
+    return json.loads(response.get_data(as_text=True))["response"]["us-result"]["children"]
+
+
 def test_an_auditor_cannot_make_itself_a_steward_or_touch_any_user(app, home: Path) -> None:
     auditor = _client(app, "aud")
     page = json.dumps(json.loads(_dash(auditor, app, "_pages_content.children", [["/users", ""], []]).get_data(as_text=True)))
     assert "us-save" not in page
-    forged = _dash(auditor, app, "us-result.children", [[1, None, None], ["aud", "steward", "psb", None, "a new password!", [], []]])
-    assert forged.status_code == 204
+    assert _user_change(auditor, app, "save", "aud", "steward", "psb", None, "a new password!").status_code == 204
     assert OpsStore(home).user("aud")["role"] == "auditor"
-    forged = _dash(auditor, app, "us-result.children", [[1, None, None], ["boss", "city_manager", None, None, "taken over!", [], []]])
-    assert forged.status_code == 204 and sign_in(_client(app), "boss").status_code == 302
+    assert _user_change(auditor, app, "save", "boss", "city_manager", None, None, "taken over!").status_code == 204
+    assert sign_in(_client(app), "boss").status_code == 302
+    rows = [{"username": "boss"}]
+    assert _dash(auditor, app, "us-result.children", [[1], [{"action": "disable", "name": "boss"}, None, None, None, None, None,
+                                                            rows, [0]]]).status_code == 204
+    assert not OpsStore(home).user("boss")["disabled"]
 
 
 def test_an_administrator_manages_users_but_not_itself_and_reads_no_personal_data(app, home: Path) -> None:
     admin = _client(app, "root")
-    out = _dash(admin, app, "us-result.children", [[1, None, None], ["root", "auditor", None, None, "escalated!", [], []]])
-    assert json.loads(out.get_data(as_text=True))["response"]["us-result"]["children"] == "不能在此修改自己的账号"
+    assert _user_said(_user_change(admin, app, "save", "root", "auditor", None, None, "escalated!")) == "不能在此修改自己的账号"
     assert OpsStore(home).user("root")["role"] == "admin"
-    out = _dash(admin, app, "us-result.children", [[1, None, None], ["newbie", "analyst", None, None, "a long password", [], []]])
-    assert "newbie" in out.get_data(as_text=True) and OpsStore(home).user("newbie")["role"] == "analyst"
+    # A confirmation asked for one user does not save another (the form changed after asking).
+    forged = _dash(admin, app, "us-result.children", [[1], [{"action": "save", "name": "someone"}, "newbie", "analyst", None, None,
+                                                            "a long password", [], []]])
+    assert "重新提交" in _user_said(forged) and OpsStore(home).user("newbie") is None
+    assert "newbie" in _user_said(_user_change(admin, app, "save", "newbie", "analyst", None, None, "a long password"))
+    assert OpsStore(home).user("newbie")["role"] == "analyst"
+    # A steward's scope is chosen among departments by name; a scope that is not one is refused in words.
+    options = json.loads(_dash(admin, app, "us-scope.options", [["steward"], []]).get_data(as_text=True))["response"]["us-scope"]
+    assert {"label": "公安局", "value": "psb"} in options["options"] and not options["disabled"]
+    refused = _user_said(_user_change(admin, app, "save", "stew", "steward", "330106", None, "a long password"))
+    assert refused == "未保存：所选范围不适用于该角色" and OpsStore(home).user("stew") is None
     for path in ("/ingestion", "/audit", "/my-data"):
         assert "无权访问" in json.dumps(json.loads(_dash(admin, app, "_pages_content.children", [[path, ""], []]).get_data(as_text=True)),
                                       ensure_ascii=False)

@@ -131,7 +131,8 @@ OWNER_KINDS: dict[str, Name] = {"department": ("部门", "Department"), "distric
 DELIVERY_STATUSES: dict[str, Name] = {"accepted": ("已接收", "Accepted"), "partial": ("部分接收", "Partly accepted"),
                                       "rejected": ("整批拒收", "Rejected"), "superseded": ("已被更正", "Superseded")}
 TICKET_STATUSES: dict[str, Name] = {"open": ("在办", "Open"), "closed": ("已办结", "Closed")}
-TIMELINESS: dict[str, Name] = {"on_time": ("按时", "On time"), "late": ("迟到", "Late"), "rejected": ("整批拒收", "Rejected"),
+# A feed's business date: "rejected" is a day whose every file was rejected (nothing usable arrived).
+TIMELINESS: dict[str, Name] = {"on_time": ("按时", "On time"), "late": ("迟到", "Late"), "rejected": ("仅有被拒文件", "Only rejected files"),
                                "missing": ("缺失", "Missing")}
 ROLES: dict[str, Name] = {
     "city_manager": ("市领导", "City manager"),
@@ -301,8 +302,8 @@ MESSAGES: dict[str, Name] = {
     "anomaly": ("{indicator:indicator} {value}{unit:unit}，常态约 {usual}{unit:unit}",
                 "{indicator:indicator} {value} against a usual {usual} on comparable days"),
     # Deliveries (ingest.deliveries.error_key).
-    "rows_rejected": ("共 {rows_read} 行，拒收 {rejected} 行，原因见被拒数据行",
-                      "{rejected} of {rows_read} rows rejected; see ingest.rejections"),
+    "rows_rejected": ("共 {rows_read} 行，拒收 {rejected} 行：原因见“拒收原因”，数据行可在“被拒数据行”中查看",
+                      "{rejected} of {rows_read} rows rejected: see the rejection reasons, and the rows under Rejected rows"),
     "empty_file": ("文件为空：CSV 文件至少要有表头行", "the file is empty: a CSV delivery needs at least its header row"),
     "bad_header": ("表头行无法按 CSV 解析", "the header row cannot be parsed as CSV: {detail}"),
     "empty_column_name": ("表头行有空的列名", "the header row has an empty column name"),
