@@ -28,7 +28,7 @@ from flask_wtf.csrf import generate_csrf, validate_csrf
 from werkzeug.middleware.proxy_fix import ProxyFix
 from wtforms import ValidationError
 
-from cockpit import context
+from cockpit import context, daypicker
 from cockpit.auth import LoginRefused, authenticate, load_user, sign_out
 from cockpit.components import scope_name
 from cockpit.figures.city_map import GEOJSON_PATH, boundaries_json
@@ -230,7 +230,8 @@ def create_app(home: Home) -> Dash:
 
 def _shell() -> html.Div:
     """The page frame for the current caller: navigation limited to what the role may open,
-    the language and big-screen switches, who is signed in."""
+    the day shown (time travel), the language and big-screen switches, who is signed in; the
+    "historical view" banner while a past day is shown."""
     who = context.caller()
     links = []
     if who is not None:
@@ -249,7 +250,8 @@ def _shell() -> html.Div:
     ]
     return html.Div([
         html.Header([html.Div(t("城市大脑 · 数字驾驶舱", "City Brain · Digital cockpit"), className="brand"), html.Nav(links),
-                     html.Div(switches, className="switches"), html.Div(user, className="user")]),
+                     *daypicker.picker(who), html.Div(switches, className="switches"), html.Div(user, className="user")]),
+        *daypicker.banner(who),
         html.Main(dash.page_container),
     ], className="shell dark" if dark() else "shell", lang=lang())
 

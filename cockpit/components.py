@@ -6,6 +6,7 @@ import logging
 import re
 from collections.abc import Callable
 from functools import wraps
+from urllib.parse import urlencode
 
 import dash
 import pandas as pd
@@ -20,6 +21,15 @@ log = logging.getLogger("citybrain.cockpit")
 def scope_name(scope: str | None) -> str:
     """A department's or district's name in the reader's language (the code if unknown)."""
     return label("owner", scope) if scope else ""
+
+
+TRACE_PATH = "/trace"
+
+
+def trace_href(indicator: str, area: str, day: str | None = None) -> str:
+    """The address of one indicator's drill-down to its sources in one area (cockpit/pages/trace.py),
+    on ``day`` or else its latest."""
+    return f"{TRACE_PATH}?{urlencode({'area': area, 'indicator': indicator, **({'day': day} if day else {})})}"
 
 
 def forbidden() -> html.Div:
@@ -61,13 +71,14 @@ def allowed(path: str):
     return who if who is not None and who.may_open(path) else None
 
 
-def page(path: str, *, needs_data: bool = True) -> Callable:
+def page(path: str, *, needs_data: bool = True, query: bool = False) -> Callable:
     """Decorate a page layout ``layout(who)``: refused to roles that may not open ``path``,
-    and a notice instead while nothing has been published."""
+    and a notice instead while nothing has been published. With ``query``, the address's
+    query parameters are passed on (``layout(who, **params)``: text to check, never trust)."""
 
     def wrap(build: Callable) -> Callable:
         @wraps(build)
-        def layout(**_):
+        def layout(**params):
             from cockpit import data  # late: pages import this module
 
             who = allowed(path)
@@ -76,7 +87,7 @@ def page(path: str, *, needs_data: bool = True) -> Callable:
             if needs_data and not data.info():
                 return no_data()
             try:
-                return build(who)
+                return build(who, **params) if query else build(who)
             except Exception:  # the shell stays usable; the details go to the log, never the browser
                 log.exception("page %s failed", path)
                 return html.Div(t("本页暂时无法显示，请稍后再试", "This page cannot be shown right now; try again later."),

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 
 import pandas as pd
 from flask import g, has_request_context
 
 from cockpit.context import ctx
 from cockpit.roles import Principal, current_owner
+from cockpit.timetravel import chosen_day
 from warehouse.ops.alert_loop import LoopState, states
 
 # The overview's cards, in this order: how the city serves its people (12345) first.
@@ -19,11 +21,12 @@ KPIS = ["svc.requests", "svc.on_time_rate", "svc.satisfaction", "svc.backlog", "
 
 def _pinned():
     """The snapshot this request reads and its cursor: one per request, so a page never mixes
-    two refreshes even if one publishes meanwhile."""
+    two refreshes even if one publishes meanwhile; the chosen past day's when the reader
+    travels in time (cockpit/timetravel.py checks the day)."""
     if not has_request_context():
         return ctx().snapshot.pinned()
     if "snapshot" not in g:
-        g.snapshot = ctx().snapshot.pinned()
+        g.snapshot = ctx().snapshot.pinned(chosen_day())
     return g.snapshot
 
 
@@ -40,23 +43,27 @@ def _df(sql: str, params: list | None = None) -> pd.DataFrame:
 # Results that every user of a role shares (reference tables, an area's key indicators,
 # the alerts before scoping), computed once per snapshot: a published snapshot never
 # changes, so the snapshot's path is a complete cache key. Callers must not modify them.
-_SHARED: dict[tuple, pd.DataFrame] = {}
+# Kept for the few snapshots read lately (today's and the past days people look at), so
+# one reader's past day does not empty everyone else's cache.
+_SHARED: OrderedDict[object, dict[tuple, pd.DataFrame]] = OrderedDict()
 _SHARED_LOCK = threading.Lock()
+_SHARED_SNAPSHOTS = 4
 
 
 def _shared(sql: str, params: tuple = ()) -> pd.DataFrame:
     path = _pinned()[0]
     if path is None:
         return pd.DataFrame()
-    key = (path, sql, params)
+    key = (sql, params)
     with _SHARED_LOCK:
-        hit = _SHARED.get(key)
+        hit = _SHARED.get(path, {}).get(key)
     if hit is None:
         hit = _df(sql, [list(p) if isinstance(p, tuple) else p for p in params])
         with _SHARED_LOCK:
-            for stale in [k for k in _SHARED if k[0] != path]:
-                del _SHARED[stale]
-            _SHARED[key] = hit
+            _SHARED.setdefault(path, {})[key] = hit
+            _SHARED.move_to_end(path)
+            while len(_SHARED) > _SHARED_SNAPSHOTS:
+                _SHARED.popitem(last=False)
     return hit
 
 
@@ -301,3 +308,43 @@ def handler_performance(who: Principal) -> pd.DataFrame:
     if who.role == "steward" and who.scope != "hotline" and not df.empty:
         return df[df.handler == who.scope]
     return df
+
+
+# ---------------------------------------------------------------------------- drill-down to the source
+
+def history(indicator: str, area: str) -> pd.DataFrame:
+    """Every day's value of one indicator in one area, oldest first."""
+    return _shared("SELECT date, value FROM indicator_values WHERE indicator_id = ? AND district_code = ? ORDER BY date",
+                   (indicator, area))
+
+
+def sources(indicator: str, area: str, day: str) -> pd.DataFrame:
+    """The deliveries behind one indicator's value on ``day`` in ``area`` (the lineage the
+    snapshot carries, warehouse/marts/lineage.py): for flows, stocks and rates, the live
+    deliveries with accepted rows dated that day in that area (``rows_that_day``; rows of
+    feeds that carry no district are counted city-wide, ``city_wide``); for the departments'
+    sharing figures, the deliveries of that business date. Files and counts only, no row."""
+    return _shared(
+        """WITH f AS (SELECT department, feed, basis FROM indicator_feeds WHERE indicator_id = ?),
+                ev AS (SELECT s.delivery_id, sum(s.rows) AS rows_that_day, bool_or(s.district_code IS NULL) AS city_wide
+                       FROM value_sources s JOIN f USING (department, feed)
+                       WHERE f.basis IN ('event', 'change') AND s.day = CAST(? AS DATE)
+                         AND (? = ? OR s.district_code = ? OR s.district_code IS NULL)
+                       GROUP BY 1),
+                bd AS (SELECT d.delivery_id, d.rows_read AS rows_that_day, FALSE AS city_wide
+                       FROM deliveries d JOIN f USING (department, feed)
+                       WHERE f.basis = 'business_date' AND d.business_date = CAST(? AS DATE) AND d.status <> 'superseded')
+           SELECT d.delivery_id, d.department, d.feed, d.business_date, d.file_name, d.arrived_at, d.status,
+                  d.rows_read, d.rows_accepted, d.rows_rejected, x.rows_that_day, x.city_wide
+           FROM (SELECT * FROM ev UNION ALL SELECT * FROM bd) x JOIN deliveries d USING (delivery_id)
+           ORDER BY d.arrived_at, d.delivery_id""",
+        (indicator, day, area, info().get("city_code", ""), area, day),
+    )
+
+
+def basis(indicator: str) -> str | None:
+    """How an indicator's value relates to deliveries: 'event', 'change' or 'business_date'
+    (warehouse/marts/lineage.py; None: unknown)."""
+    df = _shared("SELECT indicator_id, any_value(basis) AS basis FROM indicator_feeds GROUP BY 1")
+    hit = df[df.indicator_id == indicator] if not df.empty else df
+    return None if hit.empty else hit.basis.iloc[0]

@@ -49,6 +49,7 @@ COLUMN_LABELS: dict[str, tuple[str, str]] = {
     "on_time_rate": ("按时办结率", "On-time closure"), "overdue": ("超期未办结", "Overdue, open"),
     "legal_basis": ("法律依据", "Legal basis"), "indicator": ("指标", "Indicator"), "value": ("数值", "Value"),
     "unit": ("单位", "Unit"), "reason_ids": ("原因代码", "Reason codes"), "fix": ("处理办法", "To fix"),
+    "rows_that_day": ("当日行数", "Rows of that day"),
 }
 
 

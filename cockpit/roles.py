@@ -19,6 +19,7 @@ PAGES: dict[str, set[str]] = {
     "/": {"city_manager", "district_manager"},
     "/service": {"city_manager", "district_manager", "steward"},
     "/explorer": {"analyst", "city_manager", "district_manager"},
+    "/trace": {"analyst", "city_manager", "district_manager"},
     "/alerts": {"city_manager", "district_manager", "analyst", "steward"},
     "/ingestion": {"steward", "auditor"},
     "/audit": {"auditor"},

@@ -10,7 +10,9 @@ overview on a phone, the citizens' requests page as a district manager, a stewar
 a city manager on a phone and the steward of a department that only handles requests, a
 citizen's page in both languages after the police steward has read one of that citizen's
 rejected rows through the ingestion page, and in both languages the sign-in page, the alerts
-page, the explorer comparing three districts with the city and the steward's page). ``--only NAME ...`` retakes just those.
+page, the explorer comparing three districts with the city and the steward's page; a past
+day's historical view, with the oldest day the serving folder keeps; the drill-down to an
+indicator's sources in both languages). ``--only NAME ...`` retakes just those.
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
 from dash_client import BENCH_USERS, PASSWORD, scratch_home, start_cockpit  # noqa: E402
 from playwright.sync_api import sync_playwright  # noqa: E402
 
+# Stands for the oldest day with a snapshot (a shot needing it is skipped when there is no other day).
+PAST_DAY = "{past_day}"
 # (file name, user, cookies, viewport, page: None for the role's first page)
 SHOTS = [(role, user, {}, (1440, 1000), None) for user, (role, _) in BENCH_USERS.items()] + [
     ("city_manager_en", "boss", {"cb_lang": "en"}, (1440, 1000), None),
@@ -49,6 +53,9 @@ SHOTS = [(role, user, {}, (1440, 1000), None) for user, (role, _) in BENCH_USERS
     ("ingestion_steward", "police", {}, (1440, 1000), "/ingestion"),
     ("ingestion_steward_en", "police", {"cb_lang": "en"}, (1440, 1000), "/ingestion"),
     ("ingestion_auditor_en", "aud", {"cb_lang": "en"}, (1440, 1000), "/ingestion"),
+    ("past_day_city_manager", "boss", {"cb_day": PAST_DAY}, (1440, 1000), None),
+    ("trace_city_manager", "boss", {}, (1440, 1000), "/trace?area=330100&indicator=cert.usage"),
+    ("trace_district_manager_en", "xihu", {"cb_lang": "en"}, (1440, 1000), "/trace?area=330106&indicator=svc.requests"),
 ]
 # What is chosen on a page before its picture is taken: (dropdown, option in the shot's language).
 CHOICES = {
@@ -100,6 +107,12 @@ def main() -> None:
     args = ap.parse_args()
     shots = [shot for shot in SHOTS if not args.only or shot[0] in args.only]
     chromium = subprocess.run(["scripts/browser"], check=True, capture_output=True, text=True).stdout.strip()
+    from warehouse.serving.publish import list_snapshots
+
+    days = sorted({snap.day for snap in list_snapshots(args.home / "serving")})
+    past = str(days[0]) if len(days) > 1 else None
+    shots = [(name, user, {k: (past if v == PAST_DAY else v) for k, v in cookies.items()}, size, path)
+             for name, user, cookies, size, path in shots if past or PAST_DAY not in cookies.values()]
     root = scratch_home(args.home)
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

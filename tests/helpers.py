@@ -65,9 +65,10 @@ def refreshed_copy(city: Path, dest: Path, *, as_of: str = AS_OF, before_refresh
     return dest
 
 
-def dash_call(client, app, output_fragment: str, inputs: list, state: list | None = None):
+def dash_call(client, app, output_fragment: str, inputs: list, state: list | None = None, changed: str | None = None):
     """Post the Dash callback whose output contains ``output_fragment`` as the browser would
-    (also as a forger would: nothing the page shows is needed)."""
+    (also as a forger would: nothing the page shows is needed); ``changed`` names the input that
+    triggered it (``id.property``; default: the first)."""
     import json
 
     key, cb = next((k, v) for k, v in app.callback_map.items() if output_fragment in k)
@@ -76,7 +77,7 @@ def dash_call(client, app, output_fragment: str, inputs: list, state: list | Non
         "output": key, "outputs": outputs if len(outputs) > 1 else outputs[0],
         "inputs": [{"id": i["id"], "property": i["property"], "value": v} for i, v in zip(cb["inputs"], inputs)],
         "state": [{"id": s["id"], "property": s["property"], "value": v} for s, v in zip(cb.get("state", []), state or [])],
-        "changedPropIds": [f"{cb['inputs'][0]['id']}.{cb['inputs'][0]['property']}"],
+        "changedPropIds": [changed or f"{cb['inputs'][0]['id']}.{cb['inputs'][0]['property']}"],
     }
     return client.post("/_dash-update-component", data=json.dumps(body), content_type="application/json")
 

@@ -22,6 +22,7 @@ from cockpit import data
 from cockpit.components import confirmation, confirmation_toggle, page
 from cockpit.context import ctx, guard
 from cockpit.i18n import columns, label, message, t
+from cockpit.timetravel import chosen_day
 from warehouse.contract.feeds import STEWARD_DEPARTMENTS
 from warehouse.ops.alert_loop import DUE_HOURS, RATINGS, owner_performance
 
@@ -206,7 +207,7 @@ def detail(selected_ids, _, pending):
     alert = _selected(who, selected_ids)
     if alert is None:
         return t("选择一条预警查看处置经过", "Choose an alert to see how it is being handled."), True, True, True, True, []
-    actions = who.alert_actions(alert, alert["loop"])
+    actions = _actions(who, alert)
     owners = [{"label": f"{label('owner_kind', k)} · {_owner_name(k, c)}", "value": f"{k}:{c}"} for k, c in _targets(who, alert)]
     head = html.Div([
         html.B(f"{_what(alert)} · {label('alert_state', alert['state'])}"),
@@ -226,6 +227,12 @@ def detail(selected_ids, _, pending):
 
 # ---------------------------------------------------------------------------- acting
 
+def _actions(who, alert: dict) -> list[str]:
+    """The steps ``who`` may take on ``alert`` now; none on a past day's view (time travel):
+    one acts on the alerts as they stand today, not as they stood then."""
+    return [] if chosen_day() else who.alert_actions(alert, alert["loop"])
+
+
 def _whole(value) -> bool:
     """A whole number as JSON sends one (not a string, not true/false)."""
     return isinstance(value, int) and not isinstance(value, bool)
@@ -233,7 +240,7 @@ def _whole(value) -> bool:
 
 def _problem(who, step: str, alert: dict | None, owner: str | None, due, note: str, rating) -> str | None:
     """Why ``step`` cannot be taken as asked, in the reader's language; None when it can."""
-    if alert is None or step not in who.alert_actions(alert, alert["loop"]):
+    if alert is None or step not in _actions(who, alert):
         return t("无权对此预警执行该操作", "You may not do that to this alert.")
     if step == "dispatch":
         if tuple((owner or "").split(":", 1)) not in _targets(who, alert):

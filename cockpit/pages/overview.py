@@ -10,7 +10,7 @@ import pandas as pd
 from dash import Input, Output, callback, dcc, html
 
 from cockpit import data
-from cockpit.components import page
+from cockpit.components import page, trace_href
 from cockpit.context import guard
 from cockpit.fan import sparkline_fan
 from cockpit.figures.city_map import DistrictOnMap, centre_view, city_view, map_config, score_range
@@ -83,7 +83,8 @@ def _fmt(value, pct: bool) -> str:
 
 def _kpi_card(k, area: str, ahead, today: str | None) -> html.Div:
     """One key indicator: its latest value, the change in a week, and a small fan of the last
-    30 days and the forecast (``ahead``: the forecast rows of this indicator and area)."""
+    30 days and the forecast (``ahead``: the forecast rows of this indicator and area); a click
+    drills down to its definition, history and the deliveries behind it (the trace page)."""
     pct = k.unit == "%"
     delta = ""
     if not (k.week_before is None or k.week_before != k.week_before or k.value is None or k.value != k.value):
@@ -92,9 +93,10 @@ def _kpi_card(k, area: str, ahead, today: str | None) -> html.Div:
     days = [] if k.history is None else [(d, v) for d, v in zip(k.history_dates, k.history) if v == v and v is not None]
     spark = sparkline_fan([d for d, _ in days], [v for _, v in days], ahead, today)
     label = t(k.name_zh, k.name_en) + (t("（全市）", " (city)") if k.area != area else "")
-    return html.Div([html.Div(label), html.Div(_fmt(k.value, pct), className="value"), html.Div(delta, className="delta"),
+    card = html.Div([html.Div(label), html.Div(_fmt(k.value, pct), className="value"), html.Div(delta, className="delta"),
                      dcc.Graph(figure=spark, config=graph_config(staticPlot=True), style={"height": "40px"})],
                     className="card kpi", **{"data-indicator": k.indicator_id})
+    return dcc.Link(card, href=trace_href(k.indicator_id, k.area), className="kpi-link")
 
 
 def _district_maps(area: str, may_pick: bool) -> tuple[dict, dict]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from helpers import CITIZENS, EVIL, FORMULA, PASSWORD, USERS, refreshed_copy
+from helpers import AS_OF, CITIZENS, EVIL, FORMULA, PASSWORD, USERS, refreshed_copy
 
 from cockpit.auth import add_user
 from warehouse.ops.store import OpsStore
@@ -30,3 +30,27 @@ def home(tiny_city: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     for name, id_number in CITIZENS.items():
         add_user(store, name, PASSWORD, "citizen", None, id_number)
     return h
+
+
+@pytest.fixture(scope="module")
+def past_day(home: Path) -> str:
+    """A second, earlier day in the serving folder: the warehouse published again with the clock
+    two days back (a real snapshot, as a refresh on that day would have left), while the
+    refresh's own snapshot stays current. Returns that day (YYYY-MM-DD)."""
+    import datetime as dt
+
+    import duckdb
+
+    from warehouse.serving.publish import POINTER, current, publish
+
+    serving = home / "serving"
+    now = current(serving)
+    clock = dt.datetime.fromisoformat(AS_OF) - dt.timedelta(days=2)
+    con = duckdb.connect(str(home / "warehouse.duckdb"))
+    try:
+        publish(con, serving, clock, run_id="past-day")
+    finally:
+        con.close()
+    (serving / f".{POINTER}.test").write_text(now.name, encoding="utf-8")
+    (serving / f".{POINTER}.test").replace(serving / POINTER)  # the refresh's snapshot is current again
+    return clock.date().isoformat()

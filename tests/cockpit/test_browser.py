@@ -193,6 +193,43 @@ def test_a_city_manager_drills_down_by_list_and_by_map(session) -> None:
     s.assert_clean()
 
 
+
+def test_a_past_day_shows_the_cockpit_as_it_stood_and_a_card_leads_to_the_deliveries(session, past_day: str) -> None:
+    """Pick a day in the header: a banner says it is a historical view of that day, every page
+    reads that day's snapshot until "back to today"; a card of the overview (after drilling
+    down to a district) leads to its indicator's definition, history and source files."""
+    s = session("boss")
+    s.page.wait_for_selector(".kpi")
+    assert s.page.locator(".tt-banner").count() == 0
+    s.page.fill("#tt-day", past_day)  # typed, as a person may, or picked in the calendar
+    s.page.press("#tt-day", "Enter")
+    banner = s.page.locator(".tt-banner")
+    y, m, d = (int(x) for x in past_day.split("-"))
+    expect(banner).to_contain_text(f"历史视图：您看到的是{y}年{m}月{d}日日终时的驾驶舱")
+    expect(s.page.locator("#ov-asof")).to_contain_text(f"数据截至 {past_day} 07:00")
+    assert s.page.input_value("#tt-day") == past_day
+    s.page.get_by_role("link", name="预警", exact=True).click()
+    s.page.wait_for_selector("#al-table")
+    expect(banner).to_be_visible()
+    s.page.get_by_role("button", name="回到最新").click()
+    s.page.wait_for_url("**/alerts?day=today")
+    s.page.wait_for_selector("#al-table")
+    expect(banner).to_have_count(0)
+    # The overview drilled down to 西湖区; its first card leads to the sources of its value.
+    s.open("/")
+    s.choose("#ov-pick", "西湖区")
+    expect(s.page.locator("#ov-score")).to_contain_text("西湖区")
+    s.page.wait_for_function(MAP_DRAWN_JS)
+    s.settle()
+    s.page.locator(".kpi-link").first.click()
+    s.page.wait_for_url("**/trace?area=330106&indicator=svc.requests")
+    expect(s.page.locator("#tr-path")).to_contain_text("杭州市 › 西湖区 › 诉求受理量 › ")
+    expect(s.page.locator("#tr-def")).to_contain_text("责任部门：12345政务服务便民热线")
+    s.page.wait_for_selector("#tr-sources td")
+    cells = s.page.locator("#tr-sources td").all_inner_texts()
+    assert "12345政务服务便民热线" in cells and any(c.startswith("service_requests") for c in cells)
+    s.assert_clean()
+
 def test_the_map_draws_the_real_districts_named_in_the_readers_language_and_offline(session, cockpit_url: str) -> None:
     """Thirteen district shapes from the real boundaries, each named once in the reader's
     language (the small central ones in the enlarged view), with a colour scale that says what

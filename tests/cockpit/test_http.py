@@ -207,7 +207,9 @@ def test_forecasts_fan_out_in_the_explorer_and_on_the_cards_and_breaches_lead_th
     assert len(past["data"]) == 1 and not past["layout"]["shapes"]
     for user, district in (("boss", None), ("xihu", "330106")):
         out = json.loads(dash_call(_client(app, user), app, "ov-kpis.children", [None]).get_data(as_text=True))["response"]
-        for card in out["ov-kpis"]["children"]:
+        for link in out["ov-kpis"]["children"]:
+            card = link["props"]["children"]  # each card is a link to its indicator's sources
+            assert link["props"]["href"].startswith("/trace?")
             indicator = card["props"]["data-indicator"]
             area = "330100" if district is None or "（全市）" in card["props"]["children"][0]["props"]["children"] else district
             traces = card["props"]["children"][-1]["props"]["figure"]["data"]
@@ -219,6 +221,66 @@ def test_forecasts_fan_out_in_the_explorer_and_on_the_cards_and_breaches_lead_th
         for _, indicator, day in mine:
             assert labels.name("indicator", indicator, "zh") in outlook and day in outlook
         assert ("预测未见越线" in outlook) == (not mine)
+
+
+def _response(r) -> dict:
+    assert r.status_code == 200, r.get_data(as_text=True)[:300]
+    return json.loads(r.get_data(as_text=True))["response"]
+
+
+def test_a_past_day_is_read_from_its_own_snapshot_and_forged_days_are_refused(app, past_day: str) -> None:
+    """Only days with a snapshot are taken (checked on the server, in the callback and again on
+    every request from the cookie); a past day's view reads that day's snapshot, acts on nothing."""
+    boss = _client(app, "boss")
+    for forged in ("2031-01-01", "yesterday", "2026-11-20'; DROP TABLE x", None, 20261119):
+        r = dash_call(boss, app, "tt-go.href", [forged, None], ["/", ""])
+        assert r.status_code == 204 and "cb_day" not in str(r.headers.get_all("Set-Cookie")), forged
+    asof = lambda c: _response(dash_call(c, app, "ov-asof.children", [None]))["ov-asof"]["children"]  # noqa: E731
+    assert AS_OF in asof(boss)
+    r = dash_call(boss, app, "tt-go.href", [past_day, None], ["/alerts", "?x=1"])
+    assert _response(r)["tt-go"]["href"] == f"/alerts?x=1&day={past_day}"
+    assert f"cb_day={past_day}" in str(r.headers.get_all("Set-Cookie"))
+    assert f"{past_day} 07:00" in asof(boss)
+    # The past day's alerts offer no step: one acts on today's alerts, not on how they stood then.
+    alerts = _response(dash_call(boss, app, "al-table.data", ["all", "", None], [None]))["al-table"]["data"]
+    assert alerts
+    detail = _response(dash_call(boss, app, "al-detail.children", [[alerts[0]["id"]], None], [None]))
+    assert all(detail[b]["disabled"] for b in ("al-dispatch", "al-handle", "al-close", "al-return"))
+    # Back to today.
+    r = dash_call(boss, app, "tt-go.href", [past_day, 1], ["/", ""], changed="tt-latest.n_clicks")
+    assert _response(r)["tt-go"]["href"] == "/?day=today" and AS_OF in asof(boss)
+    # A cookie naming a day without a snapshot reads today's; roles without the picker get nothing.
+    boss.set_cookie("cb_day", "2020-01-01")
+    assert AS_OF in asof(boss)
+    assert dash_call(_client(app, "root"), app, "tt-go.href", [past_day, None], ["/users", ""]).status_code == 204
+
+
+def test_the_drill_down_reaches_the_deliveries_behind_a_value(app, home: Path) -> None:
+    """City -> indicator -> day: the certificate uses of a day are exactly the accepted rows
+    dated that day in the files listed, each named with its department, rows and arrival."""
+    con = duckdb.connect(str(home / "warehouse.duckdb"), read_only=True)
+    day, value = con.execute("""SELECT CAST(date AS VARCHAR), value FROM marts.indicator_values WHERE indicator_id = 'cert.usage'
+                                AND district_code = '330100' AND value > 0 ORDER BY date DESC LIMIT 1""").fetchone()
+    files = dict(con.execute("""SELECT d.file_name, count(*) FROM staging.certificate_usage s
+                                JOIN ingest.live_deliveries d ON d.delivery_id = s._delivery_id
+                                WHERE CAST(s.used_at AS DATE) = ? GROUP BY 1""", [day]).fetchall())
+    con.close()
+    boss = _client(app, "boss")
+    out = _response(dash_call(boss, app, "tr-path.children", ["330100", "cert.usage", day]))
+    rows = out["tr-sources"]["data"]
+    assert {r["file_name"]: int(r["rows_that_day"].replace(",", "")) for r in rows} == files
+    assert sum(files.values()) == value
+    assert {r["department"] for r in rows} == {"数据资源管理局"} and {r["feed"] for r in rows} == {"电子证照用证"}
+    assert all(r["arrived_at"] and r["rows_read"] >= r["rows_accepted"] for r in rows)
+    assert out["tr-path"]["children"].startswith("杭州市 › ") and out["tr-path"]["children"].endswith(f" › {day}")
+    text = json.dumps(out, ensure_ascii=False)
+    assert "id_number" not in text and "certificate_no" not in text  # files and counts, no row
+    # A district manager: their own district only; a forged district or indicator gets nothing.
+    xihu = _client(app, "xihu")
+    assert _response(dash_call(xihu, app, "tr-path.children", ["330106", "cert.usage", day]))["tr-path"]["children"]
+    assert dash_call(xihu, app, "tr-path.children", ["330102", "cert.usage", day]).status_code == 204
+    assert dash_call(boss, app, "tr-path.children", ["330100", "no.such", day]).status_code == 204
+    assert dash_call(_client(app, "police"), app, "tr-path.children", ["330100", "cert.usage", day]).status_code == 204
 
 
 CJK = re.compile(r"[\u3400-\u9fff\uff00-\uffef]")

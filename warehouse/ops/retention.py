@@ -1,8 +1,13 @@
-"""Retention of personal data (docs/operations.md, "Retention"): the original text of
-rejected rows is the only personal data kept outside the thematic libraries, and it is
-kept only as long as a department may need it to fix and resubmit.
+"""Retention (docs/operations.md, "Retention").
 
-A purge is authorised by an auditor of the data resources bureau, run by an operator, and
+Serving snapshots: the last snapshot of each day is kept for ``SNAPSHOT_DAYS`` days (90 by
+default) plus the newest ``SNAPSHOT_NEWEST``, however often the refresh runs: they are the
+cockpit's "any past day" (time travel). Both are set by ``CITYBRAIN_SNAPSHOT_DAYS`` and
+``CITYBRAIN_SNAPSHOT_NEWEST``.
+
+Personal data: the original text of rejected rows is the only personal data kept outside the
+thematic libraries, and it is kept only as long as a department may need it to fix and
+resubmit. A purge is authorised by an auditor of the data resources bureau, run by an operator, and
 written to the access audit log with the keyed hashes of every identity number it removed,
 so a person can still learn that (and when) their rows were deleted.
 """
@@ -10,12 +15,45 @@ so a person can still learn that (and when) their rows were deleted.
 from __future__ import annotations
 
 import datetime as dt
+import os
+from collections.abc import Sequence
+from typing import Protocol
 
 import duckdb
 
 from warehouse.ops.store import OpsStore, id_numbers_in
 
 DEFAULT_DAYS = 180
+SNAPSHOT_DAYS = 90
+SNAPSHOT_NEWEST = 3
+
+
+class Dated(Protocol):
+    """A snapshot as retention sees it: the day whose end it shows, in publishing order."""
+
+    day: dt.date
+
+
+def snapshot_policy() -> tuple[int, int]:
+    """(days, newest) from the environment, else the defaults; at least one newest is always kept."""
+    days = int(os.environ.get("CITYBRAIN_SNAPSHOT_DAYS") or SNAPSHOT_DAYS)
+    newest = int(os.environ.get("CITYBRAIN_SNAPSHOT_NEWEST") or SNAPSHOT_NEWEST)
+    return max(0, days), max(1, newest)
+
+
+def snapshots_to_keep(snaps: Sequence[Dated], *, days: int = SNAPSHOT_DAYS, newest: int = SNAPSHOT_NEWEST) -> list[int]:
+    """Positions in ``snaps`` (oldest published first) to keep: the newest ``newest``, and the
+    last one published of each day within ``days`` days of the newest snapshot's day (the
+    data's clock, so a city replayed with ``--as-of`` keeps its days as a live one does)."""
+    if not snaps:
+        return []
+    keep = set(range(max(0, len(snaps) - newest), len(snaps)))
+    since = max(s.day for s in snaps) - dt.timedelta(days=days - 1)
+    last_of_day: dict[dt.date, int] = {}
+    for i, s in enumerate(snaps):
+        last_of_day[s.day] = i
+    keep |= {i for day, i in last_of_day.items() if days and day >= since}
+    return sorted(keep)
 
 
 def purge_rejected_rows(con: duckdb.DuckDBPyConnection, store: OpsStore, *, before: dt.date, authorised_by: str,

@@ -1,11 +1,12 @@
 """Publish the serving snapshot: an immutable DuckDB file the cockpit reads.
 
 The warehouse file has one writer and no concurrent readers, so the last step of a
-refresh copies what the cockpit needs into ``serving/snapshot-<stamp>.duckdb`` and then
-switches the pointer ``serving/CURRENT`` with an atomic ``os.replace``. A reader opens
-whatever CURRENT names, read-only; a refresh in flight never breaks it, and it never
-sees two refreshes mixed. Older snapshots are kept (they answer "what did the cockpit
-show on the 3rd?") and pruned beyond ``keep``.
+refresh copies what the cockpit needs into ``serving/snapshot-<stamp>-<tag>-d<day>.duckdb``
+(``day``: the refresh's clock date) and then switches the pointer ``serving/CURRENT`` with an
+atomic ``os.replace``. A reader opens whatever CURRENT names, read-only; a refresh in flight
+never breaks it, and it never sees two refreshes mixed. Older snapshots are kept by
+``warehouse.ops.retention.snapshots_to_keep`` (each day's last for 90 days, plus the newest
+few): they answer "what did the cockpit show on the 3rd?".
 """
 
 from __future__ import annotations
@@ -13,16 +14,52 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import os
+import re
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 
 from warehouse.contract.city import load_city
 from warehouse.contract.feeds import FEEDS
+from warehouse.marts.lineage import indicator_feed_rows, value_sources_needs, value_sources_sql
+from warehouse.ops.retention import snapshot_policy, snapshots_to_keep
 
 POINTER = "CURRENT"
-DEFAULT_KEEP = 7
+# snapshot-<published: YYYYmmddTHHMMSSffffff>-<6 hex>[-d<clock day: YYYYmmdd>].duckdb. The
+# clock day is in the name so the day index needs no file opened; snapshots published before
+# it existed are dated by their publishing day.
+_NAME = re.compile(r"^snapshot-(\d{8})T\d+-[0-9a-f]{6}(?:-d(\d{8}))?\.duckdb$")
+
+
+@dataclass(frozen=True)
+class SnapshotFile:
+    """One published snapshot: its file and the day (the data's clock date) whose end it shows."""
+
+    path: Path
+    day: dt.date
+
+
+def snapshot_name(stamp: str, tag: str, day: dt.date) -> str:
+    """The file name of a snapshot published at ``stamp`` for the clock day ``day``."""
+    return f"snapshot-{stamp}-{tag}-d{day:%Y%m%d}.duckdb"
+
+
+def list_snapshots(serving: Path) -> list[SnapshotFile]:
+    """Every snapshot in ``serving``, oldest published first (names sort by publishing time)."""
+    out = []
+    for p in sorted(serving.glob("snapshot-*.duckdb")):
+        found = _NAME.match(p.name)
+        if found:
+            out.append(SnapshotFile(p, dt.datetime.strptime(found[2] or found[1], "%Y%m%d").date()))
+    return out
+
+
+def end_of_day(snaps: list[SnapshotFile]) -> dict[dt.date, Path]:
+    """Each day's last published snapshot: the cockpit as it stood at the end of that day."""
+    return {s.day: s.path for s in snaps}
+
 
 # Every feed with its deadline, as a relation (the contract's feeds are fixed).
 _FEED_LIST = "(VALUES " + ", ".join(f"('{f.department}', '{f.name}', {int(f.deadline_hours)})" for f in FEEDS) + \
@@ -71,6 +108,9 @@ SERVING: dict[str, tuple[tuple[str, ...], str]] = {
     "open_tickets": (("service.tickets",),
                      """SELECT ticket_no, district_code, category, channel, created_at, handler, due_at, dispatched_at, reopened
                         FROM service.tickets WHERE status = 'open'"""),
+    # Lineage (warehouse/marts/lineage.py): per live delivery, its rows by day and district,
+    # so a value leads back to the files behind it; counts only, no person-level row.
+    "value_sources": (value_sources_needs(), value_sources_sql()),
     "population_profile": (("population.persons",),
                            """SELECT district_code, status, gender, age_band, age_group, count(*) AS persons
                               FROM population.person_profile GROUP BY ALL"""),
@@ -82,11 +122,13 @@ def _tables_present(con: duckdb.DuckDBPyConnection) -> set[str]:
     return {f"{schema}.{table}" for schema, table in rows}
 
 
-def publish(con: duckdb.DuckDBPyConnection, serving: Path, as_of: dt.datetime, *, run_id: str = "", keep: int = DEFAULT_KEEP) -> Path:
-    """Write a new snapshot from the warehouse connection and make it current."""
+def publish(con: duckdb.DuckDBPyConnection, serving: Path, as_of: dt.datetime, *, run_id: str = "", days: int | None = None,
+            newest: int | None = None) -> Path:
+    """Write a new snapshot from the warehouse connection and make it current; then prune the
+    old ones (``days`` and ``newest`` default to the configured retention)."""
     serving.mkdir(parents=True, exist_ok=True)
     stamp = dt.datetime.now().strftime("%Y%m%dT%H%M%S%f")
-    final = serving / f"snapshot-{stamp}-{uuid.uuid4().hex[:6]}.duckdb"
+    final = serving / snapshot_name(stamp, uuid.uuid4().hex[:6], as_of.date())
     tmp = final.with_suffix(".tmp")
     present = _tables_present(con)
     alias = "snap_" + uuid.uuid4().hex[:8]
@@ -103,6 +145,8 @@ def publish(con: duckdb.DuckDBPyConnection, serving: Path, as_of: dt.datetime, *
                     "lat DOUBLE, lon DOUBLE, tile_row INTEGER, tile_col INTEGER)")
         con.executemany(f"INSERT INTO {alias}.districts VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                         [(d.code, d.name, d.name_en, d.population, d.lat, d.lon, d.tile_row, d.tile_col) for d in city.districts])
+        con.execute(f"CREATE TABLE {alias}.indicator_feeds (indicator_id VARCHAR, department VARCHAR, feed VARCHAR, basis VARCHAR)")
+        con.executemany(f"INSERT INTO {alias}.indicator_feeds VALUES (?, ?, ?, ?)", indicator_feed_rows())
         con.execute(f"CREATE TABLE {alias}.snapshot_info (key VARCHAR, value VARCHAR)")
         info = {"run_id": run_id, "as_of": as_of.isoformat(sep=" "), "published_at": dt.datetime.now().isoformat(sep=" "),
                 "city_code": city.code, "city_name": city.name, "city_name_en": city.name_en, **{f"rows:{k}": str(v) for k, v in counts.items()}}
@@ -117,7 +161,7 @@ def publish(con: duckdb.DuckDBPyConnection, serving: Path, as_of: dt.datetime, *
         raise
     os.replace(tmp, final)
     _switch(serving, final.name)
-    prune(serving, keep)
+    prune(serving, days=days, newest=newest)
     return final
 
 
@@ -139,11 +183,15 @@ def current(serving: Path) -> Path | None:
     return serving / name if name else None
 
 
-def prune(serving: Path, keep: int = DEFAULT_KEEP) -> list[Path]:
-    """Delete all but the newest ``keep`` snapshots (never the current one)."""
+def prune(serving: Path, *, days: int | None = None, newest: int | None = None) -> list[Path]:
+    """Delete the snapshots retention does not keep (never the current one): each day's last
+    within ``days`` days and the newest ``newest`` stay (defaults: ``snapshot_policy()``)."""
+    policy = snapshot_policy()
+    days, newest = policy[0] if days is None else days, policy[1] if newest is None else newest
     cur = current(serving)
-    snaps = sorted(serving.glob("snapshot-*.duckdb"))
-    doomed = [p for p in snaps[: max(0, len(snaps) - keep)] if p != cur]
+    snaps = list_snapshots(serving)
+    keep = set(snapshots_to_keep(snaps, days=days, newest=newest))
+    doomed = [s.path for i, s in enumerate(snaps) if i not in keep and s.path != cur]
     for p in doomed:
         p.unlink(missing_ok=True)
     for stale in serving.glob("snapshot-*.tmp"):  # left by a publish that was killed

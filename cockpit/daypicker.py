@@ -1,0 +1,85 @@
+"""The header's day picker and the "historical view" banner (time travel, cockpit/timetravel.py).
+
+Choosing a day asks the server, which checks that the day has a snapshot, keeps it in the
+``cb_day`` cookie and reloads the page: from then on every page and callback of that browser
+reads the snapshot that stood at the end of that day, until "back to today".
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from urllib.parse import parse_qsl, urlencode
+
+import dash
+from dash import Input, Output, State, callback, dcc, html
+from dash.exceptions import PreventUpdate
+
+from cockpit import timetravel
+from cockpit.context import caller
+from cockpit.i18n import t
+from cockpit.roles import Principal
+
+
+def day_name(day: dt.date) -> str:
+    """A day as the reader writes it: 2026年11月18日 / 18 Nov 2026."""
+    return t(f"{day.year}年{day.month}月{day.day}日", f"{day.day} {day:%b} {day.year}")
+
+
+def picker(who: Principal | None) -> list:
+    """The picker for roles whose pages read the snapshot (nothing for the others)."""
+    if who is None or who.role not in timetravel.TRAVELLERS:
+        return []
+    days = timetravel.days()
+    if not days:
+        return []
+    shown = timetravel.chosen_day() or timetravel.live_day() or days[-1]
+    # The calendar offers only the days that have a snapshot.
+    gaps = [str(days[0] + dt.timedelta(n)) for n in range((days[-1] - days[0]).days + 1)
+            if days[0] + dt.timedelta(n) not in set(days)]
+    return [html.Div([
+        html.Span(t("查看日期", "Day shown"), className="tt-label"),
+        dcc.DatePickerSingle(id="tt-day", date=str(shown), min_date_allowed=str(days[0]), max_date_allowed=str(days[-1]),
+                             disabled_days=gaps, display_format="YYYY-MM-DD", month_format=t("YYYY年 MMMM", "MMMM YYYY"),
+                             first_day_of_week=1, clearable=False, placeholder=t("选择日期", "Pick a day")),
+        dcc.Location(id="tt-go", refresh=True),
+    ], className="tt-picker")]
+
+
+def banner(who: Principal | None) -> list:
+    """The "historical view" banner while a past day is shown (with the way back)."""
+    day = timetravel.chosen_day() if who is not None and who.role in timetravel.TRAVELLERS else None
+    back = html.Button(t("回到最新", "Back to today"), id="tt-latest", className="link")
+    if day is None:
+        return [html.Div(back, hidden=True)]  # present, so the callback's inputs always exist
+    return [html.Div([
+        html.B(t("历史视图", "Historical view")),
+        html.Span(t(f"：您看到的是{day_name(day)}日终时的驾驶舱，数据、评分和预警均为当时的状态；处置操作已停用。",
+                    f": the cockpit as it stood at the end of {day_name(day)}. Figures, scores and alerts are as they were "
+                    "then; actions are switched off.")),
+        back,
+    ], className="tt-banner", role="status")]
+
+
+@callback(Output("tt-go", "href"), Input("tt-day", "date"), Input("tt-latest", "n_clicks"),
+          State("_pages_location", "pathname"), State("_pages_location", "search"), prevent_initial_call=True)
+def travel(date, _, path, search):
+    """Keep the chosen day (checked: only days with a snapshot) and reload the page on it."""
+    who = caller()
+    if who is None or who.role not in timetravel.TRAVELLERS:
+        raise PreventUpdate
+    if dash.ctx.triggered_id == "tt-latest":
+        day = None
+    else:
+        day = timetravel.parse_day(date)
+        if not timetravel.valid(day):
+            raise PreventUpdate  # a day without a snapshot (forged, or pruned meanwhile): nothing changes
+        if day == timetravel.live_day():
+            day = None
+    # Dash's response offers set_cookie only: "back to today" expires the cookie.
+    dash.ctx.response.set_cookie(timetravel.DAY_COOKIE, day.isoformat() if day else "", max_age=None if day else 0,
+                                 samesite="Lax", httponly=True, secure=os.environ.get("CITYBRAIN_SECURE_COOKIES", "") == "1")
+    # The day in the address too: the page reloads (a new address) and says what it shows.
+    query = [(k, v) for k, v in parse_qsl((search or "").lstrip("?")) if k != "day"]
+    query.append(("day", day.isoformat() if day else "today"))
+    return f"{path or '/'}?{urlencode(query)}"

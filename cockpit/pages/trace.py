@@ -1,0 +1,182 @@
+"""Drill-down to the source (可追溯): city → district → indicator → its definition, target,
+history and the deliveries behind a value (department, file, rows, when it arrived).
+
+Reached from the overview's cards (the area the overview shows, so also after drilling down
+on the map or the list) and the explorer's definitions; the address names the area, the
+indicator and the day (``/trace?area=330106&indicator=pop.births&day=2026-11-20``), which
+the server checks like any other input. Only files and counts are shown: no person-level
+row, so no personal data leaves the warehouse through this page.
+"""
+
+from __future__ import annotations
+
+import dash
+from dash import Input, Output, callback, dash_table, dcc, html
+from dash.exceptions import PreventUpdate
+
+from cockpit import data
+from cockpit.components import TRACE_PATH, page
+from cockpit.context import guard
+from cockpit.i18n import columns, figure_layout, graph_config, label, lang, t
+from cockpit.timetravel import parse_day
+
+PATH = TRACE_PATH
+dash.register_page(__name__, path=PATH, name="溯源", name_en="Trace", order=2)
+SOURCE_COLUMNS = ["department", "feed", "file_name", "business_date", "arrived_at", "status", "rows_that_day",
+                  "rows_read", "rows_accepted", "rows_rejected"]
+
+
+def _areas(who) -> list[dict]:
+    """The city and the districts ``who`` may see, named in the reader's language."""
+    info = data.info()
+    city = info.get("city_code", "")
+    ds = data.districts()
+    options = [{"label": t(f"{info.get('city_name', '')}（全市）", f"{info.get('city_name_en', '')} (whole city)"), "value": city}] + [
+        {"label": t(n, e), "value": c} for c, n, e in zip(ds.district_code, ds.name, ds.name_en)]
+    return [o for o in options if who.district_filter([o["value"]], city)]
+
+
+def _checked(who, area, indicator) -> tuple[str, str]:
+    """The area and indicator if ``who`` may see them and they exist; else nothing happens."""
+    cat = data.catalog()
+    if not isinstance(indicator, str) or cat.empty or indicator not in set(cat.indicator_id):
+        raise PreventUpdate
+    if area not in {o["value"] for o in _areas(who)}:
+        raise PreventUpdate  # another district than one's own, or no district at all
+    return area, indicator
+
+
+@page(PATH, query=True)
+def layout(who, area: str | None = None, indicator: str | None = None, day: str | None = None, **_) -> html.Div:
+    areas = _areas(who)
+    cat = data.catalog()
+    allowed = {o["value"] for o in areas}
+    area = area if area in allowed else (who.scope if who.role == "district_manager" else data.info().get("city_code", ""))
+    indicator = indicator if indicator in set(cat.indicator_id) else "svc.requests"
+    day = _day(data.history(indicator, area), day)
+    return html.Div([
+        html.H3(id="tr-path", className="trace-path"),
+        html.Div([
+            dcc.Dropdown(id="tr-area", options=areas, value=area, clearable=False, className="picker"),
+            dcc.Dropdown(id="tr-ind", value=indicator, clearable=False, className="picker",
+                         options=[{"label": t(r.name_zh, r.name_en), "value": r.indicator_id} for r in cat.itertuples()]),
+            dcc.DatePickerSingle(id="tr-day", date=day, display_format="YYYY-MM-DD", className="trace-day",
+                                 month_format=t("YYYY年 MMMM", "MMMM YYYY"), first_day_of_week=1, clearable=False,
+                                 placeholder=t("数值日期", "Day of the value")),
+        ], className="trace-bar"),
+        html.Div(id="tr-def", className="card trace-def"),
+        dcc.Graph(id="tr-history", config=graph_config(displayModeBar=False)),
+        html.Div(id="tr-value", className="card trace-value"),
+        dash_table.DataTable(id="tr-sources", columns=columns(SOURCE_COLUMNS), data=[], page_size=20,
+                             style_cell={"textAlign": "left", "whiteSpace": "normal"}),
+        html.P(t("仅列出批次与行数，不显示任何个人数据；部门数据专员可在“数据质量”页查看本部门被拒收的行（须说明用途，并记入审计日志）。",
+                 "Only deliveries and row counts are listed, never a person's data; a department's steward sees its own "
+                 "rejected rows on the Ingestion page (with a stated purpose, written to the audit log)."), className="delta"),
+    ], className="trace")
+
+
+def _day(hist, asked) -> str | None:
+    """The day asked for if the indicator has it, else its latest day with a value (a day
+    whose feed never arrived has none), else its latest day."""
+    dates = [str(d)[:10] for d in hist.date]
+    chosen = parse_day(asked)
+    if chosen and str(chosen) in dates:
+        return str(chosen)
+    valued = [d for d, v in zip(dates, hist.value) if v == v and v is not None]
+    return (valued or dates or [None])[-1]
+
+
+def _number(value, unit: str | None) -> str:
+    """A value as the cards show it (the unit is in the indicator's name above it)."""
+    if value is None or value != value:
+        return t("无数值", "no value")
+    if unit == "%":
+        return f"{value * 100:.1f}%"
+    return f"{value:,.0f}" if float(value).is_integer() or abs(value) >= 100 else f"{value:.2f}"
+
+
+def _definition(entry) -> list:
+    """What the indicator means, who owns it, its target and thresholds."""
+    better = t("越高越好", "higher is better") if entry.direction == "higher" else t("越低越好", "lower is better")
+    facts = [t(f"责任部门：{label('department', entry.owner)}", f"Owner: {label('department', entry.owner)}"), better]
+    for key, zh, en in (("target", "目标", "target"), ("warn", "预警线", "warning at"), ("critical", "警戒线", "critical at")):
+        value = getattr(entry, key)
+        if value is not None and value == value:
+            facts.append(f"{t(zh, en)} {_number(value, entry.unit)}")
+    return [html.B(f"{t(entry.name_zh, entry.name_en)}{t('（', ' (')}{label('unit', entry.unit)}{t('）', ')')}"),
+            html.P(t(getattr(entry, "definition_zh", None) or "", entry.definition)),
+            html.Div(t("；", " · ").join(facts), className="delta")]
+
+
+def _history(hist, entry, day: str, name: str) -> dict:
+    """The indicator's days in the area, the chosen day marked; a click picks a day."""
+    layout = figure_layout()
+    layout.update(height=260, margin={"l": 60, "r": 10, "t": 30, "b": 30}, showlegend=False,
+                  title={"text": t(f"{name}：逐日数值（点击某日查看其来源）", f"{name}: day by day (click a day for its sources)"),
+                         "font": {"size": 13}})
+    if entry.unit == "%":
+        layout["yaxis"] = {**layout["yaxis"], "tickformat": ".0%"}
+    dates = [str(d)[:10] for d in hist.date]
+    values = [None if v != v else v for v in hist.value]
+    picked = [(d, v) for d, v in zip(dates, values) if d == day]
+    return {"data": [
+        {"type": "scatter", "mode": "lines+markers", "x": dates, "y": values, "marker": {"size": 4}, "line": {"width": 1.5},
+         "hovertemplate": "%{x}: %{y}<extra></extra>"},
+        {"type": "scatter", "mode": "markers", "x": [d for d, _ in picked], "y": [v for _, v in picked],
+         "marker": {"size": 12, "color": "#d62728"}, "hoverinfo": "skip"}], "layout": layout}
+
+
+def _rows(df, area_is_city: bool) -> list[dict]:
+    out = []
+    for r in df.itertuples():
+        that_day = f"{int(r.rows_that_day):,}" + (t("（全市）", " (whole city)") if r.city_wide and not area_is_city else "")
+        out.append({"department": label("department", r.department), "feed": label("feed", f"{r.department}/{r.feed}"),
+                    "file_name": r.file_name, "business_date": str(r.business_date)[:10],
+                    "arrived_at": "" if r.arrived_at is None or r.arrived_at != r.arrived_at else str(r.arrived_at)[:19],
+                    "status": label("delivery_status", r.status), "rows_that_day": that_day,
+                    "rows_read": int(r.rows_read), "rows_accepted": int(r.rows_accepted), "rows_rejected": int(r.rows_rejected)})
+    return out
+
+
+@callback(Output("tr-path", "children"), Output("tr-def", "children"), Output("tr-history", "figure"),
+          Output("tr-value", "children"), Output("tr-sources", "data"),
+          Input("tr-area", "value"), Input("tr-ind", "value"), Input("tr-day", "date"))
+def render(area, indicator, day):
+    who = guard(PATH)
+    area, indicator = _checked(who, area, indicator)
+    entry = next(data.catalog().pipe(lambda c: c[c.indicator_id == indicator]).itertuples())
+    hist = data.history(indicator, area)
+    day = _day(hist, day)
+    info = data.info()
+    city = info.get("city_code", "")
+    area_name = next((o["label"] for o in _areas(who) if o["value"] == area), "")
+    city_name = info.get("city_name_en" if lang() == "en" else "city_name", "")
+    crumbs = [city_name] + ([area_name] if area != city else []) + [t(entry.name_zh, entry.name_en)] + ([day] if day else [])
+    if day is None:
+        return " › ".join(crumbs), _definition(entry), _history(hist, entry, "", area_name), \
+            t("暂无记录：该指标在此范围内尚无数值", "No records: this indicator has no values here yet"), []
+    value = hist.value[hist.date.astype(str).str[:10] == day].iloc[0]
+    src = data.sources(indicator, area, day)
+    basis = data.basis(indicator)
+    how = {"business_date": t("来源：该业务日期交付的全部批次。", "Sources: every delivery for that business date."),
+           "change": t("来源：记录日期为当天的数据行所在的批次。存量与比率由此前各日累积而来，这里列出当天改变它的批次。",
+                       "Sources: the deliveries holding rows dated that day. A stock or a rate builds on every earlier day; "
+                       "these are the ones that changed it that day.")}.get(
+        basis, t("来源：记录日期为当天的数据行所在的批次。", "Sources: the deliveries holding rows dated that day."))
+    value_box = [html.Div(t(f"{day} 的数值", f"Value on {day}")), html.Div(_number(value, entry.unit), className="value"),
+                 html.Div(how, className="delta")]
+    if src.empty:
+        value_box.append(html.Div(t("暂无记录：当天没有来源批次", "No records: no delivery holds rows of that day"), className="empty"))
+    return (" › ".join(crumbs), _definition(entry), _history(hist, entry, day, area_name), value_box,
+            _rows(src, area == city))
+
+
+@callback(Output("tr-day", "date"), Input("tr-history", "clickData"), prevent_initial_call=True)
+def pick_day(click):
+    """A click on the history picks that day."""
+    guard(PATH)
+    point = (click or {}).get("points") or [{}]
+    day = parse_day(point[0].get("x"))
+    if day is None:
+        raise PreventUpdate
+    return str(day)

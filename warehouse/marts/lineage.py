@@ -1,0 +1,80 @@
+"""Lineage from a published value back to the deliveries behind it (可追溯).
+
+Every staged row keeps the delivery it came from (``_delivery_id``), and the libraries keep
+it on every version of every record (``source_delivery_id``). Two relations, published with
+the serving snapshot, let the cockpit walk from an indicator's value on a day in an area to
+the files that made it, without any person-level row leaving the warehouse:
+
+- ``indicator_feeds``: the feeds each indicator is computed from, and how a day's value
+  relates to their deliveries (``basis``): ``event`` — a flow, counted from the rows dated
+  that day; ``change`` — a stock or a rate built on every earlier day, which the rows dated
+  that day changed; ``business_date`` — the deliveries of that business date (the
+  departments' sharing figures: rows received, rejects, punctuality).
+- ``value_sources``: per live delivery, how many of its accepted rows are dated each day in
+  each district (NULL district for feeds whose rows carry none: their district comes from a
+  library, so they are counted city-wide).
+"""
+
+from __future__ import annotations
+
+from warehouse.contract.feeds import FEEDS, Feed
+from warehouse.ingest.schema import staging_table
+from warehouse.marts.indicators.compute import Indicator, catalog
+
+# Feeds behind the indicators that do not name theirs in the catalog (stocks and ratios), by
+# the id's prefix; the longest matching prefix wins.
+_BY_PREFIX: dict[str, tuple[str, ...]] = {
+    "pop.": ("psb/household_events", "health/death_records"),
+    "civ.": ("civil/marriage_registrations",),
+    "hrss.": ("hrss/insurance_events",),
+    "le.": ("samr/entity_events",),
+    "cert.": ("dsb/certificate_events",),
+    "cert.usage": ("dsb/certificate_usage",),
+    "cert.online_share": ("dsb/certificate_usage",),
+    "cert.licence_coverage": ("dsb/certificate_events", "samr/entity_events"),
+    "svc.": ("hotline/service_requests",),
+}
+
+
+def feeds_of(indicator: Indicator) -> tuple[str, tuple[str, ...]]:
+    """``(basis, feeds)`` of one indicator: the catalog's feeds where it names them."""
+    if indicator.id.startswith("gov."):
+        # Sharing figures count deliveries by business date: a department's own, or all.
+        own = tuple(f.id for f in FEEDS if f.department == indicator.owner)
+        return "business_date", own if indicator.id.startswith("gov.on_time_rate.") and own else tuple(f.id for f in FEEDS)
+    if indicator.feeds:
+        return "event", indicator.feeds
+    prefix = max((p for p in _BY_PREFIX if indicator.id.startswith(p)), key=len, default=None)
+    return "change", _BY_PREFIX.get(prefix, ())
+
+
+def indicator_feed_rows() -> list[tuple[str, str, str, str]]:
+    """(indicator_id, department, feed, basis) for every indicator of the catalog."""
+    rows = []
+    for ind in catalog():
+        basis, feeds = feeds_of(ind)
+        rows += [(ind.id, *f.split("/", 1), basis) for f in feeds]
+    return rows
+
+
+def _day_column(feed: Feed) -> str:
+    """The column that dates a row's event: the last event date of the feed (a household
+    event's ``event_date``, not the person's ``birth_date``)."""
+    return [c.name for c in feed.columns if c.event_date][-1]
+
+
+def value_sources_sql() -> str:
+    """Rows of live deliveries per delivery, day and district, for every feed."""
+    parts = []
+    for f in FEEDS:
+        district = "s.district_code" if "district_code" in f.column_names else "CAST(NULL AS VARCHAR)"
+        parts.append(
+            f"SELECT '{f.department}' AS department, '{f.name}' AS feed, s._delivery_id AS delivery_id, "
+            f"CAST(s.{_day_column(f)} AS DATE) AS day, {district} AS district_code, count(*) AS rows "
+            f"FROM {staging_table(f)} s JOIN ingest.live_deliveries d ON d.delivery_id = s._delivery_id GROUP BY ALL")
+    return " UNION ALL ".join(parts)
+
+
+def value_sources_needs() -> tuple[str, ...]:
+    """The warehouse relations ``value_sources_sql`` reads."""
+    return ("ingest.deliveries", *(staging_table(f) for f in FEEDS))
