@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 import csv
+import os
 import re
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
@@ -130,3 +137,40 @@ def found_deliveries(con: duckdb.DuckDBPyConnection) -> dict[tuple, tuple]:
            FROM ingest.deliveries"""
     ).fetchall()
     return {tuple(r[:4]): tuple(r[4:]) for r in rows}
+
+
+@contextmanager
+def served_dagster(root: Path, *, daemon: bool = False) -> Iterator[tuple[Path, Path]]:
+    """Dagster as scripts/up serves it, for ``root``'s own throwaway instance and data directory
+    (``root/home``): the webserver on the data directory's private socket and, with ``daemon``,
+    Dagster's daemon (it dequeues launched runs, runs backfills, schedules and sensors).
+    Yields (socket, DAGSTER_HOME)."""
+    import httpx
+
+    dagster_home = root / "dagster"
+    dagster_home.mkdir()
+    shutil.copy(Path(__file__).parents[1] / "pipelines" / "dagster.yaml", dagster_home)
+    env = {**os.environ, "DAGSTER_HOME": str(dagster_home), "CITYBRAIN_HOME": str(root / "home")}
+    commands = [[sys.executable, "-m", "pipelines.webserver"]]
+    if daemon:
+        commands.append([str(Path(sys.executable).with_name("dagster-daemon")), "run", "-m", "pipelines.definitions"])
+    procs = [subprocess.Popen(c, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for c in commands]
+    sock = root / "home" / "run" / "dagster.sock"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                with httpx.Client(transport=httpx.HTTPTransport(uds=str(sock)), timeout=2) as client:
+                    if client.get("http://dagster/server_info").is_success:
+                        break
+            except httpx.HTTPError:
+                pass
+            assert all(p.poll() is None for p in procs), "Dagster exited"
+            assert time.monotonic() < deadline, "the Dagster webserver did not start in 120 s"
+            time.sleep(1)
+        yield sock, dagster_home
+    finally:
+        for p in reversed(procs):
+            p.terminate()
+        for p in procs:
+            p.wait(timeout=60)
