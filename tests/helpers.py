@@ -154,7 +154,7 @@ def served_dagster(root: Path, *, daemon: bool = False) -> Iterator[tuple[Path, 
     commands = [[sys.executable, "-m", "pipelines.webserver"]]
     if daemon:
         commands.append([str(Path(sys.executable).with_name("dagster-daemon")), "run", "-m", "pipelines.definitions"])
-    procs = [subprocess.Popen(c, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for c in commands]
+    procs = [subprocess.Popen(c, env=env, stdout=subprocess.DEVNULL, stderr=open(root / f"{i}.log", "w")) for i, c in enumerate(commands)]
     sock = root / "home" / "run" / "dagster.sock"
     try:
         deadline = time.monotonic() + 120

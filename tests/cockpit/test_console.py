@@ -15,10 +15,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from helpers import dash_call, served_dagster, sign_in
+from helpers import PASSWORD, USERS, dash_call, served_dagster, sign_in
 
 from cockpit import dagster_api
 from cockpit.app import create_app
+from cockpit.auth import add_user
 from warehouse.ops.store import OpsStore
 from warehouse.storage.failpoints import fault_file
 from warehouse.storage.home import Home
@@ -36,6 +37,17 @@ def dagster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
             mp.delenv("CITYBRAIN_DAGSTER_URL", raising=False)
             mp.setenv("CITYBRAIN_DAGSTER_SOCKET", str(sock))
             yield root / "home"
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The cockpit's own data directory: its users and audit log are all the console needs
+    (nothing published; the runs page does not read the snapshot)."""
+    h = tmp_path_factory.mktemp("cockpit-console")
+    store = OpsStore(h)
+    for name, (role, scope) in USERS.items():
+        add_user(store, name, PASSWORD, role, scope)
+    return h
 
 
 @pytest.fixture(scope="module")
