@@ -86,6 +86,8 @@ _WRITTEN = [
     (re.compile(r"^run ([\w-]+)$"), lambda m: t(f"运行 {m[1][:8]}", f"run {m[1][:8]}")),
     (re.compile(r"^backfill (\w+)$"), lambda m: t(f"补算 {m[1]}", m[0])),
     (re.compile(r"^(schedule|sensor) (\w+)$"), lambda m: label("instigator", m[2])),
+    (re.compile(r"^schedule (\w+) at (\d\d:\d\d)$"),
+     lambda m: t(f"{label('instigator', m[1])} 改为 {m[2]}", f"{label('instigator', m[1])} moved to {m[2]}")),
     (re.compile(r"^(\S+) \((\w*)(?:/(\S+))?\)$"),
      lambda m: f"{m[1]}{t('（', ' (')}{label('role', m[2])}{'/' + label('owner', m[3]) if m[3] else ''}{t('）', ')')}"),
 ]
@@ -97,7 +99,7 @@ def logged_purpose(entry: dict) -> str:
     if entry["action"] in ("sign_in", "sign_in_failed", "sign_in_refused", "audit_search", "user_saved",
                            "alert_dispatch", "alert_handle", "alert_return", "alert_close",
                            "run_launch", "run_reexecute", "run_cancel", "backfill_launch", "backfill_cancel",
-                           "instigator_on", "instigator_off"):
+                           "instigator_on", "instigator_off", "schedule_time"):
         for pattern, show in _WRITTEN:
             found = pattern.match(text)
             if found:

@@ -15,7 +15,7 @@ from cockpit.roles import Principal
 
 # Audit-log actions per console action; the entry's purpose names the target ("run <id>").
 ACTIONS = {"refresh": "run_launch", "reexecute": "run_reexecute", "cancel": "run_cancel", "backfill": "backfill_launch",
-           "backfill_cancel": "backfill_cancel", "on": "instigator_on", "off": "instigator_off"}
+           "backfill_cancel": "backfill_cancel", "on": "instigator_on", "off": "instigator_off", "schedule_time": "schedule_time"}
 
 
 def record(who: Principal, action: str, target: str) -> None:

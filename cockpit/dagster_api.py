@@ -355,3 +355,19 @@ def cancel_backfill(backfill_id: str) -> None:
         {"id": backfill_id},
     )["cancelPartitionBackfill"]
     _outcome(result, "backfillId")
+
+
+def reload_code_location() -> None:
+    """Have Dagster load the code location again (the pipelines read the platform's settings
+    when they load), and wait until it has."""
+    location, _ = _location_of(DAILY_JOB)
+    result = _call(
+        """mutation Reload($name: String!) { reloadRepositoryLocation(repositoryLocationName: $name) { __typename
+             ... on WorkspaceLocationEntry { loadStatus locationOrLoadError { __typename ... on PythonError { message } } }
+             ... on Error { message } } }""",
+        {"name": location},
+    )["reloadRepositoryLocation"]
+    if result["__typename"] != "WorkspaceLocationEntry":
+        raise DagsterUnavailable(f"Dagster could not reload the pipelines: {result.get('message') or result['__typename']}")
+    if (result.get("locationOrLoadError") or {}).get("__typename") == "PythonError":
+        raise DagsterUnavailable(f"Dagster could not load the pipelines: {result['locationOrLoadError']['message']}")

@@ -139,6 +139,9 @@ def found_deliveries(con: duckdb.DuckDBPyConnection) -> dict[tuple, tuple]:
     return {tuple(r[:4]): tuple(r[4:]) for r in rows}
 
 
+_LOADED = "{ repositoriesOrError { __typename ... on RepositoryConnection { nodes { name } } } }"
+
+
 @contextmanager
 def served_dagster(root: Path, *, daemon: bool = False) -> Iterator[tuple[Path, Path]]:
     """Dagster as scripts/up serves it, for ``root``'s own throwaway instance and data directory
@@ -160,8 +163,10 @@ def served_dagster(root: Path, *, daemon: bool = False) -> Iterator[tuple[Path, 
         deadline = time.monotonic() + 120
         while True:
             try:
-                with httpx.Client(transport=httpx.HTTPTransport(uds=str(sock)), timeout=2) as client:
-                    if client.get("http://dagster/server_info").is_success:
+                with httpx.Client(transport=httpx.HTTPTransport(uds=str(sock)), timeout=5) as client:
+                    # Up, and the code location loaded (the webserver answers before it has).
+                    answer = client.post("http://dagster/graphql", json={"query": _LOADED})
+                    if answer.is_success and answer.json()["data"]["repositoriesOrError"].get("nodes"):
                         break
             except httpx.HTTPError:
                 pass

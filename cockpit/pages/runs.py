@@ -14,8 +14,9 @@ from dash.exceptions import PreventUpdate
 
 from cockpit import console, dagster_api
 from cockpit.components import page
-from cockpit.context import guard
+from cockpit.context import ctx, guard
 from cockpit.i18n import columns, date_picker_text, label, t
+from warehouse.ops import settings
 
 PATH = "/runs"
 dash.register_page(__name__, path=PATH, name="运行管理", name_en="Pipeline runs", order=5)
@@ -49,7 +50,14 @@ def layout(who) -> html.Div:
             dcc.Dropdown(id="ru-instigator", placeholder=t("选择调度或传感器", "Choose a schedule or sensor"),
                          style={"minWidth": "22em"}),
             _confirmed("ru-on", t("开启", "Turn on"), t("确定开启？", "Turn it on?")),
-            _confirmed("ru-off", t("关闭", "Turn off"), t("确定关闭？关闭后不再自动运行。", "Turn it off? It will not run by itself."))
+            _confirmed("ru-off", t("关闭", "Turn off"), t("确定关闭？关闭后不再自动运行。", "Turn it off? It will not run by itself.")),
+        ], className="toolbar"),
+        html.Div([
+            html.Span(t("每日刷新时间（时:分，北京时间）：", "Daily refresh at (HH:MM, China Standard Time): "), className="delta"),
+            dcc.Input(id="ru-time", value=settings.load(ctx().home.root)["daily_refresh_at"], placeholder="06:30",
+                      debounce=True, style={"width": "6em"}),
+            _confirmed("ru-time-set", t("修改时间", "Change the time"),
+                       t("确定修改每日刷新的时间？从下一次起按新时间运行。", "Change the daily refresh's time? It runs at the new time from its next tick.")),
         ], className="toolbar"),
         html.H3(t("补算", "Backfills")),
         dash_table.DataTable(id="ru-backfills", columns=columns(BACKFILL_COLUMNS), style_cell={"textAlign": "left"}),
@@ -169,17 +177,17 @@ def show_run(run_id, _, __):
           Input("ru-refresh-c", "submit_n_clicks"), Input("ru-backfill-c", "submit_n_clicks"),
           Input("ru-from-failure-c", "submit_n_clicks"), Input("ru-all-steps-c", "submit_n_clicks"),
           Input("ru-cancel-c", "submit_n_clicks"), Input("ru-on-c", "submit_n_clicks"), Input("ru-off-c", "submit_n_clicks"),
-          Input("ru-bf-cancel-c", "submit_n_clicks"),
+          Input("ru-bf-cancel-c", "submit_n_clicks"), Input("ru-time-set-c", "submit_n_clicks"),
           State("ru-range", "start_date"), State("ru-range", "end_date"), State("ru-run", "value"),
-          State("ru-instigator", "value"), State("ru-bf", "value"), prevent_initial_call=True)
+          State("ru-instigator", "value"), State("ru-bf", "value"), State("ru-time", "value"), prevent_initial_call=True)
 def act(*args):
     """Every console action, after the analyst confirmed it; refused on the server to anyone
     who may not open this page, whatever the request says."""
     who = guard(PATH)
-    first, last, run_id, instigator, backfill_id = args[-5:]
+    first, last, run_id, instigator, backfill_id, at = args[-6:]
     action = {"ru-refresh-c": "refresh", "ru-backfill-c": "backfill", "ru-from-failure-c": "reexecute",
               "ru-all-steps-c": "reexecute", "ru-cancel-c": "cancel", "ru-on-c": "on", "ru-off-c": "off",
-              "ru-bf-cancel-c": "backfill_cancel"}.get(dash.ctx.triggered_id)
+              "ru-bf-cancel-c": "backfill_cancel", "ru-time-set-c": "schedule_time"}.get(dash.ctx.triggered_id)
     if action is None:
         raise PreventUpdate
     try:
@@ -215,6 +223,16 @@ def act(*args):
             console.record(who, action, f"{kind} {name}")
             state = t("开启", "on") if action == "on" else t("关闭", "off")
             return t(f"已{state}：{label('instigator', name)}", f"Turned {state}: {label('instigator', name)}"), dash.no_update
+        if action == "schedule_time":
+            at = (at or "").strip()
+            if not settings.valid_time(at):
+                return t("请按“时:分”填写时间，例如 06:30", "Give the time as HH:MM, for example 06:30."), dash.no_update
+            # Kept in the platform's settings, which the pipelines read when Dagster loads them:
+            # the new time holds from now on and after any restart.
+            settings.set_daily_refresh_at(ctx().home.root, at)
+            dagster_api.reload_code_location()
+            console.record(who, action, f"schedule daily_after_deadline at {at}")
+            return t(f"每日刷新改为每天 {at}", f"The daily refresh now runs daily at {at}"), dash.no_update
         if not backfill_id:
             return t("请先选择补算", "Choose a backfill first."), dash.no_update
         dagster_api.cancel_backfill(backfill_id)

@@ -1,7 +1,7 @@
 """The analyst's console against a real Dagster (webserver on its private socket and daemon,
 as scripts/up serves them): the page's own callbacks, posted as the browser posts them after
 the analyst confirms, launch a run that fails at a planted step, say why, re-execute it from
-the failure to success, cancel a run, turn the schedule off and on, preview, launch and
+the failure to success, cancel a run, turn the schedule off and on and move its time, preview, launch and
 cancel a backfill; the same callbacks forged by every other role change nothing; every
 action is in the audit log with who did it.
 
@@ -9,6 +9,7 @@ Dagster's runs work in their own throwaway data directory; the cockpit reads its
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import time
 from collections.abc import Iterator
@@ -20,6 +21,7 @@ from helpers import PASSWORD, USERS, dash_call, served_dagster, sign_in
 from cockpit import dagster_api
 from cockpit.app import create_app
 from cockpit.auth import add_user
+from warehouse.ops import settings
 from warehouse.ops.store import OpsStore
 from warehouse.storage.failpoints import fault_file
 from warehouse.storage.home import Home
@@ -40,10 +42,10 @@ def dagster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
 
 @pytest.fixture(scope="module")
-def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The cockpit's own data directory: its users and audit log are all the console needs
-    (nothing published; the runs page does not read the snapshot)."""
-    h = tmp_path_factory.mktemp("cockpit-console")
+def home(dagster: Path) -> Path:
+    """The platform's data directory, shared by Dagster and the cockpit as under scripts/up;
+    the cockpit needs only its users there (the runs page reads no snapshot)."""
+    h = dagster
     store = OpsStore(h)
     for name, (role, scope) in USERS.items():
         add_user(store, name, PASSWORD, role, scope)
@@ -62,10 +64,10 @@ def _client(app, user: str):
 
 
 CONFIRMS = ["ru-refresh-c", "ru-backfill-c", "ru-from-failure-c", "ru-all-steps-c", "ru-cancel-c", "ru-on-c", "ru-off-c",
-            "ru-bf-cancel-c"]
+            "ru-bf-cancel-c", "ru-time-set-c"]
 
 
-def _act(client, app, confirm: str, *, first=None, last=None, run=None, instigator=None, backfill=None):
+def _act(client, app, confirm: str, *, first=None, last=None, run=None, instigator=None, backfill=None, at=None):
     """The confirmed action, posted as the page does once the analyst clicks OK (or as a forger would)."""
     clicks = [1 if c == confirm else None for c in CONFIRMS]
     key = next(k for k in app.callback_map if "ru-result.children" in k)
@@ -74,7 +76,7 @@ def _act(client, app, confirm: str, *, first=None, last=None, run=None, instigat
             "state": [{"id": "ru-range", "property": "start_date", "value": first},
                       {"id": "ru-range", "property": "end_date", "value": last}, {"id": "ru-run", "property": "value", "value": run},
                       {"id": "ru-instigator", "property": "value", "value": instigator},
-                      {"id": "ru-bf", "property": "value", "value": backfill}],
+                      {"id": "ru-bf", "property": "value", "value": backfill}, {"id": "ru-time", "property": "value", "value": at}],
             "changedPropIds": [f"{confirm}.submit_n_clicks"]}
     return client.post("/_dash-update-component", data=json.dumps(body), content_type="application/json")
 
@@ -98,7 +100,8 @@ def _detail(client, app, run_id: str) -> str:
 
 
 def _console_log(home: Path) -> list[tuple[str, str]]:
-    actions = {"run_launch", "run_reexecute", "run_cancel", "backfill_launch", "backfill_cancel", "instigator_on", "instigator_off"}
+    actions = {"run_launch", "run_reexecute", "run_cancel", "backfill_launch", "backfill_cancel", "instigator_on", "instigator_off",
+               "schedule_time"}
     return [(e["username"], e["action"]) for e in OpsStore(home).access_log(limit=500) if e["action"] in actions]
 
 
@@ -171,8 +174,20 @@ def test_an_analyst_turns_the_schedule_off_and_on_and_nobody_else_can(app, home:
     assert off["switch"] == "关闭" and off["next_tick"] == ""
     assert "已开启" in _said(_act(ana, app, "ru-on-c", instigator="schedule:daily_after_deadline"))[0]
     assert _instigators(ana, app)[daily]["next_tick"] == shown[daily]["next_tick"]
+
+    # Its time moves, kept in the platform's settings, which Dagster reads when it loads the pipelines.
+    before = dt.datetime.fromisoformat(shown[daily]["next_tick"])
+    for user in OTHERS:
+        assert _act(_client(app, user), app, "ru-time-set-c", at="07:45").status_code == 204
+    assert "请按“时:分”填写时间" in _said(_act(ana, app, "ru-time-set-c", at="25:99"))[0]
+    assert settings.load(home)["daily_refresh_at"] == "06:30"
+    assert "每日刷新改为每天 07:45" in _said(_act(ana, app, "ru-time-set-c", at="07:45"))[0]
+    moved = _instigators(ana, app)[daily]
+    assert moved["when"] == "每天 07:45（北京时间）" and moved["switch"] == "开启"
+    assert (dt.datetime.fromisoformat(moved["next_tick"]) - before) % dt.timedelta(days=1) == dt.timedelta(minutes=75)
+    assert settings.load(home)["daily_refresh_at"] == "07:45" and settings.daily_cron(home) == "45 7 * * *"
     log = _console_log(home)
-    assert ("ana", "instigator_off") in log and ("ana", "instigator_on") in log
+    assert {("ana", "instigator_off"), ("ana", "instigator_on"), ("ana", "schedule_time")} <= set(log)
     assert not [u for u, _ in log if u != "ana"]
 
 

@@ -181,6 +181,7 @@ ACTIONS: dict[str, Name] = {
     "backfill_cancel": ("取消补算", "Backfill cancelled"),
     "instigator_on": ("开启调度或传感器", "Schedule or sensor turned on"),
     "instigator_off": ("关闭调度或传感器", "Schedule or sensor turned off"),
+    "schedule_time": ("修改调度时间", "Schedule time changed"),
 }
 # The pipeline's steps (Dagster op names), schedules and sensors, and the states Dagster
 # reports for steps, ticks and backfills: named on the analyst's console.
