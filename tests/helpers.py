@@ -146,20 +146,23 @@ _LOADED = "{ repositoriesOrError { __typename ... on RepositoryConnection { node
 def served_dagster(root: Path, *, daemon: bool = False) -> Iterator[tuple[Path, Path]]:
     """Dagster as scripts/up serves it, for ``root``'s own throwaway instance and data directory
     (``root/home``): the webserver on the data directory's private socket and, with ``daemon``,
-    Dagster's daemon (it dequeues launched runs, runs backfills, schedules and sensors).
-    Yields (socket, DAGSTER_HOME)."""
+    Dagster's daemon (it dequeues launched runs, runs backfills, schedules and sensors), each
+    logging to ``root/<n>.log``. Yields (socket, DAGSTER_HOME)."""
     import httpx
 
     dagster_home = root / "dagster"
     dagster_home.mkdir()
     shutil.copy(Path(__file__).parents[1] / "pipelines" / "dagster.yaml", dagster_home)
     env = {**os.environ, "DAGSTER_HOME": str(dagster_home), "CITYBRAIN_HOME": str(root / "home")}
-    commands = [[sys.executable, "-m", "pipelines.webserver"]]
-    if daemon:
-        commands.append([str(Path(sys.executable).with_name("dagster-daemon")), "run", "-m", "pipelines.definitions"])
-    procs = [subprocess.Popen(c, env=env, stdout=subprocess.DEVNULL, stderr=open(root / f"{i}.log", "w")) for i, c in enumerate(commands)]
+    procs: list[subprocess.Popen] = []
+
+    def start(command: list[str]) -> None:
+        procs.append(subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL,
+                                      stderr=open(root / f"{len(procs)}.log", "w")))
+
     sock = root / "home" / "run" / "dagster.sock"
     try:
+        start([sys.executable, "-m", "pipelines.webserver"])
         deadline = time.monotonic() + 120
         while True:
             try:
@@ -173,6 +176,8 @@ def served_dagster(root: Path, *, daemon: bool = False) -> Iterator[tuple[Path, 
             assert all(p.poll() is None for p in procs), "Dagster exited"
             assert time.monotonic() < deadline, "the Dagster webserver did not start in 120 s"
             time.sleep(1)
+        if daemon:  # once the webserver has created the instance's storage: two creating it at once corrupt it
+            start([str(Path(sys.executable).with_name("dagster-daemon")), "run", "-m", "pipelines.definitions"])
         yield sock, dagster_home
     finally:
         for p in reversed(procs):

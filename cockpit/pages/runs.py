@@ -79,6 +79,8 @@ def layout(who) -> html.Div:
             _confirmed("ru-cancel", t("取消运行", "Cancel the run"), t("确定取消这次运行？", "Cancel this run?")),
         ], className="toolbar"),
         html.Div(id="ru-detail"),
+        dcc.Store(id="ru-chosen"),  # the run an action just started
+        dcc.Store(id="ru-shown"),  # the run whose details are shown: what the run buttons act on
         dcc.Interval(id="ru-tick", interval=5_000),
     ])
 
@@ -137,10 +139,24 @@ def preview(first, last):
 
 
 @callback(Output("ru-detail", "children"), Output("ru-from-failure", "disabled"), Output("ru-all-steps", "disabled"),
-          Output("ru-cancel", "disabled"), Input("ru-run", "value"), Input("ru-tick", "n_intervals"),
-          Input("ru-result", "children"))
-def show_run(run_id, _, __):
+          Output("ru-cancel", "disabled"), Output("ru-shown", "data"), Input("ru-run", "value"), Input("ru-chosen", "data"),
+          Input("ru-tick", "n_intervals"), State("ru-shown", "data"))
+def show_run(picked, started, _, shown):
+    """The chosen run's details: the one picked from the list, else the one an action just
+    started, kept across the page's refreshes."""
     guard(PATH)
+    # (The list sets its value to nothing whenever its options change: that is no choice.)
+    chosen = {"ru-run": picked, "ru-chosen": started}.get(dash.ctx.triggered_id)
+    if chosen:
+        return (*_run_detail(chosen), chosen)
+    # A periodic refresh of what is shown. It never changes the choice: a refresh sent just
+    # before a choice can answer just after it.
+    if not shown:
+        raise PreventUpdate
+    return (*_run_detail(shown), dash.no_update)
+
+
+def _run_detail(run_id: str | None) -> tuple:
     if not run_id:
         return t("选择一次运行，查看各环节、耗时和失败原因", "Choose a run to see its steps, their times and why it failed."), True, True, True
     try:
@@ -165,7 +181,7 @@ def show_run(run_id, _, __):
             html.P(t(f"失败环节：{where}", f"Failed at: {where}"), id="ru-failed-step"),
             html.P(t(f"原因：{console.plain_error(f.message)}", f"Why: {console.plain_error(f.message)}"), id="ru-why"),
             html.Details([html.Summary(t("详情（错误堆栈）", "Details (traceback)")), html.Pre(f.traceback, className="traceback")]),
-        ], className="error"))
+        ], className="run-failure"))
     steps = [{"step": label("step", s.key), "status": label("step_state", s.status or "NOT_STARTED"),
               "started": console.when(s.started), "duration": console.duration(s.started, s.ended)} for s in run.steps]
     parts.append(dash_table.DataTable(id="ru-steps", data=steps, columns=columns(STEP_COLUMNS), style_cell={"textAlign": "left"}))
@@ -173,12 +189,12 @@ def show_run(run_id, _, __):
     return parts, run.run.status != "FAILURE", not finished, not run.can_cancel
 
 
-@callback(Output("ru-result", "children"), Output("ru-run", "value"),
+@callback(Output("ru-result", "children"), Output("ru-chosen", "data"),
           Input("ru-refresh-c", "submit_n_clicks"), Input("ru-backfill-c", "submit_n_clicks"),
           Input("ru-from-failure-c", "submit_n_clicks"), Input("ru-all-steps-c", "submit_n_clicks"),
           Input("ru-cancel-c", "submit_n_clicks"), Input("ru-on-c", "submit_n_clicks"), Input("ru-off-c", "submit_n_clicks"),
           Input("ru-bf-cancel-c", "submit_n_clicks"), Input("ru-time-set-c", "submit_n_clicks"),
-          State("ru-range", "start_date"), State("ru-range", "end_date"), State("ru-run", "value"),
+          State("ru-range", "start_date"), State("ru-range", "end_date"), State("ru-shown", "data"),
           State("ru-instigator", "value"), State("ru-bf", "value"), State("ru-time", "value"), prevent_initial_call=True)
 def act(*args):
     """Every console action, after the analyst confirmed it; refused on the server to anyone

@@ -3,6 +3,8 @@ cockpit's HTTP and browser tests; each test module gets its own copy."""
 
 from __future__ import annotations
 
+import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -30,3 +32,17 @@ def home(tiny_city: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     for name, id_number in CITIZENS.items():
         add_user(store, name, PASSWORD, "citizen", None, id_number)
     return h
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Debian chromium driven through Playwright (skipped when either is missing)."""
+    playwright = pytest.importorskip("playwright.sync_api")
+    chromium = os.environ.get("CITYBRAIN_CHROMIUM") or shutil.which("chromium")
+    if not chromium:
+        pytest.skip("Debian's chromium is not installed (scripts/test installs it)")
+    with playwright.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=chromium,
+                              args=["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking"])
+        yield b
+        b.close()

@@ -11,12 +11,16 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from helpers import PASSWORD, USERS, dash_call, served_dagster, sign_in
+from test_browser import Session, expect
+from werkzeug.serving import make_server
 
 from cockpit import dagster_api
 from cockpit.app import create_app
@@ -71,10 +75,10 @@ def _act(client, app, confirm: str, *, first=None, last=None, run=None, instigat
     """The confirmed action, posted as the page does once the analyst clicks OK (or as a forger would)."""
     clicks = [1 if c == confirm else None for c in CONFIRMS]
     key = next(k for k in app.callback_map if "ru-result.children" in k)
-    body = {"output": key, "outputs": [{"id": "ru-result", "property": "children"}, {"id": "ru-run", "property": "value"}],
+    body = {"output": key, "outputs": [{"id": "ru-result", "property": "children"}, {"id": "ru-chosen", "property": "data"}],
             "inputs": [{"id": c, "property": "submit_n_clicks", "value": v} for c, v in zip(CONFIRMS, clicks)],
             "state": [{"id": "ru-range", "property": "start_date", "value": first},
-                      {"id": "ru-range", "property": "end_date", "value": last}, {"id": "ru-run", "property": "value", "value": run},
+                      {"id": "ru-range", "property": "end_date", "value": last}, {"id": "ru-shown", "property": "data", "value": run},
                       {"id": "ru-instigator", "property": "value", "value": instigator},
                       {"id": "ru-bf", "property": "value", "value": backfill}, {"id": "ru-time", "property": "value", "value": at}],
             "changedPropIds": [f"{confirm}.submit_n_clicks"]}
@@ -83,7 +87,7 @@ def _act(client, app, confirm: str, *, first=None, last=None, run=None, instigat
 
 def _said(response) -> tuple[str, str | None]:
     out = json.loads(response.get_data(as_text=True))["response"]
-    return out["ru-result"]["children"], out.get("ru-run", {}).get("value")
+    return out["ru-result"]["children"], out.get("ru-chosen", {}).get("data")
 
 
 def _finished(run_id: str) -> dagster_api.RunDetail:
@@ -95,8 +99,16 @@ def _finished(run_id: str) -> dagster_api.RunDetail:
 
 
 def _detail(client, app, run_id: str) -> str:
-    out = json.loads(dash_call(client, app, "ru-detail.children", [run_id, None, None]).get_data(as_text=True))["response"]
+    out = json.loads(dash_call(client, app, "ru-detail.children", [run_id, None, None], [None]).get_data(as_text=True))["response"]
     return json.dumps(out["ru-detail"]["children"], ensure_ascii=False)
+
+
+def _plant(root: Path) -> Path:
+    """Plant a fault at the step PLANTED; the file to remove once it is 'fixed'."""
+    fault = fault_file(root, PLANTED)
+    fault.parent.mkdir(parents=True, exist_ok=True)
+    fault.touch()
+    return fault
 
 
 def _console_log(home: Path) -> list[tuple[str, str]]:
@@ -107,9 +119,7 @@ def _console_log(home: Path) -> list[tuple[str, str]]:
 
 def test_an_analyst_reads_why_a_run_failed_and_reexecutes_it_from_the_failure(app, home: Path, dagster: Path) -> None:
     ana = _client(app, "ana")
-    fault = fault_file(dagster, PLANTED)
-    fault.parent.mkdir(parents=True, exist_ok=True)
-    fault.touch()
+    fault = _plant(dagster)
     said, run_id = _said(_act(ana, app, "ru-refresh-c"))
     assert "已提交刷新" in said and run_id
     failed = _finished(run_id)
@@ -140,7 +150,7 @@ def test_an_analyst_reads_why_a_run_failed_and_reexecutes_it_from_the_failure(ap
     shown = _detail(ana, app, again)
     assert "每日刷新：成功" in shown and '"value": "2"' in shown and '"max": "2"' in shown and "2/2 个环节完成" in shown
     # The runs list says who launched them, from the audit log, not a tag.
-    table = json.loads(dash_call(ana, app, "ru-table.data", [None, None]).get_data(as_text=True))["response"]["ru-table"]["data"]
+    table = json.loads(dash_call(ana, app, "ru-table.data", [None, None], [None]).get_data(as_text=True))["response"]["ru-table"]["data"]
     by_id = {r["run_id"]: r["launched_by"] for r in table}
     assert by_id[run_id[:8]] == by_id[again[:8]] == "ana"
     assert [a for a in _console_log(home) if a[1] in ("run_launch", "run_reexecute")] == [("ana", "run_reexecute"), ("ana", "run_launch")]
@@ -156,7 +166,7 @@ def test_an_analyst_cancels_a_run(app, home: Path, dagster: Path) -> None:
 
 
 def _instigators(client, app) -> dict[str, dict]:
-    out = json.loads(dash_call(client, app, "ru-instigators.data", [None, None]).get_data(as_text=True))["response"]
+    out = json.loads(dash_call(client, app, "ru-instigators.data", [None, None], [None]).get_data(as_text=True))["response"]
     return {r["instigator"]: r for r in out["ru-instigators"]["data"]}
 
 
@@ -207,6 +217,51 @@ def test_an_analyst_previews_launches_and_cancels_a_backfill(app, home: Path, da
     assert dagster_api.backfills()[0].status == "REQUESTED"
     assert "已请求取消补算" in _said(_act(ana, app, "ru-bf-cancel-c", backfill=backfill.backfill_id))[0]
     assert dagster_api.backfills()[0].status in ("CANCELING", "CANCELED")
-    table = json.loads(dash_call(ana, app, "ru-backfills.data", [None, None]).get_data(as_text=True))["response"]["ru-backfills"]["data"]
+    table = json.loads(dash_call(ana, app, "ru-backfills.data", [None, None], [None]).get_data(as_text=True))["response"]["ru-backfills"]["data"]
     assert table[0]["launched_by"] == "ana" and "3 天" in table[0]["progress"]
     assert {("ana", "backfill_launch"), ("ana", "backfill_cancel")} <= set(_console_log(home))
+
+
+# ---------------------------------------------------------------- in a browser
+@pytest.fixture(scope="module")
+def console_url(app) -> Iterator[str]:
+    """The cockpit served for real over the platform's data directory, beside the Dagster above."""
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    server = make_server("127.0.0.1", 0, app.server, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+
+
+@pytest.mark.browser
+def test_an_analyst_uses_the_console_in_a_browser(browser, console_url: str) -> None:
+    """As an analyst in Chromium, each action confirmed in the browser's dialog: the schedule
+    off and on and its time moved (the next tick moves). (The failing run, its re-execution
+    and the backfill are driven through the page's callbacks above, not yet in the browser.)"""
+    s = Session(browser, console_url, "ana")
+    s.expect_confirmations = True
+    page = s.page
+    s.open("/runs")
+    expect(page.locator("#ru-status")).to_contain_text("调度服务在线", timeout=20_000)
+
+    daily = page.locator("#ru-instigators tr", has_text="每日刷新（报送截止后）")
+    expect(daily).to_contain_text("开启")
+    s.choose("#ru-instigator", "每日刷新（报送截止后）")
+    page.click("#ru-off")
+    expect(page.locator("#ru-result")).to_contain_text("已关闭")
+    expect(daily.locator("td").nth(2)).to_have_text("关闭")
+    page.click("#ru-on")
+    expect(page.locator("#ru-result")).to_contain_text("已开启")
+    expect(daily.locator("td").nth(2)).to_have_text("开启")
+    expect(daily.locator("td").nth(4)).not_to_have_text("")
+    before = daily.locator("td").nth(4).inner_text()
+    page.fill("#ru-time", "08:15")
+    page.press("#ru-time", "Enter")
+    page.click("#ru-time-set")
+    expect(daily).to_contain_text("每天 08:15（北京时间）")
+    expect(daily.locator("td").nth(4)).not_to_have_text(before)
+
+    assert s.confirmations == ["确定关闭？关闭后不再自动运行。", "确定开启？", "确定修改每日刷新的时间？从下一次起按新时间运行。"]
+    assert not s.problems, s.problems
+    s.close()
