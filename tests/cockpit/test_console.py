@@ -235,10 +235,11 @@ def console_url(app) -> Iterator[str]:
 
 
 @pytest.mark.browser
-def test_an_analyst_uses_the_console_in_a_browser(browser, console_url: str) -> None:
+def test_an_analyst_uses_the_console_in_a_browser(browser, console_url: str, dagster: Path) -> None:
     """As an analyst in Chromium, each action confirmed in the browser's dialog: the schedule
-    off and on and its time moved (the next tick moves). (The failing run, its re-execution
-    and the backfill are driven through the page's callbacks above, not yet in the browser.)"""
+    off and on and its time moved (the next tick moves); a run failing at a planted step, why,
+    the traceback behind its toggle, re-executed from the failure to success. (The backfill is
+    driven through the page's callbacks above, not yet in the browser.)"""
     s = Session(browser, console_url, "ana")
     s.expect_confirmations = True
     page = s.page
@@ -262,6 +263,23 @@ def test_an_analyst_uses_the_console_in_a_browser(browser, console_url: str) -> 
     expect(daily).to_contain_text("每天 08:15（北京时间）")
     expect(daily.locator("td").nth(4)).not_to_have_text(before)
 
-    assert s.confirmations == ["确定关闭？关闭后不再自动运行。", "确定开启？", "确定修改每日刷新的时间？从下一次起按新时间运行。"]
+    s.open("/runs")
+    fault = _plant(dagster)
+    page.click("#ru-refresh")
+    expect(page.locator("#ru-result")).to_contain_text("已提交刷新")
+    expect(page.locator("#ru-failed-step")).to_contain_text("跨部门一致性核查", timeout=120_000)
+    expect(page.locator("#ru-why")).to_contain_text("a fault planted for testing stopped this step")
+    traceback = page.locator("#ru-detail pre.traceback")
+    expect(traceback).to_be_hidden()
+    page.click("#ru-detail summary")
+    expect(traceback).to_be_visible()
+    fault.unlink()
+    page.click("#ru-from-failure")
+    expect(page.locator("#ru-result")).to_contain_text("已重新执行")
+    expect(page.locator("#ru-summary")).to_contain_text("每日刷新：成功", timeout=120_000)
+    expect(page.locator("#ru-summary")).to_contain_text("发起人 ana")
+
+    assert s.confirmations == ["确定关闭？关闭后不再自动运行。", "确定开启？", "确定修改每日刷新的时间？从下一次起按新时间运行。",
+                               "确定立即运行每日刷新？", "确定从失败的环节起重新执行？"]
     assert not s.problems, s.problems
     s.close()
