@@ -9,6 +9,7 @@ import dagster as dg
 import duckdb
 
 from warehouse.ingest.schema import connect
+from warehouse.storage.failpoints import planted_fault
 from warehouse.storage.faults import disk_full, is_disk_full
 from warehouse.storage.home import Home
 
@@ -35,6 +36,7 @@ class WarehouseResource(dg.ConfigurableResource):
         """A writable connection, closed at the end; callers hold the ``warehouse`` pool, so
         they are the only writer. A full disk surfaces as a plain :class:`PlatformFault`."""
         paths = self.paths
+        _fail_if_planted(paths.root)
         try:
             with connect(paths.warehouse) as con:
                 yield con
@@ -42,3 +44,14 @@ class WarehouseResource(dg.ConfigurableResource):
             if is_disk_full(e):
                 raise disk_full(paths.root, e) from e
             raise
+
+
+def _fail_if_planted(root) -> None:
+    """Fail the current step if a test planted a fault at it (warehouse.storage.failpoints).
+    Not retried: a planted fault stands for a bug, which a retry does not fix."""
+    try:
+        step = dg.OpExecutionContext.get().op_handle.name
+    except dg.DagsterInvariantViolationError:  # not inside a step (a test, the CLI's helpers)
+        return
+    if planted_fault(root, step):
+        raise dg.Failure("a fault planted for testing stopped this step", allow_retries=False)

@@ -119,6 +119,12 @@ _WRITTEN = [
     (re.compile(r"^too many failed sign-ins from (\S+)$"), lambda m: t(f"来自 {m[1]} 的失败登录过多", m[0])),
     (re.compile(r"^audit of accesses to one person's data$"), lambda m: t("核查谁访问过某人的数据", m[0])),
     (re.compile(r"^alert (\w+)$"), lambda m: t(f"预警 {m[1]}", m[0])),
+    # The analyst's console: what in Dagster an action touched.
+    (re.compile(r"^run ([\w-]+)$"), lambda m: t(f"运行 {m[1][:8]}", f"run {m[1][:8]}")),
+    (re.compile(r"^backfill (\w+)$"), lambda m: t(f"补算 {m[1]}", m[0])),
+    (re.compile(r"^(schedule|sensor) (\w+)$"), lambda m: label("instigator", m[2])),
+    (re.compile(r"^schedule (\w+) at (\d\d:\d\d)$"),
+     lambda m: t(f"{label('instigator', m[1])} 改为 {m[2]}", f"{label('instigator', m[1])} moved to {m[2]}")),
     (re.compile(r"^(\S+) \((\w*)(?:/(\S+))?\)$"),
      lambda m: f"{m[1]}{t('（', ' (')}{label('role', m[2])}{'/' + label('owner', m[3]) if m[3] else ''}{t('）', ')')}"),
 ]
@@ -128,7 +134,9 @@ def logged_purpose(entry: dict) -> str:
     """An access-log entry's purpose in the reader's language when the cockpit wrote it."""
     text = entry["purpose"] or ""
     if entry["action"] in ("sign_in", "sign_in_failed", "sign_in_refused", "audit_search", "user_saved",
-                           "alert_dispatch", "alert_handle", "alert_return", "alert_close"):
+                           "alert_dispatch", "alert_handle", "alert_return", "alert_close",
+                           "run_launch", "run_reexecute", "run_cancel", "backfill_launch", "backfill_cancel",
+                           "instigator_on", "instigator_off", "schedule_time"):
         for pattern, show in _WRITTEN:
             found = pattern.match(text)
             if found:

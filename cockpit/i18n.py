@@ -50,6 +50,11 @@ COLUMN_LABELS: dict[str, tuple[str, str]] = {
     "legal_basis": ("法律依据", "Legal basis"), "indicator": ("指标", "Indicator"), "value": ("数值", "Value"),
     "unit": ("单位", "Unit"), "reason_ids": ("原因代码", "Reason codes"), "fix": ("处理办法", "To fix"),
     "rows_that_day": ("当日行数", "Rows of that day"),
+    # The analyst's console (pipeline-runs page).
+    "launched_by": ("发起人", "Launched by"), "duration": ("耗时", "Duration"), "instigator": ("名称", "Name"),
+    "kind": ("类型", "Kind"), "switch": ("开关", "On/off"), "when": ("运行时间", "When"), "next_tick": ("下次运行", "Next tick"),
+    "last_tick": ("上次检查", "Last tick"), "last_outcome": ("上次结果", "Last outcome"), "backfill": ("补算编号", "Backfill"),
+    "progress": ("进度", "Progress"),
 }
 
 

@@ -7,6 +7,8 @@ import dagster as dg
 
 from assets.marts import INDICATOR_ASSETS
 from assets.serving import SERVING_ASSETS
+from warehouse.ops import settings
+from warehouse.storage.home import Home
 
 DAILY_JOB = "daily_refresh"
 INDICATOR_JOB = "indicators_refresh"
@@ -62,11 +64,13 @@ def partition_range_tags(first: str, last: str) -> dict[str, str]:
     """Tags that make one run cover the daily partitions first..last."""
     return {"dagster/asset_partition_range_start": first, "dagster/asset_partition_range_end": last}
 
-# Feeds are due at 06:00 the day after their business date; refresh half an hour later.
+# Feeds are due at 06:00 the day after their business date; refresh half an hour later by
+# default. An analyst may move it on the cockpit's console: the time is kept in the
+# platform's settings (warehouse/ops/settings.py), read here when the code location loads.
 daily_schedule = dg.ScheduleDefinition(
     name="daily_after_deadline",
     job=daily_refresh,
-    cron_schedule="30 6 * * *",
+    cron_schedule=settings.daily_cron(Home.resolve().root),
     execution_timezone="Asia/Shanghai",
     default_status=dg.DefaultScheduleStatus.RUNNING,
     description="The daily refresh, after every feed's 06:00 deadline.",

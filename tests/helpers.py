@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 import csv
+import os
 import re
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
@@ -131,3 +138,50 @@ def found_deliveries(con: duckdb.DuckDBPyConnection) -> dict[tuple, tuple]:
            FROM ingest.deliveries"""
     ).fetchall()
     return {tuple(r[:4]): tuple(r[4:]) for r in rows}
+
+
+_LOADED = "{ repositoriesOrError { __typename ... on RepositoryConnection { nodes { name } } } }"
+
+
+@contextmanager
+def served_dagster(root: Path, *, daemon: bool = False) -> Iterator[tuple[Path, Path]]:
+    """Dagster as scripts/up serves it, for ``root``'s own throwaway instance and data directory
+    (``root/home``): the webserver on the data directory's private socket and, with ``daemon``,
+    Dagster's daemon (it dequeues launched runs, runs backfills, schedules and sensors), each
+    logging to ``root/<n>.log``. Yields (socket, DAGSTER_HOME)."""
+    import httpx
+
+    dagster_home = root / "dagster"
+    dagster_home.mkdir()
+    shutil.copy(Path(__file__).parents[1] / "pipelines" / "dagster.yaml", dagster_home)
+    env = {**os.environ, "DAGSTER_HOME": str(dagster_home), "CITYBRAIN_HOME": str(root / "home")}
+    procs: list[subprocess.Popen] = []
+
+    def start(command: list[str]) -> None:
+        procs.append(subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL,
+                                      stderr=open(root / f"{len(procs)}.log", "w")))
+
+    sock = root / "home" / "run" / "dagster.sock"
+    try:
+        start([sys.executable, "-m", "pipelines.webserver"])
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                with httpx.Client(transport=httpx.HTTPTransport(uds=str(sock)), timeout=5) as client:
+                    # Up, and the code location loaded (the webserver answers before it has).
+                    answer = client.post("http://dagster/graphql", json={"query": _LOADED})
+                    if answer.is_success and answer.json()["data"]["repositoriesOrError"].get("nodes"):
+                        break
+            except httpx.HTTPError:
+                pass
+            assert all(p.poll() is None for p in procs), "Dagster exited"
+            assert time.monotonic() < deadline, "the Dagster webserver did not start in 120 s"
+            time.sleep(1)
+        if daemon:  # once the webserver has created the instance's storage: two creating it at once corrupt it
+            start([str(Path(sys.executable).with_name("dagster-daemon")), "run", "-m", "pipelines.definitions"])
+        yield sock, dagster_home
+    finally:
+        for p in reversed(procs):
+            p.terminate()
+        for p in procs:
+            p.wait(timeout=60)

@@ -1,5 +1,8 @@
-"""Pipeline runs (analysts): recent Dagster runs, launching a refresh or an indicator backfill
-through Dagster's GraphQL API, and a plain message when Dagster is not running."""
+"""The analyst's console (analysts only): runs with their steps, errors and progress;
+re-executing and cancelling runs; schedules and sensors, on and off; backfills with a preview,
+their progress by day and cancelling. Everything goes through Dagster's GraphQL API
+(``cockpit/dagster_api.py``); every action needs a confirmation, is authorised here on the
+server and is written to the audit log with who and when (``cockpit/console.py``)."""
 
 from __future__ import annotations
 
@@ -7,62 +10,249 @@ import datetime as dt
 
 import dash
 from dash import Input, Output, State, callback, dash_table, dcc, html
+from dash.exceptions import PreventUpdate
 
-from cockpit import dagster_api
+from cockpit import console, dagster_api
 from cockpit.components import page
-from cockpit.context import guard
+from cockpit.context import ctx, guard
 from cockpit.i18n import columns, date_picker_text, label, t
+from warehouse.ops import settings
 
 PATH = "/runs"
 dash.register_page(__name__, path=PATH, name="运行管理", name_en="Pipeline runs", order=5)
-COLUMNS = ["run_id", "job", "status", "started", "ended"]
+COLUMNS = ["run_id", "job", "status", "launched_by", "started", "duration"]
+STEP_COLUMNS = ["step", "status", "started", "duration"]
+INSTIGATOR_COLUMNS = ["instigator", "kind", "switch", "when", "next_tick", "last_tick", "last_outcome"]
+BACKFILL_COLUMNS = ["backfill", "launched_by", "status", "progress", "started"]
+FINISHED = ("SUCCESS", "FAILURE", "CANCELED")
+
+
+def _confirmed(button_id: str, text: str, message: str) -> dcc.ConfirmDialogProvider:
+    """A button whose click counts only once the analyst confirms ``message``."""
+    return dcc.ConfirmDialogProvider(html.Button(text, id=button_id), id=f"{button_id}-c", message=message)
 
 
 @page(PATH, needs_data=False)
 def layout(who) -> html.Div:
     return html.Div([
         html.Div([
-            html.Button(t("立即刷新", "Run the daily refresh"), id="ru-refresh"),
+            _confirmed("ru-refresh", t("立即刷新", "Run the daily refresh"), t("确定立即运行每日刷新？", "Run the daily refresh now?")),
             html.Span(t("补算指标：", "Backfill indicators: "), className="delta"),
             dcc.DatePickerRange(id="ru-range", **date_picker_text()),
-            html.Button(t("补算", "Backfill"), id="ru-backfill"),
+            _confirmed("ru-backfill", t("补算", "Backfill"), t("请先选择日期", "Choose the days first")),
         ], className="toolbar"),
+        html.Div(id="ru-preview", className="notice"),
         html.Div(id="ru-result", className="notice"),
         html.Div(id="ru-status", className="notice"),
-        dash_table.DataTable(id="ru-table", columns=columns(COLUMNS), page_size=25, style_cell={"textAlign": "left"}),
-        dcc.Interval(id="ru-tick", interval=10_000),
+        html.H3(t("调度与传感器", "Schedules and sensors")),
+        dash_table.DataTable(id="ru-instigators", columns=columns(INSTIGATOR_COLUMNS), style_cell={"textAlign": "left"}),
+        html.Div([
+            dcc.Dropdown(id="ru-instigator", placeholder=t("选择调度或传感器", "Choose a schedule or sensor"),
+                         style={"minWidth": "22em"}),
+            _confirmed("ru-on", t("开启", "Turn on"), t("确定开启？", "Turn it on?")),
+            _confirmed("ru-off", t("关闭", "Turn off"), t("确定关闭？关闭后不再自动运行。", "Turn it off? It will not run by itself.")),
+        ], className="toolbar"),
+        html.Div([
+            html.Span(t("每日刷新时间（时:分，北京时间）：", "Daily refresh at (HH:MM, China Standard Time): "), className="delta"),
+            dcc.Input(id="ru-time", value=settings.load(ctx().home.root)["daily_refresh_at"], placeholder="06:30",
+                      debounce=True, style={"width": "6em"}),
+            _confirmed("ru-time-set", t("修改时间", "Change the time"),
+                       t("确定修改每日刷新的时间？从下一次起按新时间运行。", "Change the daily refresh's time? It runs at the new time from its next tick.")),
+        ], className="toolbar"),
+        html.H3(t("补算", "Backfills")),
+        dash_table.DataTable(id="ru-backfills", columns=columns(BACKFILL_COLUMNS), style_cell={"textAlign": "left"}),
+        html.Div([
+            dcc.Dropdown(id="ru-bf", placeholder=t("选择补算", "Choose a backfill"), style={"minWidth": "22em"}),
+            _confirmed("ru-bf-cancel", t("取消补算", "Cancel the backfill"),
+                       t("确定取消该补算？未开始的日期不再计算，进行中的运行将被取消。",
+                         "Cancel this backfill? Days not started are dropped and its runs in progress are cancelled.")),
+        ], className="toolbar"),
+        html.H3(t("运行", "Runs")),
+        dash_table.DataTable(id="ru-table", columns=columns(COLUMNS), page_size=15, style_cell={"textAlign": "left"}),
+        html.Div([
+            dcc.Dropdown(id="ru-run", placeholder=t("选择一次运行查看详情", "Choose a run to see its steps"),
+                         style={"minWidth": "28em"}),
+            _confirmed("ru-from-failure", t("从失败处重新执行", "Re-execute from the failure"),
+                       t("确定从失败的环节起重新执行？", "Re-execute from the failed step?")),
+            _confirmed("ru-all-steps", t("全部重新执行", "Re-execute all steps"),
+                       t("确定重新执行全部环节？", "Re-execute every step?")),
+            _confirmed("ru-cancel", t("取消运行", "Cancel the run"), t("确定取消这次运行？", "Cancel this run?")),
+        ], className="toolbar"),
+        html.Div(id="ru-detail"),
+        dcc.Store(id="ru-chosen"),  # the run an action just started
+        dcc.Store(id="ru-shown"),  # the run whose details are shown: what the run buttons act on
+        dcc.Interval(id="ru-tick", interval=5_000),
     ])
 
 
-def _when(ts: float | None) -> str:
-    return "" if not ts else dt.datetime.fromtimestamp(ts).isoformat(sep=" ", timespec="seconds")
+def _outcome(tick: dagster_api.Tick | None) -> str:
+    """What the last tick did: the runs it requested, or why it skipped, in the reader's words."""
+    if tick is None:
+        return ""
+    if tick.status == "SUCCESS":
+        return t(f"发起 {len(tick.run_ids)} 次运行", f"requested {len(tick.run_ids)} run{'s' if len(tick.run_ids) != 1 else ''}")
+    if tick.status == "SKIPPED":
+        return t("没有新的或更正的报送", "no new or corrected deliveries") if "deliver" in tick.note else label("tick_state", "SKIPPED")
+    return label("tick_state", tick.status)
 
 
-@callback(Output("ru-table", "data"), Output("ru-status", "children"), Input("ru-tick", "n_intervals"),
-          Input("ru-result", "children"))
+@callback(Output("ru-table", "data"), Output("ru-run", "options"), Output("ru-instigators", "data"),
+          Output("ru-instigator", "options"), Output("ru-backfills", "data"), Output("ru-bf", "options"),
+          Output("ru-status", "children"), Input("ru-tick", "n_intervals"), Input("ru-result", "children"))
 def render(_, __):
     guard(PATH)
     try:
-        runs = dagster_api.recent_runs()
+        runs, instigators, backfills = dagster_api.recent_runs(), dagster_api.instigators(), dagster_api.backfills()
     except dagster_api.DagsterUnavailable as e:
-        return [], t("无法连接调度服务，请确认其已启动", f"Cannot reach Dagster: {e}")
+        return [], [], [], [], [], [], t("无法连接调度服务，请确认其已启动", f"Cannot reach Dagster: {e}")
+    by = console.launchers(runs)
     rows = [{"run_id": r.run_id[:8], "job": label("job", r.job), "status": label("run_state", r.status),
-             "started": _when(r.started), "ended": _when(r.ended)} for r in runs]
-    return rows, t("调度服务在线", "Dagster is up")
+             "launched_by": by[r.run_id], "started": console.when(r.started),
+             "duration": console.duration(r.started, r.ended)} for r in runs]
+    run_options = [{"label": f"{r.run_id[:8]} · {label('job', r.job)} · {label('run_state', r.status)}", "value": r.run_id}
+                   for r in runs]
+    inst_rows = [{"instigator": label("instigator", i.name), "kind": t("调度", "Schedule") if i.kind == "schedule" else t("传感器", "Sensor"),
+                  "switch": t("开启", "On") if i.running else t("关闭", "Off"),
+                  "when": console.cron_in_words(i.cron, i.timezone) if i.kind == "schedule" else console.every(i.interval_s),
+                  "next_tick": console.when(i.next_tick), "last_tick": console.when(i.ticks[0].at if i.ticks else None),
+                  "last_outcome": _outcome(i.ticks[0] if i.ticks else None)} for i in instigators]
+    inst_options = [{"label": label("instigator", i.name), "value": f"{i.kind}:{i.name}"} for i in instigators]
+    launched = console.backfill_launchers(backfills)
+    bf_rows = [{"backfill": b.backfill_id, "launched_by": launched.get(b.backfill_id, ""), "status": label("backfill_state", b.status),
+                "progress": t(f"{b.done}/{b.targeted} 天完成，{b.in_progress} 天进行中，{b.failed} 天失败",
+                              f"{b.done} of {b.targeted} days done, {b.in_progress} in progress, {b.failed} failed"),
+                "started": console.when(b.created)} for b in backfills]
+    bf_options = [{"label": f"{b.backfill_id} · {label('backfill_state', b.status)}", "value": b.backfill_id}
+                  for b in backfills if b.cancelable]
+    return rows, run_options, inst_rows, inst_options, bf_rows, bf_options, t("调度服务在线", "Dagster is up")
 
 
-@callback(Output("ru-result", "children"), Input("ru-refresh", "n_clicks"), Input("ru-backfill", "n_clicks"),
-          State("ru-range", "start_date"), State("ru-range", "end_date"), prevent_initial_call=True)
-def launch(_, __, first, last):
-    who = guard(PATH)
+@callback(Output("ru-preview", "children"), Output("ru-backfill-c", "message"),
+          Input("ru-range", "start_date"), Input("ru-range", "end_date"))
+def preview(first, last):
+    guard(PATH)
+    if not first or not last:
+        return "", t("请先选择补算的起止日期", "Choose the first and last day to backfill.")
+    first, last = sorted([first[:10], last[:10]])
+    text = console.backfill_preview(first, last)
+    return text, text + t(" 确定开始？", " Launch it?")
+
+
+@callback(Output("ru-detail", "children"), Output("ru-from-failure", "disabled"), Output("ru-all-steps", "disabled"),
+          Output("ru-cancel", "disabled"), Output("ru-shown", "data"), Input("ru-run", "value"), Input("ru-chosen", "data"),
+          Input("ru-tick", "n_intervals"), State("ru-shown", "data"))
+def show_run(picked, started, _, shown):
+    """The chosen run's details: the one picked from the list, else the one an action just
+    started, kept across the page's refreshes."""
+    guard(PATH)
+    # (The list sets its value to nothing whenever its options change: that is no choice.)
+    chosen = {"ru-run": picked, "ru-chosen": started}.get(dash.ctx.triggered_id)
+    if chosen:
+        return (*_run_detail(chosen), chosen)
+    # A periodic refresh of what is shown. It never changes the choice: a refresh sent just
+    # before a choice can answer just after it.
+    if not shown:
+        raise PreventUpdate
+    return (*_run_detail(shown), dash.no_update)
+
+
+def _run_detail(run_id: str | None) -> tuple:
+    if not run_id:
+        return t("选择一次运行，查看各环节、耗时和失败原因", "Choose a run to see its steps, their times and why it failed."), True, True, True
     try:
-        if dash.ctx.triggered_id == "ru-refresh":
-            run_id = dagster_api.launch_refresh(who.username)
-            return t(f"已提交刷新，运行编号 {run_id[:8]}", f"Refresh launched: run {run_id[:8]}")
-        if not first or not last:
-            return t("请先选择补算的起止日期", "Choose the first and last day to backfill.")
-        first, last = sorted([first[:10], last[:10]])
-        backfill_id = dagster_api.launch_backfill(first, last, who.username)
-        return t(f"已提交补算 {first}～{last}，编号 {backfill_id}", f"Backfill {first}..{last} launched: {backfill_id}")
+        run = dagster_api.run_detail(run_id)
     except dagster_api.DagsterUnavailable as e:
-        return t("提交失败：调度服务无法连接或未接受请求", f"Not launched: {e}")
+        return t("无法读取这次运行", f"Cannot read this run: {e}"), True, True, True
+    done = sum(1 for s in run.steps if s.status in ("SUCCESS", "FAILURE", "SKIPPED"))
+    by = console.launchers([run.run])[run_id]
+    parts = [
+        html.P(t(f"{label('job', run.run.job)}：{label('run_state', run.run.status)}；发起人 {by}；开始 {console.when(run.run.started)}；"
+                 f"耗时 {console.duration(run.run.started, run.run.ended)}",
+                 f"{label('job', run.run.job)}: {label('run_state', run.run.status)}; launched by {by}; started "
+                 f"{console.when(run.run.started)}; took {console.duration(run.run.started, run.run.ended)}"), id="ru-summary"),
+        html.Div([html.Progress(value=str(done), max=str(run.planned or 1), id="ru-progress", style={"width": "20em"}),
+                  html.Span(t(f" {done}/{run.planned} 个环节完成", f" {done} of {run.planned} steps done"))]),
+    ]
+    failed = [f for f in run.failures if f.step] or run.failures[:1]
+    if run.run.status == "FAILURE" and failed:
+        f = failed[0]
+        where = label("step", f.step) if f.step else t("运行本身（不在某一环节）", "the run itself (outside any step)")
+        parts.append(html.Div([
+            html.P(t(f"失败环节：{where}", f"Failed at: {where}"), id="ru-failed-step"),
+            html.P(t(f"原因：{console.plain_error(f.message)}", f"Why: {console.plain_error(f.message)}"), id="ru-why"),
+            html.Details([html.Summary(t("详情（错误堆栈）", "Details (traceback)")), html.Pre(f.traceback, className="traceback")]),
+        ], className="run-failure"))
+    steps = [{"step": label("step", s.key), "status": label("step_state", s.status or "NOT_STARTED"),
+              "started": console.when(s.started), "duration": console.duration(s.started, s.ended)} for s in run.steps]
+    parts.append(dash_table.DataTable(id="ru-steps", data=steps, columns=columns(STEP_COLUMNS), style_cell={"textAlign": "left"}))
+    finished = run.run.status in FINISHED
+    return parts, run.run.status != "FAILURE", not finished, not run.can_cancel
+
+
+@callback(Output("ru-result", "children"), Output("ru-chosen", "data"),
+          Input("ru-refresh-c", "submit_n_clicks"), Input("ru-backfill-c", "submit_n_clicks"),
+          Input("ru-from-failure-c", "submit_n_clicks"), Input("ru-all-steps-c", "submit_n_clicks"),
+          Input("ru-cancel-c", "submit_n_clicks"), Input("ru-on-c", "submit_n_clicks"), Input("ru-off-c", "submit_n_clicks"),
+          Input("ru-bf-cancel-c", "submit_n_clicks"), Input("ru-time-set-c", "submit_n_clicks"),
+          State("ru-range", "start_date"), State("ru-range", "end_date"), State("ru-shown", "data"),
+          State("ru-instigator", "value"), State("ru-bf", "value"), State("ru-time", "value"), prevent_initial_call=True)
+def act(*args):
+    """Every console action, after the analyst confirmed it; refused on the server to anyone
+    who may not open this page, whatever the request says."""
+    who = guard(PATH)
+    first, last, run_id, instigator, backfill_id, at = args[-6:]
+    action = {"ru-refresh-c": "refresh", "ru-backfill-c": "backfill", "ru-from-failure-c": "reexecute",
+              "ru-all-steps-c": "reexecute", "ru-cancel-c": "cancel", "ru-on-c": "on", "ru-off-c": "off",
+              "ru-bf-cancel-c": "backfill_cancel", "ru-time-set-c": "schedule_time"}.get(dash.ctx.triggered_id)
+    if action is None:
+        raise PreventUpdate
+    try:
+        if action == "refresh":
+            new = dagster_api.launch_refresh(who.username)
+            console.record(who, action, f"run {new}")
+            return t(f"已提交刷新，运行编号 {new[:8]}", f"Refresh launched: run {new[:8]}"), new
+        if action == "backfill":
+            if not first or not last:
+                return t("请先选择补算的起止日期", "Choose the first and last day to backfill."), dash.no_update
+            first, last = sorted([first[:10], last[:10]])
+            dt.date.fromisoformat(first), dt.date.fromisoformat(last)  # a forged value is refused here
+            backfill_id = dagster_api.launch_backfill(first, last, who.username)
+            console.record(who, action, f"backfill {backfill_id}")
+            return t(f"已提交补算 {first}～{last}，编号 {backfill_id}", f"Backfill {first}..{last} launched: {backfill_id}"), dash.no_update
+        if action in ("reexecute", "cancel"):
+            if not run_id:
+                return t("请先选择一次运行", "Choose a run first."), dash.no_update
+            run = dagster_api.run_detail(run_id)  # an unknown id is refused here
+            if action == "cancel":
+                dagster_api.cancel_run(run.run.run_id)
+                console.record(who, action, f"run {run.run.run_id}")
+                return t(f"已请求取消运行 {run_id[:8]}", f"Asked run {run_id[:8]} to stop"), dash.no_update
+            from_failure = dash.ctx.triggered_id == "ru-from-failure-c"
+            new = dagster_api.reexecute(run.run.run_id, from_failure)
+            console.record(who, action, f"run {new}")
+            return (t(f"已重新执行，新的运行编号 {new[:8]}", f"Re-executed as run {new[:8]}"), new)
+        if action in ("on", "off"):
+            kind, _, name = (instigator or "").partition(":")
+            if kind not in ("schedule", "sensor") or not name:
+                return t("请先选择调度或传感器", "Choose a schedule or sensor first."), dash.no_update
+            dagster_api.set_running(kind, name, action == "on")
+            console.record(who, action, f"{kind} {name}")
+            state = t("开启", "on") if action == "on" else t("关闭", "off")
+            return t(f"已{state}：{label('instigator', name)}", f"Turned {state}: {label('instigator', name)}"), dash.no_update
+        if action == "schedule_time":
+            at = (at or "").strip()
+            if not settings.valid_time(at):
+                return t("请按“时:分”填写时间，例如 06:30", "Give the time as HH:MM, for example 06:30."), dash.no_update
+            # Kept in the platform's settings, which the pipelines read when Dagster loads them:
+            # the new time holds from now on and after any restart.
+            settings.set_daily_refresh_at(ctx().home.root, at)
+            dagster_api.reload_code_location()
+            console.record(who, action, f"schedule daily_after_deadline at {at}")
+            return t(f"每日刷新改为每天 {at}", f"The daily refresh now runs daily at {at}"), dash.no_update
+        if not backfill_id:
+            return t("请先选择补算", "Choose a backfill first."), dash.no_update
+        dagster_api.cancel_backfill(backfill_id)
+        console.record(who, action, f"backfill {backfill_id}")
+        return t(f"已请求取消补算 {backfill_id}", f"Asked backfill {backfill_id} to stop"), dash.no_update
+    except (dagster_api.DagsterUnavailable, ValueError) as e:
+        return t("操作未完成：调度服务无法连接或未接受请求", f"Not done: {e}"), dash.no_update

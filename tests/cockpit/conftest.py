@@ -3,6 +3,8 @@ cockpit's HTTP and browser tests; each test module gets its own copy."""
 
 from __future__ import annotations
 
+import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -54,3 +56,17 @@ def past_day(home: Path) -> str:
     (serving / f".{POINTER}.test").write_text(now.name, encoding="utf-8")
     (serving / f".{POINTER}.test").replace(serving / POINTER)  # the refresh's snapshot is current again
     return clock.date().isoformat()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Debian chromium driven through Playwright (skipped when either is missing)."""
+    playwright = pytest.importorskip("playwright.sync_api")
+    chromium = os.environ.get("CITYBRAIN_CHROMIUM") or shutil.which("chromium")
+    if not chromium:
+        pytest.skip("Debian's chromium is not installed (scripts/test installs it)")
+    with playwright.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=chromium,
+                              args=["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking"])
+        yield b
+        b.close()

@@ -8,7 +8,6 @@ import io
 import logging
 import os
 import re
-import shutil
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -48,18 +47,6 @@ def cockpit_url(home: Path) -> Iterator[str]:
     os.environ.pop("CITYBRAIN_DAGSTER_URL", None)
 
 
-@pytest.fixture(scope="module")
-def browser():
-    chromium = os.environ.get("CITYBRAIN_CHROMIUM") or shutil.which("chromium")
-    if not chromium:
-        pytest.skip("Debian's chromium is not installed (scripts/test installs it)")
-    with playwright.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=chromium,
-                              args=["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking"])
-        yield b
-        b.close()
-
-
 class Session:
     """One signed-in browser tab that records every console error, page error and dialog."""
 
@@ -74,12 +61,23 @@ class Session:
         self.page.on("request", lambda r: self.requests.append(r.url))
         self.page.on("console", lambda m: self.problems.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
         self.page.on("pageerror", lambda e: self.problems.append(f"page error: {e}"))
-        self.page.on("dialog", lambda d: (self.problems.append(f"dialog: {d.message}"), d.dismiss()))
+        self.confirmations: list[str] = []  # confirmation dialogs accepted, when a test expects them
+        self.expect_confirmations = False
+        self.page.on("dialog", self._dialog)
         self.page.goto(f"{url}/login")
         self.page.fill("input[name=username]", user)
         self.page.fill("input[name=password]", PASSWORD)
         self.page.click("button[type=submit]")
         self.page.wait_for_load_state("networkidle")
+
+    def _dialog(self, dialog) -> None:
+        """A confirmation the test expects is accepted; any other dialog (a script's alert) is a problem."""
+        if self.expect_confirmations and dialog.type == "confirm":
+            self.confirmations.append(dialog.message)
+            dialog.accept()
+        else:
+            self.problems.append(f"dialog: {dialog.message}")
+            dialog.dismiss()
 
     def open(self, path: str) -> None:
         self.page.goto(f"{self.url}{path}")
@@ -512,8 +510,10 @@ def test_the_runs_page_says_plainly_when_dagster_is_not_running(session) -> None
     s = session("ana")
     s.open("/runs")
     expect(s.page.locator("#ru-status")).to_contain_text("无法连接调度服务")
+    s.expect_confirmations = True
     s.page.click("#ru-refresh")
-    expect(s.page.locator("#ru-result")).to_contain_text("提交失败")
+    expect(s.page.locator("#ru-result")).to_contain_text("操作未完成")
+    assert s.confirmations == ["确定立即运行每日刷新？"]
     s.assert_clean()
 
 

@@ -4,17 +4,12 @@ backfill; and the names it relies on match the code location."""
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import dagster as dg
-import httpx
 import pytest
+from helpers import served_dagster
 
 from cockpit import dagster_api
 from pipelines.definitions import defs
@@ -32,30 +27,8 @@ def test_the_names_the_cockpit_sends_exist_in_the_code_location() -> None:
 @pytest.fixture(scope="module")
 def dagster_socket(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Path]]:
     """Dagster's webserver as scripts/up serves it: on a socket in the data directory."""
-    root = tmp_path_factory.mktemp("dagster")
-    dagster_home = root / "dagster"
-    dagster_home.mkdir()
-    shutil.copy(Path(__file__).parents[2] / "pipelines" / "dagster.yaml", dagster_home)
-    env = {**os.environ, "DAGSTER_HOME": str(dagster_home), "CITYBRAIN_HOME": str(root / "home")}
-    proc = subprocess.Popen([sys.executable, "-m", "pipelines.webserver"], env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    sock = root / "home" / "run" / "dagster.sock"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                with httpx.Client(transport=httpx.HTTPTransport(uds=str(sock)), timeout=2) as client:
-                    if client.get("http://dagster/server_info").is_success:
-                        break
-            except httpx.HTTPError:
-                pass
-            assert proc.poll() is None, "the Dagster webserver exited"
-            assert time.monotonic() < deadline, "the Dagster webserver did not start in 120 s"
-            time.sleep(1)
-        yield sock, dagster_home
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+    with served_dagster(tmp_path_factory.mktemp("dagster")) as served:
+        yield served
 
 
 def test_runs_are_listed_and_launched_through_dagsters_graphql(dagster_socket, monkeypatch) -> None:

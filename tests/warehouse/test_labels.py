@@ -78,6 +78,10 @@ def test_every_contract_code_has_both_names() -> None:
         "unit": {i.unit for i in catalog()},
         "indicator": {i.id for i in catalog()},
         "category": set(REQUEST_CATEGORIES),
+        "step": {n.name for j in defs.resolve_all_job_defs() if j.name in ("daily_refresh", "indicators_refresh")
+                 for n in j.graph.nodes},
+        "instigator": {s.name for s in defs.schedules} | {s.name for s in defs.sensors},
+        "timezone": {s.execution_timezone for s in defs.schedules},
     }
     for kind, codes in expected.items():
         assert codes, kind

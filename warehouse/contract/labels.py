@@ -174,7 +174,52 @@ ACTIONS: dict[str, Name] = {
     "alert_handle": ("预警处置", "Alert handled"),
     "alert_return": ("预警退回", "Alert returned"),
     "alert_close": ("预警结案评价", "Alert closed and evaluated"),
+    # The analyst's console (pipeline-runs page): what was done to Dagster, by whom.
+    "run_launch": ("启动运行", "Run launched"),
+    "run_reexecute": ("重新执行运行", "Run re-executed"),
+    "run_cancel": ("取消运行", "Run cancelled"),
+    "backfill_launch": ("启动补算", "Backfill launched"),
+    "backfill_cancel": ("取消补算", "Backfill cancelled"),
+    "instigator_on": ("开启调度或传感器", "Schedule or sensor turned on"),
+    "instigator_off": ("关闭调度或传感器", "Schedule or sensor turned off"),
+    "schedule_time": ("修改调度时间", "Schedule time changed"),
 }
+# The pipeline's steps (Dagster op names), schedules and sensors, and the states Dagster
+# reports for steps, ticks and backfills: named on the analyst's console.
+STEPS: dict[str, Name] = {
+    "ingest": ("接收数据", "Ingest deliveries"),
+    "population__persons": ("人口库", "Population library"),
+    "legal_person__entities": ("法人库", "Legal-person library"),
+    "e_certificate__certificate_state": ("电子证照库", "E-certificate library"),
+    "service__tickets": ("诉求工单库", "Service-request library"),
+    "quality__consistency_findings": ("跨部门一致性核查", "Cross-department consistency checks"),
+    "marts__dirty_days": ("标记待重算日期", "Mark days to recompute"),
+    "marts__indicator_values": ("计算指标", "Compute indicators"),
+    "marts__city_score": ("城市评分", "City score"),
+    "marts__forecasts": ("预测", "Forecasts"),
+    "marts__alerts": ("预警评估", "Evaluate alerts"),
+    "marts__open_data": ("开放数据导出", "Open-data export"),
+    "serving__snapshot": ("发布快照", "Publish the snapshot"),
+}
+INSTIGATORS: dict[str, Name] = {
+    "daily_after_deadline": ("每日刷新（报送截止后）", "Daily refresh (after the feeds' deadline)"),
+    "landing_sensor": ("落地区传感器", "Landing-zone sensor"),
+    "indicators_after_refresh": ("刷新后计算指标", "Indicators after each refresh"),
+}
+STEP_STATES: dict[str, Name] = {
+    "SUCCESS": ("成功", "Succeeded"), "FAILURE": ("失败", "Failed"), "SKIPPED": ("跳过", "Skipped"),
+    "IN_PROGRESS": ("进行中", "In progress"), "NOT_STARTED": ("未开始", "Not started"),
+}
+TICK_STATES: dict[str, Name] = {
+    "STARTED": ("进行中", "In progress"), "SKIPPED": ("无需运行", "Nothing to do"), "SUCCESS": ("已发起运行", "Run requested"),
+    "FAILURE": ("出错", "Error"),
+}
+BACKFILL_STATES: dict[str, Name] = {
+    "REQUESTED": ("进行中", "In progress"), "COMPLETED": ("已完成", "Completed"), "COMPLETED_SUCCESS": ("已完成", "Completed"),
+    "COMPLETED_FAILED": ("完成但有失败", "Completed with failures"), "FAILED": ("失败", "Failed"), "FAILING": ("失败中", "Failing"),
+    "CANCELING": ("取消中", "Cancelling"), "CANCELED": ("已取消", "Cancelled"),
+}
+TIMEZONES: dict[str, Name] = {"Asia/Shanghai": ("北京时间", "China Standard Time (UTC+8)"), "UTC": ("协调世界时", "UTC")}
 LEGAL_BASES: dict[str, Name] = {
     "statutory_duty": ("履行法定职责（《个人信息保护法》第十三条第一款第三项）", "Statutory duty (PIPL Art. 13(1)(3))"),
     "data_correction": ("更正不准确的数据（《个人信息保护法》第四十六条）", "Correcting inaccurate data (PIPL Art. 46)"),
@@ -235,6 +280,12 @@ KINDS: dict[str, Callable[[], Mapping[str, Name]]] = {
     "period": lambda: PERIODS,
     "action": lambda: ACTIONS,
     "legal_basis": lambda: LEGAL_BASES,
+    "step": lambda: STEPS,
+    "instigator": lambda: INSTIGATORS,
+    "step_state": lambda: STEP_STATES,
+    "tick_state": lambda: TICK_STATES,
+    "backfill_state": lambda: BACKFILL_STATES,
+    "timezone": lambda: TIMEZONES,
 }
 
 

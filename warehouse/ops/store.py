@@ -32,6 +32,8 @@ from warehouse.contract import labels
 from warehouse.ops.alert_loop import ALLOWED_FROM, state_of
 from warehouse.storage.subjects import subject_hash, subject_key
 
+# Audit-log actions that start something in Dagster; their purpose names it ("run <id>").
+LAUNCH_ACTIONS = ("run_launch", "run_reexecute", "backfill_launch")
 SESSION_MAX_S = 12 * 3600  # a session lasts a working day at most
 SESSION_IDLE_S = 2 * 3600  # and ends after two idle hours
 
@@ -281,6 +283,18 @@ class OpsStore:
             con.execute(f"INSERT INTO access_log ({', '.join(_LOG_FIELDS)}, prev_hash, entry_hash) VALUES ({', '.join('?' * 12)})",
                         [*fields, prev, self._entry_hash(key, prev, fields)])
             con.execute("COMMIT")
+
+    def launched_by(self, targets: Iterable[str]) -> dict[str, str]:
+        """Who launched each of ``targets`` ("run <id>", "backfill <id>") from the cockpit, by
+        the audit log's entries: the launcher's signed-in name, which no Dagster tag can forge."""
+        targets = list(targets)
+        if not targets:
+            return {}
+        with self._con() as con:
+            rows = con.execute(
+                f"SELECT purpose, username FROM access_log WHERE action IN ({', '.join('?' * len(LAUNCH_ACTIONS))}) "
+                f"AND purpose IN ({', '.join('?' * len(targets))})", [*LAUNCH_ACTIONS, *targets]).fetchall()
+        return dict(rows)
 
     def _chain_unchained(self) -> None:
         """Chain entries written before the log was chained (once, on upgrade)."""

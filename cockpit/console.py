@@ -1,0 +1,96 @@
+"""The analyst's console in words: who launched a run, how long it took, when a schedule
+fires, what a backfill will recompute; and the audit-log entries of every console action.
+
+Pure helpers for ``cockpit/pages/runs.py``: they read Dagster's answers (``dagster_api``)
+and the operational store, and render in the reader's language."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from cockpit import dagster_api
+from cockpit.context import ctx
+from cockpit.i18n import label, t
+from cockpit.roles import Principal
+
+# Audit-log actions per console action; the entry's purpose names the target ("run <id>").
+ACTIONS = {"refresh": "run_launch", "reexecute": "run_reexecute", "cancel": "run_cancel", "backfill": "backfill_launch",
+           "backfill_cancel": "backfill_cancel", "on": "instigator_on", "off": "instigator_off", "schedule_time": "schedule_time"}
+
+
+def record(who: Principal, action: str, target: str) -> None:
+    """Write a console action to the audit log: who, when (the log's clock), what it touched."""
+    ctx().store.log_access(who.username, who.role, ACTIONS[action], delivery_id=None, rows=0, id_numbers=[], purpose=target)
+
+
+def when(ts: float | None) -> str:
+    return "" if not ts else dt.datetime.fromtimestamp(ts).isoformat(sep=" ", timespec="seconds")
+
+
+def duration(start: float | None, end: float | None) -> str:
+    """A duration in words ('1 分 05 秒' / '1 min 05 s'); up to now while still running."""
+    if not start:
+        return ""
+    seconds = int(round((end or dt.datetime.now().timestamp()) - start))
+    minutes, seconds = divmod(max(seconds, 0), 60)
+    if not minutes:
+        return t(f"{seconds} 秒", f"{seconds} s")
+    return t(f"{minutes} 分 {seconds:02d} 秒", f"{minutes} min {seconds:02d} s")
+
+
+def launchers(runs: list[dagster_api.Run]) -> dict[str, str]:
+    """Who started each run, by run id: the signed-in analyst from the audit log (a backfill's
+    runs: whoever launched the backfill), else the schedule or sensor that did, else a plain
+    word. A ``launched_by`` tag is never believed: anyone who can launch can write one."""
+    targets = [f"run {r.run_id}" for r in runs] + [f"backfill {r.tags['dagster/backfill']}" for r in runs
+                                                      if "dagster/backfill" in r.tags]
+    known = ctx().store.launched_by(targets)
+    out = {}
+    for r in runs:
+        by = known.get(f"run {r.run_id}") or known.get(f"backfill {r.tags.get('dagster/backfill')}")
+        if by:
+            out[r.run_id] = by
+        elif "dagster/schedule_name" in r.tags:
+            out[r.run_id] = label("instigator", r.tags["dagster/schedule_name"])
+        elif "dagster/sensor_name" in r.tags:
+            out[r.run_id] = label("instigator", r.tags["dagster/sensor_name"])
+        elif "dagster/retry_number" in r.tags:
+            out[r.run_id] = t("自动重试", "Automatic retry")
+        else:
+            out[r.run_id] = t("命令行或调度服务", "Command line or Dagster")
+    return out
+
+
+def backfill_launchers(backfills: list[dagster_api.Backfill]) -> dict[str, str]:
+    """Who launched each backfill, by id, from the audit log ('' when not from the cockpit)."""
+    known = ctx().store.launched_by(f"backfill {b.backfill_id}" for b in backfills)
+    return {b.backfill_id: known.get(f"backfill {b.backfill_id}", "") for b in backfills}
+
+
+def cron_in_words(cron: str | None, timezone: str | None) -> str:
+    """'每天 06:30（北京时间）' / 'daily at 06:30 (China Standard Time (UTC+8))' for a daily cron;
+    other crons as written (the platform has only daily schedules)."""
+    zone = label("timezone", timezone) if timezone else ""
+    parts = (cron or "").split()
+    if len(parts) == 5 and parts[2:] == ["*", "*", "*"] and parts[0].isdigit() and parts[1].isdigit():
+        at = f"{int(parts[1]):02d}:{int(parts[0]):02d}"
+        return t(f"每天 {at}（{zone}）", f"daily at {at} ({zone})")
+    return cron or ""
+
+
+def every(seconds: int | None) -> str:
+    return t(f"每 {seconds} 秒检查一次", f"checks every {seconds} s") if seconds else ""
+
+
+def backfill_preview(first: str, last: str) -> str:
+    """What a backfill of first..last will recompute, before it is launched."""
+    days = (dt.date.fromisoformat(last) - dt.date.fromisoformat(first)).days + 1
+    return t(f"将重算 {first} 至 {last} 共 {days} 天的全部指标，然后重新计算城市评分、评估预警、导出开放数据并发布新快照。",
+             f"Will recompute every indicator for the {days} day{'s' if days != 1 else ''} {first} to {last}, then "
+             "rescore the city, re-evaluate the alerts, export open data and publish a new snapshot.")
+
+
+def plain_error(message: str) -> str:
+    """An error's message without Python's class path ('dagster...Failure: disk full' -> 'disk full')."""
+    head, sep, rest = message.partition(": ")
+    return rest if sep and "." in head and " " not in head else message
