@@ -50,6 +50,19 @@ def _services(home: Home, port: int) -> list[Service]:
     ]
 
 
+def _prepare_dagster(home: Home) -> None:
+    """``$DAGSTER_HOME`` (for the services too) with its storage created or migrated here, once:
+    Dagster's webserver and daemon starting together on a fresh folder can both write the
+    storage's schema history and leave it unreadable ("more than one head")."""
+    import dagster as dg
+
+    from pipelines.run import ensure_dagster_home
+
+    ensure_dagster_home(home)
+    with dg.DagsterInstance.get():
+        pass
+
+
 def _cockpit_answers(port: int) -> bool:
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as r:
@@ -91,6 +104,7 @@ def serve_platform(home: Home, port: int, notes: list[str] = ()) -> int:
 
     logs = home.root / "logs"
     logs.mkdir(parents=True, exist_ok=True)
+    _prepare_dagster(home)
     services = _services(home, port)
     env = {**os.environ, "CITYBRAIN_HOME": str(home.root)}
     for svc in services:
