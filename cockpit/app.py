@@ -107,6 +107,7 @@ def create_app(home: Home) -> Dash:
         assets_folder=str(Path(__file__).parent / "assets"), title="城市大脑 · 数字驾驶舱",
         suppress_callback_exceptions=True, update_title=None,
     )
+    daypicker.register(app)
     server = app.server
     server.secret_key = private_key(home.root / "cockpit.key")  # signs the cookie that carries the session id
     secure = os.environ.get("CITYBRAIN_SECURE_COOKIES", "") == "1"

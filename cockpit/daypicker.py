@@ -12,7 +12,7 @@ import os
 from urllib.parse import parse_qsl, urlencode
 
 import dash
-from dash import Input, Output, State, callback, dcc, html
+from dash import Input, Output, State, dcc, html
 from dash.exceptions import PreventUpdate
 
 from cockpit import timetravel
@@ -61,8 +61,13 @@ def banner(who: Principal | None) -> list:
     ], className="tt-banner", role="status")]
 
 
-@callback(Output("tt-go", "href"), Input("tt-day", "date"), Input("tt-latest", "n_clicks"),
-          State("_pages_location", "pathname"), State("_pages_location", "search"), prevent_initial_call=True)
+def register(app: dash.Dash) -> None:
+    """Wire the picker into ``app``. Per app, not at import: Dash hands a module's callbacks to
+    the first app set up in the process only."""
+    app.callback(Output("tt-go", "href"), Input("tt-day", "date"), Input("tt-latest", "n_clicks"),
+                 State("_pages_location", "pathname"), State("_pages_location", "search"), prevent_initial_call=True)(travel)
+
+
 def travel(date, _, path, search):
     """Keep the chosen day (checked: only days with a snapshot) and reload the page on it."""
     who = caller()
