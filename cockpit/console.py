@@ -94,3 +94,41 @@ def plain_error(message: str) -> str:
     """An error's message without Python's class path ('dagster...Failure: disk full' -> 'disk full')."""
     head, sep, rest = message.partition(": ")
     return rest if sep and "." in head and " " not in head else message
+
+
+# Worst first: a stage is as late as its latest asset.
+_VERDICT_ORDER = ("DEGRADED", "WARNING", "UNKNOWN", "HEALTHY", "NOT_APPLICABLE")
+
+
+def _stage(asset: dagster_api.Freshness) -> tuple[int, str] | None:
+    """(order, stage) of an asset: each feed's ingest on its own, then the libraries,
+    indicators, forecasts and publishing; None for what no stage shows (unrecognised files)."""
+    if asset.key[0] == "staging" and len(asset.key) == 3:
+        return 0, f"{asset.key[1]}/{asset.key[2]}"
+    if asset.group == "libraries":
+        return 1, "libraries"
+    if asset.key == ("marts", "forecasts"):
+        return 3, "forecasts"
+    if asset.group == "marts":
+        return 2, "indicators"
+    if asset.group == "serving":
+        return 4, "publish"
+    return None
+
+
+def freshness_rows(assets: list[dagster_api.Freshness]) -> list[dict]:
+    """The console's freshness table: per feed and stage, when it was last brought up to date
+    (its stalest asset's last materialization) and Dagster's verdict against the daily policy."""
+    stages: dict[tuple[int, str], list[dagster_api.Freshness]] = {}
+    for a in assets:
+        if (key := _stage(a)) is not None:
+            stages.setdefault(key, []).append(a)
+    rows = []
+    for (order, stage), members in sorted(stages.items(), key=lambda kv: (kv[0][0], label("feed", kv[0][1]) if kv[0][0] == 0 else "")):
+        lasts = [m.last for m in members]
+        verdicts = [m.status for m in members if m.status]
+        worst = min(verdicts, key=lambda v: _VERDICT_ORDER.index(v) if v in _VERDICT_ORDER else len(_VERDICT_ORDER)) if verdicts else None
+        rows.append({"stage": label("feed", stage) if order == 0 else label("stage", stage),
+                     "last_materialized": when(None if None in lasts else min(lasts)) or t("从未", "never"),
+                     "verdict": label("freshness", worst) if worst else "—"})
+    return rows

@@ -293,6 +293,29 @@ def instigators() -> list[Instigator]:
     return out
 
 
+@dataclass(frozen=True)
+class Freshness:
+    """One asset: its group, when it was last materialized (epoch seconds) and Dagster's verdict
+    against its freshness policy (HEALTHY, WARNING, DEGRADED, UNKNOWN; None without a policy)."""
+
+    key: tuple[str, ...]
+    group: str
+    last: float | None
+    status: str | None
+
+
+def freshness() -> list[Freshness]:
+    """Every asset's last materialization and freshness verdict, as Dagster's UI shows them."""
+    data = _call(
+        """{ assetNodes { assetKey { path } groupName assetMaterializations(limit: 1) { timestamp }
+               freshnessStatusInfo { freshnessStatus } } }"""
+    )["assetNodes"]
+    return [Freshness(tuple(n["assetKey"]["path"]), n["groupName"],
+                      int(n["assetMaterializations"][0]["timestamp"]) / 1000 if n["assetMaterializations"] else None,
+                      (n["freshnessStatusInfo"] or {}).get("freshnessStatus"))
+            for n in data]
+
+
 def set_running(kind: str, name: str, running: bool) -> None:
     """Turn a schedule or sensor (``kind``) on or off; Dagster keeps the state in its instance,
     so it survives a restart."""

@@ -24,6 +24,7 @@ COLUMNS = ["run_id", "job", "status", "launched_by", "started", "duration"]
 STEP_COLUMNS = ["step", "status", "started", "duration"]
 INSTIGATOR_COLUMNS = ["instigator", "kind", "switch", "when", "next_tick", "last_tick", "last_outcome"]
 BACKFILL_COLUMNS = ["backfill", "launched_by", "status", "progress", "started"]
+FRESHNESS_COLUMNS = ["stage", "last_materialized", "verdict"]
 FINISHED = ("SUCCESS", "FAILURE", "CANCELED")
 
 
@@ -59,6 +60,13 @@ def layout(who) -> html.Div:
             _confirmed("ru-time-set", t("修改时间", "Change the time"),
                        t("确定修改每日刷新的时间？从下一次起按新时间运行。", "Change the daily refresh's time? It runs at the new time from its next tick.")),
         ], className="toolbar"),
+        html.H3(t("数据新鲜度", "Freshness")),
+        html.Div(t("每天 09:00（北京时间）前，各数据集、专题库、指标、预测与发布都应在当天 06:00 后更新过；"
+                   "每一行以其中最久未更新者为准。",
+                   "By 09:00 China Standard Time each day, every feed's data, the libraries, indicators, forecasts and "
+                   "what the cockpit shows should have been brought up to date since 06:00; each row shows its stalest part."),
+                 className="delta"),
+        dash_table.DataTable(id="ru-freshness", columns=columns(FRESHNESS_COLUMNS), style_cell={"textAlign": "left"}),
         html.H3(t("补算", "Backfills")),
         dash_table.DataTable(id="ru-backfills", columns=columns(BACKFILL_COLUMNS), style_cell={"textAlign": "left"}),
         html.Div([
@@ -98,13 +106,15 @@ def _outcome(tick: dagster_api.Tick | None) -> str:
 
 @callback(Output("ru-table", "data"), Output("ru-run", "options"), Output("ru-instigators", "data"),
           Output("ru-instigator", "options"), Output("ru-backfills", "data"), Output("ru-bf", "options"),
-          Output("ru-status", "children"), Input("ru-tick", "n_intervals"), Input("ru-result", "children"))
+          Output("ru-freshness", "data"), Output("ru-status", "children"), Input("ru-tick", "n_intervals"),
+          Input("ru-result", "children"))
 def render(_, __):
     guard(PATH)
     try:
         runs, instigators, backfills = dagster_api.recent_runs(), dagster_api.instigators(), dagster_api.backfills()
+        fresh = console.freshness_rows(dagster_api.freshness())
     except dagster_api.DagsterUnavailable as e:
-        return [], [], [], [], [], [], t("无法连接调度服务，请确认其已启动", f"Cannot reach Dagster: {e}")
+        return [], [], [], [], [], [], [], t("无法连接调度服务，请确认其已启动", f"Cannot reach Dagster: {e}")
     by = console.launchers(runs)
     rows = [{"run_id": r.run_id[:8], "job": label("job", r.job), "status": label("run_state", r.status),
              "launched_by": by[r.run_id], "started": console.when(r.started),
@@ -124,7 +134,7 @@ def render(_, __):
                 "started": console.when(b.created)} for b in backfills]
     bf_options = [{"label": f"{b.backfill_id} · {label('backfill_state', b.status)}", "value": b.backfill_id}
                   for b in backfills if b.cancelable]
-    return rows, run_options, inst_rows, inst_options, bf_rows, bf_options, t("调度服务在线", "Dagster is up")
+    return rows, run_options, inst_rows, inst_options, bf_rows, bf_options, fresh, t("调度服务在线", "Dagster is up")
 
 
 @callback(Output("ru-preview", "children"), Output("ru-backfill-c", "message"),

@@ -165,6 +165,43 @@ def test_an_analyst_cancels_a_run(app, home: Path, dagster: Path) -> None:
     assert ("ana", "run_cancel") in _console_log(home)
 
 
+def test_freshness_per_feed_and_stage_as_dagster_judges_it(app, home: Path, dagster: Path) -> None:
+    """After the refreshes above: every feed by name, then the libraries, indicators, forecasts
+    and publishing, each with its stalest part's last materialization (as the instance records
+    it) and Dagster's verdict against the daily freshness policy in words."""
+    import os
+
+    import dagster as dg
+
+    from cockpit import console
+    from warehouse.contract import labels
+    from warehouse.contract.feeds import FEEDS
+
+    ana = _client(app, "ana")
+    out = json.loads(dash_call(ana, app, "ru-freshness.data", [None, None], [None]).get_data(as_text=True))["response"]
+    rows = out["ru-freshness"]["data"]
+    stages = [r["stage"] for r in rows]
+    feeds = {labels.name("feed", f.id, "zh") for f in FEEDS}
+    assert set(stages[:len(FEEDS)]) == feeds and stages[len(FEEDS):] == ["专题库", "指标与预警", "预测", "发布到驾驶舱"]
+    verdicts = {zh for zh, _ in labels.names("freshness").values()}
+    assert all(r["verdict"] in verdicts for r in rows), rows  # every stage is under the daily policy, in words
+    by_stage = {r["stage"]: r for r in rows}
+    libraries = [a.key for a in dagster_api.freshness() if a.group == "libraries"]
+    os.environ["DAGSTER_HOME"] = str(dagster.parent / "dagster")
+    try:
+        with dg.DagsterInstance.get() as instance:
+            latest = [instance.get_latest_materialization_event(dg.AssetKey(list(k))) for k in libraries]
+    finally:
+        os.environ.pop("DAGSTER_HOME")
+    assert all(latest) and by_stage["专题库"]["last_materialized"] == console.when(min(e.timestamp for e in latest))
+    assert all(by_stage[f]["last_materialized"] != "从未" for f in feeds)  # the daily refresh ingested every feed
+    assert _dash_forged_freshness(app) == [204] * len(OTHERS)
+
+
+def _dash_forged_freshness(app) -> list[int]:
+    return [dash_call(_client(app, u), app, "ru-freshness.data", [None, None], [None]).status_code for u in OTHERS]
+
+
 def _instigators(client, app) -> dict[str, dict]:
     out = json.loads(dash_call(client, app, "ru-instigators.data", [None, None], [None]).get_data(as_text=True))["response"]
     return {r["instigator"]: r for r in out["ru-instigators"]["data"]}
