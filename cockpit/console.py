@@ -90,10 +90,28 @@ def backfill_preview(first: str, last: str) -> str:
              "rescore the city, re-evaluate the alerts, export open data and publish a new snapshot.")
 
 
+# Failures the platform knows, by a phrase of their message: what happened and what to do, in
+# both languages (the message itself stays in the details, for whoever fixes it).
+KNOWN_FAILURES: tuple[tuple[str, str, str], ...] = (
+    ("a fault planted for testing", "测试用的故障点使该环节停止：删除故障点文件后从失败处重新执行",
+     "a fault planted for testing stopped this step: remove the fault file and re-execute from the failure"),
+    ("is full", "存放数据仓库的磁盘已满，数据仓库未被改动：腾出空间后重新执行",
+     "the disk holding the warehouse is full; the warehouse is unchanged: free space and re-execute"),
+    ("Could not set lock", "数据仓库正被另一个进程占用：稍后从失败处重新执行",
+     "the warehouse was locked by another process: re-execute from the failure shortly"),
+    ("cannot be read", "落地区有文件或目录无法读取：检查其权限后重新执行",
+     "files or folders in the landing zone cannot be read: check their permissions and re-execute"),
+)
+
+
 def plain_error(message: str) -> str:
-    """An error's message without Python's class path ('dagster...Failure: disk full' -> 'disk full')."""
+    """Why a step failed, in the reader's words: a known failure's sentence, else the error's
+    own message (without Python's class path) in English and a pointer to the details in Chinese."""
+    for phrase, zh, en in KNOWN_FAILURES:
+        if phrase in message:
+            return t(zh, en)
     head, sep, rest = message.partition(": ")
-    return rest if sep and "." in head and " " not in head else message
+    return t("该环节出错，技术细节见下方“详情”", rest if sep and "." in head and " " not in head else message)
 
 
 # Worst first: a stage is as late as its latest asset.

@@ -126,7 +126,7 @@ def test_an_analyst_reads_why_a_run_failed_and_reexecutes_it_from_the_failure(ap
     assert failed.run.status == "FAILURE" and [s.key for s in failed.steps if s.status == "FAILURE"] == [PLANTED]
     shown = _detail(ana, app, run_id)
     # The failed step by its name, the reason in plain words, the traceback behind a toggle; who launched it.
-    assert "失败环节：跨部门一致性核查" in shown and "原因：a fault planted for testing stopped this step" in shown
+    assert "失败环节：跨部门一致性核查" in shown and "原因：测试用的故障点使该环节停止" in shown
     assert '"type": "Details"' in shown and "Traceback" not in shown.split('"Details"')[0] and "发起人 ana" in shown
     assert PLANTED not in shown.replace(json.dumps(failed.failures[0].traceback, ensure_ascii=False)[1:-1], "")
 
@@ -178,7 +178,7 @@ def test_freshness_per_feed_and_stage_as_dagster_judges_it(app, home: Path, dags
     from warehouse.contract.feeds import FEEDS
 
     ana = _client(app, "ana")
-    out = json.loads(dash_call(ana, app, "ru-freshness.data", [None, None], [None]).get_data(as_text=True))["response"]
+    out = json.loads(dash_call(ana, app, "ru-freshness.data", [None]).get_data(as_text=True))["response"]
     rows = out["ru-freshness"]["data"]
     stages = [r["stage"] for r in rows]
     feeds = {labels.name("feed", f.id, "zh") for f in FEEDS}
@@ -199,7 +199,7 @@ def test_freshness_per_feed_and_stage_as_dagster_judges_it(app, home: Path, dags
 
 
 def _dash_forged_freshness(app) -> list[int]:
-    return [dash_call(_client(app, u), app, "ru-freshness.data", [None, None], [None]).status_code for u in OTHERS]
+    return [dash_call(_client(app, u), app, "ru-freshness.data", [None]).status_code for u in OTHERS]
 
 
 def _instigators(client, app) -> dict[str, dict]:
@@ -305,7 +305,7 @@ def test_an_analyst_uses_the_console_in_a_browser(browser, console_url: str, dag
     page.click("#ru-refresh")
     expect(page.locator("#ru-result")).to_contain_text("已提交刷新")
     expect(page.locator("#ru-failed-step")).to_contain_text("跨部门一致性核查", timeout=120_000)
-    expect(page.locator("#ru-why")).to_contain_text("a fault planted for testing stopped this step")
+    expect(page.locator("#ru-why")).to_contain_text("测试用的故障点使该环节停止")
     traceback = page.locator("#ru-detail pre.traceback")
     expect(traceback).to_be_hidden()
     page.click("#ru-detail summary")
