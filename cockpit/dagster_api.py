@@ -23,6 +23,7 @@ import httpx
 from cockpit import context
 
 TIMEOUT_S = 5
+RELOAD_TIMEOUT_S = 60  # reloading the code location imports the pipelines again: seconds on a busy machine
 # The cockpit speaks to Dagster over HTTP only, never by importing the pipelines; these
 # names are the contract (a test checks them against the Definitions).
 DAILY_JOB = "daily_refresh"
@@ -125,10 +126,10 @@ def base_url() -> str:
     return socket or url
 
 
-def _call(query: str, variables: dict | None = None) -> dict:
+def _call(query: str, variables: dict | None = None, timeout: float = TIMEOUT_S) -> dict:
     url, socket = _endpoint()
     try:
-        with httpx.Client(transport=httpx.HTTPTransport(uds=socket) if socket else None, timeout=TIMEOUT_S) as client:
+        with httpx.Client(transport=httpx.HTTPTransport(uds=socket) if socket else None, timeout=timeout) as client:
             response = client.post(f"{url}/graphql", json={"query": query, "variables": variables or {}})
     except httpx.HTTPError as e:
         raise DagsterUnavailable(f"Dagster is not answering at {base_url()} ({type(e).__name__}); "
@@ -389,6 +390,7 @@ def reload_code_location() -> None:
              ... on WorkspaceLocationEntry { loadStatus locationOrLoadError { __typename ... on PythonError { message } } }
              ... on Error { message } } }""",
         {"name": location},
+        timeout=RELOAD_TIMEOUT_S,
     )["reloadRepositoryLocation"]
     if result["__typename"] != "WorkspaceLocationEntry":
         raise DagsterUnavailable(f"Dagster could not reload the pipelines: {result.get('message') or result['__typename']}")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -27,7 +28,7 @@ from cockpit.app import create_app
 from cockpit.auth import add_user
 from warehouse.ops import settings
 from warehouse.ops.store import OpsStore
-from warehouse.storage.failpoints import fault_file
+from warehouse.storage.failpoints import fault_file, hold_file
 from warehouse.storage.home import Home
 
 PLANTED = "quality__consistency_findings"  # a step of the daily refresh
@@ -272,11 +273,11 @@ def console_url(app) -> Iterator[str]:
 
 
 @pytest.mark.browser
-def test_an_analyst_uses_the_console_in_a_browser(browser, console_url: str, dagster: Path) -> None:
+def test_an_analyst_uses_the_console_in_a_browser(browser, console_url: str, dagster: Path, app) -> None:
     """As an analyst in Chromium, each action confirmed in the browser's dialog: the schedule
     off and on and its time moved (the next tick moves); a run failing at a planted step, why,
-    the traceback behind its toggle, re-executed from the failure to success. (The backfill is
-    driven through the page's callbacks above, not yet in the browser.)"""
+    the traceback behind its toggle, re-executed from the failure to success; a backfill held
+    in progress at its indicators step, cancelled from the page."""
     s = Session(browser, console_url, "ana")
     s.expect_confirmations = True
     page = s.page
@@ -297,7 +298,8 @@ def test_an_analyst_uses_the_console_in_a_browser(browser, console_url: str, dag
     page.fill("#ru-time", "08:15")
     page.press("#ru-time", "Enter")
     page.click("#ru-time-set")
-    expect(daily).to_contain_text("每天 08:15（北京时间）")
+    expect(page.locator("#ru-result")).to_contain_text("每日刷新改为每天 08:15", timeout=60_000)  # after Dagster reloads the pipelines
+    expect(daily).to_contain_text("每天 08:15（北京时间）", timeout=20_000)
     expect(daily.locator("td").nth(4)).not_to_have_text(before)
 
     s.open("/runs")
@@ -316,7 +318,24 @@ def test_an_analyst_uses_the_console_in_a_browser(browser, console_url: str, dag
     expect(page.locator("#ru-summary")).to_contain_text("每日刷新：成功", timeout=120_000)
     expect(page.locator("#ru-summary")).to_contain_text("发起人 ana")
 
+    # A backfill in progress (held at its indicators step), cancelled from the page.
+    hold = hold_file(dagster, "marts__indicator_values")
+    hold.parent.mkdir(parents=True, exist_ok=True)
+    hold.touch()
+    try:
+        said, _ = _said(_act(_client(app, "ana"), app, "ru-backfill-c", first="2026-10-01", last="2026-10-02"))
+        backfill = next(b for b in dagster_api.backfills() if b.backfill_id in said)
+        s.open("/runs")
+        row = page.locator("#ru-backfills tr", has_text=backfill.backfill_id)
+        expect(row).to_contain_text("进行中", timeout=20_000)
+        s.choose("#ru-bf", f"{backfill.backfill_id} · 进行中")
+        page.click("#ru-bf-cancel")
+        expect(page.locator("#ru-result")).to_contain_text("已请求取消补算")
+        expect(row).to_contain_text(re.compile("取消中|已取消"), timeout=20_000)
+    finally:
+        hold.unlink()
     assert s.confirmations == ["确定关闭？关闭后不再自动运行。", "确定开启？", "确定修改每日刷新的时间？从下一次起按新时间运行。",
-                               "确定立即运行每日刷新？", "确定从失败的环节起重新执行？"]
+                               "确定立即运行每日刷新？", "确定从失败的环节起重新执行？",
+                               "确定取消该补算？未开始的日期不再计算，进行中的运行将被取消。"]
     assert not s.problems, s.problems
     s.close()
