@@ -94,12 +94,16 @@ def layout(who) -> html.Div:
     ])
 
 
-def _outcome(tick: dagster_api.Tick | None) -> str:
-    """What the last tick did: the runs it requested, or why it skipped, in the reader's words."""
+def _outcome(tick: dagster_api.Tick | None, runs: dict[str, dagster_api.Run]) -> str:
+    """What the last tick did: the runs it requested (and, for the landing sensor, the feeds
+    whose new or corrected deliveries it found), or why it skipped, in the reader's words."""
     if tick is None:
         return ""
     if tick.status == "SUCCESS":
-        return t(f"发起 {len(tick.run_ids)} 次运行", f"requested {len(tick.run_ids)} run{'s' if len(tick.run_ids) != 1 else ''}")
+        found = [f for r in tick.run_ids if r in runs for f in runs[r].tags.get("citybrain/feeds", "").split(",") if f]
+        what = t(f"：发现{'、'.join(label('feed', f) for f in found)}的新报送", f": new deliveries of {', '.join(label('feed', f) for f in found)}") \
+            if found else ""
+        return t(f"发起 {len(tick.run_ids)} 次运行", f"requested {len(tick.run_ids)} run{'s' if len(tick.run_ids) != 1 else ''}") + what
     if tick.status == "SKIPPED":
         return t("没有新的或更正的报送", "no new or corrected deliveries") if "deliver" in tick.note else label("tick_state", "SKIPPED")
     return label("tick_state", tick.status)
@@ -115,6 +119,7 @@ def render(_, __):
     except dagster_api.DagsterUnavailable as e:
         return [], [], [], [], [], [], t("无法连接调度服务，请确认其已启动", f"Cannot reach Dagster: {e}")
     by = console.launchers(runs)
+    by_id = {r.run_id: r for r in runs}
     rows = [{"run_id": r.run_id[:8], "job": label("job", r.job), "status": label("run_state", r.status),
              "launched_by": by[r.run_id], "started": console.when(r.started),
              "duration": console.duration(r.started, r.ended)} for r in runs]
@@ -124,7 +129,7 @@ def render(_, __):
                   "switch": t("开启", "On") if i.running else t("关闭", "Off"),
                   "when": console.cron_in_words(i.cron, i.timezone) if i.kind == "schedule" else console.every(i.interval_s),
                   "next_tick": console.when(i.next_tick), "last_tick": console.when(i.ticks[0].at if i.ticks else None),
-                  "last_outcome": _outcome(i.ticks[0] if i.ticks else None)} for i in instigators]
+                  "last_outcome": _outcome(i.ticks[0] if i.ticks else None, by_id)} for i in instigators]
     inst_options = [{"label": label("instigator", i.name), "value": f"{i.kind}:{i.name}"} for i in instigators]
     launched = console.backfill_launchers(backfills)
     bf_rows = [{"backfill": b.backfill_id, "launched_by": launched.get(b.backfill_id, ""), "status": label("backfill_state", b.status),

@@ -260,6 +260,20 @@ def test_an_analyst_previews_launches_and_cancels_a_backfill(app, home: Path, da
     assert {("ana", "backfill_launch"), ("ana", "backfill_cancel")} <= set(_console_log(home))
 
 
+def test_the_landing_sensors_last_tick_names_the_feeds_it_found(app) -> None:
+    from flask import Flask
+
+    from cockpit.pages.runs import _outcome
+
+    run = dagster_api.Run("r1", "daily_refresh", "SUCCESS", 1.0, 2.0, {"citybrain/feeds": "psb/household_events,health/death_records"})
+    tick = dagster_api.Tick(1.0, "SUCCESS", ["r1"], "")
+    with Flask(__name__).test_request_context():
+        assert _outcome(tick, {"r1": run}) == "发起 1 次运行：发现户籍变动、死亡医学证明的新报送"
+    with Flask(__name__).test_request_context(headers={"Cookie": "cb_lang=en"}):
+        said = _outcome(tick, {"r1": run})
+    assert said.startswith("requested 1 run: new deliveries of ") and "household_events" not in said
+
+
 # ---------------------------------------------------------------- in a browser
 @pytest.fixture(scope="module")
 def console_url(app) -> Iterator[str]:
