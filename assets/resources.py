@@ -9,7 +9,7 @@ import dagster as dg
 import duckdb
 
 from warehouse.ingest.schema import connect
-from warehouse.storage.failpoints import planted_fault
+from warehouse.storage.failpoints import hold_while_planted, planted_fault
 from warehouse.storage.faults import disk_full, is_disk_full
 from warehouse.storage.home import Home
 
@@ -47,11 +47,13 @@ class WarehouseResource(dg.ConfigurableResource):
 
 
 def _fail_if_planted(root) -> None:
-    """Fail the current step if a test planted a fault at it (warehouse.storage.failpoints).
-    Not retried: a planted fault stands for a bug, which a retry does not fix."""
+    """Fail the current step if a test planted a fault at it, or hold it while a hold is planted
+    (warehouse.storage.failpoints). Not retried: a planted fault stands for a bug, which a
+    retry does not fix."""
     try:
         step = dg.OpExecutionContext.get().op_handle.name
     except dg.DagsterInvariantViolationError:  # not inside a step (a test, the CLI's helpers)
         return
     if planted_fault(root, step):
         raise dg.Failure("a fault planted for testing stopped this step", allow_retries=False)
+    hold_while_planted(root, step)

@@ -90,7 +90,63 @@ def backfill_preview(first: str, last: str) -> str:
              "rescore the city, re-evaluate the alerts, export open data and publish a new snapshot.")
 
 
+# Failures the platform knows, by a phrase of their message: what happened and what to do, in
+# both languages (the message itself stays in the details, for whoever fixes it).
+KNOWN_FAILURES: tuple[tuple[str, str, str], ...] = (
+    ("a fault planted for testing", "测试用的故障点使该环节停止：删除故障点文件后从失败处重新执行",
+     "a fault planted for testing stopped this step: remove the fault file and re-execute from the failure"),
+    ("is full", "存放数据仓库的磁盘已满，数据仓库未被改动：腾出空间后重新执行",
+     "the disk holding the warehouse is full; the warehouse is unchanged: free space and re-execute"),
+    ("Could not set lock", "数据仓库正被另一个进程占用：稍后从失败处重新执行",
+     "the warehouse was locked by another process: re-execute from the failure shortly"),
+    ("cannot be read", "落地区有文件或目录无法读取：检查其权限后重新执行",
+     "files or folders in the landing zone cannot be read: check their permissions and re-execute"),
+)
+
+
 def plain_error(message: str) -> str:
-    """An error's message without Python's class path ('dagster...Failure: disk full' -> 'disk full')."""
+    """Why a step failed, in the reader's words: a known failure's sentence, else the error's
+    own message (without Python's class path) in English and a pointer to the details in Chinese."""
+    for phrase, zh, en in KNOWN_FAILURES:
+        if phrase in message:
+            return t(zh, en)
     head, sep, rest = message.partition(": ")
-    return rest if sep and "." in head and " " not in head else message
+    return t("该环节出错，技术细节见下方“详情”", rest if sep and "." in head and " " not in head else message)
+
+
+# Worst first: a stage is as late as its latest asset.
+_VERDICT_ORDER = ("DEGRADED", "WARNING", "UNKNOWN", "HEALTHY", "NOT_APPLICABLE")
+
+
+def _stage(asset: dagster_api.Freshness) -> tuple[int, str] | None:
+    """(order, stage) of an asset: each feed's ingest on its own, then the libraries,
+    indicators, forecasts and publishing; None for what no stage shows (unrecognised files)."""
+    if asset.key[0] == "staging" and len(asset.key) == 3:
+        return 0, f"{asset.key[1]}/{asset.key[2]}"
+    if asset.group == "libraries":
+        return 1, "libraries"
+    if asset.key == ("marts", "forecasts"):
+        return 3, "forecasts"
+    if asset.group == "marts":
+        return 2, "indicators"
+    if asset.group == "serving":
+        return 4, "publish"
+    return None
+
+
+def freshness_rows(assets: list[dagster_api.Freshness]) -> list[dict]:
+    """The console's freshness table: per feed and stage, when it was last brought up to date
+    (its stalest asset's last materialization) and Dagster's verdict against the daily policy."""
+    stages: dict[tuple[int, str], list[dagster_api.Freshness]] = {}
+    for a in assets:
+        if (key := _stage(a)) is not None:
+            stages.setdefault(key, []).append(a)
+    rows = []
+    for (order, stage), members in sorted(stages.items(), key=lambda kv: (kv[0][0], label("feed", kv[0][1]) if kv[0][0] == 0 else "")):
+        lasts = [m.last for m in members]
+        verdicts = [m.status for m in members if m.status]
+        worst = min(verdicts, key=lambda v: _VERDICT_ORDER.index(v) if v in _VERDICT_ORDER else len(_VERDICT_ORDER)) if verdicts else None
+        rows.append({"stage": label("feed", stage) if order == 0 else label("stage", stage),
+                     "last_materialized": when(None if None in lasts else min(lasts)) or t("从未", "never"),
+                     "verdict": label("freshness", worst) if worst else "—"})
+    return rows

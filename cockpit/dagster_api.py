@@ -23,6 +23,7 @@ import httpx
 from cockpit import context
 
 TIMEOUT_S = 5
+RELOAD_TIMEOUT_S = 45  # reloading imports the pipelines again: seconds on a busy machine (under gunicorn's 60 s)
 # The cockpit speaks to Dagster over HTTP only, never by importing the pipelines; these
 # names are the contract (a test checks them against the Definitions).
 DAILY_JOB = "daily_refresh"
@@ -125,10 +126,10 @@ def base_url() -> str:
     return socket or url
 
 
-def _call(query: str, variables: dict | None = None) -> dict:
+def _call(query: str, variables: dict | None = None, timeout: float = TIMEOUT_S) -> dict:
     url, socket = _endpoint()
     try:
-        with httpx.Client(transport=httpx.HTTPTransport(uds=socket) if socket else None, timeout=TIMEOUT_S) as client:
+        with httpx.Client(transport=httpx.HTTPTransport(uds=socket) if socket else None, timeout=timeout) as client:
             response = client.post(f"{url}/graphql", json={"query": query, "variables": variables or {}})
     except httpx.HTTPError as e:
         raise DagsterUnavailable(f"Dagster is not answering at {base_url()} ({type(e).__name__}); "
@@ -293,6 +294,29 @@ def instigators() -> list[Instigator]:
     return out
 
 
+@dataclass(frozen=True)
+class Freshness:
+    """One asset: its group, when it was last materialized (epoch seconds) and Dagster's verdict
+    against its freshness policy (HEALTHY, WARNING, DEGRADED, UNKNOWN; None without a policy)."""
+
+    key: tuple[str, ...]
+    group: str
+    last: float | None
+    status: str | None
+
+
+def freshness() -> list[Freshness]:
+    """Every asset's last materialization and freshness verdict, as Dagster's UI shows them."""
+    data = _call(
+        """{ assetNodes { assetKey { path } groupName assetMaterializations(limit: 1) { timestamp }
+               freshnessStatusInfo { freshnessStatus } } }"""
+    )["assetNodes"]
+    return [Freshness(tuple(n["assetKey"]["path"]), n["groupName"],
+                      int(n["assetMaterializations"][0]["timestamp"]) / 1000 if n["assetMaterializations"] else None,
+                      (n["freshnessStatusInfo"] or {}).get("freshnessStatus"))
+            for n in data]
+
+
 def set_running(kind: str, name: str, running: bool) -> None:
     """Turn a schedule or sensor (``kind``) on or off; Dagster keeps the state in its instance,
     so it survives a restart."""
@@ -366,6 +390,7 @@ def reload_code_location() -> None:
              ... on WorkspaceLocationEntry { loadStatus locationOrLoadError { __typename ... on PythonError { message } } }
              ... on Error { message } } }""",
         {"name": location},
+        timeout=RELOAD_TIMEOUT_S,
     )["reloadRepositoryLocation"]
     if result["__typename"] != "WorkspaceLocationEntry":
         raise DagsterUnavailable(f"Dagster could not reload the pipelines: {result.get('message') or result['__typename']}")

@@ -55,6 +55,7 @@ COLUMN_LABELS: dict[str, tuple[str, str]] = {
     "kind": ("类型", "Kind"), "switch": ("开关", "On/off"), "when": ("运行时间", "When"), "next_tick": ("下次运行", "Next tick"),
     "last_tick": ("上次检查", "Last tick"), "last_outcome": ("上次结果", "Last outcome"), "backfill": ("补算编号", "Backfill"),
     "progress": ("进度", "Progress"),
+    "stage": ("环节", "Stage"), "last_materialized": ("最近更新", "Last brought up to date"), "verdict": ("是否按时", "On time?"),
 }
 
 

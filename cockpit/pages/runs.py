@@ -24,6 +24,7 @@ COLUMNS = ["run_id", "job", "status", "launched_by", "started", "duration"]
 STEP_COLUMNS = ["step", "status", "started", "duration"]
 INSTIGATOR_COLUMNS = ["instigator", "kind", "switch", "when", "next_tick", "last_tick", "last_outcome"]
 BACKFILL_COLUMNS = ["backfill", "launched_by", "status", "progress", "started"]
+FRESHNESS_COLUMNS = ["stage", "last_materialized", "verdict"]
 FINISHED = ("SUCCESS", "FAILURE", "CANCELED")
 
 
@@ -59,6 +60,13 @@ def layout(who) -> html.Div:
             _confirmed("ru-time-set", t("修改时间", "Change the time"),
                        t("确定修改每日刷新的时间？从下一次起按新时间运行。", "Change the daily refresh's time? It runs at the new time from its next tick.")),
         ], className="toolbar"),
+        html.H3(t("数据新鲜度", "Freshness")),
+        html.Div(t("每天 09:00（北京时间）前，各数据集、专题库、指标、预测与发布都应在当天 06:00 后更新过；"
+                   "每一行以其中最久未更新者为准。",
+                   "By 09:00 China Standard Time each day, every feed's data, the libraries, indicators, forecasts and "
+                   "what the cockpit shows should have been brought up to date since 06:00; each row shows its stalest part."),
+                 className="delta"),
+        dash_table.DataTable(id="ru-freshness", columns=columns(FRESHNESS_COLUMNS), style_cell={"textAlign": "left"}),
         html.H3(t("补算", "Backfills")),
         dash_table.DataTable(id="ru-backfills", columns=columns(BACKFILL_COLUMNS), style_cell={"textAlign": "left"}),
         html.Div([
@@ -82,15 +90,20 @@ def layout(who) -> html.Div:
         dcc.Store(id="ru-chosen"),  # the run an action just started
         dcc.Store(id="ru-shown"),  # the run whose details are shown: what the run buttons act on
         dcc.Interval(id="ru-tick", interval=5_000),
+        dcc.Interval(id="ru-fresh-tick", interval=60_000),
     ])
 
 
-def _outcome(tick: dagster_api.Tick | None) -> str:
-    """What the last tick did: the runs it requested, or why it skipped, in the reader's words."""
+def _outcome(tick: dagster_api.Tick | None, runs: dict[str, dagster_api.Run]) -> str:
+    """What the last tick did: the runs it requested (and, for the landing sensor, the feeds
+    whose new or corrected deliveries it found), or why it skipped, in the reader's words."""
     if tick is None:
         return ""
     if tick.status == "SUCCESS":
-        return t(f"发起 {len(tick.run_ids)} 次运行", f"requested {len(tick.run_ids)} run{'s' if len(tick.run_ids) != 1 else ''}")
+        found = [f for r in tick.run_ids if r in runs for f in runs[r].tags.get("citybrain/feeds", "").split(",") if f]
+        what = t(f"：发现{'、'.join(label('feed', f) for f in found)}的新报送", f": new deliveries of {', '.join(label('feed', f) for f in found)}") \
+            if found else ""
+        return t(f"发起 {len(tick.run_ids)} 次运行", f"requested {len(tick.run_ids)} run{'s' if len(tick.run_ids) != 1 else ''}") + what
     if tick.status == "SKIPPED":
         return t("没有新的或更正的报送", "no new or corrected deliveries") if "deliver" in tick.note else label("tick_state", "SKIPPED")
     return label("tick_state", tick.status)
@@ -106,6 +119,7 @@ def render(_, __):
     except dagster_api.DagsterUnavailable as e:
         return [], [], [], [], [], [], t("无法连接调度服务，请确认其已启动", f"Cannot reach Dagster: {e}")
     by = console.launchers(runs)
+    by_id = {r.run_id: r for r in runs}
     rows = [{"run_id": r.run_id[:8], "job": label("job", r.job), "status": label("run_state", r.status),
              "launched_by": by[r.run_id], "started": console.when(r.started),
              "duration": console.duration(r.started, r.ended)} for r in runs]
@@ -115,7 +129,7 @@ def render(_, __):
                   "switch": t("开启", "On") if i.running else t("关闭", "Off"),
                   "when": console.cron_in_words(i.cron, i.timezone) if i.kind == "schedule" else console.every(i.interval_s),
                   "next_tick": console.when(i.next_tick), "last_tick": console.when(i.ticks[0].at if i.ticks else None),
-                  "last_outcome": _outcome(i.ticks[0] if i.ticks else None)} for i in instigators]
+                  "last_outcome": _outcome(i.ticks[0] if i.ticks else None, by_id)} for i in instigators]
     inst_options = [{"label": label("instigator", i.name), "value": f"{i.kind}:{i.name}"} for i in instigators]
     launched = console.backfill_launchers(backfills)
     bf_rows = [{"backfill": b.backfill_id, "launched_by": launched.get(b.backfill_id, ""), "status": label("backfill_state", b.status),
@@ -125,6 +139,17 @@ def render(_, __):
     bf_options = [{"label": f"{b.backfill_id} · {label('backfill_state', b.status)}", "value": b.backfill_id}
                   for b in backfills if b.cancelable]
     return rows, run_options, inst_rows, inst_options, bf_rows, bf_options, t("调度服务在线", "Dagster is up")
+
+
+@callback(Output("ru-freshness", "data"), Input("ru-fresh-tick", "n_intervals"))
+def freshness(_):
+    """Freshness changes by the hour, not the second: read on its own slower tick, so the runs'
+    updates never wait for Dagster to judge every asset."""
+    guard(PATH)
+    try:
+        return console.freshness_rows(dagster_api.freshness())
+    except dagster_api.DagsterUnavailable:
+        return []
 
 
 @callback(Output("ru-preview", "children"), Output("ru-backfill-c", "message"),
@@ -180,7 +205,8 @@ def _run_detail(run_id: str | None) -> tuple:
         parts.append(html.Div([
             html.P(t(f"失败环节：{where}", f"Failed at: {where}"), id="ru-failed-step"),
             html.P(t(f"原因：{console.plain_error(f.message)}", f"Why: {console.plain_error(f.message)}"), id="ru-why"),
-            html.Details([html.Summary(t("详情（错误堆栈）", "Details (traceback)")), html.Pre(f.traceback, className="traceback")]),
+            html.Details([html.Summary(t("详情（错误信息与堆栈）", "Details (the error and its traceback)")),
+                          html.Pre(f"{f.message}\n\n{f.traceback}", className="traceback")]),
         ], className="run-failure"))
     steps = [{"step": label("step", s.key), "status": label("step_state", s.status or "NOT_STARTED"),
               "started": console.when(s.started), "duration": console.duration(s.started, s.ended)} for s in run.steps]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -27,7 +28,7 @@ from cockpit.app import create_app
 from cockpit.auth import add_user
 from warehouse.ops import settings
 from warehouse.ops.store import OpsStore
-from warehouse.storage.failpoints import fault_file
+from warehouse.storage.failpoints import fault_file, hold_file
 from warehouse.storage.home import Home
 
 PLANTED = "quality__consistency_findings"  # a step of the daily refresh
@@ -126,7 +127,7 @@ def test_an_analyst_reads_why_a_run_failed_and_reexecutes_it_from_the_failure(ap
     assert failed.run.status == "FAILURE" and [s.key for s in failed.steps if s.status == "FAILURE"] == [PLANTED]
     shown = _detail(ana, app, run_id)
     # The failed step by its name, the reason in plain words, the traceback behind a toggle; who launched it.
-    assert "失败环节：跨部门一致性核查" in shown and "原因：a fault planted for testing stopped this step" in shown
+    assert "失败环节：跨部门一致性核查" in shown and "原因：测试用的故障点使该环节停止" in shown
     assert '"type": "Details"' in shown and "Traceback" not in shown.split('"Details"')[0] and "发起人 ana" in shown
     assert PLANTED not in shown.replace(json.dumps(failed.failures[0].traceback, ensure_ascii=False)[1:-1], "")
 
@@ -163,6 +164,43 @@ def test_an_analyst_cancels_a_run(app, home: Path, dagster: Path) -> None:
     assert "已请求取消" in said
     assert _finished(run_id).run.status == "CANCELED"
     assert ("ana", "run_cancel") in _console_log(home)
+
+
+def test_freshness_per_feed_and_stage_as_dagster_judges_it(app, home: Path, dagster: Path) -> None:
+    """After the refreshes above: every feed by name, then the libraries, indicators, forecasts
+    and publishing, each with its stalest part's last materialization (as the instance records
+    it) and Dagster's verdict against the daily freshness policy in words."""
+    import os
+
+    import dagster as dg
+
+    from cockpit import console
+    from warehouse.contract import labels
+    from warehouse.contract.feeds import FEEDS
+
+    ana = _client(app, "ana")
+    out = json.loads(dash_call(ana, app, "ru-freshness.data", [None]).get_data(as_text=True))["response"]
+    rows = out["ru-freshness"]["data"]
+    stages = [r["stage"] for r in rows]
+    feeds = {labels.name("feed", f.id, "zh") for f in FEEDS}
+    assert set(stages[:len(FEEDS)]) == feeds and stages[len(FEEDS):] == ["专题库", "指标与预警", "预测", "发布到驾驶舱"]
+    verdicts = {zh for zh, _ in labels.names("freshness").values()}
+    assert all(r["verdict"] in verdicts for r in rows), rows  # every stage is under the daily policy, in words
+    by_stage = {r["stage"]: r for r in rows}
+    libraries = [a.key for a in dagster_api.freshness() if a.group == "libraries"]
+    os.environ["DAGSTER_HOME"] = str(dagster.parent / "dagster")
+    try:
+        with dg.DagsterInstance.get() as instance:
+            latest = [instance.get_latest_materialization_event(dg.AssetKey(list(k))) for k in libraries]
+    finally:
+        os.environ.pop("DAGSTER_HOME")
+    assert all(latest) and by_stage["专题库"]["last_materialized"] == console.when(min(e.timestamp for e in latest))
+    assert all(by_stage[f]["last_materialized"] != "从未" for f in feeds)  # the daily refresh ingested every feed
+    assert _dash_forged_freshness(app) == [204] * len(OTHERS)
+
+
+def _dash_forged_freshness(app) -> list[int]:
+    return [dash_call(_client(app, u), app, "ru-freshness.data", [None]).status_code for u in OTHERS]
 
 
 def _instigators(client, app) -> dict[str, dict]:
@@ -222,6 +260,20 @@ def test_an_analyst_previews_launches_and_cancels_a_backfill(app, home: Path, da
     assert {("ana", "backfill_launch"), ("ana", "backfill_cancel")} <= set(_console_log(home))
 
 
+def test_the_landing_sensors_last_tick_names_the_feeds_it_found(app) -> None:
+    from flask import Flask
+
+    from cockpit.pages.runs import _outcome
+
+    run = dagster_api.Run("r1", "daily_refresh", "SUCCESS", 1.0, 2.0, {"citybrain/feeds": "psb/household_events,health/death_records"})
+    tick = dagster_api.Tick(1.0, "SUCCESS", ["r1"], "")
+    with Flask(__name__).test_request_context():
+        assert _outcome(tick, {"r1": run}) == "发起 1 次运行：发现户籍变动、死亡医学证明的新报送"
+    with Flask(__name__).test_request_context(headers={"Cookie": "cb_lang=en"}):
+        said = _outcome(tick, {"r1": run})
+    assert said.startswith("requested 1 run: new deliveries of ") and "household_events" not in said
+
+
 # ---------------------------------------------------------------- in a browser
 @pytest.fixture(scope="module")
 def console_url(app) -> Iterator[str]:
@@ -235,11 +287,11 @@ def console_url(app) -> Iterator[str]:
 
 
 @pytest.mark.browser
-def test_an_analyst_uses_the_console_in_a_browser(browser, console_url: str, dagster: Path) -> None:
+def test_an_analyst_uses_the_console_in_a_browser(browser, console_url: str, dagster: Path, app) -> None:
     """As an analyst in Chromium, each action confirmed in the browser's dialog: the schedule
     off and on and its time moved (the next tick moves); a run failing at a planted step, why,
-    the traceback behind its toggle, re-executed from the failure to success. (The backfill is
-    driven through the page's callbacks above, not yet in the browser.)"""
+    the traceback behind its toggle, re-executed from the failure to success; a backfill held
+    in progress at its indicators step, cancelled from the page."""
     s = Session(browser, console_url, "ana")
     s.expect_confirmations = True
     page = s.page
@@ -260,7 +312,8 @@ def test_an_analyst_uses_the_console_in_a_browser(browser, console_url: str, dag
     page.fill("#ru-time", "08:15")
     page.press("#ru-time", "Enter")
     page.click("#ru-time-set")
-    expect(daily).to_contain_text("每天 08:15（北京时间）")
+    expect(page.locator("#ru-result")).to_contain_text("每日刷新改为每天 08:15", timeout=60_000)  # after Dagster reloads the pipelines
+    expect(daily).to_contain_text("每天 08:15（北京时间）", timeout=20_000)
     expect(daily.locator("td").nth(4)).not_to_have_text(before)
 
     s.open("/runs")
@@ -268,7 +321,7 @@ def test_an_analyst_uses_the_console_in_a_browser(browser, console_url: str, dag
     page.click("#ru-refresh")
     expect(page.locator("#ru-result")).to_contain_text("已提交刷新")
     expect(page.locator("#ru-failed-step")).to_contain_text("跨部门一致性核查", timeout=120_000)
-    expect(page.locator("#ru-why")).to_contain_text("a fault planted for testing stopped this step")
+    expect(page.locator("#ru-why")).to_contain_text("测试用的故障点使该环节停止")
     traceback = page.locator("#ru-detail pre.traceback")
     expect(traceback).to_be_hidden()
     page.click("#ru-detail summary")
@@ -279,7 +332,24 @@ def test_an_analyst_uses_the_console_in_a_browser(browser, console_url: str, dag
     expect(page.locator("#ru-summary")).to_contain_text("每日刷新：成功", timeout=120_000)
     expect(page.locator("#ru-summary")).to_contain_text("发起人 ana")
 
+    # A backfill in progress (held at its indicators step), cancelled from the page.
+    hold = hold_file(dagster, "marts__indicator_values")
+    hold.parent.mkdir(parents=True, exist_ok=True)
+    hold.touch()
+    try:
+        said, _ = _said(_act(_client(app, "ana"), app, "ru-backfill-c", first="2026-10-01", last="2026-10-02"))
+        backfill = next(b for b in dagster_api.backfills() if b.backfill_id in said)
+        s.open("/runs")
+        row = page.locator("#ru-backfills tr", has_text=backfill.backfill_id)
+        expect(row).to_contain_text("进行中", timeout=20_000)
+        s.choose("#ru-bf", f"{backfill.backfill_id} · 进行中")
+        page.click("#ru-bf-cancel")
+        expect(page.locator("#ru-result")).to_contain_text("已请求取消补算")
+        expect(row).to_contain_text(re.compile("取消中|已取消"), timeout=20_000)
+    finally:
+        hold.unlink()
     assert s.confirmations == ["确定关闭？关闭后不再自动运行。", "确定开启？", "确定修改每日刷新的时间？从下一次起按新时间运行。",
-                               "确定立即运行每日刷新？", "确定从失败的环节起重新执行？"]
+                               "确定立即运行每日刷新？", "确定从失败的环节起重新执行？",
+                               "确定取消该补算？未开始的日期不再计算，进行中的运行将被取消。"]
     assert not s.problems, s.problems
     s.close()

@@ -206,6 +206,16 @@ INSTIGATORS: dict[str, Name] = {
     "landing_sensor": ("落地区传感器", "Landing-zone sensor"),
     "indicators_after_refresh": ("刷新后计算指标", "Indicators after each refresh"),
 }
+# Dagster's verdict on an asset against its freshness policy (the analyst's console).
+FRESHNESS: dict[str, Name] = {
+    "HEALTHY": ("按时", "On time"), "WARNING": ("即将超时", "Nearly late"), "DEGRADED": ("已超时", "Late"),
+    "UNKNOWN": ("尚未评估", "Not judged yet"), "NOT_APPLICABLE": ("无时限要求", "No deadline"),
+}
+# The pipeline's stages as the console's freshness table names them (feeds by their own names).
+STAGES: dict[str, Name] = {
+    "libraries": ("专题库", "Thematic libraries"), "indicators": ("指标与预警", "Indicators and alerts"),
+    "forecasts": ("预测", "Forecasts"), "publish": ("发布到驾驶舱", "Published to the cockpit"),
+}
 STEP_STATES: dict[str, Name] = {
     "SUCCESS": ("成功", "Succeeded"), "FAILURE": ("失败", "Failed"), "SKIPPED": ("跳过", "Skipped"),
     "IN_PROGRESS": ("进行中", "In progress"), "NOT_STARTED": ("未开始", "Not started"),
@@ -283,6 +293,8 @@ KINDS: dict[str, Callable[[], Mapping[str, Name]]] = {
     "step": lambda: STEPS,
     "instigator": lambda: INSTIGATORS,
     "step_state": lambda: STEP_STATES,
+    "freshness": lambda: FRESHNESS,
+    "stage": lambda: STAGES,
     "tick_state": lambda: TICK_STATES,
     "backfill_state": lambda: BACKFILL_STATES,
     "timezone": lambda: TIMEZONES,

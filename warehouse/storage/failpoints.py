@@ -10,6 +10,9 @@ Two kinds, each for one kind of fault:
   would, until the file is removed. It is read at the moment the step starts, so a test (or
   an operator rehearsing recovery) can plant it, watch the run fail, remove it and
   re-execute from the failure, without restarting anything.
+- A planted hold: a file ``<home>/run/faults/<step>.hold`` makes that step wait while the file
+  exists, as a slow step would, so a test can act on a run (or a backfill) while it is in
+  progress; removing the file (or cancelling the run) ends the wait.
 """
 
 import os
@@ -31,3 +34,16 @@ def fault_file(root: Path, step: str) -> Path:
 def planted_fault(root: Path, step: str) -> bool:
     """Whether a fault is planted at pipeline step ``step`` of the data directory ``root``."""
     return fault_file(root, step).exists()
+
+
+def hold_file(root: Path, step: str) -> Path:
+    """The file whose presence holds pipeline step ``step`` at its start."""
+    return root / "run" / "faults" / f"{step}.hold"
+
+
+def hold_while_planted(root: Path, step: str, poll_s: float = 0.5) -> None:
+    """Wait while a hold is planted at ``step`` (a cancelled run is interrupted in this wait)."""
+    import time
+
+    while hold_file(root, step).exists():
+        time.sleep(poll_s)
