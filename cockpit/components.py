@@ -35,6 +35,18 @@ GRID_ZH = {
 }
 
 
+# Columns whose values are dates, times or ticket numbers: wide enough to show them whole on one line.
+WIDE = {"date": 120, "business_date": 120, "since": 120, "at": 170, "arrived_at": 170, "created_at": 170, "due_at": 170,
+        "ticket_no": 220}
+
+
+def _min_width(col: dict, filter: bool) -> int:
+    """The narrowest a column may get (px): its values' or its header's width (a CJK character
+    is about twice a Latin one), room for the sort and filter icons; the grid stretches the rest."""
+    header = sum(15 if ord(ch) > 0x2E80 else 8 for ch in col["name"]) + (70 if filter else 40)
+    return max(WIDE.get(col["id"], 90), min(header, 160))
+
+
 def data_grid(id: str | None, cols: list[dict], data: list[dict] | None = None, *, page_size: int | None = None,
               select: bool = False, sort: bool = False, filter: bool = False, wrap: tuple[str, ...] = (),
               row_classes: dict[str, str] | None = None) -> dag.AgGrid:
@@ -45,15 +57,15 @@ def data_grid(id: str | None, cols: list[dict], data: list[dict] | None = None, 
 
     No function strings (the CSP forbids eval); colours and the dark mode are CSS
     (cockpit.css, .cb-grid), in the page's typeface."""
-    defs = [{"field": c["id"], "headerName": c["name"], "sortable": sort, "filter": filter, "floatingFilter": filter,
-             "wrapText": c["id"] in wrap, "autoHeight": c["id"] in wrap, "minWidth": 240 if c["id"] in wrap else 90}
-            | ({"flex": 2} if c["id"] in wrap else {"flex": 1}) for c in cols]
+    defs = [{"field": c["id"], "headerName": c["name"], "sortable": sort, "filter": "agTextColumnFilter" if filter else False, "floatingFilter": filter,
+             "wrapText": c["id"] in wrap, "autoHeight": c["id"] in wrap, "wrapHeaderText": True, "autoHeaderHeight": True,
+             "minWidth": 240 if c["id"] in wrap else _min_width(c, filter), "flex": 2 if c["id"] in wrap else 1} for c in cols]
     options: dict = {"domLayout": "autoHeight", "suppressCellFocus": True, "enableCellTextSelection": True,
                      "suppressDragLeaveHidesColumns": True, "suppressMovableColumns": True,
                      # every row and column in the page, in reading order (screen readers, find-in-page)
                      "ensureDomOrder": True, "suppressColumnVirtualisation": True}
-    if lang() == "zh":
-        options["localeText"] = GRID_ZH
+    # In English, only the empty grid's words differ from AG Grid's: the cockpit's own "No records".
+    options["localeText"] = GRID_ZH if lang() == "zh" else {"noRowsToShow": "No records"}
     if page_size:
         options |= {"pagination": True, "paginationPageSize": page_size, "paginationPageSizeSelector": False}
     if select:

@@ -82,7 +82,7 @@ def layout(who) -> html.Div:
                          options=[{"label": t(*VIEWS[v]), "value": v} for v in VIEWS if _can_act(who) or v != "mine"]),
             dcc.Input(id="al-search", placeholder=t("按内容、区县或规则查找", "Find by text, district or rule"), debounce=True, type="search"),
         ], className="toolbar"),
-        data_grid("al-table", columns(COLUMNS), page_size=15, select=True, wrap=("message",),
+        data_grid("al-table", columns(COLUMNS), page_size=15, select=True, wrap=("rule_id", "message", "owner"),
                   row_classes={"overdue": "overdue"}),
         html.Div(id="al-detail", className="card"),
         form,
