@@ -148,7 +148,7 @@ class Scenario:
             user.page("/ingestion")
             pause()
             user.page("/alerts")
-            user.call("alerts", "al-table.data", ["mine", None, None], [None])
+            user.call("alerts", "al-table.rowData", ["mine", None, None], [None])
             pause()
             return
         if self.role != "analyst":

@@ -119,7 +119,7 @@ def dropdown_labels() -> dict:
 
 
 def columns(ids: list[str]) -> list[dict]:
-    """DataTable column definitions with headers in the caller's language."""
+    """Grid column definitions (components.data_grid) with headers in the caller's language."""
     return [{"name": t(*COLUMN_LABELS.get(c, (c, c))), "id": c} for c in ids]
 
 

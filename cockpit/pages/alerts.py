@@ -16,10 +16,10 @@ import datetime as dt
 
 import dash
 import pandas as pd
-from dash import Input, Output, State, callback, dash_table, dcc, html
+from dash import Input, Output, State, callback, dcc, html
 
 from cockpit import data
-from cockpit.components import confirmation, confirmation_toggle, page
+from cockpit.components import confirmation, confirmation_toggle, data_grid, page
 from cockpit.context import ctx, guard
 from cockpit.i18n import columns, label, message, t
 from cockpit.timetravel import chosen_day
@@ -73,8 +73,7 @@ def layout(who) -> html.Div:
         html.Div(t("按时处置率 = 在时限内处置的派单 ÷ 已到时限或已处置的派单；结案时长为派单到结案的中位小时数。",
                    "On-time disposal = dispatches handled within their time limit ÷ dispatches that are due or handled; "
                    "time to close is the median of hours from dispatch to closure."), className="delta"),
-        dash_table.DataTable(id="al-perf", columns=columns(PERFORMANCE), sort_action="native",
-                             style_cell={"textAlign": "left"}),
+        data_grid("al-perf", columns(PERFORMANCE), sort=True),
     ], className="card", style=_hidden(who.role == "city_manager"))
     return html.Div([
         html.Div(id="al-summary", className="notice"),
@@ -83,11 +82,8 @@ def layout(who) -> html.Div:
                          options=[{"label": t(*VIEWS[v]), "value": v} for v in VIEWS if _can_act(who) or v != "mine"]),
             dcc.Input(id="al-search", placeholder=t("按内容、区县或规则查找", "Find by text, district or rule"), debounce=True, type="search"),
         ], className="toolbar"),
-        dash_table.DataTable(id="al-table", columns=columns(COLUMNS), row_selectable="single", page_size=15,
-                             style_cell={"textAlign": "left", "whiteSpace": "normal"},
-                             style_cell_conditional=[{"if": {"column_id": c}, "whiteSpace": "nowrap"} for c in ("date", "due_at")],
-                             style_data_conditional=[{"if": {"filter_query": "{due_at} contains " + f'"{t("超期", "overdue")}"'},
-                                                      "color": "#cf222e"}]),
+        data_grid("al-table", columns(COLUMNS), page_size=15, select=True, wrap=("rule_id", "message", "owner"),
+                  row_classes={"overdue": "overdue"}),
         html.Div(id="al-detail", className="card"),
         form,
         html.Div(id="al-hint", className="notice"),
@@ -142,12 +138,12 @@ def _queue(who, view: str, search: str | None) -> pd.DataFrame:
         ["rank", "due_sort", "critical", "date"], ascending=[True, True, True, False], kind="stable")
 
 
-@callback(Output("al-table", "data"), Output("al-summary", "children"), Output("al-table", "selected_rows"),
-          Output("al-table", "selected_row_ids"), Input("al-view", "value"), Input("al-search", "value"),
-          Input("al-result", "children"), State("al-table", "selected_row_ids"))
-def render(view, search, _, selected_ids):
-    """The queue; the chosen alert stays chosen while it is in the list (selection is by row
-    position in the table, so it is set again for the new rows)."""
+@callback(Output("al-table", "rowData"), Output("al-summary", "children"), Output("al-table", "selectedRows"),
+          Input("al-view", "value"), Input("al-search", "value"), Input("al-result", "children"),
+          State("al-table", "selectedRows"))
+def render(view, search, _, selected):
+    """The queue; the chosen alert stays chosen while it is in the list (set again as its new row)."""
+    selected_ids = _ids(selected)
     who = guard(PATH)
     df = _queue(who, view or "all", search)
     now = dt.datetime.now()
@@ -166,9 +162,15 @@ def render(view, search, _, selected_ids):
         t(f"共 {len(rows)} 条（只读）", f"{len(rows)} shown (read only)")
     if search and search.strip():
         summary += t(f" · 查找“{search.strip()}”", f" · matching “{search.strip()}”")
-    ids = [r["id"] for r in rows]
-    keep = selected_ids[0] if selected_ids and selected_ids[0] in ids else None
-    return rows, summary, [ids.index(keep)] if keep else [], [keep] if keep else []
+    keep = [r for r in rows if selected_ids and r["id"] == selected_ids[0]]
+    return rows, summary, keep
+
+
+def _ids(selected) -> list[str]:
+    """The alert ids of the grid's chosen rows (``selectedRows``), as sent: only ever looked up
+    among the alerts the caller may see (``_selected``), so a forged id reaches nothing."""
+    return [r["alert_id"] for r in selected if isinstance(r, dict) and isinstance(r.get("alert_id"), str)] \
+        if isinstance(selected, list) else []
 
 
 def _selected(who, selected_ids) -> dict | None:
@@ -195,13 +197,14 @@ def _targets(who, alert: dict) -> list[tuple[str, str]]:
 
 @callback(Output("al-detail", "children"), Output("al-dispatch", "disabled"), Output("al-handle", "disabled"),
           Output("al-close", "disabled"), Output("al-return", "disabled"), Output("al-owner", "options"),
-          Input("al-table", "selected_row_ids"), Input("al-result", "children"), State("al-pending", "data"))
-def detail(selected_ids, _, pending):
+          Input("al-table", "selectedRows"), Input("al-result", "children"), State("al-pending", "data"))
+def detail(selected, _, pending):
     """The chosen alert: its message, where it stands, its whole history, and what ``who`` may do.
     Right after a step, the alert acted on stays shown with its new history, even when the step
     took it out of the list in view (a closed alert leaves "waiting for me")."""
     who = guard(PATH)
     acted = pending.get("alert_id") if isinstance(pending, dict) else None
+    selected_ids = _ids(selected)
     if acted and (dash.ctx.triggered_id == "al-result" or not selected_ids):
         selected_ids = [acted]
     alert = _selected(who, selected_ids)
@@ -219,8 +222,7 @@ def detail(selected_ids, _, pending):
         html.Div(t("可执行：", "You may: ") + (t("、", ", ").join(t(*ACTION_NAMES[a]) for a in actions) if actions else t("无", "nothing"))
                  if _can_act(who) else "", className="delta"),
     ])
-    history = dash_table.DataTable(id="al-history", columns=columns(HISTORY), data=_history(alert["alert_id"]),
-                                   style_cell={"textAlign": "left", "whiteSpace": "normal"})
+    history = data_grid("al-history", columns(HISTORY), _history(alert["alert_id"]), wrap=("note",))
     return ([head, html.H4(t("处置经过", "History")), history], "dispatch" not in actions, "handle" not in actions,
             "close" not in actions, "return" not in actions, owners)
 
@@ -269,13 +271,13 @@ def _describe(step: str, alert: dict, owner: str | None, due, rating) -> str:
 
 @callback(Output("al-pending", "data"), Output("al-modal-text", "children"), Output("al-hint", "children"),
           Input("al-dispatch", "n_clicks"), Input("al-handle", "n_clicks"), Input("al-close", "n_clicks"),
-          Input("al-return", "n_clicks"), State("al-table", "selected_row_ids"), State("al-owner", "value"),
+          Input("al-return", "n_clicks"), State("al-table", "selectedRows"), State("al-owner", "value"),
           State("al-due", "value"), State("al-note", "value"), State("al-rating", "value"), prevent_initial_call=True)
-def ask(_d, _h, _c, _r, selected_ids, owner, due, note, rating):
+def ask(_d, _h, _c, _r, selected, owner, due, note, rating):
     """A step asked for: checked, then put to the user to confirm (nothing is written yet)."""
     who = guard(PATH)
     step = {"al-dispatch": "dispatch", "al-handle": "handle", "al-close": "close", "al-return": "return"}.get(dash.ctx.triggered_id)
-    alert = _selected(who, selected_ids)
+    alert = _selected(who, _ids(selected))
     note = (note or "").strip()[:500]
     problem = _problem(who, step or "", alert, owner, due, note, rating) if step else t("未知操作", "Unknown action.")
     if problem:
@@ -326,7 +328,7 @@ def _pct(v) -> str:
     return "—" if v is None else f"{v * 100:.0f}%"
 
 
-@callback(Output("al-perf", "data"), Input("al-result", "children"), Input("al-view", "value"))
+@callback(Output("al-perf", "rowData"), Input("al-result", "children"), Input("al-view", "value"))
 def performance(_, __):
     """Owners' on-time disposal and time to close, from the loop's steps: the city manager's."""
     who = guard(PATH)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import dash
-from dash import Input, Output, callback, dash_table, dcc, html
+from dash import Input, Output, callback, dcc, html
 
-from cockpit.components import logged_purpose, page
+from cockpit.components import data_grid, logged_purpose, page
 from cockpit.context import ctx, guard
 from cockpit.i18n import columns, label, t
 
@@ -18,12 +18,11 @@ COLUMNS = ["at", "username", "role", "action", "delivery_id", "rows", "subjects"
 def layout(who) -> html.Div:
     return html.Div([
         dcc.Input(id="au-id", placeholder=t("按身份证号查询", "Search by identity number"), debounce=True, style={"width": "40%"}),
-        dash_table.DataTable(id="au-table", columns=columns(COLUMNS), page_size=25,
-                             style_cell={"textAlign": "left"}),
+        data_grid("au-table", columns(COLUMNS), page_size=25),
     ])
 
 
-@callback(Output("au-table", "data"), Input("au-id", "value"))
+@callback(Output("au-table", "rowData"), Input("au-id", "value"))
 def render(id_number):
     who = guard(PATH)
     id_number = (id_number or "").strip() or None

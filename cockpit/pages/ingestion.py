@@ -6,10 +6,10 @@ import json
 
 import dash
 import pandas as pd
-from dash import Input, Output, State, callback, dash_table, dcc, html
+from dash import Input, Output, State, callback, dcc, html
 
 from cockpit import data
-from cockpit.components import page, scope_name, send_csv
+from cockpit.components import data_grid, page, scope_name, send_csv
 from cockpit.context import ctx, guard
 from cockpit.i18n import columns, figure_layout, graph_config, label, message, named, t
 from warehouse.contract.labels import REASONS
@@ -189,14 +189,9 @@ def layout(who) -> html.Div:
     if not deliveries.empty:
         # A steward's ledger is all their own department's: no department column.
         shown_columns = [c for c in DELIVERY_COLUMNS if c != "department" or who.role != "steward"]
-        parts.append(dash_table.DataTable(
-            id="in-deliveries", data=_deliveries(deliveries), columns=columns(shown_columns), page_size=15,
-            sort_action="native", filter_action="native", filter_options={"placeholder_text": t("筛选…", "Filter…")},
-            style_cell={"textAlign": "left", "whiteSpace": "normal", "minWidth": "4rem", "maxWidth": "22rem"},
-            # The words (why, what to do) get room; dates and times stay on one line.
-            style_cell_conditional=[{"if": {"column_id": c}, "minWidth": "14rem"} for c in ("fix", "error")] +
-            [{"if": {"column_id": c}, "whiteSpace": "nowrap"} for c in ("business_date", "arrived_at", "status")],
-            style_table={"overflowX": "auto"}))
+        # The words (why, what to do) get room on several lines.
+        parts.append(data_grid("in-deliveries", columns(shown_columns), _deliveries(deliveries), page_size=15,
+                               sort=True, filter=True, wrap=("fix", "error")))
     if not reasons.empty:
         parts.append(dcc.Graph(id="in-reasons", figure=_reasons_chart(reasons), config=graph_config()))
     elif not deliveries.empty:
@@ -206,9 +201,8 @@ def layout(who) -> html.Div:
         parts.append(_reasons_explained(shown))
     parts.append(html.H3(t("跨部门一致性问题", "Cross-department findings")))
     findings = named(findings, {"rule": "finding", "owner_department": "department"})
-    parts.append(dash_table.DataTable(data=findings.astype(str).to_dict("records") if not findings.empty else [],
-                                      columns=columns(["rule", "owner_department", "findings", "since"]), page_size=10,
-                                      style_cell={"textAlign": "left"}))
+    parts.append(data_grid(None, columns(["rule", "owner_department", "findings", "since"]),
+                           findings.astype(str).to_dict("records") if not findings.empty else [], page_size=10))
     if who.role == "steward" and not deliveries.empty:
         parts += [
             html.H3(t("被拒数据行（每次查看都将被审计）", "Rejected rows (every view is audited)")),
@@ -246,8 +240,7 @@ def view(_, delivery_id, purpose, basis):
     if rows.empty:
         return t("该批次没有属于本部门的被拒数据", "No rejected rows of your department in that delivery.")
     table = [{"line": r.line_number, "reasons": _reason_names(r.reasons), "row": r.raw} for r in rows.itertuples()]
-    return dash_table.DataTable(id="in-rows-table", data=table, columns=columns(["line", "reasons", "row"]),
-                                page_size=20, style_cell={"textAlign": "left", "whiteSpace": "normal"})
+    return data_grid("in-rows-table", columns(["line", "reasons", "row"]), table, page_size=20, wrap=("row",))
 
 
 @callback(Output("in-download", "data"), Input("in-download-btn", "n_clicks"), State("in-delivery", "value"),

@@ -8,10 +8,10 @@ keyed hash of the citizen's identity number: neither the log nor this page holds
 from __future__ import annotations
 
 import dash
-from dash import Input, Output, callback, dash_table, dcc, html
+from dash import Input, Output, callback, dcc, html
 
 from cockpit import data
-from cockpit.components import logged_purpose, page
+from cockpit.components import data_grid, logged_purpose, page
 from cockpit.context import ctx, guard
 from cockpit.i18n import label, t
 
@@ -38,13 +38,12 @@ def layout(who) -> html.Div:
                  "Every time a government official accessed your personal information, newest first. The record cannot "
                  "be altered; if anything looks wrong, contact the city's Data Resources Bureau.")),
         html.Div(id="md-summary", className="notice"),
-        dash_table.DataTable(id="md-table", columns=[{"name": t(zh, en), "id": c} for c, zh, en in COLUMNS], page_size=20,
-                             style_cell={"textAlign": "left", "whiteSpace": "normal"}, style_table={"overflowX": "auto"}),
+        data_grid("md-table", [{"name": t(zh, en), "id": c} for c, zh, en in COLUMNS], page_size=20, wrap=("purpose",)),
         dcc.Store(id="md-load", data=1),
     ])
 
 
-@callback(Output("md-summary", "children"), Output("md-table", "data"), Input("md-load", "data"))
+@callback(Output("md-summary", "children"), Output("md-table", "rowData"), Input("md-load", "data"))
 def render(_):
     who = guard(PATH)
     if not who.subject:

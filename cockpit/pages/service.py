@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import dash
-from dash import Input, Output, callback, dash_table, dcc, html
+from dash import Input, Output, callback, dcc, html
 
 from cockpit import data
-from cockpit.components import page
+from cockpit.components import data_grid, page
 from cockpit.context import guard
 from cockpit.i18n import columns, label, t
 
@@ -21,16 +21,14 @@ def layout(who) -> html.Div:
     return html.Div([
         html.Div(id="sv-scope", className="notice"),
         html.H4(t("超期未办结工单", "Overdue open requests")),
-        dash_table.DataTable(id="sv-overdue", columns=columns(OVERDUE), page_size=15, sort_action="native",
-                             style_cell={"textAlign": "left", "whiteSpace": "normal"}),
+        data_grid("sv-overdue", columns(OVERDUE), page_size=15, sort=True, wrap=("category",)),
         html.H4(t("各承办单位按时办结率（近30天）", "On-time closure by handler (last 30 days)")),
-        dash_table.DataTable(id="sv-handlers", columns=columns(HANDLERS), sort_action="native",
-                             style_cell={"textAlign": "left"}),
+        data_grid("sv-handlers", columns(HANDLERS), sort=True),
         dcc.Store(id="sv-load", data=1),
     ])
 
 
-@callback(Output("sv-scope", "children"), Output("sv-overdue", "data"), Output("sv-handlers", "data"), Input("sv-load", "data"))
+@callback(Output("sv-scope", "children"), Output("sv-overdue", "rowData"), Output("sv-handlers", "rowData"), Input("sv-load", "data"))
 def render(_):
     who = guard(PATH)
     tickets = data.overdue_tickets_for(who)

@@ -11,11 +11,11 @@ row, so no personal data leaves the warehouse through this page.
 from __future__ import annotations
 
 import dash
-from dash import Input, Output, callback, dash_table, dcc, html
+from dash import Input, Output, callback, dcc, html
 from dash.exceptions import PreventUpdate
 
 from cockpit import data
-from cockpit.components import TRACE_PATH, page
+from cockpit.components import TRACE_PATH, data_grid, page
 from cockpit.context import guard
 from cockpit.i18n import columns, figure_layout, graph_config, label, lang, t
 from cockpit.timetravel import parse_day
@@ -67,8 +67,7 @@ def layout(who, area: str | None = None, indicator: str | None = None, day: str 
         html.Div(id="tr-def", className="card trace-def"),
         dcc.Graph(id="tr-history", config=graph_config(displayModeBar=False)),
         html.Div(id="tr-value", className="card trace-value"),
-        dash_table.DataTable(id="tr-sources", columns=columns(SOURCE_COLUMNS), data=[], page_size=20,
-                             style_cell={"textAlign": "left", "whiteSpace": "normal"}),
+        data_grid("tr-sources", columns(SOURCE_COLUMNS), page_size=20),
         html.P(t("仅列出批次与行数，不显示任何个人数据；部门数据专员可在“数据质量”页查看本部门被拒收的行（须说明用途，并记入审计日志）。",
                  "Only deliveries and row counts are listed, never a person's data; a department's steward sees its own "
                  "rejected rows on the Ingestion page (with a stated purpose, written to the audit log)."), className="delta"),
@@ -139,7 +138,7 @@ def _rows(df, area_is_city: bool) -> list[dict]:
 
 
 @callback(Output("tr-path", "children"), Output("tr-def", "children"), Output("tr-history", "figure"),
-          Output("tr-value", "children"), Output("tr-sources", "data"),
+          Output("tr-value", "children"), Output("tr-sources", "rowData"),
           Input("tr-area", "value"), Input("tr-ind", "value"), Input("tr-day", "date"))
 def render(area, indicator, day):
     who = guard(PATH)

@@ -6,10 +6,10 @@ auditor cannot change users)."""
 from __future__ import annotations
 
 import dash
-from dash import Input, Output, State, callback, dash_table, dcc, html
+from dash import Input, Output, State, callback, dcc, html
 
 from cockpit.auth import UserRefused, add_user, check_user, scopes_for
-from cockpit.components import confirmation, confirmation_toggle, page, scope_name
+from cockpit.components import confirmation, confirmation_toggle, data_grid, page, scope_name
 from cockpit.context import ctx, guard
 from cockpit.i18n import columns, label, t
 from cockpit.roles import ROLES, SCOPED
@@ -23,8 +23,7 @@ ACTIONS = {"us-save": "save", "us-disable": "disable", "us-enable": "enable"}
 @page(PATH, needs_data=False)
 def layout(who) -> html.Div:
     return html.Div([
-        dash_table.DataTable(id="us-table", columns=columns(COLUMNS), page_size=25, row_selectable="single",
-                             style_cell={"textAlign": "left"}),
+        data_grid("us-table", columns(COLUMNS), page_size=25, select=True, sort=True),
         html.Div([
             html.Button(t("停用", "Disable"), id="us-disable"), html.Button(t("启用", "Enable"), id="us-enable"),
         ], className="toolbar"),
@@ -46,7 +45,7 @@ def layout(who) -> html.Div:
     ])
 
 
-@callback(Output("us-table", "data"), Input("us-result", "children"))
+@callback(Output("us-table", "rowData"), Input("us-result", "children"))
 def render(_):
     guard(PATH)
     return [{**u, "role": label("role", u["role"]), "scope": scope_name(u["scope"]),
@@ -66,7 +65,7 @@ def _log(who, action: str, target: str) -> None:
     ctx().store.log_access(who.username, who.role, action, delivery_id=None, rows=0, id_numbers=[], purpose=target)
 
 
-def _problem(who, action: str, name, role, scope, id_number, password, rows, selected) -> str | None:
+def _problem(who, action: str, name, role, scope, id_number, password, selected) -> str | None:
     """Why ``action`` cannot be done as the form and the chosen row stand (None: it can)."""
     if action == "save":
         if not name:
@@ -78,7 +77,7 @@ def _problem(who, action: str, name, role, scope, id_number, password, rows, sel
         except UserRefused as e:
             return t(f"未保存：{e.words[0]}", f"Not saved: {e.words[1]}")
         return None
-    target = _chosen(rows, selected)
+    target = _chosen(selected)
     if target is None or ctx().store.user(target) is None:
         return t("请先选择一个用户", "Select a user first.")
     if target == who.username:
@@ -86,12 +85,13 @@ def _problem(who, action: str, name, role, scope, id_number, password, rows, sel
     return None
 
 
-def _chosen(rows, selected) -> str | None:
-    """The user name of the chosen row, if the row exists."""
-    if not isinstance(rows, list) or not isinstance(selected, list) or not selected:
+def _chosen(selected) -> str | None:
+    """The user name of the chosen row (the grid's ``selectedRows``); the callers check it
+    against the store, so a forged row names at most a real user the administrator may change."""
+    if not isinstance(selected, list) or not selected or not isinstance(selected[0], dict):
         return None
-    i = selected[0]
-    return rows[i].get("username") if isinstance(i, int) and 0 <= i < len(rows) and isinstance(rows[i], dict) else None
+    name = selected[0].get("username")
+    return name if isinstance(name, str) else None
 
 
 def _form(name, role, scope, id_number):
@@ -101,13 +101,13 @@ def _form(name, role, scope, id_number):
 @callback(Output("us-pending", "data"), Output("us-modal-text", "children"), Output("us-hint", "children"),
           Input("us-save", "n_clicks"), Input("us-disable", "n_clicks"), Input("us-enable", "n_clicks"),
           State("us-name", "value"), State("us-role", "value"), State("us-scope", "value"), State("us-id-number", "value"),
-          State("us-password", "value"), State("us-table", "data"), State("us-table", "selected_rows"), prevent_initial_call=True)
-def ask(_s, _d, _e, name, role, scope, id_number, password, rows, selected):
+          State("us-password", "value"), State("us-table", "selectedRows"), prevent_initial_call=True)
+def ask(_s, _d, _e, name, role, scope, id_number, password, selected):
     """An action asked for: checked, then put to the administrator to confirm (nothing is written yet)."""
     who = guard(PATH)
     action = ACTIONS.get(dash.ctx.triggered_id)
     name, role, scope, id_number = _form(name, role, scope, id_number)
-    problem = _problem(who, action, name, role, scope, id_number, password, rows, selected) if action else t("未知操作", "Unknown action.")
+    problem = _problem(who, action, name, role, scope, id_number, password, selected) if action else t("未知操作", "Unknown action.")
     if problem:
         return None, "", problem
     if action == "save":
@@ -116,7 +116,7 @@ def ask(_s, _d, _e, name, role, scope, id_number, password, rows, selected):
         text = t(f"{'更新' if exists else '新增'}用户 {name}，角色：{label('role', role)}{where}？",
                  f"{'Update' if exists else 'Add'} user {name} as {label('role', role)}{' (' + scope_name(scope) + ')' if scope else ''}?")
         return {"action": action, "name": name}, text, ""
-    target = _chosen(rows, selected)
+    target = _chosen(selected)
     text = t(f"{'停用' if action == 'disable' else '启用'}用户 {target}？", f"{action.capitalize()} user {target}?")
     return {"action": action, "name": target}, text, ""
 
@@ -126,8 +126,8 @@ confirmation_toggle("us", PATH, "us-result")
 
 @callback(Output("us-result", "children"), Output("us-password", "value"), Input("us-yes", "n_clicks"), State("us-pending", "data"),
           State("us-name", "value"), State("us-role", "value"), State("us-scope", "value"), State("us-id-number", "value"),
-          State("us-password", "value"), State("us-table", "data"), State("us-table", "selected_rows"), prevent_initial_call=True)
-def change(_, pending, name, role, scope, id_number, password, rows, selected):
+          State("us-password", "value"), State("us-table", "selectedRows"), prevent_initial_call=True)
+def change(_, pending, name, role, scope, id_number, password, selected):
     """Do the confirmed action. Everything is judged again here, from the store and the form as
     it stands, never from what the pending request says: a forged request changes nothing."""
     who = guard(PATH)
@@ -136,8 +136,8 @@ def change(_, pending, name, role, scope, id_number, password, rows, selected):
     name, role, scope, id_number = _form(name, role, scope, id_number)
     if action not in ACTIONS.values():
         return t("未知操作", "Unknown action."), dash.no_update
-    problem = _problem(who, action, name, role, scope, id_number, password, rows, selected)
-    target = name if action == "save" else _chosen(rows, selected)
+    problem = _problem(who, action, name, role, scope, id_number, password, selected)
+    target = name if action == "save" else _chosen(selected)
     if not problem and pending.get("name") != target:
         problem = t("表单已改动，请重新提交", "The form changed after you asked; ask again.")
     if problem:

@@ -223,8 +223,8 @@ def test_a_past_day_shows_the_cockpit_as_it_stood_and_a_card_leads_to_the_delive
     s.page.wait_for_url("**/trace?area=330106&indicator=svc.requests")
     expect(s.page.locator("#tr-path")).to_contain_text("杭州市 › 西湖区 › 诉求受理量 › ")
     expect(s.page.locator("#tr-def")).to_contain_text("责任部门：12345政务服务便民热线")
-    s.page.wait_for_selector("#tr-sources td")
-    cells = s.page.locator("#tr-sources td").all_inner_texts()
+    s.page.wait_for_selector("#tr-sources .ag-cell")
+    cells = s.page.locator("#tr-sources .ag-cell").all_inner_texts()
     assert "12345政务服务便民热线" in cells and any(c.startswith("service_requests") for c in cells)
     s.assert_clean()
 
@@ -336,7 +336,7 @@ def _take_step(s: Session, alert: tuple[str, str], button: str, *, owner: str | 
     summary = s.page.locator("#al-summary")
     expect(summary).to_contain_text(alert_id)  # the search is applied (a click before it lands would be undone)
     expect(summary).to_contain_text("共 1 条")
-    s.page.locator("#al-table tr", has_text=text).locator("input[type=radio]").check()
+    s.page.locator("#al-table .ag-row", has_text=text).locator("[col-id=message]").click()
     expect(s.page.locator("#al-detail")).to_contain_text(text)
     expect(s.page.locator(f"{button}:not([disabled])")).to_be_visible()
     if owner:
@@ -360,13 +360,14 @@ HEX_ID = re.compile(r"\b[0-9a-f]{16}\b")
 def _first_new_alert(s: Session, home: Path, district: str | None = None) -> tuple[str, str]:
     """The first alert in the city manager's queue not yet in the loop (of ``district``): its id,
     found in the warehouse from what the row shows (no column shows an id), and its message."""
-    s.page.wait_for_selector("#al-table input[type=radio]")
-    rows = s.page.locator("#al-table tbody tr", has_text="待派单")
+    s.page.wait_for_selector("#al-table .ag-row")
+    rows = s.page.locator("#al-table .ag-row", has_text="待派单")
     if district:
         rows = rows.filter(has_text=district)
-    cells = [c.strip() for c in rows.first.locator("td").all_inner_texts()]
+    cells = [c.strip() for c in rows.first.locator(".ag-cell").all_inner_texts()]
     assert not any(HEX_ID.search(c) for c in cells), cells
-    date, district_name, rule, text = cells[4], cells[5], cells[6], cells[7]
+    date, district_name, rule, text = (rows.first.locator(f"[col-id={c}]").inner_text().strip()
+                                       for c in ("date", "district_code", "rule_id", "message"))
     con = duckdb.connect(str(home / "warehouse.duckdb"), read_only=True)
     found = [a for a, k, p, m, d, r, day in con.execute(
         "SELECT alert_id, message_key, message_params, message, district_code, rule_id, CAST(date AS VARCHAR) FROM marts.alerts").fetchall()
@@ -410,7 +411,7 @@ def test_an_alert_goes_round_the_loop_dispatch_handle_close_and_return(session, 
     # How owners perform: Xihu, one dispatch handled within its time limit and closed.
     perf = boss.page.locator("#al-perf")
     expect(perf).to_contain_text("西湖区")
-    xihu_row = perf.locator("tr", has_text="西湖区").locator("td").all_inner_texts()
+    xihu_row = perf.locator(".ag-row", has_text="西湖区").locator(".ag-cell").all_inner_texts()
     assert xihu_row[:6] == ["区县", "西湖区", "1", "1", "1", "100%"] and xihu_row[7] == "1", xihu_row
 
     # The return path, with a department: the police steward handles, the city manager returns it.
@@ -424,7 +425,7 @@ def test_an_alert_goes_round_the_loop_dispatch_handle_close_and_return(session, 
     _take_step(boss, second, "#al-return", note="未说明核查结果，请补充")
     expect(boss.page.locator("#al-result")).to_contain_text("已退回：")
     police.open("/alerts")
-    expect(police.page.locator("#al-table tr", has_text=second[1])).to_contain_text("已退回待处置")
+    expect(police.page.locator("#al-table .ag-row", has_text=second[1])).to_contain_text("已退回待处置")
     steps = [st["step"] for st in OpsStore(home).alert_steps(second[0])]
     assert steps == ["dispatch", "handle", "return"]
     # Every step is in the access audit log with who did it.
@@ -467,7 +468,7 @@ def test_a_steward_views_and_downloads_rejected_rows_and_markup_stays_text(sessi
     table = zhang.page.inner_text("#md-table")
     assert table.count("核对后重新报送") == 2 and "公安局" in table and "更正不准确的数据" in table and "police" not in table
     expected = len(OpsStore(home).access_log(CITIZENS["zhang"]))
-    assert zhang.page.locator("#md-table tbody tr").count() - 1 == expected  # less the header row
+    assert zhang.page.locator("#md-table .ag-row").count() == expected
     zhang.assert_clean()
     other = session("li")
     expect(other.page.locator("#md-summary")).to_contain_text("尚无任何人访问过您的数据")
@@ -628,9 +629,9 @@ def test_every_role_sees_every_page_in_one_language_without_codes(browser, cockp
                 s.open(path)
                 s.page.wait_for_function(GRAPHS_DRAWN_JS, timeout=15_000)
                 s.settle()
-                if path == "/alerts" and s.page.locator("#al-table input[type=radio]").count():
+                if path == "/alerts" and s.page.locator("#al-table .ag-row").count():
                     # An alert chosen: its history and what the reader may do with it.
-                    s.page.locator("#al-table input[type=radio]").first.check()
+                    s.page.locator("#al-table .ag-row [col-id=message]").first.click()
                     s.page.wait_for_selector("#al-detail .delta")
                     s.settle()
                 if path in ("/explorer", "/runs"):  # the calendar, opened: its month and day names

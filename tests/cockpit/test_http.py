@@ -94,10 +94,10 @@ def test_a_steward_gets_only_their_departments_rejected_rows_and_every_view_is_a
     r = dash_call(police, app, "in-rows.children", [1], [psb_delivery, "fix and resubmit", "data_correction"])
     body = r.get_data(as_text=True)
     assert "Unknown district (district_code)" in body and "unknown_district" not in body  # the reason's name, not its code
-    # The markup arrives as a string inside a DataTable's data: rendered as text, never as HTML.
+    # The markup arrives as a string inside the grid's rows: AG Grid shows it as text, never as HTML.
     payload = json.loads(body)
     table = payload["response"]["in-rows"]["children"]
-    assert table["type"] == "DataTable" and EVIL in json.dumps(table["props"]["data"], ensure_ascii=False)
+    assert table["type"] == "AgGrid" and EVIL in json.dumps(table["props"]["rowData"], ensure_ascii=False)
     log = person_level()
     assert len(log) == before + 1 and log[0]["username"] == "police" and log[0]["subjects"] == 1
     assert (log[0]["scope"], log[0]["legal_basis"], log[0]["purpose"]) == ("psb", "data_correction", "fix and resubmit")
@@ -128,15 +128,15 @@ def test_service_requests_are_scoped_and_never_name_the_caller(app, home: Path) 
     con.close()
     assert callers and overdue, "the tiny city has callers and overdue requests"
     for user, keep in (("boss", lambda d, h: True), ("xihu", lambda d, h: d == "330106"), ("police", lambda d, h: h == "psb")):
-        r = dash_call(_client(app, user), app, "sv-overdue.data", [1])
+        r = dash_call(_client(app, user), app, "sv-overdue.rowData", [1])
         assert r.status_code == 200, (user, r.get_data(as_text=True)[:300])
         out = json.loads(r.get_data(as_text=True))["response"]
-        assert sorted(row["ticket_no"] for row in out["sv-overdue"]["data"]) == sorted(t for d, h, t in overdue if keep(d, h))
+        assert sorted(row["ticket_no"] for row in out["sv-overdue"]["rowData"]) == sorted(t for d, h, t in overdue if keep(d, h))
         text = json.dumps(out, ensure_ascii=False)
         assert not any(c in text for c in callers), "a caller's identity number reached the page"
     # Roles without the page get nothing, even from a forged callback.
     for user in ("ana", "aud"):
-        assert dash_call(_client(app, user), app, "sv-overdue.data", [1]).status_code == 204
+        assert dash_call(_client(app, user), app, "sv-overdue.rowData", [1]).status_code == 204
 
 
 def test_a_handling_departments_steward_starts_on_its_requests(app, home: Path) -> None:
@@ -144,13 +144,13 @@ def test_a_handling_departments_steward_starts_on_its_requests(app, home: Path) 
     client = app.server.test_client()
     r = sign_in(client, "roads")
     assert r.status_code == 302 and r.headers["Location"].endswith("/service")
-    out = json.loads(dash_call(_client(app, "roads"), app, "sv-overdue.data", [1]).get_data(as_text=True))["response"]
+    out = json.loads(dash_call(_client(app, "roads"), app, "sv-overdue.rowData", [1]).get_data(as_text=True))["response"]
     con = duckdb.connect(str(home / "warehouse.duckdb"), read_only=True)
     mine = {t for (t,) in con.execute("SELECT ticket_no FROM service.tickets WHERE status = 'open' AND due_at < ? AND handler = 'urban'",
                                       [AS_OF]).fetchall()}
     con.close()
-    assert {row["ticket_no"] for row in out["sv-overdue"]["data"]} == mine
-    assert [row["handler"] for row in out["sv-handlers"]["data"]] == ["城市管理局"]
+    assert {row["ticket_no"] for row in out["sv-overdue"]["rowData"]} == mine
+    assert [row["handler"] for row in out["sv-handlers"]["rowData"]] == ["城市管理局"]
     with pytest.raises(ValueError, match="not a department"):
         add_user(OpsStore(home), "nobody", PASSWORD, "steward", "roads")
 
@@ -242,7 +242,7 @@ def test_a_past_day_is_read_from_its_own_snapshot_and_forged_days_are_refused(ap
     assert f"cb_day={past_day}" in str(r.headers.get_all("Set-Cookie"))
     assert f"{past_day} 07:00" in asof(boss)
     # The past day's alerts offer no step: one acts on today's alerts, not on how they stood then.
-    alerts = _response(dash_call(boss, app, "al-table.data", ["all", "", None], [None]))["al-table"]["data"]
+    alerts = _response(dash_call(boss, app, "al-table.rowData", ["all", "", None], [None]))["al-table"]["rowData"]
     assert alerts
     detail = _response(dash_call(boss, app, "al-detail.children", [[alerts[0]["id"]], None], [None]))
     assert all(detail[b]["disabled"] for b in ("al-dispatch", "al-handle", "al-close", "al-return"))
@@ -267,7 +267,7 @@ def test_the_drill_down_reaches_the_deliveries_behind_a_value(app, home: Path) -
     con.close()
     boss = _client(app, "boss")
     out = _response(dash_call(boss, app, "tr-path.children", ["330100", "cert.usage", day]))
-    rows = out["tr-sources"]["data"]
+    rows = out["tr-sources"]["rowData"]
     assert {r["file_name"]: int(r["rows_that_day"].replace(",", "")) for r in rows} == files
     assert sum(files.values()) == value
     assert {r["department"] for r in rows} == {"数据资源管理局"} and {r["feed"] for r in rows} == {"电子证照用证"}
@@ -336,7 +336,7 @@ def test_the_steward_page_counts_what_its_ledger_lists_names_feeds_and_dates_and
     for status in ("accepted", "partial", "rejected", "superseded"):
         assert _by_id(page, f"in-files-{status}")["props"]["children"].endswith(f" {files.get(status, 0)}"), status
     assert f"拒收 {sum(r for _, _, r in ledger)} 行" in _by_id(page, "in-row-counts")["props"]["children"]
-    rows = _by_id(page, "in-deliveries")["props"]["data"]
+    rows = _by_id(page, "in-deliveries")["props"]["rowData"]
     assert len(rows) == sum(files.values())  # the ledger lists every file the tallies count
     assert all(re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", r["arrived_at"]) for r in rows)
     rejected = [r for r in rows if r["status"] == "整批拒收"]
@@ -401,4 +401,4 @@ def test_the_explorer_keeps_the_city_apart_names_every_line_shows_shares_as_perc
 
 def test_the_alerts_table_shows_no_ids(app) -> None:
     page = _layout(_client(app, "boss"), app, "/alerts")
-    assert "alert_id" not in [c["id"] for c in _by_id(page, "al-table")["props"]["columns"]]
+    assert "alert_id" not in [c["field"] for c in _by_id(page, "al-table")["props"]["columnDefs"]]

@@ -148,10 +148,10 @@ def test_an_unknown_user_name_takes_as_long_as_a_wrong_password(app, home: Path)
 
 
 # ---------------------------------------------------------------- separation of duties
-def _user_change(client, app, action: str, name: str, *form, rows=None, selected=None):
+def _user_change(client, app, action: str, name: str, *form, selected=None):
     """Post the confirmed user change as the users page does (or as a forger would): the
-    pending request, then the form (name, role, scope, identity number, password) and the table."""
-    return _dash(client, app, "us-result.children", [[1], [{"action": action, "name": name}, name, *form, rows or [], selected or []]])
+    pending request, then the form (name, role, scope, identity number, password) and the grid's chosen rows."""
+    return _dash(client, app, "us-result.children", [[1], [{"action": action, "name": name}, name, *form, selected or []]])
 
 
 def _user_said(response) -> str:
@@ -167,9 +167,9 @@ def test_an_auditor_cannot_make_itself_a_steward_or_touch_any_user(app, home: Pa
     assert OpsStore(home).user("aud")["role"] == "auditor"
     assert _user_change(auditor, app, "save", "boss", "city_manager", None, None, "taken over!").status_code == 204
     assert sign_in(_client(app), "boss").status_code == 302
-    rows = [{"username": "boss"}]
+    chosen = [{"username": "boss"}]
     assert _dash(auditor, app, "us-result.children", [[1], [{"action": "disable", "name": "boss"}, None, None, None, None, None,
-                                                            rows, [0]]]).status_code == 204
+                                                            chosen]]).status_code == 204
     assert not OpsStore(home).user("boss")["disabled"]
 
 
@@ -179,7 +179,7 @@ def test_an_administrator_manages_users_but_not_itself_and_reads_no_personal_dat
     assert OpsStore(home).user("root")["role"] == "admin"
     # A confirmation asked for one user does not save another (the form changed after asking).
     forged = _dash(admin, app, "us-result.children", [[1], [{"action": "save", "name": "someone"}, "newbie", "analyst", None, None,
-                                                            "a long password", [], []]])
+                                                            "a long password", []]])
     assert "重新提交" in _user_said(forged) and OpsStore(home).user("newbie") is None
     assert "newbie" in _user_said(_user_change(admin, app, "save", "newbie", "analyst", None, None, "a long password"))
     assert OpsStore(home).user("newbie")["role"] == "analyst"
@@ -286,7 +286,7 @@ def test_sign_ins_failures_and_auditor_searches_are_in_the_audit_log(app, home: 
     sign_in(_client(app, address="192.0.2.200"), "doctor", "wrong password")
     _client(app, "doctor")
     auditor = _client(app, "aud")
-    _dash(auditor, app, "au-table.data", [[CITIZENS["li"]], []])
+    _dash(auditor, app, "au-table.rowData", [[CITIZENS["li"]], []])
     actions = [(e["username"], e["action"]) for e in store.access_log(limit=10)]
     assert ("doctor", "sign_in_failed") in actions and ("doctor", "sign_in") in actions and ("aud", "sign_in") in actions
     search = store.access_log(CITIZENS["li"])[0]
@@ -329,17 +329,17 @@ def test_a_citizen_sees_only_the_accesses_to_their_own_data(app, home: Path) -> 
     con.close()
     police = _client(app, "police")
     _dash(police, app, "in-rows.children", [[1], [delivery, "核对户籍地址后重新报送", "data_correction"]])
-    zhang = json.loads(_dash(_client(app, "zhang"), app, "md-table.data", [[1], []]).get_data(as_text=True))["response"]
-    rows = zhang["md-table"]["data"]
+    zhang = json.loads(_dash(_client(app, "zhang"), app, "md-table.rowData", [[1], []]).get_data(as_text=True))["response"]
+    rows = zhang["md-table"]["rowData"]
     mine = [r for r in rows if r["purpose"] == "核对户籍地址后重新报送"]
     assert mine and mine[0]["department"] == "公安局" and mine[0]["role"] == "部门数据专员"
     assert "更正不准确的数据" in mine[0]["legal_basis"] and "户籍" in mine[0]["data"]
     assert "police" not in json.dumps(zhang, ensure_ascii=False)  # the office, never the official's name
-    li = json.loads(_dash(_client(app, "li"), app, "md-table.data", [[1], []]).get_data(as_text=True))["response"]
-    assert not any(r["purpose"] == "核对户籍地址后重新报送" for r in li["md-table"]["data"])
+    li = json.loads(_dash(_client(app, "li"), app, "md-table.rowData", [[1], []]).get_data(as_text=True))["response"]
+    assert not any(r["purpose"] == "核对户籍地址后重新报送" for r in li["md-table"]["rowData"])
     # A citizen opens nothing else, even by forging callbacks.
     assert _dash(_client(app, "zhang"), app, "in-rows.children", [[1], [delivery, "x", "statutory_duty"]]).status_code == 204
-    assert _dash(_client(app, "zhang"), app, "au-table.data", [[CITIZENS["li"]], []]).status_code == 204
+    assert _dash(_client(app, "zhang"), app, "au-table.rowData", [[CITIZENS["li"]], []]).status_code == 204
 
 
 def _dash(client, app, output_fragment: str, args: list):
@@ -402,8 +402,8 @@ def test_forged_alert_steps_from_other_roles_and_scopes_change_nothing(app, home
 
     # Seen only in scope: Xihu (it was dispatched there) and the city, not another district or department.
     def listed(client) -> bool:
-        out = json.loads(_dash(client, app, "al-table.data", [["all", alert, None], [None]]).get_data(as_text=True))["response"]
-        return any(r["alert_id"] == alert for r in out["al-table"]["data"])
+        out = json.loads(_dash(client, app, "al-table.rowData", [["all", alert, None], [[]]]).get_data(as_text=True))["response"]
+        return any(r["alert_id"] == alert for r in out["al-table"]["rowData"])
 
     assert listed(boss) and listed(xihu) and not listed(gongshu) and not listed(police)
     # Each step taken, and none of the forged ones, is in the access audit log.
