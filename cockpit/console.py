@@ -150,3 +150,18 @@ def freshness_rows(assets: list[dagster_api.Freshness]) -> list[dict]:
                      "last_materialized": when(None if None in lasts else min(lasts)) or t("从未", "never"),
                      "verdict": label("freshness", worst) if worst else "—"})
     return rows
+
+
+def tick_outcome(tick: dagster_api.Tick | None, runs: dict[str, dagster_api.Run]) -> str:
+    """What the last tick did: the runs it requested (and, for the landing sensor, the feeds
+    whose new or corrected deliveries it found), or why it skipped, in the reader's words."""
+    if tick is None:
+        return ""
+    if tick.status == "SUCCESS":
+        found = [f for r in tick.run_ids if r in runs for f in runs[r].tags.get("citybrain/feeds", "").split(",") if f]
+        what = t(f"：发现{'、'.join(label('feed', f) for f in found)}的新报送", f": new deliveries of {', '.join(label('feed', f) for f in found)}") \
+            if found else ""
+        return t(f"发起 {len(tick.run_ids)} 次运行", f"requested {len(tick.run_ids)} run{'s' if len(tick.run_ids) != 1 else ''}") + what
+    if tick.status == "SKIPPED":
+        return t("没有新的或更正的报送", "no new or corrected deliveries") if "deliver" in tick.note else label("tick_state", "SKIPPED")
+    return label("tick_state", tick.status)

@@ -9,11 +9,11 @@ from __future__ import annotations
 import datetime as dt
 
 import dash
-from dash import Input, Output, State, callback, dash_table, dcc, html
+from dash import Input, Output, State, callback, dcc, html
 from dash.exceptions import PreventUpdate
 
 from cockpit import console, dagster_api
-from cockpit.components import page
+from cockpit.components import data_grid, page
 from cockpit.context import ctx, guard
 from cockpit.i18n import columns, date_picker_text, label, t
 from warehouse.ops import settings
@@ -46,7 +46,7 @@ def layout(who) -> html.Div:
         html.Div(id="ru-result", className="notice"),
         html.Div(id="ru-status", className="notice"),
         html.H3(t("调度与传感器", "Schedules and sensors")),
-        dash_table.DataTable(id="ru-instigators", columns=columns(INSTIGATOR_COLUMNS), style_cell={"textAlign": "left"}),
+        data_grid("ru-instigators", columns(INSTIGATOR_COLUMNS)),
         html.Div([
             dcc.Dropdown(id="ru-instigator", placeholder=t("选择调度或传感器", "Choose a schedule or sensor"),
                          style={"minWidth": "22em"}),
@@ -66,9 +66,9 @@ def layout(who) -> html.Div:
                    "By 09:00 China Standard Time each day, every feed's data, the libraries, indicators, forecasts and "
                    "what the cockpit shows should have been brought up to date since 06:00; each row shows its stalest part."),
                  className="delta"),
-        dash_table.DataTable(id="ru-freshness", columns=columns(FRESHNESS_COLUMNS), style_cell={"textAlign": "left"}),
+        data_grid("ru-freshness", columns(FRESHNESS_COLUMNS)),
         html.H3(t("补算", "Backfills")),
-        dash_table.DataTable(id="ru-backfills", columns=columns(BACKFILL_COLUMNS), style_cell={"textAlign": "left"}),
+        data_grid("ru-backfills", columns(BACKFILL_COLUMNS)),
         html.Div([
             dcc.Dropdown(id="ru-bf", placeholder=t("选择补算", "Choose a backfill"), style={"minWidth": "22em"}),
             _confirmed("ru-bf-cancel", t("取消补算", "Cancel the backfill"),
@@ -76,7 +76,7 @@ def layout(who) -> html.Div:
                          "Cancel this backfill? Days not started are dropped and its runs in progress are cancelled.")),
         ], className="toolbar"),
         html.H3(t("运行", "Runs")),
-        dash_table.DataTable(id="ru-table", columns=columns(COLUMNS), page_size=15, style_cell={"textAlign": "left"}),
+        data_grid("ru-table", columns(COLUMNS), page_size=15),
         html.Div([
             dcc.Dropdown(id="ru-run", placeholder=t("选择一次运行查看详情", "Choose a run to see its steps"),
                          style={"minWidth": "28em"}),
@@ -94,23 +94,8 @@ def layout(who) -> html.Div:
     ])
 
 
-def _outcome(tick: dagster_api.Tick | None, runs: dict[str, dagster_api.Run]) -> str:
-    """What the last tick did: the runs it requested (and, for the landing sensor, the feeds
-    whose new or corrected deliveries it found), or why it skipped, in the reader's words."""
-    if tick is None:
-        return ""
-    if tick.status == "SUCCESS":
-        found = [f for r in tick.run_ids if r in runs for f in runs[r].tags.get("citybrain/feeds", "").split(",") if f]
-        what = t(f"：发现{'、'.join(label('feed', f) for f in found)}的新报送", f": new deliveries of {', '.join(label('feed', f) for f in found)}") \
-            if found else ""
-        return t(f"发起 {len(tick.run_ids)} 次运行", f"requested {len(tick.run_ids)} run{'s' if len(tick.run_ids) != 1 else ''}") + what
-    if tick.status == "SKIPPED":
-        return t("没有新的或更正的报送", "no new or corrected deliveries") if "deliver" in tick.note else label("tick_state", "SKIPPED")
-    return label("tick_state", tick.status)
-
-
-@callback(Output("ru-table", "data"), Output("ru-run", "options"), Output("ru-instigators", "data"),
-          Output("ru-instigator", "options"), Output("ru-backfills", "data"), Output("ru-bf", "options"),
+@callback(Output("ru-table", "rowData"), Output("ru-run", "options"), Output("ru-instigators", "rowData"),
+          Output("ru-instigator", "options"), Output("ru-backfills", "rowData"), Output("ru-bf", "options"),
           Output("ru-status", "children"), Input("ru-tick", "n_intervals"), Input("ru-result", "children"))
 def render(_, __):
     guard(PATH)
@@ -129,7 +114,7 @@ def render(_, __):
                   "switch": t("开启", "On") if i.running else t("关闭", "Off"),
                   "when": console.cron_in_words(i.cron, i.timezone) if i.kind == "schedule" else console.every(i.interval_s),
                   "next_tick": console.when(i.next_tick), "last_tick": console.when(i.ticks[0].at if i.ticks else None),
-                  "last_outcome": _outcome(i.ticks[0] if i.ticks else None, by_id)} for i in instigators]
+                  "last_outcome": console.tick_outcome(i.ticks[0] if i.ticks else None, by_id)} for i in instigators]
     inst_options = [{"label": label("instigator", i.name), "value": f"{i.kind}:{i.name}"} for i in instigators]
     launched = console.backfill_launchers(backfills)
     bf_rows = [{"backfill": b.backfill_id, "launched_by": launched.get(b.backfill_id, ""), "status": label("backfill_state", b.status),
@@ -141,7 +126,7 @@ def render(_, __):
     return rows, run_options, inst_rows, inst_options, bf_rows, bf_options, t("调度服务在线", "Dagster is up")
 
 
-@callback(Output("ru-freshness", "data"), Input("ru-fresh-tick", "n_intervals"))
+@callback(Output("ru-freshness", "rowData"), Input("ru-fresh-tick", "n_intervals"))
 def freshness(_):
     """Freshness changes by the hour, not the second: read on its own slower tick, so the runs'
     updates never wait for Dagster to judge every asset."""
@@ -210,7 +195,7 @@ def _run_detail(run_id: str | None) -> tuple:
         ], className="run-failure"))
     steps = [{"step": label("step", s.key), "status": label("step_state", s.status or "NOT_STARTED"),
               "started": console.when(s.started), "duration": console.duration(s.started, s.ended)} for s in run.steps]
-    parts.append(dash_table.DataTable(id="ru-steps", data=steps, columns=columns(STEP_COLUMNS), style_cell={"textAlign": "left"}))
+    parts.append(data_grid("ru-steps", columns(STEP_COLUMNS), steps))
     finished = run.run.status in FINISHED
     return parts, run.run.status != "FAILURE", not finished, not run.can_cancel
 

@@ -151,7 +151,7 @@ def test_an_analyst_reads_why_a_run_failed_and_reexecutes_it_from_the_failure(ap
     shown = _detail(ana, app, again)
     assert "每日刷新：成功" in shown and '"value": "2"' in shown and '"max": "2"' in shown and "2/2 个环节完成" in shown
     # The runs list says who launched them, from the audit log, not a tag.
-    table = json.loads(dash_call(ana, app, "ru-table.data", [None, None], [None]).get_data(as_text=True))["response"]["ru-table"]["data"]
+    table = json.loads(dash_call(ana, app, "ru-table.rowData", [None, None], [None]).get_data(as_text=True))["response"]["ru-table"]["rowData"]
     by_id = {r["run_id"]: r["launched_by"] for r in table}
     assert by_id[run_id[:8]] == by_id[again[:8]] == "ana"
     assert [a for a in _console_log(home) if a[1] in ("run_launch", "run_reexecute")] == [("ana", "run_reexecute"), ("ana", "run_launch")]
@@ -179,8 +179,8 @@ def test_freshness_per_feed_and_stage_as_dagster_judges_it(app, home: Path, dags
     from warehouse.contract.feeds import FEEDS
 
     ana = _client(app, "ana")
-    out = json.loads(dash_call(ana, app, "ru-freshness.data", [None]).get_data(as_text=True))["response"]
-    rows = out["ru-freshness"]["data"]
+    out = json.loads(dash_call(ana, app, "ru-freshness.rowData", [None]).get_data(as_text=True))["response"]
+    rows = out["ru-freshness"]["rowData"]
     stages = [r["stage"] for r in rows]
     feeds = {labels.name("feed", f.id, "zh") for f in FEEDS}
     assert set(stages[:len(FEEDS)]) == feeds and stages[len(FEEDS):] == ["专题库", "指标与预警", "预测", "发布到驾驶舱"]
@@ -200,12 +200,12 @@ def test_freshness_per_feed_and_stage_as_dagster_judges_it(app, home: Path, dags
 
 
 def _dash_forged_freshness(app) -> list[int]:
-    return [dash_call(_client(app, u), app, "ru-freshness.data", [None]).status_code for u in OTHERS]
+    return [dash_call(_client(app, u), app, "ru-freshness.rowData", [None]).status_code for u in OTHERS]
 
 
 def _instigators(client, app) -> dict[str, dict]:
-    out = json.loads(dash_call(client, app, "ru-instigators.data", [None, None], [None]).get_data(as_text=True))["response"]
-    return {r["instigator"]: r for r in out["ru-instigators"]["data"]}
+    out = json.loads(dash_call(client, app, "ru-instigators.rowData", [None, None], [None]).get_data(as_text=True))["response"]
+    return {r["instigator"]: r for r in out["ru-instigators"]["rowData"]}
 
 
 def test_an_analyst_turns_the_schedule_off_and_on_and_nobody_else_can(app, home: Path, dagster: Path) -> None:
@@ -255,22 +255,22 @@ def test_an_analyst_previews_launches_and_cancels_a_backfill(app, home: Path, da
     assert dagster_api.backfills()[0].status == "REQUESTED"
     assert "已请求取消补算" in _said(_act(ana, app, "ru-bf-cancel-c", backfill=backfill.backfill_id))[0]
     assert dagster_api.backfills()[0].status in ("CANCELING", "CANCELED")
-    table = json.loads(dash_call(ana, app, "ru-backfills.data", [None, None], [None]).get_data(as_text=True))["response"]["ru-backfills"]["data"]
+    table = json.loads(dash_call(ana, app, "ru-backfills.rowData", [None, None], [None]).get_data(as_text=True))["response"]["ru-backfills"]["rowData"]
     assert table[0]["launched_by"] == "ana" and "3 天" in table[0]["progress"]
     assert {("ana", "backfill_launch"), ("ana", "backfill_cancel")} <= set(_console_log(home))
 
 
-def test_the_landing_sensors_last_tick_names_the_feeds_it_found(app) -> None:
+def test_the_landing_sensors_last_tick_names_the_feeds_it_found() -> None:
     from flask import Flask
 
-    from cockpit.pages.runs import _outcome
+    from cockpit.console import tick_outcome
 
     run = dagster_api.Run("r1", "daily_refresh", "SUCCESS", 1.0, 2.0, {"citybrain/feeds": "psb/household_events,health/death_records"})
     tick = dagster_api.Tick(1.0, "SUCCESS", ["r1"], "")
     with Flask(__name__).test_request_context():
-        assert _outcome(tick, {"r1": run}) == "发起 1 次运行：发现户籍变动、死亡医学证明的新报送"
+        assert tick_outcome(tick, {"r1": run}) == "发起 1 次运行：发现户籍变动、死亡医学证明的新报送"
     with Flask(__name__).test_request_context(headers={"Cookie": "cb_lang=en"}):
-        said = _outcome(tick, {"r1": run})
+        said = tick_outcome(tick, {"r1": run})
     assert said.startswith("requested 1 run: new deliveries of ") and "household_events" not in said
 
 
@@ -298,23 +298,23 @@ def test_an_analyst_uses_the_console_in_a_browser(browser, console_url: str, dag
     s.open("/runs")
     expect(page.locator("#ru-status")).to_contain_text("调度服务在线", timeout=20_000)
 
-    daily = page.locator("#ru-instigators tr", has_text="每日刷新（报送截止后）")
+    daily = page.locator("#ru-instigators .ag-row", has_text="每日刷新（报送截止后）")
     expect(daily).to_contain_text("开启")
     s.choose("#ru-instigator", "每日刷新（报送截止后）")
     page.click("#ru-off")
     expect(page.locator("#ru-result")).to_contain_text("已关闭")
-    expect(daily.locator("td").nth(2)).to_have_text("关闭")
+    expect(daily.locator(".ag-cell[col-id=switch]")).to_have_text("关闭")
     page.click("#ru-on")
     expect(page.locator("#ru-result")).to_contain_text("已开启")
-    expect(daily.locator("td").nth(2)).to_have_text("开启")
-    expect(daily.locator("td").nth(4)).not_to_have_text("")
-    before = daily.locator("td").nth(4).inner_text()
+    expect(daily.locator(".ag-cell[col-id=switch]")).to_have_text("开启")
+    expect(daily.locator(".ag-cell[col-id=next_tick]")).not_to_have_text("")
+    before = daily.locator(".ag-cell[col-id=next_tick]").inner_text()
     page.fill("#ru-time", "08:15")
     page.press("#ru-time", "Enter")
     page.click("#ru-time-set")
     expect(page.locator("#ru-result")).to_contain_text("每日刷新改为每天 08:15", timeout=60_000)  # after Dagster reloads the pipelines
     expect(daily).to_contain_text("每天 08:15（北京时间）", timeout=20_000)
-    expect(daily.locator("td").nth(4)).not_to_have_text(before)
+    expect(daily.locator(".ag-cell[col-id=next_tick]")).not_to_have_text(before)
 
     s.open("/runs")
     fault = _plant(dagster)
@@ -340,7 +340,7 @@ def test_an_analyst_uses_the_console_in_a_browser(browser, console_url: str, dag
         said, _ = _said(_act(_client(app, "ana"), app, "ru-backfill-c", first="2026-10-01", last="2026-10-02"))
         backfill = next(b for b in dagster_api.backfills() if b.backfill_id in said)
         s.open("/runs")
-        row = page.locator("#ru-backfills tr", has_text=backfill.backfill_id)
+        row = page.locator("#ru-backfills .ag-row", has_text=backfill.backfill_id)
         expect(row).to_contain_text("进行中", timeout=20_000)
         s.choose("#ru-bf", f"{backfill.backfill_id} · 进行中")
         page.click("#ru-bf-cancel")
