@@ -13,7 +13,7 @@ from dash import Input, Output, State, callback, dcc, html
 from dash.exceptions import PreventUpdate
 
 from cockpit import console, dagster_api
-from cockpit.components import data_grid, page
+from cockpit.components import confirmation, confirmation_toggle, data_grid, page
 from cockpit.context import ctx, guard
 from cockpit.i18n import columns, date_picker_text, label, t
 from warehouse.ops import settings
@@ -28,21 +28,35 @@ FRESHNESS_COLUMNS = ["stage", "last_materialized", "verdict"]
 FINISHED = ("SUCCESS", "FAILURE", "CANCELED")
 
 
-def _confirmed(button_id: str, text: str, message: str) -> dcc.ConfirmDialogProvider:
-    """A button whose click counts only once the analyst confirms ``message``."""
-    return dcc.ConfirmDialogProvider(html.Button(text, id=button_id), id=f"{button_id}-c", message=message)
+# What each action asks before it is taken (the shared in-page confirmation, in the reader's
+# language; the backfill's question is its preview).
+QUESTIONS = {
+    "ru-refresh": ("确定立即运行每日刷新？", "Run the daily refresh now?"),
+    "ru-on": ("确定开启？", "Turn it on?"),
+    "ru-off": ("确定关闭？关闭后不再自动运行。", "Turn it off? It will not run by itself."),
+    "ru-time-set": ("确定修改每日刷新的时间？从下一次起按新时间运行。",
+                    "Change the daily refresh's time? It runs at the new time from its next tick."),
+    "ru-bf-cancel": ("确定取消该补算？未开始的日期不再计算，进行中的运行将被取消。",
+                     "Cancel this backfill? Days not started are dropped and its runs in progress are cancelled."),
+    "ru-from-failure": ("确定从失败的环节起重新执行？", "Re-execute from the failed step?"),
+    "ru-all-steps": ("确定重新执行全部环节？", "Re-execute every step?"),
+    "ru-cancel": ("确定取消这次运行？", "Cancel this run?"),
+}
+ACTIONS = {"ru-refresh": "refresh", "ru-backfill": "backfill", "ru-from-failure": "reexecute", "ru-all-steps": "reexecute",
+           "ru-cancel": "cancel", "ru-on": "on", "ru-off": "off", "ru-bf-cancel": "backfill_cancel", "ru-time-set": "schedule_time"}
 
 
 @page(PATH, needs_data=False)
 def layout(who) -> html.Div:
     return html.Div([
         html.Div([
-            _confirmed("ru-refresh", t("立即刷新", "Run the daily refresh"), t("确定立即运行每日刷新？", "Run the daily refresh now?")),
+            html.Button(t("立即刷新", "Run the daily refresh"), id="ru-refresh"),
             html.Span(t("补算指标：", "Backfill indicators: "), className="delta"),
             dcc.DatePickerRange(id="ru-range", **date_picker_text()),
-            _confirmed("ru-backfill", t("补算", "Backfill"), t("请先选择日期", "Choose the days first")),
+            html.Button(t("补算", "Backfill"), id="ru-backfill"),
         ], className="toolbar"),
         html.Div(id="ru-preview", className="notice"),
+        html.Div(id="ru-hint", className="notice"),
         html.Div(id="ru-result", className="notice"),
         html.Div(id="ru-status", className="notice"),
         html.H3(t("调度与传感器", "Schedules and sensors")),
@@ -50,15 +64,14 @@ def layout(who) -> html.Div:
         html.Div([
             dcc.Dropdown(id="ru-instigator", placeholder=t("选择调度或传感器", "Choose a schedule or sensor"),
                          style={"minWidth": "22em"}),
-            _confirmed("ru-on", t("开启", "Turn on"), t("确定开启？", "Turn it on?")),
-            _confirmed("ru-off", t("关闭", "Turn off"), t("确定关闭？关闭后不再自动运行。", "Turn it off? It will not run by itself.")),
+            html.Button(t("开启", "Turn on"), id="ru-on"),
+            html.Button(t("关闭", "Turn off"), id="ru-off"),
         ], className="toolbar"),
         html.Div([
             html.Span(t("每日刷新时间（时:分，北京时间）：", "Daily refresh at (HH:MM, China Standard Time): "), className="delta"),
             dcc.Input(id="ru-time", value=settings.load(ctx().home.root)["daily_refresh_at"], placeholder="06:30",
                       debounce=True, style={"width": "6em"}),
-            _confirmed("ru-time-set", t("修改时间", "Change the time"),
-                       t("确定修改每日刷新的时间？从下一次起按新时间运行。", "Change the daily refresh's time? It runs at the new time from its next tick.")),
+            html.Button(t("修改时间", "Change the time"), id="ru-time-set"),
         ], className="toolbar"),
         html.H3(t("数据新鲜度", "Freshness")),
         html.Div(t("每天 09:00（北京时间）前，各数据集、专题库、指标、预测与发布都应在当天 06:00 后更新过；"
@@ -71,26 +84,23 @@ def layout(who) -> html.Div:
         data_grid("ru-backfills", columns(BACKFILL_COLUMNS)),
         html.Div([
             dcc.Dropdown(id="ru-bf", placeholder=t("选择补算", "Choose a backfill"), style={"minWidth": "22em"}),
-            _confirmed("ru-bf-cancel", t("取消补算", "Cancel the backfill"),
-                       t("确定取消该补算？未开始的日期不再计算，进行中的运行将被取消。",
-                         "Cancel this backfill? Days not started are dropped and its runs in progress are cancelled.")),
+            html.Button(t("取消补算", "Cancel the backfill"), id="ru-bf-cancel"),
         ], className="toolbar"),
         html.H3(t("运行", "Runs")),
         data_grid("ru-table", columns(COLUMNS), page_size=15),
         html.Div([
             dcc.Dropdown(id="ru-run", placeholder=t("选择一次运行查看详情", "Choose a run to see its steps"),
                          style={"minWidth": "28em"}),
-            _confirmed("ru-from-failure", t("从失败处重新执行", "Re-execute from the failure"),
-                       t("确定从失败的环节起重新执行？", "Re-execute from the failed step?")),
-            _confirmed("ru-all-steps", t("全部重新执行", "Re-execute all steps"),
-                       t("确定重新执行全部环节？", "Re-execute every step?")),
-            _confirmed("ru-cancel", t("取消运行", "Cancel the run"), t("确定取消这次运行？", "Cancel this run?")),
+            html.Button(t("从失败处重新执行", "Re-execute from the failure"), id="ru-from-failure"),
+            html.Button(t("全部重新执行", "Re-execute all steps"), id="ru-all-steps"),
+            html.Button(t("取消运行", "Cancel the run"), id="ru-cancel"),
         ], className="toolbar"),
         html.Div(id="ru-detail"),
         dcc.Store(id="ru-chosen"),  # the run an action just started
         dcc.Store(id="ru-shown"),  # the run whose details are shown: what the run buttons act on
         dcc.Interval(id="ru-tick", interval=5_000),
         dcc.Interval(id="ru-fresh-tick", interval=60_000),
+        confirmation("ru"),
     ])
 
 
@@ -137,15 +147,24 @@ def freshness(_):
         return []
 
 
-@callback(Output("ru-preview", "children"), Output("ru-backfill-c", "message"),
-          Input("ru-range", "start_date"), Input("ru-range", "end_date"))
+@callback(Output("ru-preview", "children"), Input("ru-range", "start_date"), Input("ru-range", "end_date"))
 def preview(first, last):
+    """What a backfill of the chosen days will recompute, shown before it is asked for."""
     guard(PATH)
+    days = _days(first, last)
+    return console.backfill_preview(*days) if days else ""
+
+
+def _days(first, last) -> tuple[str, str] | None:
+    """The chosen range as (first, last) YYYY-MM-DD, in order; None if incomplete or not dates."""
     if not first or not last:
-        return "", t("请先选择补算的起止日期", "Choose the first and last day to backfill.")
-    first, last = sorted([first[:10], last[:10]])
-    text = console.backfill_preview(first, last)
-    return text, text + t(" 确定开始？", " Launch it?")
+        return None
+    first, last = sorted([str(first)[:10], str(last)[:10]])
+    try:
+        dt.date.fromisoformat(first), dt.date.fromisoformat(last)
+    except ValueError:
+        return None
+    return first, last
 
 
 @callback(Output("ru-detail", "children"), Output("ru-from-failure", "disabled"), Output("ru-all-steps", "disabled"),
@@ -200,21 +219,36 @@ def _run_detail(run_id: str | None) -> tuple:
     return parts, run.run.status != "FAILURE", not finished, not run.can_cancel
 
 
-@callback(Output("ru-result", "children"), Output("ru-chosen", "data"),
-          Input("ru-refresh-c", "submit_n_clicks"), Input("ru-backfill-c", "submit_n_clicks"),
-          Input("ru-from-failure-c", "submit_n_clicks"), Input("ru-all-steps-c", "submit_n_clicks"),
-          Input("ru-cancel-c", "submit_n_clicks"), Input("ru-on-c", "submit_n_clicks"), Input("ru-off-c", "submit_n_clicks"),
-          Input("ru-bf-cancel-c", "submit_n_clicks"), Input("ru-time-set-c", "submit_n_clicks"),
+@callback(Output("ru-pending", "data"), Output("ru-modal-text", "children"), Output("ru-hint", "children"),
+          *(Input(button, "n_clicks") for button in ACTIONS), State("ru-range", "start_date"), State("ru-range", "end_date"),
+          prevent_initial_call=True)
+def ask(*args):
+    """An action asked for: put to the analyst to confirm in the page (nothing is done yet)."""
+    guard(PATH)
+    button = dash.ctx.triggered_id
+    if button not in ACTIONS or not dash.ctx.triggered[0]["value"]:
+        raise PreventUpdate
+    if button == "ru-backfill":
+        days = _days(*args[-2:])
+        if days is None:
+            return None, "", t("请先选择补算的起止日期", "Choose the first and last day to backfill.")
+        return {"button": button}, console.backfill_preview(*days) + t(" 确定开始？", " Launch it?"), ""
+    return {"button": button}, t(*QUESTIONS[button]), ""
+
+
+confirmation_toggle("ru", PATH, "ru-result")
+
+
+@callback(Output("ru-result", "children"), Output("ru-chosen", "data"), Input("ru-yes", "n_clicks"), State("ru-pending", "data"),
           State("ru-range", "start_date"), State("ru-range", "end_date"), State("ru-shown", "data"),
           State("ru-instigator", "value"), State("ru-bf", "value"), State("ru-time", "value"), prevent_initial_call=True)
 def act(*args):
     """Every console action, after the analyst confirmed it; refused on the server to anyone
     who may not open this page, whatever the request says."""
     who = guard(PATH)
-    first, last, run_id, instigator, backfill_id, at = args[-6:]
-    action = {"ru-refresh-c": "refresh", "ru-backfill-c": "backfill", "ru-from-failure-c": "reexecute",
-              "ru-all-steps-c": "reexecute", "ru-cancel-c": "cancel", "ru-on-c": "on", "ru-off-c": "off",
-              "ru-bf-cancel-c": "backfill_cancel", "ru-time-set-c": "schedule_time"}.get(dash.ctx.triggered_id)
+    pending, first, last, run_id, instigator, backfill_id, at = args[-7:]
+    button = pending.get("button") if isinstance(pending, dict) else None
+    action = ACTIONS.get(button)
     if action is None:
         raise PreventUpdate
     try:
@@ -223,10 +257,10 @@ def act(*args):
             console.record(who, action, f"run {new}")
             return t(f"已提交刷新，运行编号 {new[:8]}", f"Refresh launched: run {new[:8]}"), new
         if action == "backfill":
-            if not first or not last:
+            days = _days(first, last)  # a forged value is refused here
+            if days is None:
                 return t("请先选择补算的起止日期", "Choose the first and last day to backfill."), dash.no_update
-            first, last = sorted([first[:10], last[:10]])
-            dt.date.fromisoformat(first), dt.date.fromisoformat(last)  # a forged value is refused here
+            first, last = days
             backfill_id = dagster_api.launch_backfill(first, last, who.username)
             console.record(who, action, f"backfill {backfill_id}")
             return t(f"已提交补算 {first}～{last}，编号 {backfill_id}", f"Backfill {first}..{last} launched: {backfill_id}"), dash.no_update
@@ -238,7 +272,7 @@ def act(*args):
                 dagster_api.cancel_run(run.run.run_id)
                 console.record(who, action, f"run {run.run.run_id}")
                 return t(f"已请求取消运行 {run_id[:8]}", f"Asked run {run_id[:8]} to stop"), dash.no_update
-            from_failure = dash.ctx.triggered_id == "ru-from-failure-c"
+            from_failure = button == "ru-from-failure"
             new = dagster_api.reexecute(run.run.run_id, from_failure)
             console.record(who, action, f"run {new}")
             return (t(f"已重新执行，新的运行编号 {new[:8]}", f"Re-executed as run {new[:8]}"), new)
