@@ -161,15 +161,23 @@ def recent_runs(limit: int = 25) -> list[Run]:
     return [_run(r) for r in data["results"]]
 
 
+_LOCATIONS: dict[tuple, tuple[str, str]] = {}
+
+
 def _location_of(job: str) -> tuple[str, str]:
-    """(code location, repository) that holds ``job``."""
+    """(code location, repository) that holds ``job``. Asked once per Dagster endpoint: the
+    names do not change while it runs, and the console's every tick and action needs them."""
+    key = (job, _endpoint())
+    if key in _LOCATIONS:
+        return _LOCATIONS[key]
     data = _call(
         """{ repositoriesOrError { __typename ... on RepositoryConnection { nodes { name location { name } jobs { name } } }
              ... on Error { message } } }"""
     )["repositoriesOrError"]
     for repo in data.get("nodes", []):
         if any(j["name"] == job for j in repo["jobs"]):
-            return repo["location"]["name"], repo["name"]
+            _LOCATIONS[key] = repo["location"]["name"], repo["name"]
+            return _LOCATIONS[key]
     raise DagsterUnavailable(f"no code location in Dagster has the job '{job}'")
 
 
