@@ -183,3 +183,11 @@ def test_older_warehouses_gain_the_message_columns(tmp_path: Path) -> None:
     assert row[0] is None and row[1] is None and row[2].startswith("公安局")
     # An old row without a template is shown as it was stored.
     assert labels.render(row[0], row[1], "en", fallback=row[2]) == row[2]
+
+
+def test_english_messages_read_right_for_a_count_of_one() -> None:
+    """English has no plural agreement in the templates: a count stands where one or many read right."""
+    ones = {"count": 1, "persons": 1, "certificates": 1, "rejected": 1, "rows_read": 1, "rule": "death_not_deregistered"}
+    for key in ("death_not_deregistered", "deceased_with_valid_certificate", "consistency"):
+        text = labels.render(key, ones, "en")
+        assert text and not re.search(r"\b1 [a-z]+s\b", text), text
