@@ -359,6 +359,14 @@ class World:
             "employer_uscc": uscc, "event_type": np.full(len(people), etype), "event_date": iso(event_day),
         })
 
+    def _id_cards(self, persons: np.ndarray) -> np.ndarray:
+        """Each person's identity card (its certificate index), -1 for none: persons born or
+        moved in after the last card was issued are past the end of the index."""
+        cards = np.full(len(persons), -1, np.int64)
+        known = persons < len(self.id_card_of)
+        cards[known] = self.id_card_of[persons[known]]
+        return cards
+
     def _issue(self, emit: Emit, ctype: str, kind: str, holders: np.ndarray, vf: np.ndarray, vt: np.ndarray,
                bdate: np.ndarray, *, historic: bool = False, event: str = "issue") -> np.ndarray:
         n = len(holders)
@@ -434,7 +442,7 @@ class World:
             if len(by_psb):
                 bd = lagged(len(by_psb), 3, 30)
                 self._emit_psb(emit, by_psb, "death", np.full(len(by_psb), d), bd)
-                cards = self.id_card_of[by_psb]
+                cards = self._id_cards(by_psb)
                 keep = (cards >= 0) & (rng.random(len(cards)) < 0.85) & (not self.clean)
                 cards, bd = cards[keep], bd[keep]
                 cards_ok = self.certs.status[cards] == 0

@@ -150,3 +150,10 @@ def test_small_scale_matches_its_description(tmp_path: Path) -> None:
     per_workday = sum(1 for d in dates if is_workday(d)) / len(work_days)
     per_rest_day = sum(1 for d in dates if not is_workday(d)) / (len(window) - len(work_days))
     assert per_workday > 3 * per_rest_day
+
+
+def test_a_person_who_dies_before_ever_holding_an_identity_card_is_generated(tmp_path: Path) -> None:
+    """Small city, seed 3, 60 days: on 2026-11-11 someone born or moved in after the last card was
+    issued dies (the generator used to index past the end of its card table and stop)."""
+    home = make_city(tmp_path, scale="small", seed=3, days=60, end="2026-11-20")
+    assert sorted(p.name for p in (home / "landing" / "psb" / "household_events").iterdir())[-1] == "2026-11-20"
