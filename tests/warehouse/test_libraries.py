@@ -59,7 +59,7 @@ def test_population_matches_an_independent_computation(tiny_city: Path, tmp_path
     ).df().set_index("id_number")
     exp = expected_persons(home)
     assert len(got) == len(exp) > 2000
-    joined = exp.join(got, rsuffix="_wh")
+    joined = exp.merge(got, how="left", left_index=True, right_index=True, suffixes=("", "_wh"))
     for col in ("status", "district_code", "name"):
         bad = joined[joined[col] != joined[f"{col}_wh"]]
         assert bad.empty, (col, bad.head())

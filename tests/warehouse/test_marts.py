@@ -242,7 +242,7 @@ def test_alerts_fire_on_withheld_feed_and_planted_inconsistency_without_duplicat
         hit = alerts[(alerts.rule_id == "feed_missing") & (alerts.subject == f"{m.department}/{m.feed}") & (alerts.date.astype(str) == m.business_date)]
         assert len(hit) == 1, m
     dead = alerts[alerts.rule_id == "deceased_with_valid_certificate"]
-    assert len(dead) == 1 and "1 deceased persons" in dead.message.iloc[0]
+    assert len(dead) == 1 and "valid certificates: 1;" in dead.message.iloc[0], dead.message.iloc[0]
     assert {"consistency:legal_rep_unknown", "consistency:insurance_employer_unknown"} <= set(alerts.rule_id)
     assert not alerts.message.str.contains(r"\d{17}[\dX]").any(), "no identity number in any alert"
     # Other findings are a district's own alert where the finding names one of the city's districts
