@@ -30,7 +30,7 @@ from wtforms import ValidationError
 
 from cockpit import context, daypicker
 from cockpit.auth import LoginRefused, authenticate, load_user, sign_out
-from cockpit.components import scope_name
+from cockpit.components import provider, scope_name
 from cockpit.figures.city_map import GEOJSON_PATH, boundaries_json
 from cockpit.i18n import LANG_COOKIE, LANGS, THEME_COOKIE, THEMES, dark, label, lang, t
 from cockpit.roles import PAGES
@@ -249,12 +249,12 @@ def _shell() -> html.Div:
         html.Span(f"{who.username} · {label('role', who.role)}" + (f" · {scope_name(who.scope)}" if who.scope else ""), className="who"),
         _post_button("/logout", None, None, t("退出", "Sign out"), "logout"),
     ]
-    return html.Div([
+    return provider(html.Div([
         html.Header([html.Div(t("城市大脑 · 数字驾驶舱", "City Brain · Digital cockpit"), className="brand"), html.Nav(links),
                      *daypicker.picker(who), html.Div(switches, className="switches"), html.Div(user, className="user")]),
         *daypicker.banner(who),
         html.Main(dash.page_container),
-    ], className="shell dark" if dark() else "shell", lang=lang())
+    ], className="shell dark" if dark() else "shell", lang=lang()), dark())
 
 
 def _post_button(action: str, name: str | None, value: str | None, label: str, button_id: str) -> html.Form:

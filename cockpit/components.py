@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 
 import dash
 import dash_ag_grid as dag
+import dash_mantine_components as dmc
 import pandas as pd
 from dash import Input, Output, callback, dcc, html
 
@@ -41,25 +42,27 @@ WIDE = {"date": 120, "business_date": 120, "since": 120, "at": 170, "arrived_at"
 
 
 def _min_width(col: dict, filter: bool) -> int:
-    """The narrowest a column may get (px): its values' or its header's width (a CJK character
-    is about twice a Latin one), room for the sort and filter icons; the grid stretches the rest."""
-    header = sum(15 if ord(ch) > 0x2E80 else 8 for ch in col["name"]) + (70 if filter else 40)
-    return max(WIDE.get(col["id"], 90), min(header, 160))
+    """The narrowest a column may get (px): its values' or its header's longest word (headers
+    wrap; a CJK character is about twice a Latin one), room for the sort and filter icons; the
+    grid stretches the rest."""
+    word = max((sum(15 if ord(ch) > 0x2E80 else 8 for ch in w) for w in col["name"].split()), default=0)
+    return max(WIDE.get(col["id"], 80), min(word + (70 if filter else 40), 160))
 
 
 def data_grid(id: str | None, cols: list[dict], data: list[dict] | None = None, *, page_size: int | None = None,
-              select: bool = False, sort: bool = False, filter: bool = False, wrap: tuple[str, ...] = (),
-              row_classes: dict[str, str] | None = None) -> dag.AgGrid:
+              select: bool = False, sort: bool = False, filter: tuple[str, ...] = (), wrap: tuple[str, ...] = (),
+              wrap_width: int = 240, row_classes: dict[str, str] | None = None) -> dag.AgGrid:
     """A table of ``data`` (records) under headers ``cols`` (cockpit.i18n ``columns()``), on
     AG Grid (Dash deprecated its DataTable). ``select``: one row at a time, read by the server
-    from ``selectedRows``; ``wrap``: the long text columns, shown whole on several lines;
+    from ``selectedRows``; ``filter``: the columns with a filter under their header; ``wrap``:
+    the text columns shown whole on several lines, each at least ``wrap_width`` px wide;
     ``row_classes``: CSS class -> a field of the row that is true when the class applies.
 
     No function strings (the CSP forbids eval); colours and the dark mode are CSS
     (cockpit.css, .cb-grid), in the page's typeface."""
-    defs = [{"field": c["id"], "headerName": c["name"], "sortable": sort, "filter": "agTextColumnFilter" if filter else False, "floatingFilter": filter,
+    defs = [{"field": c["id"], "headerName": c["name"], "sortable": sort, "filter": "agTextColumnFilter" if c["id"] in filter else False, "floatingFilter": c["id"] in filter,
              "wrapText": c["id"] in wrap, "autoHeight": c["id"] in wrap, "wrapHeaderText": True, "autoHeaderHeight": True,
-             "minWidth": 240 if c["id"] in wrap else _min_width(c, filter), "flex": 2 if c["id"] in wrap else 1} for c in cols]
+             "minWidth": wrap_width if c["id"] in wrap else _min_width(c, c["id"] in filter), "flex": 2 if c["id"] in wrap else 1} for c in cols]
     options: dict = {"domLayout": "autoHeight", "suppressCellFocus": True, "enableCellTextSelection": True,
                      "suppressDragLeaveHidesColumns": True, "suppressMovableColumns": True,
                      # every row and column in the page, in reading order (screen readers, find-in-page)
@@ -96,29 +99,74 @@ def forbidden() -> html.Div:
     return html.Div(t("无权访问此页面", "You may not open this page."), className="forbidden")
 
 
+FONT = '"PingFang SC", "Microsoft YaHei", "Noto Sans CJK SC", sans-serif'
+
+
+def provider(children, dark: bool) -> dmc.MantineProvider:
+    """The cockpit's one component set: Mantine (dash-mantine-components), in the page's
+    typeface, light or dark as the reader chose. Its styles come with its scripts (no CDN)."""
+    return dmc.MantineProvider(children, forceColorScheme="dark" if dark else "light",
+                               theme={"fontFamily": FONT, "primaryColor": "blue", "defaultRadius": "sm", "colors": {"dark": DARK}})
+
+
+# Mantine's dark shades (text, dimmed, borders, hover, fields, page) in the big screen's palette
+# (cockpit.css, .shell.dark), so lists and fields sit in the page instead of grey boxes on it.
+DARK = ["#e6edf3", "#c9d1d9", "#8b949e", "#6e7681", "#30363d", "#21262d", "#161b22", "#0d1117", "#010409", "#010409"]
+
+
+# How an action looks: the step it leads to (primary), a neutral one, one that stops or undoes
+# something (danger), or a quiet link-like one.
+_KINDS = {"primary": {"variant": "filled"}, "default": {"variant": "default"},
+          "danger": {"variant": "light", "color": "red"}, "subtle": {"variant": "subtle"}}
+
+
+def button(label: str, id: str, *, kind: str = "default", **props) -> dmc.Button:
+    """A button (``n_clicks`` is what callbacks read); ``kind`` is one of _KINDS."""
+    return dmc.Button(label, id=id, size="sm", **_KINDS[kind], **props)
+
+
+def select(id: str, options: list[dict] | None = None, *, multi: bool = False, clearable: bool = False, **props):
+    """A searchable choice among ``options`` ({"label", "value"}, values are strings), one or
+    (``multi``) several; the list and its "nothing found" in the reader's language."""
+    kind = dmc.MultiSelect if multi else dmc.Select
+    extra = {} if multi else {"allowDeselect": clearable}
+    return kind(id=id, data=options or [], searchable=True, clearable=clearable, size="sm",
+                nothingFoundMessage=t("没有匹配的选项", "No options found"), comboboxProps={"zIndex": 1100},
+                **extra, **props)
+
+
+def text_input(id: str, placeholder: str, *, kind: str = "text", **props):
+    """A text field (``kind`` "password" hides what is typed, "number" takes whole numbers)."""
+    cls = {"text": dmc.TextInput, "password": dmc.PasswordInput, "number": dmc.NumberInput}[kind]
+    if kind == "number":
+        props = {"allowDecimal": False, "allowNegative": False, "hideControls": True, **props}
+    return cls(id=id, placeholder=placeholder, size="sm", **props)
+
+
 def confirmation(prefix: str) -> html.Div:
     """An in-page confirmation for an action that changes state (a browser's own confirm box
     would speak the browser's language, not the reader's): ``<prefix>-modal-text``, Confirm
     (``<prefix>-yes``) and Cancel (``<prefix>-no``), and ``<prefix>-pending``, the request
-    waiting to be confirmed. :func:`confirmation_toggle` shows and hides it."""
+    waiting to be confirmed. :func:`confirmation_toggle` opens and closes it."""
     return html.Div([
-        html.Div(html.Div([html.P(id=f"{prefix}-modal-text"),
-                           html.Button(t("确认", "Confirm"), id=f"{prefix}-yes"), html.Button(t("取消", "Cancel"), id=f"{prefix}-no")],
-                          className="modal-box"), id=f"{prefix}-modal", className="modal", style={"display": "none"}),
+        dmc.Modal([dmc.Text(id=f"{prefix}-modal-text"),
+                   dmc.Group([button(t("确认", "Confirm"), f"{prefix}-yes", kind="primary"),
+                              button(t("取消", "Cancel"), f"{prefix}-no")], mt="md")],
+                  id=f"{prefix}-modal", opened=False, centered=True, title=t("请确认", "Please confirm"),
+                  withCloseButton=False, closeOnClickOutside=False),
         dcc.Store(id=f"{prefix}-pending"),
     ])
 
 
 def confirmation_toggle(prefix: str, path: str, result: str) -> None:
-    """Show ``prefix``'s confirmation while a request is pending; hide it when cancelled or
+    """Open ``prefix``'s confirmation while a request is pending; close it when cancelled or
     once the action's outcome (``result``'s children) is shown."""
 
-    @callback(Output(f"{prefix}-modal", "style"), Input(f"{prefix}-pending", "data"), Input(f"{prefix}-no", "n_clicks"),
+    @callback(Output(f"{prefix}-modal", "opened"), Input(f"{prefix}-pending", "data"), Input(f"{prefix}-no", "n_clicks"),
               Input(result, "children"), prevent_initial_call=True)
     def toggle(pending, _no, _done):
         guard(path)
-        show = dash.ctx.triggered_id == f"{prefix}-pending" and bool(pending)
-        return {"display": "flex"} if show else {"display": "none"}
+        return dash.ctx.triggered_id == f"{prefix}-pending" and bool(pending)
 
 
 def no_data() -> html.Div:

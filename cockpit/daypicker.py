@@ -16,6 +16,7 @@ from dash import Input, Output, State, dcc, html
 from dash.exceptions import PreventUpdate
 
 from cockpit import timetravel
+from cockpit.components import button
 from cockpit.context import caller
 from cockpit.i18n import t
 from cockpit.roles import Principal
@@ -49,7 +50,7 @@ def picker(who: Principal | None) -> list:
 def banner(who: Principal | None) -> list:
     """The "historical view" banner while a past day is shown (with the way back)."""
     day = timetravel.chosen_day() if who is not None and who.role in timetravel.TRAVELLERS else None
-    back = html.Button(t("回到最新", "Back to today"), id="tt-latest", className="link")
+    back = button(t("回到最新", "Back to today"), "tt-latest", kind="subtle")
     if day is None:
         return [html.Div(back, hidden=True)]  # present, so the callback's inputs always exist
     return [html.Div([

@@ -110,14 +110,6 @@ def date_picker_text() -> dict:
             "display_format": "YYYY-MM-DD", "month_format": t("YYYY年 MMMM", "MMMM YYYY"), "first_day_of_week": 1}
 
 
-def dropdown_labels() -> dict:
-    """dcc.Dropdown's own words (its count of chosen items, select all, search…) in the caller's
-    language: Dash writes them in English otherwise."""
-    return {"selected_count": t("已选 {num_selected} 项", "{num_selected} selected"), "select_all": t("全选", "Select all"),
-            "deselect_all": t("全不选", "Deselect all"), "search": t("搜索", "Search"), "clear_search": t("清除搜索", "Clear search"),
-            "clear_selection": t("清除选择", "Clear selection"), "no_options_found": t("没有匹配的选项", "No options found")}
-
-
 def columns(ids: list[str]) -> list[dict]:
     """Grid column definitions (components.data_grid) with headers in the caller's language."""
     return [{"name": t(*COLUMN_LABELS.get(c, (c, c))), "id": c} for c in ids]

@@ -16,10 +16,10 @@ import datetime as dt
 
 import dash
 import pandas as pd
-from dash import Input, Output, State, callback, dcc, html
+from dash import Input, Output, State, callback, html
 
 from cockpit import data
-from cockpit.components import confirmation, confirmation_toggle, data_grid, page
+from cockpit.components import button, confirmation, confirmation_toggle, data_grid, page, select, text_input
 from cockpit.context import ctx, guard
 from cockpit.i18n import columns, label, message, t
 from cockpit.timetravel import chosen_day
@@ -54,19 +54,19 @@ def _hidden(show: bool) -> dict:
 def layout(who) -> html.Div:
     manager = who.role in ("city_manager", "district_manager")
     form = html.Div([
-        dcc.Dropdown(id="al-owner", placeholder=t("派往（责任部门或区县）", "Dispatch to (department or district)"),
-                     className="wide", style=_hidden(manager)),
-        dcc.Dropdown(id="al-due", placeholder=t("处置时限", "Time limit"), clearable=False, style=_hidden(manager),
-                     options=[{"label": t(f"{h} 小时内", f"within {h} hours") if h < 168 else t("7 天内", "within 7 days"),
-                               "value": h} for h in DUE_HOURS]),
-        dcc.Input(id="al-note", placeholder=t("说明：处置情况、退回原因或评价意见", "Note: what was done, why it is returned, or the evaluation"),
-                  className="wide", maxLength=500),
-        dcc.Dropdown(id="al-rating", placeholder=t("评分（1–5）", "Rating (1–5)"), style=_hidden(who.role == "city_manager"),
-                     options=[{"label": f"{r} ★", "value": r} for r in RATINGS]),
-        html.Button(t(*ACTION_NAMES["dispatch"]), id="al-dispatch", disabled=True, style=_hidden(manager)),
-        html.Button(t(*ACTION_NAMES["handle"]), id="al-handle", disabled=True),
-        html.Button(t(*ACTION_NAMES["close"]), id="al-close", disabled=True, style=_hidden(who.role == "city_manager")),
-        html.Button(t(*ACTION_NAMES["return"]), id="al-return", disabled=True, style=_hidden(who.role == "city_manager")),
+        select("al-owner", placeholder=t("派往（责任部门或区县）", "Dispatch to (department or district)"),
+               className="wide", style=_hidden(manager)),
+        select("al-due", placeholder=t("处置时限", "Time limit"), style=_hidden(manager),
+               options=[{"label": t(f"{h} 小时内", f"within {h} hours") if h < 168 else t("7 天内", "within 7 days"),
+                         "value": str(h)} for h in DUE_HOURS]),
+        text_input("al-note", t("说明：处置情况、退回原因或评价意见", "Note: what was done, why it is returned, or the evaluation"),
+                   className="wide", inputProps={"maxLength": 500}),
+        select("al-rating", placeholder=t("评分（1–5）", "Rating (1–5)"), style=_hidden(who.role == "city_manager"),
+               options=[{"label": f"{r} ★", "value": str(r)} for r in RATINGS]),
+        button(t(*ACTION_NAMES["dispatch"]), "al-dispatch", kind="primary", disabled=True, style=_hidden(manager)),
+        button(t(*ACTION_NAMES["handle"]), "al-handle", kind="primary", disabled=True),
+        button(t(*ACTION_NAMES["close"]), "al-close", kind="primary", disabled=True, style=_hidden(who.role == "city_manager")),
+        button(t(*ACTION_NAMES["return"]), "al-return", kind="danger", disabled=True, style=_hidden(who.role == "city_manager")),
     ], className="toolbar", style=_hidden(_can_act(who)))
     performance = html.Div([
         html.H4(t("各责任方处置效能（派单以来）", "How owners dispose of alerts (since dispatching began)")),
@@ -78,9 +78,9 @@ def layout(who) -> html.Div:
     return html.Div([
         html.Div(id="al-summary", className="notice"),
         html.Div([
-            dcc.Dropdown(id="al-view", value="mine" if _can_act(who) else "all", clearable=False, className="picker",
-                         options=[{"label": t(*VIEWS[v]), "value": v} for v in VIEWS if _can_act(who) or v != "mine"]),
-            dcc.Input(id="al-search", placeholder=t("按内容、区县或规则查找", "Find by text, district or rule"), debounce=True, type="search"),
+            select("al-view", value="mine" if _can_act(who) else "all", className="picker",
+                   options=[{"label": t(*VIEWS[v]), "value": v} for v in VIEWS if _can_act(who) or v != "mine"]),
+            text_input("al-search", t("按内容、区县或规则查找", "Find by text, district or rule"), debounce=True),
         ], className="toolbar"),
         data_grid("al-table", columns(COLUMNS), page_size=15, select=True, wrap=("rule_id", "message", "owner"),
                   row_classes={"overdue": "overdue"}),
@@ -196,7 +196,7 @@ def _targets(who, alert: dict) -> list[tuple[str, str]]:
 
 
 @callback(Output("al-detail", "children"), Output("al-dispatch", "disabled"), Output("al-handle", "disabled"),
-          Output("al-close", "disabled"), Output("al-return", "disabled"), Output("al-owner", "options"),
+          Output("al-close", "disabled"), Output("al-return", "disabled"), Output("al-owner", "data"),
           Input("al-table", "selectedRows"), Input("al-result", "children"), State("al-pending", "data"))
 def detail(selected, _, pending):
     """The chosen alert: its message, where it stands, its whole history, and what ``who`` may do.
@@ -240,6 +240,11 @@ def _whole(value) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+def _as_whole(choice):
+    """A choice's value as a whole number ("24" -> 24: the lists' values are text); else as sent."""
+    return int(choice) if isinstance(choice, str) and choice.isdigit() else choice
+
+
 def _problem(who, step: str, alert: dict | None, owner: str | None, due, note: str, rating) -> str | None:
     """Why ``step`` cannot be taken as asked, in the reader's language; None when it can."""
     if alert is None or step not in _actions(who, alert):
@@ -279,6 +284,7 @@ def ask(_d, _h, _c, _r, selected, owner, due, note, rating):
     step = {"al-dispatch": "dispatch", "al-handle": "handle", "al-close": "close", "al-return": "return"}.get(dash.ctx.triggered_id)
     alert = _selected(who, _ids(selected))
     note = (note or "").strip()[:500]
+    due, rating = _as_whole(due), _as_whole(rating)
     problem = _problem(who, step or "", alert, owner, due, note, rating) if step else t("未知操作", "Unknown action.")
     if problem:
         return None, "", problem

@@ -7,10 +7,10 @@ import pandas as pd
 from dash import Input, Output, State, callback, dcc, html
 
 from cockpit import data
-from cockpit.components import page, send_csv
+from cockpit.components import button, page, select, send_csv
 from cockpit.context import guard
 from cockpit.fan import fan_traces, threshold_lines, today_marker
-from cockpit.i18n import date_picker_text, dropdown_labels, figure_layout, graph_config, label, lang, t
+from cockpit.i18n import date_picker_text, figure_layout, graph_config, label, lang, t
 from warehouse.contract.feeds import FEEDS
 
 PATH = "/explorer"
@@ -28,16 +28,17 @@ def layout(who) -> html.Div:
         {"label": t(n, e), "value": c} for c, n, e in zip(ds.district_code, ds.name, ds.name_en)]
     options = [o for o in options if o["value"] in who.district_filter([o["value"]], city)]
     return html.Div([
-        dcc.Dropdown(id="ex-ind", multi=True, value=["cert.usage"], labels=dropdown_labels(),
-                     options=[{"label": t(r.name_zh, r.name_en), "value": r.indicator_id} for r in cat.itertuples()]),
-        dcc.Dropdown(id="ex-dist", multi=True, labels=dropdown_labels(), value=[options[0]["value"]] if options else [], options=options),
+        select("ex-ind", [{"label": t(r.name_zh, r.name_en), "value": r.indicator_id} for r in cat.itertuples()], multi=True,
+               value=["cert.usage"], placeholder=t("选择指标", "Choose indicators")),
+        select("ex-dist", options, multi=True, value=[options[0]["value"]] if options else [],
+               placeholder=t("选择全市或区县", "Choose the city or districts")),
         dcc.DatePickerRange(id="ex-dates", **date_picker_text()),
         html.Div(t("实线为实际值；虚线为预测均值，深色与浅色带为 80% 与 95% 预测区间；虚横线为预警线与警戒线。",
                    "Solid: what happened; dashed: the forecast mean, with its 80% (darker) and 95% (lighter) intervals; "
                    "dashed levels: the warning and critical thresholds."), className="delta"),
         dcc.Graph(id="ex-graph", config=graph_config()),
         html.Div(id="ex-defs", className="card"),
-        html.Button(t("下载 CSV", "Download CSV"), id="ex-download-btn"),
+        button(t("下载 CSV", "Download CSV"), "ex-download-btn"),
         dcc.Download(id="ex-download"),
     ])
 

@@ -9,7 +9,7 @@ import pandas as pd
 from dash import Input, Output, State, callback, dcc, html
 
 from cockpit import data
-from cockpit.components import data_grid, page, scope_name, send_csv
+from cockpit.components import button, data_grid, page, scope_name, select, send_csv, text_input
 from cockpit.context import ctx, guard
 from cockpit.i18n import columns, figure_layout, graph_config, label, message, named, t
 from warehouse.contract.labels import REASONS
@@ -189,9 +189,11 @@ def layout(who) -> html.Div:
     if not deliveries.empty:
         # A steward's ledger is all their own department's: no department column.
         shown_columns = [c for c in DELIVERY_COLUMNS if c != "department" or who.role != "steward"]
-        # The words (why, what to do) get room on several lines.
+        # Words (names, why, what to do) are shown whole, on several lines: the ledger fits the screen.
         parts.append(data_grid("in-deliveries", columns(shown_columns), _deliveries(deliveries), page_size=15,
-                               sort=True, filter=True, wrap=("fix", "error")))
+                               sort=True, filter=("department", "feed", "business_date", "file_name", "status", "reason"),
+                               wrap=("department", "feed", "file_name", "status", "reason", "fix", "error"),
+                               wrap_width=120))
     if not reasons.empty:
         parts.append(dcc.Graph(id="in-reasons", figure=_reasons_chart(reasons), config=graph_config()))
     elif not deliveries.empty:
@@ -206,11 +208,13 @@ def layout(who) -> html.Div:
     if who.role == "steward" and not deliveries.empty:
         parts += [
             html.H3(t("被拒数据行（每次查看都将被审计）", "Rejected rows (every view is audited)")),
-            dcc.Input(id="in-delivery", type="number", placeholder=t("批次号", "Delivery id")),
-            dcc.Input(id="in-purpose", placeholder=t("用途（必填）", "Purpose (required)"), style={"width": "30%"}),
-            dcc.Dropdown(id="in-basis", options=[{"label": t(*LEGAL_BASES[b]), "value": b} for b in ("statutory_duty", "data_correction")],
-                         placeholder=t("法律依据（必填）", "Legal basis (required)"), style={"minWidth": "22rem"}),
-            html.Button(t("查看", "View"), id="in-view"), html.Button(t("下载", "Download"), id="in-download-btn"),
+            html.Div([
+                text_input("in-delivery", t("批次号", "Delivery id"), kind="number"),
+                text_input("in-purpose", t("用途（必填）", "Purpose (required)"), style={"width": "30%"}),
+                select("in-basis", [{"label": t(*LEGAL_BASES[b]), "value": b} for b in ("statutory_duty", "data_correction")],
+                       placeholder=t("法律依据（必填）", "Legal basis (required)"), style={"minWidth": "22rem"}),
+                button(t("查看", "View"), "in-view", kind="primary"), button(t("下载", "Download"), "in-download-btn"),
+            ], className="toolbar"),
             dcc.Download(id="in-download"),
             html.Div(id="in-rows"),
         ]
@@ -220,12 +224,16 @@ def layout(who) -> html.Div:
 def _rejected(who, delivery_id, purpose, basis, action):
     """Rejected rows of one delivery for its own department's steward, who must say why and on
     which legal basis; each access is audited (and shown to the people whose rows they are)."""
-    if who.role != "steward" or delivery_id is None or not (purpose or "").strip() or basis not in LEGAL_BASES:
+    try:  # the field sends a number, or "" while empty; a forged request may send anything
+        delivery_id = int(delivery_id)
+    except (TypeError, ValueError):
         return None
-    rows = data.rejected_rows_for(who, int(delivery_id))
+    if who.role != "steward" or not (purpose or "").strip() or basis not in LEGAL_BASES:
+        return None
+    rows = data.rejected_rows_for(who, delivery_id)
     if rows.empty:
         return rows
-    ctx().store.log_access(who.username, who.role, action, delivery_id=int(delivery_id), rows=len(rows),
+    ctx().store.log_access(who.username, who.role, action, delivery_id=delivery_id, rows=len(rows),
                            id_numbers=id_numbers_in(rows.raw), purpose=purpose.strip()[:200], scope=who.scope, legal_basis=basis)
     return rows
 

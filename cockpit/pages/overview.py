@@ -10,7 +10,7 @@ import pandas as pd
 from dash import Input, Output, callback, dcc, html
 
 from cockpit import data
-from cockpit.components import page, trace_href
+from cockpit.components import page, select, trace_href
 from cockpit.context import guard
 from cockpit.fan import sparkline_fan
 from cockpit.figures.city_map import DistrictOnMap, centre_view, city_view, map_config, score_range
@@ -43,8 +43,7 @@ def layout(who) -> html.Div:
             dcc.Graph(id="ov-map-centre", config=map_config(), className="map-centre",
                       style={} if district_shapes() is not None else {"display": "none"})]
     return html.Div([
-        html.Div([dcc.Dropdown(id="ov-pick", options=choices, value=choices[0]["value"] if choices else None, clearable=False,
-                               className="picker"),
+        html.Div([select("ov-pick", choices, value=choices[0]["value"] if choices else None, className="picker"),
                   html.Div(id="ov-asof", className="asof")], className="ov-bar"),
         dcc.Store(id="ov-district"),
         html.Section(maps, className="ov-maps card"),

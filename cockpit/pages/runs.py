@@ -13,7 +13,7 @@ from dash import Input, Output, State, callback, dcc, html
 from dash.exceptions import PreventUpdate
 
 from cockpit import console, dagster_api
-from cockpit.components import confirmation, confirmation_toggle, data_grid, page
+from cockpit.components import button, confirmation, confirmation_toggle, data_grid, page, select, text_input
 from cockpit.context import ctx, guard
 from cockpit.i18n import columns, date_picker_text, label, t
 from warehouse.ops import settings
@@ -50,10 +50,10 @@ ACTIONS = {"ru-refresh": "refresh", "ru-backfill": "backfill", "ru-from-failure"
 def layout(who) -> html.Div:
     return html.Div([
         html.Div([
-            html.Button(t("立即刷新", "Run the daily refresh"), id="ru-refresh"),
+            button(t("立即刷新", "Run the daily refresh"), "ru-refresh", kind="primary"),
             html.Span(t("补算指标：", "Backfill indicators: "), className="delta"),
             dcc.DatePickerRange(id="ru-range", **date_picker_text()),
-            html.Button(t("补算", "Backfill"), id="ru-backfill"),
+            button(t("补算", "Backfill"), "ru-backfill"),
         ], className="toolbar"),
         html.Div(id="ru-preview", className="notice"),
         html.Div(id="ru-hint", className="notice"),
@@ -62,16 +62,15 @@ def layout(who) -> html.Div:
         html.H3(t("调度与传感器", "Schedules and sensors")),
         data_grid("ru-instigators", columns(INSTIGATOR_COLUMNS)),
         html.Div([
-            dcc.Dropdown(id="ru-instigator", placeholder=t("选择调度或传感器", "Choose a schedule or sensor"),
-                         style={"minWidth": "22em"}),
-            html.Button(t("开启", "Turn on"), id="ru-on"),
-            html.Button(t("关闭", "Turn off"), id="ru-off"),
+            select("ru-instigator", placeholder=t("选择调度或传感器", "Choose a schedule or sensor"), style={"minWidth": "22em"}),
+            button(t("开启", "Turn on"), "ru-on"),
+            button(t("关闭", "Turn off"), "ru-off", kind="danger"),
         ], className="toolbar"),
         html.Div([
             html.Span(t("每日刷新时间（时:分，北京时间）：", "Daily refresh at (HH:MM, China Standard Time): "), className="delta"),
-            dcc.Input(id="ru-time", value=settings.load(ctx().home.root)["daily_refresh_at"], placeholder="06:30",
-                      debounce=True, style={"width": "6em"}),
-            html.Button(t("修改时间", "Change the time"), id="ru-time-set"),
+            text_input("ru-time", "06:30", value=settings.load(ctx().home.root)["daily_refresh_at"], debounce=True,
+                       style={"width": "6em"}),
+            button(t("修改时间", "Change the time"), "ru-time-set"),
         ], className="toolbar"),
         html.H3(t("数据新鲜度", "Freshness")),
         html.Div(t("每天 09:00（北京时间）前，各数据集、专题库、指标、预测与发布都应在当天 06:00 后更新过；"
@@ -83,17 +82,16 @@ def layout(who) -> html.Div:
         html.H3(t("补算", "Backfills")),
         data_grid("ru-backfills", columns(BACKFILL_COLUMNS)),
         html.Div([
-            dcc.Dropdown(id="ru-bf", placeholder=t("选择补算", "Choose a backfill"), style={"minWidth": "22em"}),
-            html.Button(t("取消补算", "Cancel the backfill"), id="ru-bf-cancel"),
+            select("ru-bf", placeholder=t("选择补算", "Choose a backfill"), style={"minWidth": "22em"}),
+            button(t("取消补算", "Cancel the backfill"), "ru-bf-cancel", kind="danger"),
         ], className="toolbar"),
         html.H3(t("运行", "Runs")),
         data_grid("ru-table", columns(COLUMNS), page_size=15),
         html.Div([
-            dcc.Dropdown(id="ru-run", placeholder=t("选择一次运行查看详情", "Choose a run to see its steps"),
-                         style={"minWidth": "28em"}),
-            html.Button(t("从失败处重新执行", "Re-execute from the failure"), id="ru-from-failure"),
-            html.Button(t("全部重新执行", "Re-execute all steps"), id="ru-all-steps"),
-            html.Button(t("取消运行", "Cancel the run"), id="ru-cancel"),
+            select("ru-run", placeholder=t("选择一次运行查看详情", "Choose a run to see its steps"), style={"minWidth": "28em"}),
+            button(t("从失败处重新执行", "Re-execute from the failure"), "ru-from-failure", kind="primary"),
+            button(t("全部重新执行", "Re-execute all steps"), "ru-all-steps"),
+            button(t("取消运行", "Cancel the run"), "ru-cancel", kind="danger"),
         ], className="toolbar"),
         html.Div(id="ru-detail"),
         dcc.Store(id="ru-chosen"),  # the run an action just started
@@ -104,8 +102,8 @@ def layout(who) -> html.Div:
     ])
 
 
-@callback(Output("ru-table", "rowData"), Output("ru-run", "options"), Output("ru-instigators", "rowData"),
-          Output("ru-instigator", "options"), Output("ru-backfills", "rowData"), Output("ru-bf", "options"),
+@callback(Output("ru-table", "rowData"), Output("ru-run", "data"), Output("ru-instigators", "rowData"),
+          Output("ru-instigator", "data"), Output("ru-backfills", "rowData"), Output("ru-bf", "data"),
           Output("ru-status", "children"), Input("ru-tick", "n_intervals"), Input("ru-result", "children"))
 def render(_, __):
     guard(PATH)

@@ -15,7 +15,7 @@ from dash import Input, Output, callback, dcc, html
 from dash.exceptions import PreventUpdate
 
 from cockpit import data
-from cockpit.components import TRACE_PATH, data_grid, page
+from cockpit.components import TRACE_PATH, data_grid, page, select
 from cockpit.context import guard
 from cockpit.i18n import columns, figure_layout, graph_config, label, lang, t
 from cockpit.timetravel import parse_day
@@ -57,9 +57,9 @@ def layout(who, area: str | None = None, indicator: str | None = None, day: str 
     return html.Div([
         html.H3(id="tr-path", className="trace-path"),
         html.Div([
-            dcc.Dropdown(id="tr-area", options=areas, value=area, clearable=False, className="picker"),
-            dcc.Dropdown(id="tr-ind", value=indicator, clearable=False, className="picker",
-                         options=[{"label": t(r.name_zh, r.name_en), "value": r.indicator_id} for r in cat.itertuples()]),
+            select("tr-area", areas, value=area, className="picker"),
+            select("tr-ind", [{"label": t(r.name_zh, r.name_en), "value": r.indicator_id} for r in cat.itertuples()],
+                   value=indicator, className="picker"),
             dcc.DatePickerSingle(id="tr-day", date=day, display_format="YYYY-MM-DD", className="trace-day",
                                  month_format=t("YYYY年 MMMM", "MMMM YYYY"), first_day_of_week=1, clearable=False,
                                  placeholder=t("数值日期", "Day of the value")),

@@ -6,10 +6,10 @@ auditor cannot change users)."""
 from __future__ import annotations
 
 import dash
-from dash import Input, Output, State, callback, dcc, html
+from dash import Input, Output, State, callback, html
 
 from cockpit.auth import UserRefused, add_user, check_user, scopes_for
-from cockpit.components import confirmation, confirmation_toggle, data_grid, page, scope_name
+from cockpit.components import button, confirmation, confirmation_toggle, data_grid, page, scope_name, select, text_input
 from cockpit.context import ctx, guard
 from cockpit.i18n import columns, label, t
 from cockpit.roles import ROLES, SCOPED
@@ -25,19 +25,19 @@ def layout(who) -> html.Div:
     return html.Div([
         data_grid("us-table", columns(COLUMNS), page_size=25, select=True, sort=True),
         html.Div([
-            html.Button(t("停用", "Disable"), id="us-disable"), html.Button(t("启用", "Enable"), id="us-enable"),
+            button(t("停用", "Disable"), "us-disable", kind="danger"), button(t("启用", "Enable"), "us-enable"),
         ], className="toolbar"),
         html.H3(t("新增或更新用户", "Add or update a user")),
         html.Div([
-            dcc.Input(id="us-name", placeholder=t("用户名", "User name")),
-            dcc.Dropdown(id="us-role", options=[{"label": t(*ROLES[r]), "value": r} for r in ROLES],
-                         placeholder=t("角色", "Role"), style={"minWidth": "14rem"}),
+            text_input("us-name", t("用户名", "User name")),
+            select("us-role", [{"label": t(*ROLES[r]), "value": r} for r in ROLES], placeholder=t("角色", "Role"),
+                   style={"minWidth": "14rem"}),
             # Names, never codes: the districts or departments the chosen role may be limited to.
-            dcc.Dropdown(id="us-scope", options=[], placeholder=t("范围（区县或部门）", "Scope (district or department)"),
-                         disabled=True, style={"minWidth": "14rem"}),
-            dcc.Input(id="us-id-number", placeholder=t("市民的身份证号（仅市民账号）", "Citizen's identity number (citizens only)")),
-            dcc.Input(id="us-password", type="password", placeholder=t("初始密码（至少8位）", "Password (8+ characters)")),
-            html.Button(t("保存", "Save"), id="us-save"),
+            select("us-scope", placeholder=t("范围（区县或部门）", "Scope (district or department)"), disabled=True,
+                   style={"minWidth": "14rem"}),
+            text_input("us-id-number", t("市民的身份证号（仅市民账号）", "Citizen's identity number (citizens only)")),
+            text_input("us-password", t("初始密码（至少8位）", "Password (8+ characters)"), kind="password"),
+            button(t("保存", "Save"), "us-save", kind="primary"),
         ], className="toolbar"),
         html.Div(id="us-hint", className="notice"),
         html.Div(id="us-result", className="notice", role="status"),
@@ -53,7 +53,7 @@ def render(_):
             for u in ctx().store.users()]
 
 
-@callback(Output("us-scope", "options"), Output("us-scope", "disabled"), Output("us-scope", "value"), Input("us-role", "value"))
+@callback(Output("us-scope", "data"), Output("us-scope", "disabled"), Output("us-scope", "value"), Input("us-role", "value"))
 def scope_options(role):
     """The scopes the chosen role may have, by name; none (and the list closed) for the others."""
     guard(PATH)

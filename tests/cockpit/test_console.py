@@ -291,10 +291,10 @@ def test_an_analyst_uses_the_console_in_a_browser(browser, console_url: str, dag
     def confirmed(button: str) -> None:
         """Click ``button``, read the question the page puts, and confirm it."""
         page.click(button)
-        expect(page.locator("#ru-modal")).to_be_visible()
+        expect(page.get_by_role("dialog")).to_be_visible()
         asked.append(page.inner_text("#ru-modal-text"))
         page.click("#ru-yes")
-        expect(page.locator("#ru-modal")).to_be_hidden(timeout=60_000)
+        expect(page.get_by_role("dialog")).to_be_hidden(timeout=60_000)
     s.open("/runs")
     expect(page.locator("#ru-status")).to_contain_text("调度服务在线", timeout=20_000)
 

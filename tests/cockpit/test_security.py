@@ -184,8 +184,8 @@ def test_an_administrator_manages_users_but_not_itself_and_reads_no_personal_dat
     assert "newbie" in _user_said(_user_change(admin, app, "save", "newbie", "analyst", None, None, "a long password"))
     assert OpsStore(home).user("newbie")["role"] == "analyst"
     # A steward's scope is chosen among departments by name; a scope that is not one is refused in words.
-    options = json.loads(_dash(admin, app, "us-scope.options", [["steward"], []]).get_data(as_text=True))["response"]["us-scope"]
-    assert {"label": "公安局", "value": "psb"} in options["options"] and not options["disabled"]
+    options = json.loads(_dash(admin, app, "us-scope.data", [["steward"], []]).get_data(as_text=True))["response"]["us-scope"]
+    assert {"label": "公安局", "value": "psb"} in options["data"] and not options["disabled"]
     refused = _user_said(_user_change(admin, app, "save", "stew", "steward", "330106", None, "a long password"))
     assert refused == "未保存：所选范围不适用于该角色" and OpsStore(home).user("stew") is None
     for path in ("/ingestion", "/audit", "/my-data"):
