@@ -222,6 +222,12 @@ def test_a_past_day_shows_the_cockpit_as_it_stood_and_a_card_leads_to_the_delive
     assert "12345政务服务便民热线" in cells and any(c.startswith("service_requests") for c in cells)
     s.assert_clean()
 
+# The maps keep their height and end before the scores and cards start (below them, or beside).
+MAPS_CLEAR_JS = """() => { const m = document.querySelector('.ov-maps').getBoundingClientRect();
+  const next = Array.from(document.querySelectorAll('.ov-side, #ov-kpis')).map(e => e.getBoundingClientRect());
+  return m.height >= 300 && next.every(b => b.top >= m.bottom - 1 || b.left >= m.right - 1); }"""
+
+
 def test_the_map_draws_the_real_districts_named_in_the_readers_language_and_offline(session, cockpit_url: str) -> None:
     """Thirteen district shapes from the real boundaries, each named once in the reader's
     language (the small central ones in the enlarged view), with a colour scale that says what
@@ -241,6 +247,14 @@ def test_the_map_draws_the_real_districts_named_in_the_readers_language_and_offl
         assert len(labels) == len(set(labels)), "a district named twice on one map"
         scale = " ".join(s.page.locator("#ov-map .colorbar text").all_text_contents())
         assert ("1.0 = 达到目标" if lang == "zh" else "1.0 = on target") in scale
+        assert s.page.evaluate(MAPS_CLEAR_JS), "the maps collapsed onto what follows them"
+    # On a phone too, load after load (the maps once collapsed on about half the loads).
+    s.page.set_viewport_size({"width": 390, "height": 844})
+    for _ in range(3):
+        s.open("/")
+        s.page.wait_for_function(MAP_DRAWN_JS)
+        s.settle()
+        assert s.page.evaluate(MAPS_CLEAR_JS), "the maps collapsed onto what follows them (phone)"
     hosts = {urlsplit(u).netloc for u in s.requests if not u.startswith(("data:", "blob:"))}
     assert hosts == {urlsplit(cockpit_url).netloc}, hosts
     # The boundaries the maps fetch are simplified: small enough for a phone.
