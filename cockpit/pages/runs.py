@@ -172,8 +172,10 @@ def show_run(picked, started, _, shown):
     """The chosen run's details: the one picked from the list, else the one an action just
     started, kept across the page's refreshes."""
     guard(PATH)
-    # (The list sets its value to nothing whenever its options change: that is no choice.)
-    chosen = {"ru-run": picked, "ru-chosen": started}.get(dash.ctx.triggered_id)
+    # A choice wins over a tick that fired with it (Dash names only the first of inputs that
+    # changed together); a list emptied of its value is no choice.
+    fired = set(dash.ctx.triggered_prop_ids.values())
+    chosen = picked if "ru-run" in fired and picked else started if "ru-chosen" in fired else None
     if chosen:
         return (*_run_detail(chosen), chosen)
     # A periodic refresh of what is shown. It never changes the choice: a refresh sent just
