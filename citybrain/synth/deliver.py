@@ -14,8 +14,11 @@ import hashlib
 import io
 import json
 import os
+import queue
+import threading
 import zlib
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,6 +37,7 @@ from citybrain.synth.ids import (
     uscc_check_char,
     usccs,
 )
+from citybrain.synth.text import to_arrow
 from warehouse.contract.feeds import FEEDS, FEEDS_BY_ID, FILE_REASONS, Feed
 
 # Columns whose values take part in cross-field checks: a second defect avoids them.
@@ -48,10 +52,10 @@ _FMT_WEIGHTS = {  # csv, jsonl, parquet
     "samr/entity_events": (0.6, 0.2, 0.2), "dsb/certificate_events": (0.4, 0.3, 0.3),
     "dsb/certificate_usage": (0.4, 0.2, 0.4), "hotline/service_requests": (0.5, 0.3, 0.2),
 }
-# reason -> (column kind, holder_type it applies to, check character, alphabet, validity of the other kind)
+# reason -> (column kind, holder_type it applies to, check character, alphabet)
 _CHECK_CHARS = {
-    "bad_id_number": ("id_number", "person", id_check_char, "0123456789X", is_valid_uscc),
-    "bad_uscc": ("uscc", "legal_person", uscc_check_char, USCC_ALPHABET, is_valid_id),
+    "bad_id_number": ("id_number", "person", id_check_char, "0123456789X"),
+    "bad_uscc": ("uscc", "legal_person", uscc_check_char, USCC_ALPHABET),
 }
 ROW_DEFECTS = ("missing_value", "bad_id_number", "bad_uscc", "bad_date", "future_date", "bad_code",
                "unknown_district", "mismatch", "bad_number", "duplicate", "malformed_row")
@@ -59,6 +63,47 @@ ROW_DEFECTS = ("missing_value", "bad_id_number", "bad_uscc", "bad_date", "future
 
 def _seed(*parts: object) -> int:
     return zlib.crc32("|".join(map(str, parts)).encode())
+
+
+class _Writer:
+    """One background thread that runs jobs in the order they come (the files' rows stay in
+    order); ``drain`` waits for all of them and raises the first job's error, if any."""
+
+    def __init__(self) -> None:
+        self.jobs: queue.Queue = queue.Queue(maxsize=2)  # bounds the rows held in memory
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, name="synth-writer", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        while True:
+            job = self.jobs.get()
+            try:
+                if job is None:
+                    return
+                if self.error is None:
+                    job()
+            except BaseException as e:  # noqa: BLE001 - handed to the generating thread
+                self.error = e
+            finally:
+                self.jobs.task_done()
+
+    def _raise(self) -> None:
+        if self.error is not None:
+            error, self.error = self.error, None
+            raise error
+
+    def submit(self, job: Callable[[], None]) -> None:
+        self._raise()
+        self.jobs.put(job)
+
+    def drain(self) -> None:
+        self.jobs.join()
+        self._raise()
+
+    def stop(self) -> None:
+        self.jobs.put(None)
+        self.thread.join()
 
 
 @dataclass
@@ -107,6 +152,7 @@ class Deliveries:
         self.w_deliveries.writerow(["department", "feed", "business_date", "file_name", "rows", "file_reason", "arrived_at", "late", "format", "encoding", "extra_columns"])
         self.w_rejections.writerow(["department", "feed", "business_date", "file_name", "line_number", "reason", "column_name"])
         self.clean_writers: dict[str, pq.ParquetWriter] = {}
+        self.writer = _Writer()
         self.missing: list[tuple[str, str, str]] = []
         self._plan_missing_and_file_defects()
 
@@ -202,6 +248,8 @@ class Deliveries:
     def close(self) -> dict:
         """Finish everything; returns a summary."""
         self.close_before(self.end + dt.timedelta(1))
+        self.writer.drain()
+        self.writer.stop()
         for w in self.clean_writers.values():
             w.close()
         self.t_deliveries.close()
@@ -252,12 +300,13 @@ class Deliveries:
         elif reason in _CHECK_CHARS:
             # Replace the check character with a wrong one; a corrupted holder_id must not
             # happen to be a valid code of the other kind instead.
-            kind, holder_type, check_char, alphabet, other_valid = _CHECK_CHARS[reason]
+            kind, holder_type, check_char, alphabet = _CHECK_CHARS[reason]
             c = pick([c for c in cols if row.get(c.name) is not None
                       and (c.kind == kind or (c.kind == "holder_id" and row.get("holder_type") == holder_type))])
             if c:
                 body = row[c.name][:17]
-                row[c.name] = pick([body + x for x in alphabet if x != check_char(body) and not other_valid(body + x)])
+                right, other = check_char(body), _other_kind_check(reason, body)
+                row[c.name] = pick([body + x for x in alphabet if x != right and x != other])
                 return reason, c.name
         elif reason == "bad_date":
             c = pick([c for c in cols if c.kind in ("date", "timestamp")])
@@ -310,9 +359,9 @@ class Deliveries:
                 return reason, c.name
         return None
 
-    def _defect_rows(self, dl: _Delivery, table: pa.Table) -> tuple[list[dict], list[int], list[list[tuple[str, str | None]]], set[int]]:
-        """Defective copies of random clean rows: (rows, source index, reasons, malformed positions)."""
-        n = table.num_rows
+    def _defect_rows(self, dl: _Delivery, n: int, row_at: Callable[[int], dict]) -> tuple[list[dict], list[int], list[list[tuple[str, str | None]]], set[int]]:
+        """Defective copies of random clean rows (``row_at(i)`` is row i of the ``n`` clean rows as a
+        dict): (rows, source index, reasons, malformed positions)."""
         rng = np.random.default_rng(_seed(self.seed, dl.feed.id, dl.bdate, dl.rows))
         kinds = self._applicable(dl.feed, dl.fmt)
         k = int(rng.binomial(n, self.defect_rate)) if n else 0
@@ -321,7 +370,7 @@ class Deliveries:
         if k == 0:
             return [], [], [], set()
         sources = np.sort(rng.integers(0, n, k))
-        src_rows = table.take(pa.array(sources)).to_pylist()
+        src_rows = [row_at(int(i)) for i in sources]
         rows, srcs, reasons, malformed = [], [], [], set()
         for src, row in zip(sources, src_rows):
             kind = kinds[self.rotation[dl.feed.id] % len(kinds)]
@@ -339,7 +388,7 @@ class Deliveries:
                     first = self._mutate(dl.feed, row, kind, dl.bdate, rng, set())
                     for _ in range(10 if first is None else 0):  # this row cannot carry it: try others
                         src = int(rng.integers(0, n))
-                        row = {**table.slice(src, 1).to_pylist()[0], dl.feed.key: row[dl.feed.key]}
+                        row = {**row_at(src), dl.feed.key: row[dl.feed.key]}
                         first = self._mutate(dl.feed, row, kind, dl.bdate, rng, set())
                         if first is not None:
                             break
@@ -359,27 +408,45 @@ class Deliveries:
     # ---------------------------------------------------------------- writing
     def _write(self, dl: _Delivery, batch: dict[str, np.ndarray]) -> None:
         names = dl.feed.column_names
-        table = pa.table({c: _to_arrow(batch[c]) for c in names})
+        cols = {c: batch[c] for c in names}
+        n = len(cols[names[0]])
+
+        def row_at(i: int) -> dict:
+            return {c: _value(cols[c], i) for c in names}
+
         # The latest clean rows of each feed seed the extra files that carry file-level defects.
-        self.samples[dl.feed.id] = (self.samples.get(dl.feed.id, []) + table.slice(0, 20).to_pylist())[-20:]
-        bad, srcs, reasons, malformed = self._defect_rows(dl, table)
-        n = table.num_rows
+        self.samples[dl.feed.id] = (self.samples.get(dl.feed.id, []) + [row_at(i) for i in range(min(n, 20))])[-20:]
+        bad, srcs, reasons, malformed = self._defect_rows(dl, n, row_at)
         if bad:
-            extra = pa.Table.from_pylist(bad, schema=table.schema)
-            full = pa.concat_tables([table, extra])
+            # Each defective copy right after its source row.
             order = np.argsort(np.concatenate([np.arange(n) * 2, np.array(srcs) * 2 + 1]), kind="stable")
-            full = full.take(pa.array(order))
-            pos_of_bad = {int(np.flatnonzero(order == n + j)[0]): j for j in range(len(bad))}
+            position = np.empty_like(order)
+            position[order] = np.arange(len(order))
+            pos_of_bad = {int(position[n + j]): j for j in range(len(bad))}
         else:
-            full, order, pos_of_bad = table, None, {}
-        if dl.drift:
-            full = full.append_column("remark", pa.array(["备注"] * full.num_rows, pa.string()))
+            order, pos_of_bad = None, {}
         first_line = dl.rows + 1
         raw_lines = {p: j for p, j in pos_of_bad.items() if j in malformed}
-        self._append(dl, full, raw_lines)
         for p, j in sorted(pos_of_bad.items()):
             for reason, col in reasons[j]:
                 self.w_rejections.writerow([dl.feed.department, dl.feed.name, _iso(dl.bdate), dl.path.name, first_line + p, reason, col or ""])
+        # Arrow tables and files are made by the writer thread while the city lives on.
+        self.writer.submit(lambda: self._write_rows(dl, cols, bad, order, raw_lines, first_line))
+        dl.rows += n + len(bad)
+
+    def _write_rows(self, dl: _Delivery, cols: dict[str, np.ndarray], bad: list[dict], order: np.ndarray | None,
+                    raw_lines: dict[int, int], first_line: int) -> None:
+        """Append clean rows and their defective copies (placed by ``order``) to the delivery's
+        file, and the clean rows to the truth (in the writer thread)."""
+        names = dl.feed.column_names
+        n = len(cols[names[0]])
+        if order is not None:
+            full = pa.table({c: to_arrow(_interleave(cols[c], [r[c] for r in bad], order)) for c in names})
+        else:
+            full = pa.table({c: to_arrow(cols[c]) for c in names})
+        if dl.drift:
+            full = full.append_column("remark", pa.array(["备注"] * full.num_rows, pa.string()))
+        self._append(dl, full, raw_lines, header=first_line == 1)
         if self.clean_truth:
             clean_pos = np.arange(full.num_rows) if order is None else np.flatnonzero(order < n)
             clean = full.select(names).take(pa.array(clean_pos))
@@ -392,9 +459,9 @@ class Deliveries:
                 w = pq.ParquetWriter(self.truth / "clean" / f"{dl.feed.department}__{dl.feed.name}.parquet", clean.schema)
                 self.clean_writers[dl.feed.id] = w
             w.write_table(clean)
-        dl.rows += full.num_rows
 
-    def _append(self, dl: _Delivery, table: pa.Table, raw_lines: dict[int, int]) -> None:
+    def _append(self, dl: _Delivery, table: pa.Table, raw_lines: dict[int, int], *, header: bool) -> None:
+        """Write rows to the delivery's file; ``header``: they are its first rows."""
         dl.path.parent.mkdir(parents=True, exist_ok=True)
         if dl.fmt == "parquet":
             if dl.writer is None:
@@ -406,8 +473,8 @@ class Deliveries:
             if dl.encoding == "utf-8-sig":
                 dl.handle.write(b"\xef\xbb\xbf")
         if dl.fmt == "csv":
-            lines = _csv_lines(table, header=dl.rows == 0)
-            offset = 1 if dl.rows == 0 else 0
+            lines = _csv_lines(table, header=header)
+            offset = 1 if header else 0
             for p in raw_lines:
                 line = lines[p + offset]
                 lines[p + offset] = line + ",EXTRA" if p % 2 == 0 else line.rsplit(",", 2)[0]
@@ -419,6 +486,7 @@ class Deliveries:
         dl.handle.write(text.encode("gb18030" if dl.encoding == "gb18030" else "utf-8"))
 
     def _finish(self, dl: _Delivery) -> None:
+        self.writer.drain()
         dl.path.parent.mkdir(parents=True, exist_ok=True)
         if dl.rows == 0:  # a day with nothing to report: header only (or an empty file)
             cols = dl.feed.column_names + (["remark"] if dl.drift else [])
@@ -476,15 +544,47 @@ class Deliveries:
                                     len(rows), kind, dl.arrival.isoformat(sep=" "), int(dl.late), path.suffix[1:], "utf-8", ""])
 
 
-def _to_arrow(values: np.ndarray) -> pa.Array:
-    """Strings to Arrow, fast: ASCII columns (ids, dates, codes) go through bytes; text with
-    Chinese characters, or with None for empty optional values, goes through Python objects."""
-    if values.dtype.kind == "U":
-        try:
-            return pa.array(values.astype("S"), type=pa.binary()).cast(pa.string())
-        except UnicodeEncodeError:
-            pass
-    return pa.array(np.asarray(values, dtype=object), type=pa.string())
+def _value(values: np.ndarray, i: int) -> str | None:
+    """Row ``i`` of an emitted column as Arrow would give it back: a ``str`` or None."""
+    if isinstance(values, np.ma.MaskedArray):
+        if values.mask is not np.ma.nomask and values.mask[i]:
+            return None
+        values = values.data
+    v = values[i]
+    if v is None:
+        return None
+    return v.decode("utf-8") if isinstance(v, bytes) else str(v)
+
+
+def _interleave(values: np.ndarray, extra: list[str | None], order: np.ndarray) -> np.ndarray:
+    """``values`` followed by ``extra`` (same kind: UTF-8 bytes for a byte-string column, a
+    masked value for None), reordered by ``order``."""
+    mask = np.ma.getmaskarray(values) if isinstance(values, np.ma.MaskedArray) else None
+    data = values.data if isinstance(values, np.ma.MaskedArray) else np.asarray(values)
+    none = np.array([v is None for v in extra], dtype=bool)
+    if data.dtype.kind == "O":
+        both = np.concatenate([data, np.array(extra + [None], dtype=object)[:-1]])
+        return both[order]
+    if data.dtype.kind == "S":
+        more = np.array([b"" if v is None else v.encode("utf-8") for v in extra])
+    else:
+        more = np.array(["" if v is None else v for v in extra])
+    both = np.concatenate([data, more.astype(data.dtype.kind)])
+    if mask is None and not none.any():
+        return both[order]
+    full_mask = np.concatenate([np.zeros(len(data), bool) if mask is None else mask, none])
+    return np.ma.masked_array(both[order], mask=full_mask[order])
+
+
+def _other_kind_check(reason: str, body: str) -> str | None:
+    """The one check character that would make ``body`` a valid code of the other kind than
+    ``reason`` corrupts (None if no character would)."""
+    if reason == "bad_id_number":  # the corrupted value must not be a valid credit code
+        return uscc_check_char(body) if len(body) == 17 and all(c in USCC_ALPHABET for c in body) else None
+    if len(body) != 17 or not body.isdigit():  # nor a corrupted credit code a valid identity number
+        return None
+    right = id_check_char(body)
+    return right if is_valid_id(body + right) else None
 
 
 def _iso(day_number: int) -> str:
