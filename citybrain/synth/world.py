@@ -19,6 +19,7 @@ import numpy as np
 from citybrain.synth.hotline import Hotline
 from citybrain.synth.ids import EPOCH, id_numbers, place_codes_for, usccs
 from citybrain.synth.names import entity_names, person_names
+from citybrain.synth.text import decimal, iso_dates, iso_seconds, join
 from warehouse.contract.city import City
 from warehouse.contract.feeds import ETHNICITY_CODES
 from warehouse.contract.workdays import day_kind, near_spring_festival
@@ -67,6 +68,9 @@ CERT_TYPES = np.array(list(CERT_PREFIX))
 CT = {t: i for i, t in enumerate(CERT_TYPES)}
 CERT_ISSUERS = np.array([CERT_ISSUER[t] for t in CERT_TYPES])
 HOLDER_KINDS = np.array(["person", "legal_person"])
+# The same as ASCII byte strings, the form emitted columns take (cheap to build and to hand to Arrow).
+CERT_TYPES_B, CERT_ISSUERS_B, HOLDER_KINDS_B = CERT_TYPES.astype("S"), CERT_ISSUERS.astype("S"), HOLDER_KINDS.astype("S")
+SERVICES_B = np.array(SERVICES, dtype="S")
 PERSON, LEGAL_PERSON = 0, 1
 # Hostile but valid values, so every layer is exercised with them.
 HOSTILE_PERSON_NAME = "<script>alert(1)</script>"
@@ -80,8 +84,8 @@ def days_of(dates: np.ndarray) -> np.ndarray:
 
 
 def iso(days: np.ndarray | int) -> np.ndarray:
-    """YYYY-MM-DD strings of day numbers."""
-    return np.datetime_as_string(np.asarray(days, dtype="datetime64[D]"), unit="D")
+    """YYYY-MM-DD of day numbers, as ASCII byte strings."""
+    return iso_dates(days)
 
 
 def in_chunks(method: Callable) -> Callable:
@@ -103,20 +107,26 @@ def in_chunks(method: Callable) -> Callable:
 
 
 def serials(prefix: str, start: int, n: int, width: int) -> np.ndarray:
-    """``n`` identifiers: the prefix and a zero-padded running number."""
+    """``n`` identifiers: the prefix and a zero-padded running number (ASCII byte strings)."""
     if n == 0:
-        return np.array([], dtype=f"<U{len(prefix) + width}")
-    return np.char.add(prefix, np.char.zfill(np.arange(start, start + n).astype(str), width))
+        return np.array([], dtype=f"S{len(prefix) + width}")
+    return join(prefix, decimal(np.arange(start, start + n), width))
 
 
 class Grow:
-    """A column store that grows by appending and is indexed by integer ids."""
+    """A column store that grows by appending and is indexed by integer ids.
+
+    Columns live in buffers with room to spare (appending copies the old rows only when a
+    buffer doubles); ``cols`` holds views of the filled part.
+    """
 
     def __init__(self, **cols: np.ndarray) -> None:
-        self.cols = dict(cols)
+        self.buffers = dict(cols)
+        self.n = len(next(iter(cols.values())))
+        self.cols = {k: v[: self.n] for k, v in cols.items()}
 
     def __len__(self) -> int:
-        return len(next(iter(self.cols.values())))
+        return self.n
 
     def __getattr__(self, name: str) -> np.ndarray:
         try:
@@ -125,11 +135,18 @@ class Grow:
             raise AttributeError(name) from None
 
     def append(self, **cols: np.ndarray) -> np.ndarray:
-        start = len(self)
+        start = self.n
+        end = start + len(next(iter(cols.values())))
         for k, v in cols.items():
-            old = self.cols[k]
-            self.cols[k] = np.concatenate([old, np.asarray(v).astype(old.dtype, copy=False)])
-        return np.arange(start, len(self))
+            buf = self.buffers[k]
+            if end > len(buf):
+                grown = np.empty(max(end, 2 * len(buf)), dtype=buf.dtype)
+                grown[:start] = buf[:start]
+                self.buffers[k] = buf = grown
+            buf[start:end] = np.asarray(v).astype(buf.dtype, copy=False)
+        self.n = end
+        self.cols = {k: b[:end] for k, b in self.buffers.items()}
+        return np.arange(start, end)
 
     def set(self, name: str, idx: np.ndarray, values) -> None:
         self.cols[name][idx] = values
@@ -146,6 +163,7 @@ class World:
         self.start = start
         self.rng = np.random.default_rng(seed)
         self.dist_codes = np.array(city.district_codes)
+        self.dist_codes_b = self.dist_codes.astype("S")
         self.dist_names = np.array([d.name for d in city.districts])
         pop = np.array([d.population for d in city.districts], dtype=float)
         self.dist_weights = pop / pop.sum()
@@ -156,7 +174,7 @@ class World:
     def _ids(self, prefix: str, day: int, n: int) -> np.ndarray:
         start = self.counters[prefix]
         self.counters[prefix] += n
-        stamp = iso(day).item().replace("-", "")
+        stamp = (EPOCH + dt.timedelta(int(day))).strftime("%Y%m%d")
         return serials(f"{prefix}{stamp}", start, n, 8)
 
     def _districts(self, n: int) -> np.ndarray:
@@ -182,11 +200,11 @@ class World:
         male_p = np.where(ages_years >= 60, 0.47, 0.52)
         gender = np.where(rng.random(n) < male_p, "1", "2")
         prefer = self.dist_codes[districts] if native else None
-        places = place_codes_for(years, rng, prefer)
-        ids = id_numbers(places, birth, gender, rng)
+        places = place_codes_for(years, rng, prefer, as_bytes=True)
+        ids = id_numbers(places, birth, gender, rng, as_bytes=True)
         eth = np.where(rng.random(n) < 0.985, "01", np.array(ETHNICITY_CODES[1:56])[rng.integers(0, 55, n)])
         return self.persons.append(
-            id=ids.astype("S18"), name=person_names(n, rng), gender=gender, birth=birth, eth=eth,
+            id=ids, name=person_names(n, rng), gender=gender, birth=birth, eth=eth,
             dist=districts, status=np.zeros(n, np.int8), employer=np.full(n, -1, np.int32),
             spouse=np.full(n, -1, np.int32), resident=np.ones(n, bool),
         )
@@ -290,7 +308,7 @@ class World:
         types = np.array(names)[rng.choice(len(names), n, p=w / w.sum())]
         prefix = np.array([ENTITY_TYPES[t][0] for t in types]) if n else np.array([], "<U2")
         dist = self._districts(n)
-        codes = usccs(prefix, self.dist_codes[dist], rng)
+        codes = usccs(prefix, self.dist_codes[dist], rng, as_bytes=True)
         ind_names = list(INDUSTRY_WEIGHTS)
         iw = np.array(list(INDUSTRY_WEIGHTS.values()))
         industry = np.array(ind_names)[rng.choice(len(ind_names), n, p=iw / iw.sum())]
@@ -306,7 +324,7 @@ class World:
         capital = np.round(rng.lognormal(4.0, 1.5, n), 2)
         capital = np.where((types == "individual_business") & (rng.random(n) < 0.5), np.nan, capital)
         return self.entities.append(
-            uscc=codes.astype("S18"), name=entity_names(types, self.dist_names[dist], rng), etype=types, rep=reps,
+            uscc=codes, name=entity_names(types, self.dist_names[dist], rng), etype=types, rep=reps,
             capital=capital, industry=industry, dist=dist, status=np.zeros(n, np.int8), size=rng.pareto(1.2, n) + 1,
         )
 
@@ -322,9 +340,9 @@ class World:
                 names[hit] = name
         emit("psb/household_events", bdate, {
             "event_id": self._ids("HJ", self.today, len(idx)),
-            "id_number": p.id[idx].astype(str), "name": names, "gender": p.gender[idx],
-            "birth_date": iso(p.birth[idx]), "ethnicity": p.eth[idx], "district_code": self.dist_codes[p.dist[idx]],
-            "event_type": np.full(len(idx), etype), "event_date": iso(event_day),
+            "id_number": p.id[idx], "name": names, "gender": p.gender[idx],
+            "birth_date": iso(p.birth[idx]), "ethnicity": p.eth[idx], "district_code": self.dist_codes_b[p.dist[idx]],
+            "event_type": np.full(len(idx), etype.encode()), "event_date": iso(event_day),
         })
 
     @in_chunks
@@ -332,11 +350,11 @@ class World:
         e = self.entities
         cap = e.capital[idx]
         emit("samr/entity_events", bdate, {
-            "event_id": self._ids("SC", self.today, len(idx)), "uscc": e.uscc[idx].astype(str), "name": e.name[idx],
-            "entity_type": e.etype[idx], "legal_rep_id_number": self.persons.id[e.rep[idx]].astype(str),
+            "event_id": self._ids("SC", self.today, len(idx)), "uscc": e.uscc[idx], "name": e.name[idx],
+            "entity_type": e.etype[idx], "legal_rep_id_number": self.persons.id[e.rep[idx]],
             "registered_capital": np.where(np.isnan(cap), None, np.char.mod("%.2f", np.nan_to_num(cap))).astype(object),
-            "industry_section": e.industry[idx], "district_code": self.dist_codes[e.dist[idx]],
-            "event_type": np.full(len(idx), etype), "event_date": iso(event_day),
+            "industry_section": e.industry[idx], "district_code": self.dist_codes_b[e.dist[idx]],
+            "event_type": np.full(len(idx), etype.encode()), "event_date": iso(event_day),
         })
 
     def _enrol(self, emit: Emit, people: np.ndarray, event_day: np.ndarray, bdate: np.ndarray) -> None:
@@ -345,18 +363,18 @@ class World:
         w = e.size[active] / e.size[active].sum()
         employer = active[self.rng.choice(len(active), len(people), p=w)]
         self.persons.set("employer", people, employer)
-        uscc = e.uscc[employer].astype(str)
+        uscc = e.uscc[employer]
         # ~0.5% of enrolments name an employer registered outside the city (unknown to samr).
         unknown = self.rng.random(len(people)) < (0.0 if self.clean else 0.005)
         if unknown.any():
-            uscc = np.where(unknown, usccs(np.full(len(people), "91"), np.full(len(people), "330100"), self.rng), uscc)
+            uscc = np.where(unknown, usccs(np.full(len(people), "91"), np.full(len(people), "330100"), self.rng, as_bytes=True), uscc)
         self._emit_hrss(emit, people, uscc, "enrol", event_day, bdate)
 
     @in_chunks
     def _emit_hrss(self, emit: Emit, people: np.ndarray, uscc: np.ndarray, etype: str, event_day: np.ndarray, bdate: np.ndarray) -> None:
         emit("hrss/insurance_events", bdate, {
-            "event_id": self._ids("SB", self.today, len(people)), "id_number": self.persons.id[people].astype(str),
-            "employer_uscc": uscc, "event_type": np.full(len(people), etype), "event_date": iso(event_day),
+            "event_id": self._ids("SB", self.today, len(people)), "id_number": self.persons.id[people],
+            "employer_uscc": uscc, "event_type": np.full(len(people), etype.encode()), "event_date": iso(event_day),
         })
 
     def _id_cards(self, persons: np.ndarray) -> np.ndarray:
@@ -373,7 +391,7 @@ class World:
         start = self.counters["cert"]
         self.counters["cert"] += n
         nos = serials(f"{CERT_PREFIX[ctype]}3301", start, n, 12)
-        cidx = self.certs.append(no=nos.astype("S24"), ctype=np.full(n, CT[ctype], np.int8),
+        cidx = self.certs.append(no=nos, ctype=np.full(n, CT[ctype], np.int8),
                                  holder_kind=np.full(n, PERSON if kind == "person" else LEGAL_PERSON, np.int8),
                                  holder=holders, valid_from=vf, valid_to=vt, status=np.zeros(n, np.int8))
         if ctype == "id_card":
@@ -387,16 +405,17 @@ class World:
     def _emit_cert(self, emit: Emit, cidx: np.ndarray, etype: str, event_day: np.ndarray, bdate: np.ndarray) -> None:
         c = self.certs
         kind = c.holder_kind[cidx]
-        holder = np.where(kind == PERSON, self.persons.id[np.where(kind == PERSON, c.holder[cidx], 0)].astype(str),
-                          self.entities.uscc[np.where(kind == LEGAL_PERSON, c.holder[cidx], 0)].astype(str)) if len(cidx) else np.array([], str)
+        holder = np.where(kind == PERSON, self.persons.id[np.where(kind == PERSON, c.holder[cidx], 0)],
+                          self.entities.uscc[np.where(kind == LEGAL_PERSON, c.holder[cidx], 0)]) if len(cidx) else np.array([], "S18")
         vt = c.valid_to[cidx]
+        ctype = c.ctype[cidx]
         emit("dsb/certificate_events", bdate, {
-            "event_id": self._ids("ZZ", self.today, len(cidx)), "certificate_no": c.no[cidx].astype(str),
-            "certificate_type": CERT_TYPES[c.ctype[cidx]], "holder_type": HOLDER_KINDS[kind], "holder_id": holder,
-            "issuer": CERT_ISSUERS[c.ctype[cidx]],
+            "event_id": self._ids("ZZ", self.today, len(cidx)), "certificate_no": c.no[cidx],
+            "certificate_type": CERT_TYPES_B[ctype], "holder_type": HOLDER_KINDS_B[kind], "holder_id": holder,
+            "issuer": CERT_ISSUERS_B[ctype],
             "valid_from": iso(c.valid_from[cidx]),
-            "valid_to": np.where(vt < 0, None, iso(np.maximum(vt, 0))).astype(object),
-            "event_type": np.full(len(cidx), etype), "event_date": iso(event_day),
+            "valid_to": np.ma.masked_array(iso(np.maximum(vt, 0)), mask=vt < 0),
+            "event_type": np.full(len(cidx), etype.encode()), "event_date": iso(event_day),
         })
 
     # ------------------------------------------------------------------ one day
@@ -434,8 +453,8 @@ class World:
             p.set("status", dead, 2)
             n = len(dead)
             emit("health/death_records", d + rng.integers(0, 3, n), {
-                "record_id": self._ids("SW", d, n), "id_number": p.id[dead].astype(str), "death_date": iso(np.full(n, d)),
-                "district_code": self.dist_codes[p.dist[dead]],
+                "record_id": self._ids("SW", d, n), "id_number": p.id[dead], "death_date": iso(np.full(n, d)),
+                "district_code": self.dist_codes_b[p.dist[dead]],
                 "cause_category": np.where(rng.random(n) < 0.9, np.array(CAUSES)[rng.integers(0, len(CAUSES), n)], None).astype(object),
             })
             by_psb = dead[rng.random(n) < (1.0 if self.clean else 0.8)]
@@ -571,7 +590,7 @@ class World:
 
     def _leave(self, emit: Emit, people: np.ndarray, bdate: np.ndarray) -> None:
         p = self.persons
-        uscc = self.entities.uscc[p.employer[people]].astype(str)
+        uscc = self.entities.uscc[p.employer[people]]
         p.set("employer", people, -1)
         self._emit_hrss(emit, people, uscc, "leave", np.minimum(bdate, self.today), bdate)
 
@@ -579,9 +598,9 @@ class World:
         p = self.persons
         n = len(a)
         emit("civil/marriage_registrations", np.full(n, d), {
-            "registration_no": self._ids("HY", d, n), "party1_id_number": p.id[a].astype(str),
-            "party2_id_number": p.id[b].astype(str), "registration_type": np.full(n, rtype),
-            "registration_date": iso(np.full(n, d)), "district_code": self.dist_codes[p.dist[a]],
+            "registration_no": self._ids("HY", d, n), "party1_id_number": p.id[a],
+            "party2_id_number": p.id[b], "registration_type": np.full(n, rtype.encode()),
+            "registration_date": iso(np.full(n, d)), "district_code": self.dist_codes_b[p.dist[a]],
         })
 
     def emit_usage(self, day: dt.date, emit: Emit) -> None:
@@ -594,23 +613,22 @@ class World:
         if not len(valid):
             return
         total = int(rng.poisson(self.scale.residents * self.scale.usage_per_resident_day * (1.0 if workday else 0.55)))
-        channels = np.array(["online", "mobile", "counter"])
+        channels = np.array([b"online", b"mobile", b"counter"])
         cp = np.array([0.5, 0.3, 0.2]) if workday else np.array([0.6, 0.37, 0.03])
         hours_p = np.array([0.2, 0.1, 0.1, 0.1, 0.1, 0.2, 0.5, 1.5, 3, 6, 8, 7, 4, 4, 7, 8, 7, 5, 3, 3, 2.5, 2, 1, 0.5])
         for start in range(0, total, self.scale.chunk_rows):
             n = min(self.scale.chunk_rows, total - start)
             cert = valid[rng.integers(0, len(valid), n)]
             secs = rng.choice(24, n, p=hours_p / hours_p.sum()) * 3600 + rng.integers(0, 3600, n)
-            ts = np.datetime64(day.isoformat(), "s") + secs.astype("timedelta64[s]")
             kind = c.holder_kind[cert]
             hd = np.where(kind == PERSON, self.persons.dist[np.where(kind == PERSON, c.holder[cert], 0)],
                           self.entities.dist[np.where(kind == LEGAL_PERSON, c.holder[cert], 0)])
             dist = np.where(rng.random(n) < 0.8, hd, self._districts(n))
             emit("dsb/certificate_usage", np.full(n, d), {
-                "usage_id": self._ids("YZ", d, n), "certificate_no": c.no[cert].astype(str),
-                "used_at": np.char.replace(np.datetime_as_string(ts, unit="s"), "T", " "),
-                "service_code": np.array(SERVICES)[rng.integers(0, len(SERVICES), n)],
-                "channel": channels[rng.choice(3, n, p=cp)], "district_code": self.dist_codes[dist],
+                "usage_id": self._ids("YZ", d, n), "certificate_no": c.no[cert],
+                "used_at": iso_seconds(d * 86400 + secs),
+                "service_code": SERVICES_B[rng.integers(0, len(SERVICES), n)],
+                "channel": channels[rng.choice(3, n, p=cp)], "district_code": self.dist_codes_b[dist],
             })
 
 
