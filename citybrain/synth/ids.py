@@ -98,8 +98,10 @@ def id_numbers(places: np.ndarray, birth_days: np.ndarray, genders: np.ndarray, 
     m[:, 14] = seq // 10 + 48
     m[:, 15] = seq % 10 + 48
     m[:, 16] = g + 48
-    digits = m[:, :17].astype(np.int64) - 48
-    m[:, 17] = _ID_CHECK_B[(digits @ _ID_WEIGHTS) % 11]
+    total = np.zeros(n, dtype=np.int16)  # weighted digit sum, column by column (no n x 17 temporary)
+    for i, w in enumerate(_ID_WEIGHTS):
+        total += (m[:, i] - 48).astype(np.int16) * np.int16(w)
+    m[:, 17] = _ID_CHECK_B[total % 11]
     out = m.view("S18").ravel()
     return out if as_bytes else out.astype("<U18")
 

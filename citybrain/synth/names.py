@@ -9,6 +9,8 @@ SURNAMES = list("王李张刘陈杨黄赵吴周徐孙马朱胡郭何林高罗郑
 GIVEN = list("伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰萍红鹏辉建国志文斌宇浩然晨曦子轩梓涵一诺欣怡思雨佳琪俊杰嘉豪天宇雨桐若汐")
 BRANDS = list("华恒信达盛安鑫泰和兴源丰隆鼎瑞佳宏通利新创联合众城诚远博嘉")
 TRADES = ["科技", "贸易", "餐饮", "建设", "物流", "电子商务", "文化传媒", "网络", "服装", "食品", "医药", "咨询", "茶业", "丝绸", "制造"]
+_SURNAME_CP = np.array([ord(c) for c in SURNAMES], dtype=np.uint32)
+_GIVEN_CP = np.array([ord(c) for c in GIVEN], dtype=np.uint32)
 FORMS = {"enterprise": "有限公司", "individual_business": "商行", "farmer_cooperative": "专业合作社",
          "public_institution": "服务中心", "social_organization": "协会"}
 
@@ -16,10 +18,12 @@ FORMS = {"enterprise": "有限公司", "individual_business": "商行", "farmer_
 def person_names(n: int, rng: np.random.Generator) -> np.ndarray:
     """Names of one surname and one or two given characters."""
     w = 1.0 / (np.arange(len(SURNAMES)) + 3.0)
-    sur = np.array(SURNAMES)[rng.choice(len(SURNAMES), n, p=w / w.sum())]
-    g1 = np.array(GIVEN)[rng.integers(0, len(GIVEN), n)]
-    g2 = np.where(rng.random(n) < 0.7, np.array(GIVEN)[rng.integers(0, len(GIVEN), n)], "")
-    return np.char.add(np.char.add(sur, g1), g2)
+    chars = np.zeros((n, 3), dtype=np.uint32)  # code points: surname, given, second given (0: none)
+    chars[:, 0] = _SURNAME_CP[rng.choice(len(SURNAMES), n, p=w / w.sum())]
+    chars[:, 1] = _GIVEN_CP[rng.integers(0, len(GIVEN), n)]
+    two = rng.random(n) < 0.7
+    chars[:, 2] = np.where(two, _GIVEN_CP[rng.integers(0, len(GIVEN), n)], 0)
+    return chars.view("U3").ravel()
 
 
 def entity_names(types: np.ndarray, district_names: np.ndarray, rng: np.random.Generator) -> np.ndarray:
