@@ -28,9 +28,12 @@ def _what_it_measures(family: str) -> str:
 def score_cards(area_name: str, scores: pd.DataFrame, contributors: pd.DataFrame) -> list:
     """One card per score family for ``area_name``: scores per period and the top and bottom contributors."""
     intro = html.Div([html.Strong(area_name),
-                      html.Span(t(" · 评分 1.0 = 达到目标；高于 1.0 好于目标，低于 1.0 未达目标（0–2）",
-                                  " · a score of 1.0 = on target; above 1.0 is better than target, below is short of it (0–2)"),
-                                className="delta")], className="score-intro")
+                      html.Span(t(" · 评分 1.0 = 达到目标；高于 1.0 好于目标，低于 1.0 未达目标（0–2）：",
+                                  " · a score of 1.0 = on target; above 1.0 is better than target, below is short of it (0–2): "),
+                                className="delta"),
+                      html.Span(t("绿 ≥ 1.0", "green ≥ 1.0"), className="period-score above"),
+                      html.Span(t("，黄 0.95–1.0，", ", amber 0.95–1.0, "), className="delta"),
+                      html.Span(t("红 < 0.95", "red < 0.95"), className="period-score below")], className="score-intro")
     if scores.empty:
         return [intro, html.Div(t("暂无评分记录", "No score records yet"), className="empty")]
     # A handful of rows: plain records are read many times faster than data frame slices
@@ -87,7 +90,7 @@ def _verdict(score: float) -> str:
     """A CSS class for how a score stands against its target."""
     if score != score:
         return ""
-    return "below" if score < 0.95 else "above" if score > 1.05 else "on"
+    return "below" if score < 0.95 else "near" if score < 1.0 else "above"
 
 
 def _value(value: float, unit: str | None) -> str:

@@ -3,6 +3,7 @@ indicators and open alerts; on a wall screen in the dark mode, all on one 16:9 s
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import Counter
 
 import dash
@@ -72,12 +73,14 @@ def pick_district(click, centre_click, picked):
     return area, area
 
 
-def _fmt(value, pct: bool) -> str:
+def _fmt(value, pct: bool, sign: str = "") -> str:
+    """A card's figure (``sign`` "+": a change, signed): counts whole, small measures to two
+    decimals (satisfaction 4.62, a change of +0.03), shares as percentages."""
     if value is None or value != value:
         return "—"
     if pct:
-        return f"{value * 100:.1f}%"
-    return f"{value:,.0f}" if float(value).is_integer() or abs(value) >= 100 else f"{value:.2f}"  # e.g. satisfaction 4.62
+        return f"{value * 100:{sign}.1f}%"
+    return f"{value:{sign},.0f}" if float(value).is_integer() or abs(value) >= 100 else f"{value:{sign}.2f}"
 
 
 def _kpi_card(k, area: str, ahead, today: str | None) -> html.Div:
@@ -87,12 +90,13 @@ def _kpi_card(k, area: str, ahead, today: str | None) -> html.Div:
     pct = k.unit == "%"
     delta = ""
     if not (k.week_before is None or k.week_before != k.week_before or k.value is None or k.value != k.value):
-        change = f"{(k.value - k.week_before) * 100:+.1f}{t('个百分点', ' pt')}" if pct else f"{k.value - k.week_before:+,.0f}"
-        delta = f"{t('较上周', 'vs last week')} {change}"
+        change = f"{(k.value - k.week_before) * 100:+.1f}{t('个百分点', ' pt')}" if pct else _fmt(k.value - k.week_before, False, "+")
+        delta = f"{t('较7天前', 'vs 7 days earlier')} {change}"
+    unit = html.Span(label("unit", k.unit), className="unit") if k.unit and not pct else None
     days = [] if k.history is None else [(d, v) for d, v in zip(k.history_dates, k.history) if v == v and v is not None]
     spark = sparkline_fan([d for d, _ in days], [v for _, v in days], ahead, today)
-    label = t(k.name_zh, k.name_en) + (t("（全市）", " (city)") if k.area != area else "")
-    card = html.Div([html.Div(label), html.Div(_fmt(k.value, pct), className="value"), html.Div(delta, className="delta"),
+    name = t(k.name_zh, k.name_en) + (t("（全市）", " (city)") if k.area != area else "")
+    card = html.Div([html.Div(name), html.Div([_fmt(k.value, pct), unit], className="value"), html.Div(delta, className="delta"),
                      dcc.Graph(figure=spark, config=graph_config(staticPlot=True), style={"height": "40px"})],
                     className="card kpi", **{"data-indicator": k.indicator_id})
     return dcc.Link(card, href=trace_href(k.indicator_id, k.area), className="kpi-link")
@@ -181,13 +185,27 @@ def render(selected):
     today = str(info.get("as_of", ""))[:10] or None
     # Each card's forecast rows, split once (a mask per card cost more than the rest of the card).
     fans = {} if ahead is None or ahead.empty else dict(iter(ahead.groupby(["indicator_id", "district_code"], sort=False)))
-    cards = [_kpi_card(k, area, fans.get((k.indicator_id, k.area)), today)
-             for k in kpis.itertuples()] if not kpis.empty else \
+    cards = [_kpi_card(k, area, fans.get((k.indicator_id, k.area)), today) for k in kpis.itertuples()] + [
+        html.Div(t("卡片曲线：近30天实际值；虚线与阴影：未来7天预测及其区间。点击卡片查看定义与数据来源。",
+                   "Card lines: the last 30 days; dashed line and band: the next 7 days' forecast and its range. "
+                   "Click a card for its definition and sources."), className="delta ov-kpi-key")] if not kpis.empty else \
         [html.Div(t("暂无记录：尚无关键指标数据", "No records: no key indicators yet"), className="empty")]
     city_map, centre_map = _district_maps(area, who.role != "district_manager")
-    asof = f"{t('数据截至', 'Data as of')} {info.get('as_of', '?')} · {t('发布于', 'published')} {info.get('published_at', '?')[:19]}"
+    asof = _as_of(info)
     alert_box, outlook = _alerts(who, area, info)
     return asof, scores, cards, city_map, centre_map, alert_box, _categories(area), outlook
+
+
+def _as_of(info: dict) -> str:
+    """Which day the figures are, and when: indicators are whole days, up to the day before the
+    refresh (a value of the refresh's own day would be a part of it)."""
+    as_of, published = str(info.get("as_of", "?")), str(info.get("published_at", "?"))[:19]
+    try:
+        day = dt.date.fromisoformat(as_of[:10]) - dt.timedelta(days=1)
+    except ValueError:
+        return f"{t('数据截至', 'Data as of')} {as_of} · {t('发布于', 'published')} {published}"
+    return t(f"数据截至 {as_of[:16]}：各项指标为 {day.month}月{day.day}日 全天的数值 · 发布于 {published}",
+             f"Data as of {as_of[:16]}: figures are for the whole of {day.day} {day:%b} · published {published}")
 
 
 def _alerts(who, area: str, info: dict) -> tuple[list, list]:
@@ -204,9 +222,21 @@ def _alerts(who, area: str, info: dict) -> tuple[list, list]:
                     className="alerts-head")
     if not open_:
         return [head, html.Div(t("暂无记录：没有未解除的预警", "No records: no open alerts"), className="empty")], _outlook(open_)
-    shown = [(message(a.get("message_key"), a.get("message_params"), a["message"]), a["severity"]) for a in open_[:8]]
+    # Where first: the same rule fires in many districts, and the message alone does not say which.
+    shown = [(f"{_place(a, info)}{t('：', ': ')}{message(a.get('message_key'), a.get('message_params'), a['message'])}",
+              a["severity"]) for a in open_[:8]]
     items = [html.Li(text, className=f"sev-{severity}") for text, severity in shown]
     # The ticker scrolls by half its length and starts over: a second copy makes the loop seamless
     # (shown only where the ticker moves, and hidden from screen readers).
     copies = [html.Li(text, className=f"sev-{severity} ticker-copy", **{"aria-hidden": "true"}) for text, severity in shown]
-    return [head, html.Div(html.Ul(items + copies, className="ticker-track"), className="ticker")], _outlook(open_)
+    more = [dcc.Link(t(f"查看全部 {len(open_)} 条预警", f"See all {len(open_)} open alerts"), href="/alerts", id="ov-all-alerts")] \
+        if who.may_open("/alerts") else []
+    return [head, html.Div(html.Ul(items + copies, className="ticker-track"), className="ticker"), *more], _outlook(open_)
+
+
+def _place(alert: dict, info: dict) -> str:
+    """Where an alert is: its district, or the whole city's name."""
+    code = alert.get("district_code")
+    if code and code != info.get("city_code"):
+        return label("district", code)
+    return info.get("city_name_en" if lang() == "en" else "city_name", info.get("city_name", ""))

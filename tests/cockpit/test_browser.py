@@ -183,6 +183,16 @@ def test_a_city_manager_drills_down_by_list_and_by_map(session) -> None:
     s.settle()
     assert s.page.locator("#ov-categories .bars .point").count() > 0 or "暂无记录" in s.page.inner_text("#ov-categories")
     s.assert_clean()
+    # The city's open alerts each say where first, and lead to the alert page.
+    s.open("/")
+    expect(s.page.locator("#ov-all-alerts")).to_have_attribute("href", "/alerts")
+    places = ["杭州市", *(d.name for d in load_city().districts)]
+    for line in s.page.locator("#ov-alerts li:not(.ticker-copy)").all_inner_texts():
+        assert line.split("：", 1)[0] in places, line
+    # An address the cockpit does not have is answered in the reader's language, with the way back.
+    s.open("/no-such-page")
+    expect(s.page.locator("#_pages_content")).to_contain_text("没有这个页面")
+    expect(s.page.get_by_role("link", name="回到首页")).to_have_attribute("href", "/")
 
 
 
@@ -284,18 +294,20 @@ NO_HORIZONTAL_SCROLL_JS = "() => document.scrollingElement.scrollWidth <= window
 def test_the_wall_screen_shows_the_overview_on_one_screen_in_dark_mode(session, cockpit_url: str) -> None:
     s = session("boss", viewport=(1920, 1080))
     s.context.add_cookies([{"name": "cb_theme", "value": "dark", "url": cockpit_url}])
-    s.open("/")
-    s.page.wait_for_selector(".shell.dark .kpi")
-    s.page.wait_for_function(MAP_DRAWN_JS)
-    s.settle()
-    assert s.page.evaluate(NO_VERTICAL_SCROLL_JS), "the wall screen scrolls"
-    assert s.page.evaluate(NO_HORIZONTAL_SCROLL_JS)
-    assert s.page.evaluate("() => { const side = document.querySelector('.ov-side'); return side.scrollHeight <= side.clientHeight; }"), \
-        "the scores and alerts do not fit beside the map"
-    # Map, scores, alerts and key indicators all on the screen.
-    for part in ("#ov-map", "#ov-map-centre", "#ov-score", "#ov-alerts", "#ov-kpis"):
-        box = s.page.locator(part).bounding_box()
-        assert box and box["y"] + box["height"] <= 1080 + 1, part
+    for lang in ("en", "zh"):  # English words are longer: it has to fit too
+        s.context.add_cookies([{"name": "cb_lang", "value": lang, "url": cockpit_url}])
+        s.open("/")
+        s.page.wait_for_selector(".shell.dark .kpi")
+        s.page.wait_for_function(MAP_DRAWN_JS)
+        s.settle()
+        assert s.page.evaluate(NO_VERTICAL_SCROLL_JS), f"the wall screen scrolls ({lang})"
+        assert s.page.evaluate(NO_HORIZONTAL_SCROLL_JS)
+        assert s.page.evaluate("() => { const side = document.querySelector('.ov-side'); return side.scrollHeight <= side.clientHeight; }"), \
+            f"the scores and alerts do not fit beside the map ({lang})"
+        # Map, scores, alerts and key indicators all on the screen.
+        for part in ("#ov-map", "#ov-map-centre", "#ov-score", "#ov-alerts", "#ov-kpis"):
+            box = s.page.locator(part).bounding_box()
+            assert box and box["y"] + box["height"] <= 1080 + 1, (part, lang)
     # The district list is readable in the dark: its shown value and its opened options.
     shown = s.page.locator("#ov-pick")
     expect(shown).to_have_value(re.compile("全市"))
