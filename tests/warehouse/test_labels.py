@@ -103,6 +103,8 @@ def test_indicator_definitions_name_departments_rather_than_their_codes() -> Non
         words = set(re.findall(r"[A-Za-z_]+", i.definition()))
         assert not words & set(codes), (i.id, i.definition())
         assert i.definition_zh and not LATIN_WORD.search(i.definition_zh.replace("{", "")), i.id
+        # Written for readers, not the SQL's notes: no column names (used_at, district_code…).
+        assert i.definition_en and "_" not in i.definition_en and not re.search(r"[\u4e00-\u9fff]", i.definition_en), i.id
 
 
 def test_message_templates_use_the_same_fields_in_both_languages() -> None:

@@ -341,7 +341,7 @@ MESSAGES: dict[str, Name] = {
                                         "Deceased persons still holding valid certificates: {persons}; their certificates: {certificates}"),
     "death_not_deregistered": ("{count} 名卫健委已报死亡人员超过30天仍未销户",
                                "Deaths reported by health and not recorded by public security after 30 days: {count}"),
-    "consistency": ("{count} 条跨部门不一致：{rule:finding}", "Findings of {rule:finding}: {count}"),
+    "consistency": ("{count} 条跨部门不一致：{rule:finding}", "Cross-department check, {rule:finding}: {count}"),
     "threshold_below": ("{indicator:indicator} {value}{unit:unit}，低于预警线 {level}{unit:unit}",
                         "{indicator:indicator} {value} {unit:unit}, below the warning level of {level} {unit:unit}"),
     "threshold_above": ("{indicator:indicator} {value}{unit:unit}，高于预警线 {level}{unit:unit}",

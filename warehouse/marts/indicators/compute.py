@@ -62,7 +62,8 @@ class Indicator:
     params: dict = field(default_factory=dict)
     score: str | None = None
     alerts_to: str | None = None
-    definition_zh: str = ""  # the English definition is its SQL's leading comment
+    definition_zh: str = ""  # what the value means, for its readers
+    definition_en: str = ""  # the same in English (else its SQL's leading comment)
     feeds: tuple[str, ...] = ()  # "department/feed" a flow counts from; NULL (not 0) on a day one did not deliver
     signed: bool = False  # a count that may be negative (net migration)
     forecast: bool = False  # forecast at every refresh (marts.forecasts)
@@ -75,7 +76,10 @@ class Indicator:
         return _SQL / f"{self.sql or self.id}.sql"
 
     def definition(self) -> str:
-        """The first comment lines of its SQL: what the number means."""
+        """What the number means, in English: the catalog's words for readers, else the first
+        comment lines of its SQL."""
+        if self.definition_en:
+            return self.definition_en
         lines = self.sql_file.read_text(encoding="utf-8").splitlines()
         return " ".join(line.lstrip("- ").strip() for line in lines if line.startswith("--"))
 
