@@ -28,9 +28,10 @@ def _what_it_measures(family: str) -> str:
 def score_cards(area_name: str, scores: pd.DataFrame, contributors: pd.DataFrame) -> list:
     """One card per score family for ``area_name``: scores per period and the top and bottom contributors."""
     intro = html.Div([html.Strong(area_name),
-                      html.Span(t(" · 评分 1.0 = 达到目标；高于 1.0 好于目标，低于 1.0 未达目标（0–2）：",
-                                  " · a score of 1.0 = on target; above 1.0 is better than target, below is short of it (0–2): "),
-                                className="delta"),
+                      html.Span(t(" · 评分 1.0 = 达到目标；高于 1.0 好于目标，低于 1.0 未达目标（0–2）",
+                                  " · a score of 1.0 = on target; above 1.0 is better than target, below is short of it (0–2)"),
+                                className="delta score-explained"),
+                      html.Span(t("：", ": "), className="delta"),
                       html.Span(t("绿 ≥ 1.0", "green ≥ 1.0"), className="period-score above"),
                       html.Span(t("，黄 0.95–1.0，", ", amber 0.95–1.0, "), className="delta"),
                       html.Span(t("红 < 0.95", "red < 0.95"), className="period-score below")], className="score-intro")
@@ -56,6 +57,11 @@ def _family_card(family: str, rows: list[dict], contributors: list[dict]) -> htm
     body = [head, html.Div(periods, className="periods")]
     if day:
         when = _span(day[0]["first_day"], day[0]["last_day"])
+        # How many fall short, said outright: indicators above target can carry the score over 1.0.
+        short = sum(1 for r in contributors if r["score"] < 1.0)
+        body.append(html.Div(t(f"{len(contributors)} 项指标中 {short} 项未达目标（{when}）",
+                               f"{short} of {len(contributors)} indicators short of target ({when})"),
+                             className="delta short-of-target"))
         body.append(html.Div([_contributor_list(t(f"拉低评分最多（{when}）", f"Pulling the score down most ({when})"),
                                                 _worst(contributors), t("没有未达目标的指标", "No indicator is short of its target")),
                               _contributor_list(t(f"提升评分最多（{when}）", f"Lifting the score most ({when})"),
