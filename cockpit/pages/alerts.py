@@ -29,7 +29,8 @@ from warehouse.ops.alert_loop import DUE_HOURS, RATINGS, owner_performance
 PATH = "/alerts"
 dash.register_page(__name__, path=PATH, name="预警", name_en="Alerts", order=2)
 # The alert id stays in the rows (the table's row id) but is never a column: people read alerts by what they say.
-COLUMNS = ["severity", "state", "condition", "date", "district_code", "rule_id", "message", "owner", "due_at"]
+# What and where first (a phone shows the first columns), then where it stands in the loop.
+COLUMNS = ["severity", "district_code", "message", "state", "owner", "due_at", "date", "rule_id", "condition"]
 HISTORY = ["at", "step", "actor", "role", "owner", "due_at", "note", "rating"]
 PERFORMANCE = ["owner_kind", "owner", "dispatched", "judged", "on_time", "disposal_rate", "open_now", "closed",
                "median_hours_to_close", "mean_rating", "returns"]

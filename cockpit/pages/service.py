@@ -19,7 +19,7 @@ HANDLERS = ["handler", "on_time_rate", "overdue"]
 @page(PATH)
 def layout(who) -> html.Div:
     return html.Div([
-        html.Div(id="sv-scope", className="notice"),
+        html.H3(id="sv-scope"),
         html.H4(t("超期未办结工单", "Overdue open requests")),
         data_grid("sv-overdue", columns(OVERDUE), page_size=15, sort=True, wrap=("category",)),
         html.H4(t("各承办单位按时办结率（近30天）", "On-time closure by handler (last 30 days)")),
@@ -38,8 +38,9 @@ def render(_):
         scope = t(f"由{label('owner', who.scope)}承办的工单", f"Requests handled by {label('owner', who.scope)}")
     else:
         scope = t("全市工单", "Requests across the city")
-    scope += t(f" · 截至 {data.info().get('as_of', '?')} 超期未办结 {len(tickets)} 件",
-               f" · {len(tickets)} overdue and still open as of {data.info().get('as_of', '?')}")
+    as_of = str(data.info().get("as_of", "?"))[:16]
+    # Counted now, at the refresh: the overview's cards count at the end of the day before.
+    scope += t(f" · 截至 {as_of} 仍超期未办结：{len(tickets)} 件", f" · overdue and still open at {as_of}: {len(tickets)}")
     overdue = [{
         "ticket_no": r.ticket_no, "district": label("district", r.district_code) or "—",
         "category": label("category", r.category) or "—",
