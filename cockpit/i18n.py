@@ -49,7 +49,7 @@ COLUMN_LABELS: dict[str, tuple[str, str]] = {
     "on_time_rate": ("按时办结率", "On-time closure"), "overdue": ("超期未办结", "Overdue, open"),
     "legal_basis": ("法律依据", "Legal basis"), "indicator": ("指标", "Indicator"), "value": ("数值", "Value"),
     "unit": ("单位", "Unit"), "reason_ids": ("原因代码", "Reason codes"), "fix": ("处理办法", "To fix"),
-    "rows_that_day": ("当日行数", "Rows of that day"),
+    "rows_that_day": ("文件中该日的记录数", "Records of that day in the file"),
     # The analyst's console (pipeline-runs page).
     "launched_by": ("发起人", "Launched by"), "duration": ("耗时", "Duration"), "instigator": ("名称", "Name"),
     "kind": ("类型", "Kind"), "switch": ("开关", "On/off"), "when": ("运行时间", "When"), "next_tick": ("下次运行", "Next tick"),

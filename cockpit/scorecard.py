@@ -17,8 +17,8 @@ TOP = 5  # Boston's mayor's view: the top five and the bottom five
 
 def _what_it_measures(family: str) -> str:
     return {
-        "vital": t("城市本身的运行：12345诉求按时办结与满意度、人口与市场主体活力、电子证照使用等",
-                   "How the city itself is doing: 12345 requests closed on time and satisfaction, births, "
+        "vital": t("本地运行本身：12345诉求按时办结与满意度、人口与市场主体活力、电子证照使用等",
+                   "How the place itself is doing: 12345 requests closed on time and satisfaction, births, "
                    "migration and new businesses, online services"),
         "sharing": t("各部门数据共享是否及时、准确：按时报送率、数据拒收率、电子营业执照覆盖率",
                      "How well departments share their data: on-time delivery, rejected rows, e-licence coverage"),

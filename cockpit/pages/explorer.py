@@ -17,6 +17,10 @@ PATH = "/explorer"
 dash.register_page(__name__, path=PATH, name="指标分析", name_en="Explorer", order=1)
 
 
+# What each role looks at first: managers, how the city serves its people; analysts, the busiest series.
+DEFAULT = {"city_manager": "svc.on_time_rate", "district_manager": "svc.on_time_rate"}
+
+
 @page(PATH)
 def layout(who) -> html.Div:
     cat = data.catalog()
@@ -29,13 +33,13 @@ def layout(who) -> html.Div:
     options = [o for o in options if o["value"] in who.district_filter([o["value"]], city)]
     return html.Div([
         select("ex-ind", [{"label": t(r.name_zh, r.name_en), "value": r.indicator_id} for r in cat.itertuples()], multi=True,
-               value=["cert.usage"], placeholder=t("选择指标", "Choose indicators")),
+               value=[DEFAULT.get(who.role, "cert.usage")], placeholder=t("选择指标", "Choose indicators")),
         select("ex-dist", options, multi=True, value=[options[0]["value"]] if options else [],
                placeholder=t("选择全市或区县", "Choose the city or districts")),
         dcc.DatePickerRange(id="ex-dates", **date_picker_text()),
-        html.Div(t("实线为实际值；虚线为预测均值，深色与浅色带为 80% 与 95% 预测区间；虚横线为预警线与警戒线。",
+        html.Div(t("实线为实际值；虚线为预测均值，深色与浅色带为 80% 与 95% 预测区间；有预警线与警戒线的指标以虚横线标出。",
                    "Solid: what happened; dashed: the forecast mean, with its 80% (darker) and 95% (lighter) intervals; "
-                   "dashed levels: the warning and critical thresholds."), className="delta"),
+                   "dashed levels: the warning and critical thresholds, where an indicator has them."), className="delta"),
         dcc.Graph(id="ex-graph", config=graph_config()),
         html.Div(id="ex-defs", className="card"),
         button(t("下载 CSV", "Download CSV"), "ex-download-btn"),

@@ -17,6 +17,7 @@ from dash.exceptions import PreventUpdate
 from cockpit import data
 from cockpit.components import TRACE_PATH, data_grid, page, select
 from cockpit.context import guard
+from cockpit.fan import threshold_lines
 from cockpit.i18n import columns, figure_layout, graph_config, label, lang, t
 from cockpit.timetravel import parse_day
 
@@ -118,6 +119,7 @@ def _history(hist, entry, day: str, name: str) -> dict:
     dates = [str(d)[:10] for d in hist.date]
     values = [None if v != v else v for v in hist.value]
     picked = [(d, v) for d, v in zip(dates, values) if d == day]
+    layout["shapes"], layout["annotations"] = threshold_lines(entry)  # the levels its definition quotes
     return {"data": [
         {"type": "scatter", "mode": "lines+markers", "x": dates, "y": values, "marker": {"size": 4}, "line": {"width": 1.5},
          "hovertemplate": "%{x}: %{y}<extra></extra>"},

@@ -4,6 +4,7 @@ every role signs in, opens what it may, is refused the rest, and uses the pages.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import logging
 import os
@@ -456,6 +457,25 @@ def test_an_alert_goes_round_the_loop_dispatch_handle_close_and_return(session, 
             ("boss", "alert_return")} <= set(logged)
     for s in (boss, xihu, police):
         s.assert_clean()
+
+
+def test_an_overdue_dispatch_is_red_first_and_counted(session, home: Path) -> None:
+    """An alert dispatched to Xihu whose time limit has passed: first in Xihu's queue, its row red
+    and its time limit marked overdue, and the queue's summary counts it."""
+    boss = session("boss")
+    boss.open("/alerts")
+    alert_id, text = _first_new_alert(boss, home)
+    assert OpsStore(home).add_alert_step(alert_id, "dispatch", actor="boss", role="city_manager", scope=None,
+                                         owner=("district", "330106"), due_at=dt.datetime.now() - dt.timedelta(days=2))
+    xihu = session("xihu")
+    xihu.open("/alerts")
+    row = xihu.page.locator("#al-table .ag-row").first
+    expect(row).to_contain_text(text)
+    expect(row).to_have_class(re.compile(r"\boverdue\b"))
+    expect(row.locator("[col-id=due_at]")).to_contain_text("（超期）")
+    assert row.evaluate("e => getComputedStyle(e).color") == "rgb(207, 34, 46)"  # --crit
+    expect(xihu.page.locator("#al-summary")).not_to_contain_text("超期未处置 0 条")
+    xihu.assert_clean()
 
 
 def test_a_steward_views_and_downloads_rejected_rows_and_markup_stays_text(session, home: Path) -> None:
