@@ -37,7 +37,7 @@ GRID_ZH = {
 
 
 # Columns whose values are dates, times or ticket numbers: wide enough to show them whole on one line.
-WIDE = {"date": 120, "business_date": 120, "since": 120, "at": 170, "arrived_at": 170, "created_at": 170, "due_at": 170,
+WIDE = {"district_code": 120, "district": 120, "date": 120, "business_date": 120, "since": 120, "at": 170, "arrived_at": 170, "created_at": 170, "due_at": 170,
         "ticket_no": 220}
 
 

@@ -81,9 +81,10 @@ def layout(who) -> html.Div:
         html.Div([
             select("al-view", value="mine" if _can_act(who) else "all", className="picker",
                    options=[{"label": t(*VIEWS[v]), "value": v} for v in VIEWS if _can_act(who) or v != "mine"]),
-            text_input("al-search", t("按内容、区县或规则查找", "Find by text, district or rule"), debounce=True),
+            text_input("al-search", t("按内容、区县或规则查找", "Find by text, district or rule"), debounce=True,
+                       style={"minWidth": "18rem"}),
         ], className="toolbar"),
-        data_grid("al-table", columns(COLUMNS), page_size=15, select=True, wrap=("rule_id", "message", "owner"),
+        data_grid("al-table", columns(COLUMNS), page_size=15, select=True, wrap=("rule_id", "message", "owner"), wrap_width=180,
                   row_classes={"overdue": "overdue"}),
         html.Div(id="al-detail", className="card"),
         form,
