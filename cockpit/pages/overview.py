@@ -51,7 +51,11 @@ def layout(who) -> html.Div:
         html.Section([html.Div(id="ov-score", className="ov-scores"), html.Div(id="ov-outlook", className="card outlook"),
                       html.Div(id="ov-alerts", className="card ov-alerts")],
                      className="ov-side"),
-        html.Div(id="ov-kpis", className="cards ov-kpis"),
+        html.Div([html.Div(id="ov-kpis", className="cards"),
+                  html.Div(t("卡片曲线：近30天实际值；虚线与阴影：未来7天预测及其区间。点击卡片查看定义与数据来源。",
+                             "Card lines: the last 30 days; dashed line and band: the next 7 days' forecast and its range. "
+                             "Click a card for its definition and sources."), className="delta ov-kpi-key")],
+                 className="ov-kpis"),
         dcc.Graph(id="ov-categories", config=graph_config(displayModeBar=False), className="ov-categories"),
     ], className="overview")
 
@@ -185,10 +189,7 @@ def render(selected):
     today = str(info.get("as_of", ""))[:10] or None
     # Each card's forecast rows, split once (a mask per card cost more than the rest of the card).
     fans = {} if ahead is None or ahead.empty else dict(iter(ahead.groupby(["indicator_id", "district_code"], sort=False)))
-    cards = [_kpi_card(k, area, fans.get((k.indicator_id, k.area)), today) for k in kpis.itertuples()] + [
-        html.Div(t("卡片曲线：近30天实际值；虚线与阴影：未来7天预测及其区间。点击卡片查看定义与数据来源。",
-                   "Card lines: the last 30 days; dashed line and band: the next 7 days' forecast and its range. "
-                   "Click a card for its definition and sources."), className="delta ov-kpi-key")] if not kpis.empty else \
+    cards = [_kpi_card(k, area, fans.get((k.indicator_id, k.area)), today) for k in kpis.itertuples()] if not kpis.empty else \
         [html.Div(t("暂无记录：尚无关键指标数据", "No records: no key indicators yet"), className="empty")]
     city_map, centre_map = _district_maps(area, who.role != "district_manager")
     asof = _as_of(info)
@@ -208,14 +209,21 @@ def _as_of(info: dict) -> str:
              f"Data as of {as_of[:16]}: figures are for the whole of {day.day} {day:%b} · published {published}")
 
 
+SHOWN_ALERT_FIELDS = ["rule_id", "severity", "district_code", "subject", "date", "state", "message_key", "message_params",
+                      "message"]
+
+
 def _alerts(who, area: str, info: dict) -> tuple[list, list]:
     """Open alerts by severity and their messages (a ticker on the wall screen), and the next
     7 days' predicted breaches among them."""
     alerts = data.alerts_for(who)
-    # Open conditions not yet closed in the loop, as plain records (read faster than frame slices).
-    open_ = [] if alerts.empty else [a for a in alerts.to_dict("records") if a["status"] == "open" and a["state"] != "closed"]
-    if who.role == "city_manager" and area != info.get("city_code"):
-        open_ = [a for a in open_ if a["district_code"] == area]
+    # Open conditions not yet closed in the loop, as plain records (read faster than frame
+    # slices), made of the rows and columns shown only.
+    if not alerts.empty:
+        alerts = alerts[(alerts.status == "open") & (alerts.state != "closed")]
+        if who.role == "city_manager" and area != info.get("city_code"):
+            alerts = alerts[alerts.district_code == area]
+    open_ = [] if alerts.empty else alerts[[c for c in SHOWN_ALERT_FIELDS if c in alerts.columns]].to_dict("records")
     counts = Counter(a["severity"] for a in open_)
     head = html.Div([html.H4(t("未解除预警", "Open alerts")),
                      *[html.Span(f"{label('severity', s)} {counts.get(s, 0)}", className=f"sev {s}") for s in SEVERITIES]],
