@@ -13,6 +13,7 @@ from dash import Input, Output, callback, dcc, html
 from cockpit import data
 from cockpit.components import page, select, trace_href
 from cockpit.context import guard
+from cockpit.daypicker import day_name
 from cockpit.fan import sparkline_fan
 from cockpit.figures.city_map import DistrictOnMap, centre_view, city_view, map_config, score_range
 from cockpit.i18n import figure_layout, graph_config, label, lang, message, t
@@ -205,8 +206,8 @@ def _as_of(info: dict) -> str:
         day = dt.date.fromisoformat(as_of[:10]) - dt.timedelta(days=1)
     except ValueError:
         return f"{t('数据截至', 'Data as of')} {as_of} · {t('发布于', 'published')} {published}"
-    return t(f"数据截至 {as_of[:16]}：各项指标为 {day.month}月{day.day}日 全天的数值 · 发布于 {published}",
-             f"Data as of {as_of[:16]}: figures are for the whole of {day.day} {day:%b} · published {published}")
+    return t(f"数据截至 {as_of[:16]}：各项指标为 {day_name(day)} 全天的数值 · 发布于 {published}",
+             f"Data as of {as_of[:16]}: figures are for the whole of {day_name(day)} · published {published}")
 
 
 SHOWN_ALERT_FIELDS = ["rule_id", "severity", "district_code", "subject", "date", "state", "message_key", "message_params",
