@@ -171,7 +171,9 @@ def _figure(df, cat, names: dict[str, str], fc, today: str | None, city: str) ->
         percent = _is_percent(entry)
         layout[f"yaxis{k}"] = {**base_y, "domain": [max(0.0, top - height), top], "anchor": xaxis, "automargin": True,
                                "title": {"text": _unit(entry), "font": {"size": 11}},
-                               **({"tickformat": ".0%"} if percent else {})}
+                               # Counts from zero, so a small change does not look like a collapse;
+                               # shares zoom in on their range.
+                               **({"tickformat": ".0%"} if percent else {"rangemode": "tozero"})}
         layout[f"xaxis{k}"] = {**base_x, "anchor": axis, "type": "date", **({} if i == 0 else {"matches": "x"})}
         hover = "%{fullData.name} %{x|%Y-%m-%d}: " + ("%{y:.1%}" if percent else "%{y:,.4~g}" + f" {_unit(entry)}") + "<extra></extra>"
         missing: set[str] = set()
