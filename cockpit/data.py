@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
+from typing import TypeVar
 
 import pandas as pd
 from flask import g, has_request_context
@@ -12,6 +14,8 @@ from cockpit.context import ctx
 from cockpit.roles import Principal, current_owner
 from cockpit.timetravel import chosen_day
 from warehouse.ops.alert_loop import LoopState, states
+
+T = TypeVar("T")
 
 # The overview's cards, in this order: how the city serves its people (12345) first.
 KPIS = ["svc.requests", "svc.on_time_rate", "svc.satisfaction", "svc.backlog", "svc.overdue",
@@ -45,26 +49,33 @@ def _df(sql: str, params: list | None = None) -> pd.DataFrame:
 # changes, so the snapshot's path is a complete cache key. Callers must not modify them.
 # Kept for the few snapshots read lately (today's and the past days people look at), so
 # one reader's past day does not empty everyone else's cache.
-_SHARED: OrderedDict[object, dict[tuple, pd.DataFrame]] = OrderedDict()
+_SHARED: OrderedDict[object, dict[tuple, object]] = OrderedDict()
 _SHARED_LOCK = threading.Lock()
 _SHARED_SNAPSHOTS = 4
 
 
-def _shared(sql: str, params: tuple = ()) -> pd.DataFrame:
+def per_snapshot(key: tuple, compute: Callable[[], T], empty: T) -> T:
+    """``compute()``'s result, computed once per snapshot read and ``key`` (``empty`` without a
+    snapshot). ``key`` must name everything the result depends on besides the snapshot (the
+    reader's language, area, role...), and the result must not change afterwards."""
     path = _pinned()[0]
     if path is None:
-        return pd.DataFrame()
-    key = (sql, params)
+        return empty
     with _SHARED_LOCK:
         hit = _SHARED.get(path, {}).get(key)
     if hit is None:
-        hit = _df(sql, [list(p) if isinstance(p, tuple) else p for p in params])
+        hit = compute()
         with _SHARED_LOCK:
             _SHARED.setdefault(path, {})[key] = hit
             _SHARED.move_to_end(path)
             while len(_SHARED) > _SHARED_SNAPSHOTS:
                 _SHARED.popitem(last=False)
     return hit
+
+
+def _shared(sql: str, params: tuple = ()) -> pd.DataFrame:
+    return per_snapshot((sql, params), lambda: _df(sql, [list(p) if isinstance(p, tuple) else p for p in params]),
+                        pd.DataFrame())
 
 
 def info() -> dict[str, str]:
@@ -174,19 +185,6 @@ def feeds_not_delivered(feeds: list[str]) -> pd.DataFrame:
     )
 
 
-# A snapshot's alerts as records, made once per snapshot's frame (read-only; about 10 ms a time).
-_RECORDS: dict[int, tuple[pd.DataFrame, list[dict]]] = {}
-
-
-def _records(df: pd.DataFrame) -> list[dict]:
-    hit = _RECORDS.get(id(df))
-    if hit is None or hit[0] is not df:
-        if len(_RECORDS) >= 2 * _SHARED_SNAPSHOTS:
-            _RECORDS.clear()
-        hit = _RECORDS[id(df)] = (df, df.to_dict("records"))
-    return hit[1]
-
-
 def alerts_for(who: Principal) -> pd.DataFrame:
     """The alerts ``who`` may see (:meth:`Principal.sees_alert`), each with where it stands in
     the loop from alert to closure, read from the operational store now: a step taken shows at
@@ -196,7 +194,8 @@ def alerts_for(who: Principal) -> pd.DataFrame:
     if df.empty:
         return df
     folded = states(ctx().store.alert_steps())
-    records = _records(df)
+    # As records once per snapshot (read-only; making them costs about 10 ms a time).
+    records = per_snapshot(("alert records",), lambda: df.to_dict("records"), [])
     loops = [folded.get(a["alert_id"]) or LoopState(a["alert_id"]) for a in records]
     owners = [current_owner(a, lp) for a, lp in zip(records, loops)]
     out = df.assign(loop=loops, state=[lp.state for lp in loops], owner_kind=[o[0] if o else None for o in owners],

@@ -16,7 +16,7 @@ from cockpit.context import guard
 from cockpit.daypicker import day_name
 from cockpit.fan import sparkline_fan
 from cockpit.figures.city_map import DistrictOnMap, centre_view, city_view, map_config, score_range
-from cockpit.i18n import figure_layout, graph_config, label, lang, message, t
+from cockpit.i18n import dark, figure_layout, graph_config, label, lang, message, t
 from cockpit.scorecard import score_cards
 from warehouse.contract.geo import district_shapes
 from warehouse.contract.labels import SEVERITIES
@@ -181,6 +181,20 @@ def render(selected):
     who = guard(PATH)
     area = _area_of(who, selected)
     info = data.info()
+    may_pick = who.role != "district_manager"
+    # All but the alerts is the same for every reader of a snapshot, area and language; the
+    # alerts' place in the loop is read from the operational store each time.
+    static = data.per_snapshot(("overview", area, lang(), dark(), may_pick), lambda: _snapshot_part(area, info, may_pick), None)
+    if static is None:
+        static = _snapshot_part(area, info, may_pick)
+    asof, scores, cards, city_map, centre_map, categories = static
+    alert_box, outlook = _alerts(who, area, info)
+    return asof, scores, cards, city_map, centre_map, alert_box, categories, outlook
+
+
+def _snapshot_part(area: str, info: dict, may_pick: bool) -> tuple:
+    """The overview's parts read from the snapshot alone: as-of line, scores, cards, maps and
+    the requests by category."""
     ds = data.districts()
     names = dict(zip(ds.district_code, ds.name_en if lang() == "en" else ds.name))
     title = names.get(area, info.get("city_name_en" if lang() == "en" else "city_name", info.get("city_name", "")))
@@ -192,10 +206,8 @@ def render(selected):
     fans = {} if ahead is None or ahead.empty else dict(iter(ahead.groupby(["indicator_id", "district_code"], sort=False)))
     cards = [_kpi_card(k, area, fans.get((k.indicator_id, k.area)), today) for k in kpis.itertuples()] if not kpis.empty else \
         [html.Div(t("暂无记录：尚无关键指标数据", "No records: no key indicators yet"), className="empty")]
-    city_map, centre_map = _district_maps(area, who.role != "district_manager")
-    asof = _as_of(info)
-    alert_box, outlook = _alerts(who, area, info)
-    return asof, scores, cards, city_map, centre_map, alert_box, _categories(area), outlook
+    city_map, centre_map = _district_maps(area, may_pick)
+    return _as_of(info), scores, cards, city_map, centre_map, _categories(area)
 
 
 def _as_of(info: dict) -> str:

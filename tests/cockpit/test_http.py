@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import json
 import re
@@ -221,6 +222,19 @@ def test_forecasts_fan_out_in_the_explorer_and_on_the_cards_and_breaches_lead_th
         for _, indicator, day in mine:
             assert labels.name("indicator", indicator, "zh") in outlook and day in outlook
         assert ("预测未见越线" in outlook) == (not mine)
+    # The maps, scores and cards are made once per snapshot; where an alert stands in the loop
+    # is read anew: a dispatch shows on the next render.
+    con = duckdb.connect(str(home / "warehouse.duckdb"), read_only=True)
+    alert_id = con.execute("SELECT alert_id FROM marts.alerts WHERE rule_id = 'forecast_breach' AND status = 'open' LIMIT 1").fetchone()[0]
+    con.close()
+
+    def outlook_now() -> str:
+        out = json.loads(dash_call(boss, app, "ov-kpis.children", [None]).get_data(as_text=True))["response"]
+        return json.dumps(out["ov-outlook"]["children"], ensure_ascii=False)
+    assert "已派单待处置" not in outlook_now()
+    assert OpsStore(home).add_alert_step(alert_id, "dispatch", actor="boss", role="city_manager", scope=None,
+                                         owner=("department", "dsb"), due_at=dt.datetime(2026, 11, 23, 12))
+    assert "已派单待处置" in outlook_now()
 
 
 def _response(r) -> dict:
