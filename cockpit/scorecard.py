@@ -33,7 +33,9 @@ def score_cards(area_name: str, scores: pd.DataFrame, contributors: pd.DataFrame
                                 className="delta score-explained"),
                       html.Span(t("：", ": "), className="delta"),
                       html.Span(t("绿 ≥ 1.0", "green ≥ 1.0"), className="period-score above"),
-                      html.Span(t("，黄 0.95–1.0，", ", amber 0.95–1.0, "), className="delta"),
+                      html.Span(t("，", ", "), className="delta"),
+                      html.Span(t("黄 0.95–1.0", "amber 0.95–1.0"), className="period-score near"),
+                      html.Span(t("，", ", "), className="delta"),
                       html.Span(t("红 < 0.95", "red < 0.95"), className="period-score below")], className="score-intro")
     if scores.empty:
         return [intro, html.Div(t("暂无评分记录", "No score records yet"), className="empty")]
@@ -59,8 +61,9 @@ def _family_card(family: str, rows: list[dict], contributors: list[dict]) -> htm
         when = _span(day[0]["first_day"], day[0]["last_day"])
         # How many fall short, said outright: indicators above target can carry the score over 1.0.
         short = sum(1 for r in contributors if r["score"] < 1.0)
-        body.append(html.Div(t(f"{len(contributors)} 项指标中 {short} 项未达目标（{when}）",
-                               f"{short} of {len(contributors)} indicators short of target ({when})"),
+        listed = t(f"，下列最低的 {TOP} 项", f"; the lowest {TOP} below") if short > TOP else ""
+        body.append(html.Div(t(f"{len(contributors)} 项指标中 {short} 项未达目标（{when}）{listed}",
+                               f"{short} of {len(contributors)} indicators short of target ({when}){listed}"),
                              className="delta short-of-target"))
         body.append(html.Div([_contributor_list(t(f"拉低评分最多（{when}）", f"Pulling the score down most ({when})"),
                                                 _worst(contributors), t("没有未达目标的指标", "No indicator is short of its target")),

@@ -46,3 +46,13 @@ def test_an_empty_score_box_says_there_are_no_records() -> None:
     with Flask(__name__).test_request_context():
         assert "暂无评分记录" in _text(score_cards("杭州市", pd.DataFrame(), pd.DataFrame()))
         assert "没有未达目标的指标" in _text(score_cards("杭州市", SCORES, CONTRIBUTORS[CONTRIBUTORS.score >= 1]))
+
+
+def test_the_count_short_of_target_says_when_only_the_lowest_are_listed() -> None:
+    many = pd.DataFrame([{"family": "vital", "indicator_id": f"i{k}", "value": 1.0, "target": 2.0, "score": 0.5 + k / 100,
+                          "unit": "", "direction": "higher"} for k in range(7)])
+    with Flask(__name__).test_request_context():
+        assert "7 项指标中 7 项未达目标（11月20日），下列最低的 5 项" in _text(score_cards("杭州市", SCORES, many))
+        few = _text(score_cards("杭州市", SCORES, CONTRIBUTORS))
+    assert "3 项指标中 2 项未达目标（11月20日）\"" in few  # all listed: nothing to add
+    assert '"黄 0.95–1.0", "className": "period-score near"' in few  # amber in amber
