@@ -123,8 +123,8 @@ def _choropleth(districts: Sequence[DistrictOnMap], selected: str | None, colour
 
 
 def _labels(districts: Sequence[DistrictOnMap], at: dict, size: int, view: tuple[float, float, float, float]) -> dict:
-    """District names as SVG text, dark on the pale-to-saturated fills, with a light halo; a
-    name near the view's left or right edge runs inwards, so a narrow screen does not cut it."""
+    """District names and scores as SVG text, dark on the pale-to-saturated fills, with a light
+    halo; a name near the view's left or right edge runs inwards, so a narrow screen does not cut it."""
     lon0, _, lon1, _ = view
 
     def position(lon: float) -> str:
@@ -133,9 +133,14 @@ def _labels(districts: Sequence[DistrictOnMap], at: dict, size: int, view: tuple
 
     return {"type": "scattergeo", "mode": "text", "hoverinfo": "skip", "showlegend": False,
             "lon": [at[d.code][0] for d in districts], "lat": [at[d.code][1] for d in districts],
-            "text": [d.name for d in districts], "customdata": [d.code for d in districts],
+            "text": [_named(d) for d in districts], "customdata": [d.code for d in districts],
             "textposition": [position(at[d.code][0]) for d in districts],
             "textfont": {"size": size, "color": "#111111", "shadow": "0 0 3px #ffffff"}}
+
+
+def _named(district: DistrictOnMap) -> str:
+    """A district's name with its score under it, so the map is read without the colour key."""
+    return district.name if district.score is None else f"{district.name}<br><b>{district.score:.2f}</b>"
 
 
 def _geo(bounds: tuple[float, float, float, float]) -> dict:

@@ -148,7 +148,7 @@ def _categories(area: str) -> dict:
     layout = figure_layout()
     layout.update(title={"text": t("近7天市民诉求 · 按类别", "Citizens' requests, last 7 days, by category")}, height=300,
                   margin={"l": 10, "r": 10, "t": 40, "b": 10}, yaxis={"autorange": "reversed", "automargin": True},
-                  xaxis={"automargin": True})
+                  xaxis={"automargin": True, "title": {"text": t("诉求件数", "Requests"), "font": {"size": 11}}})
     if by.empty:
         layout.update(annotations=[{"text": t("暂无记录：近7天没有市民诉求", "No records: no citizens' requests in the last 7 days"), "showarrow": False, "xref": "paper",
                                     "yref": "paper", "x": 0.5, "y": 0.5}])

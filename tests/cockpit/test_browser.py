@@ -252,8 +252,11 @@ def test_the_map_draws_the_real_districts_named_in_the_readers_language_and_offl
         s.settle()
         assert s.page.locator("#ov-map path.choroplethlocation").count() == 13
         assert s.page.locator("#ov-map-centre path.choroplethlocation").count() == 13
-        labels = s.page.locator("#ov-map .scattergeo text").all_text_contents()
-        centre = s.page.locator("#ov-map-centre .scattergeo text").all_text_contents()
+        # Each name with its score under it (the vital-signs score, two decimals).
+        named = {m: [re.fullmatch(r"(.+?)(\d\.\d\d)?", x) for x in s.page.locator(f"{m} .scattergeo text").all_text_contents()]
+                 for m in ("#ov-map", "#ov-map-centre")}
+        assert any(x.group(2) for xs in named.values() for x in xs), "no district's score on the map"
+        labels, centre = ([x.group(1) for x in named[m]] for m in ("#ov-map", "#ov-map-centre"))
         assert sorted(set(labels) | set(centre)) == sorted(names), (labels, centre)
         assert len(labels) == len(set(labels)), "a district named twice on one map"
         scale = " ".join(s.page.locator("#ov-map .colorbar text").all_text_contents())

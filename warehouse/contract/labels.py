@@ -122,7 +122,7 @@ SEVERITIES: dict[str, Name] = {"critical": ("严重", "Critical"), "warning": ("
 ALERT_STATUSES: dict[str, Name] = {"open": ("未解除", "Open"), "resolved": ("已解除", "Resolved"),
                                    "acknowledged": ("已确认", "Acknowledged")}
 # Where an alert stands in the loop from alert to closure (warehouse.ops.alert_loop), and its steps.
-ALERT_STATES: dict[str, Name] = {"new": ("待派单", "New"), "dispatched": ("已派单待处置", "Dispatched"),
+ALERT_STATES: dict[str, Name] = {"new": ("待派单", "Not yet dispatched"), "dispatched": ("已派单待处置", "Dispatched"),
                                  "handled": ("已处置待结案", "Handled"), "returned": ("已退回待处置", "Returned"),
                                  "closed": ("已结案", "Closed")}
 ALERT_STEPS: dict[str, Name] = {"dispatch": ("派单", "Dispatched"), "handle": ("处置", "Handled"), "return": ("退回", "Returned"),
@@ -340,7 +340,7 @@ MESSAGES: dict[str, Name] = {
     "deceased_with_valid_certificate": ("{persons} 名已故人员仍持有 {certificates} 件有效证照",
                                         "Deceased persons still holding valid certificates: {persons}; their certificates: {certificates}"),
     "death_not_deregistered": ("{count} 名卫健委已报死亡人员超过30天仍未销户",
-                               "Deaths reported by health and not recorded by public security after 30 days: {count}"),
+                               "Still on the household register 30 days after health reported the death: {count}"),
     "consistency": ("{count} 条跨部门不一致：{rule:finding}", "Cross-department check, {rule:finding}: {count}"),
     "threshold_below": ("{indicator:indicator} {value}{unit:unit}，低于预警线 {level}{unit:unit}",
                         "{indicator:indicator} {value} {unit:unit}, below the warning level of {level} {unit:unit}"),
