@@ -11,7 +11,7 @@ for the sensor, the ingest run, the hand-over to the indicators run, the indicat
 publishing (from Dagster's own run records). Targets: <= 30 s at small scale, <= 90 s at city
 scale, the sensor's interval included.
 
-    .venv/bin/python bench/landing.py                       # small city, 2 rounds, sensor every 10 s
+    .venv/bin/python bench/landing.py                       # small city, 2 rounds, the platform's sensor interval
     .venv/bin/python bench/landing.py --interval 10 --rounds 3
     .venv/bin/python bench/landing.py --scale city --days 2 --rounds 1
 """
@@ -38,6 +38,7 @@ from libraries import deliver_held, hold_back  # noqa: E402
 
 from citybrain.synth.generate import generate  # noqa: E402
 from cockpit.auth import add_user  # noqa: E402
+from pipelines.sensors import LANDING_INTERVAL  # noqa: E402
 from warehouse.contract.city import load_city  # noqa: E402
 from warehouse.ops.store import OpsStore  # noqa: E402
 
@@ -85,7 +86,7 @@ def main() -> None:
     ap.add_argument("--scale", default="small", choices=["tiny", "small", "city"])
     ap.add_argument("--days", type=int, default=30, help="days of history generated (the held days included)")
     ap.add_argument("--rounds", type=int, default=2, help="days held back and landed one at a time")
-    ap.add_argument("--interval", type=int, default=10, help="the landing sensor's interval in seconds (the platform's default)")
+    ap.add_argument("--interval", type=int, default=LANDING_INTERVAL, help="the landing sensor's interval in seconds (default: the platform's)")
     ap.add_argument("--end", default="2026-11-20")
     args = ap.parse_args()
     end = dt.date.fromisoformat(args.end)

@@ -14,8 +14,9 @@ from warehouse.ingest.landing import UNRECOGNISED, digests
 from warehouse.storage.home import Home
 
 # How often the daemon looks at the landing zone (seconds): a file is picked up within this
-# interval of landing. Listing and stat-ing thousands of files costs well under a second.
-LANDING_INTERVAL = int(os.environ.get("CITYBRAIN_LANDING_INTERVAL", "10"))
+# interval of landing (and the daemon's sensor loop, which turns every 5 s). Listing and
+# stat-ing thousands of files costs well under a second.
+LANDING_INTERVAL = int(os.environ.get("CITYBRAIN_LANDING_INTERVAL", "5"))
 # How soon the indicators follow a finished refresh: the daemon checks run statuses this often
 # (its sensor loop turns at most every 5 s, so a shorter interval would change nothing).
 AFTER_REFRESH_INTERVAL = 5

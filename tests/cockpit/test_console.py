@@ -201,7 +201,7 @@ def test_an_analyst_turns_the_schedule_off_and_on_and_nobody_else_can(app, home:
     daily = "每日刷新（报送截止后）"
     shown = _instigators(ana, app)
     assert shown[daily]["when"] == "每天 06:30（北京时间）" and shown[daily]["switch"] == "开启" and shown[daily]["next_tick"]
-    assert shown["落地区传感器"]["when"] == "每 10 秒检查一次"
+    assert shown["落地区传感器"]["when"] == "每 5 秒检查一次"
     for user in OTHERS:
         assert _act(_client(app, user), app, "ru-off", instigator="schedule:daily_after_deadline").status_code == 204
     assert _instigators(ana, app)[daily]["switch"] == "开启"
