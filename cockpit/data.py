@@ -54,13 +54,13 @@ _SHARED_LOCK = threading.Lock()
 _SHARED_SNAPSHOTS = 4
 
 
-def per_snapshot(key: tuple, compute: Callable[[], T], empty: T) -> T:
-    """``compute()``'s result, computed once per snapshot read and ``key`` (``empty`` without a
-    snapshot). ``key`` must name everything the result depends on besides the snapshot (the
-    reader's language, area, role...), and the result must not change afterwards."""
+def per_snapshot(key: tuple, compute: Callable[[], T]) -> T:
+    """``compute()``'s result, computed once per snapshot read and ``key`` (each time when
+    there is no snapshot yet). ``key`` must name everything the result depends on besides the
+    snapshot (the reader's language, area, role...), and the result must not change afterwards."""
     path = _pinned()[0]
     if path is None:
-        return empty
+        return compute()
     with _SHARED_LOCK:
         hit = _SHARED.get(path, {}).get(key)
     if hit is None:
@@ -74,8 +74,7 @@ def per_snapshot(key: tuple, compute: Callable[[], T], empty: T) -> T:
 
 
 def _shared(sql: str, params: tuple = ()) -> pd.DataFrame:
-    return per_snapshot((sql, params), lambda: _df(sql, [list(p) if isinstance(p, tuple) else p for p in params]),
-                        pd.DataFrame())
+    return per_snapshot((sql, params), lambda: _df(sql, [list(p) if isinstance(p, tuple) else p for p in params]))
 
 
 def info() -> dict[str, str]:
@@ -195,7 +194,7 @@ def alerts_for(who: Principal) -> pd.DataFrame:
         return df
     folded = states(ctx().store.alert_steps())
     # As records once per snapshot (read-only; making them costs about 10 ms a time).
-    records = per_snapshot(("alert records",), lambda: df.to_dict("records"), [])
+    records = per_snapshot(("alert records",), lambda: df.to_dict("records"))
     loops = [folded.get(a["alert_id"]) or LoopState(a["alert_id"]) for a in records]
     owners = [current_owner(a, lp) for a, lp in zip(records, loops)]
     out = df.assign(loop=loops, state=[lp.state for lp in loops], owner_kind=[o[0] if o else None for o in owners],

@@ -182,12 +182,10 @@ def render(selected):
     area = _area_of(who, selected)
     info = data.info()
     may_pick = who.role != "district_manager"
-    # All but the alerts is the same for every reader of a snapshot, area and language; the
-    # alerts' place in the loop is read from the operational store each time.
-    static = data.per_snapshot(("overview", area, lang(), dark(), may_pick), lambda: _snapshot_part(area, info, may_pick), None)
-    if static is None:
-        static = _snapshot_part(area, info, may_pick)
-    asof, scores, cards, city_map, centre_map, categories = static
+    # All but the alerts is the same for every reader of a snapshot, area, language and theme;
+    # where an alert stands in the loop is read from the operational store each time.
+    asof, scores, cards, city_map, centre_map, categories = data.per_snapshot(
+        ("overview", area, lang(), dark(), may_pick), lambda: _snapshot_part(area, info, may_pick))
     alert_box, outlook = _alerts(who, area, info)
     return asof, scores, cards, city_map, centre_map, alert_box, categories, outlook
 
