@@ -53,6 +53,7 @@ SHOTS = [(role, user, {}, (1440, 1000), None) for user, (role, _) in BENCH_USERS
     ("ingestion_steward", "police", {}, (1440, 1000), "/ingestion"),
     ("ingestion_steward_en", "police", {"cb_lang": "en"}, (1440, 1000), "/ingestion"),
     ("ingestion_auditor_en", "aud", {"cb_lang": "en"}, (1440, 1000), "/ingestion"),
+    ("admin_en", "root", {"cb_lang": "en"}, (1440, 1000), None),
     ("past_day_city_manager", "boss", {"cb_day": PAST_DAY}, (1440, 1000), None),
     ("trace_city_manager", "boss", {}, (1440, 1000), "/trace?area=330100&indicator=cert.usage"),
     ("trace_district_manager_en", "xihu", {"cb_lang": "en"}, (1440, 1000), "/trace?area=330106&indicator=svc.requests"),

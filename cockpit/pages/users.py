@@ -34,9 +34,12 @@ def layout(who) -> html.Div:
                    style={"minWidth": "14rem"}),
             # Names, never codes: the districts or departments the chosen role may be limited to.
             select("us-scope", placeholder=t("范围（区县或部门）", "Scope (district or department)"), disabled=True,
-                   style={"minWidth": "14rem"}),
-            text_input("us-id-number", t("市民的身份证号（仅市民账号）", "Citizen's identity number (citizens only)")),
-            text_input("us-password", t("初始密码（至少8位）", "Password (8+ characters)"), kind="password"),
+                   style={"minWidth": "17rem"}),
+            # Wide enough for their placeholders: an empty field says what it wants.
+            text_input("us-id-number", t("市民的身份证号（仅市民账号）", "Citizen's identity number (citizens only)"),
+                       style={"minWidth": "20rem"}),
+            text_input("us-password", t("初始密码（至少8位）", "Password (8+ characters)"), kind="password",
+                       style={"minWidth": "14rem"}),
             button(t("保存", "Save"), "us-save", kind="primary"),
         ], className="toolbar"),
         html.Div(id="us-hint", className="notice"),
