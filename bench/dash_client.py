@@ -35,10 +35,13 @@ def free_port() -> int:
 
 
 def scratch_home(home: Path) -> Path:
-    """A data directory that shares ``home``'s serving snapshots but has its own operational
-    store with the bench's users, so a bench never touches the real users or audit log."""
+    """A data directory that shares ``home``'s serving snapshots (and a generated city's ground
+    truth, which marks it as demo data) but has its own operational store with the bench's
+    users, so a bench never touches the real users or audit log."""
     root = Path(tempfile.mkdtemp(prefix="cb-bench-cockpit-"))
     (root / "serving").symlink_to((home / "serving").resolve())
+    if (home / "truth").is_dir():
+        (root / "truth").symlink_to((home / "truth").resolve())
     store = OpsStore(root)
     for name, (role, scope) in BENCH_USERS.items():
         add_user(store, name, PASSWORD, role, scope)

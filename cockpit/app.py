@@ -250,11 +250,22 @@ def _shell() -> html.Div:
         _post_button("/logout", None, None, t("退出", "Sign out"), "logout"),
     ]
     return provider(html.Div([
-        html.Header([html.Div(t("城市大脑 · 数字驾驶舱", "City Brain · Digital cockpit"), className="brand"), html.Nav(links),
+        html.Header([html.Div([t("城市大脑 · 数字驾驶舱", "City Brain · Digital cockpit"), *_demo_badge()], className="brand"), html.Nav(links),
                      *daypicker.picker(who), html.Div(switches, className="switches"), html.Div(user, className="user")]),
         *daypicker.banner(who),
         html.Main(dash.page_container),
     ], className="shell dark" if dark() else "shell", lang=lang()), dark())
+
+
+def _demo_badge() -> list:
+    """Says the city is synthetic when its data came from ``citybrain generate`` (which leaves
+    its ground truth beside the warehouse): a newcomer otherwise takes a town of 100,000 for
+    Hangzhou's figures."""
+    if not (context.ctx().home.truth / "summary.json").exists():
+        return []
+    return [html.Span(t("演示数据（合成城市）", "Demo data (a synthetic city)"), className="demo-badge",
+                      title=t("由 citybrain generate 生成：人口、企业和事件均为虚构", "Made by citybrain generate: "
+                              "its people, businesses and events are invented"))]
 
 
 def _post_button(action: str, name: str | None, value: str | None, label: str, button_id: str) -> html.Form:

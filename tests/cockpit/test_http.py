@@ -416,3 +416,17 @@ def test_the_explorer_keeps_the_city_apart_names_every_line_shows_shares_as_perc
 def test_the_alerts_table_shows_no_ids(app) -> None:
     page = _layout(_client(app, "boss"), app, "/alerts")
     assert "alert_id" not in [c["field"] for c in _by_id(page, "al-table")["props"]["columnDefs"]]
+
+
+def test_a_generated_city_says_it_is_demo_data_and_a_real_one_does_not(app, home: Path) -> None:
+    boss = _client(app, "boss")
+
+    def shell() -> str:
+        return json.dumps(json.loads(boss.get("/_dash-layout").get_data(as_text=True)), ensure_ascii=False)
+    assert "演示数据（合成城市）" in shell()
+    truth = home / "truth"
+    truth.rename(home / "truth-away")  # what a city fed by its departments looks like: no generator's ground truth
+    try:
+        assert "演示数据" not in shell()
+    finally:
+        (home / "truth-away").rename(truth)
