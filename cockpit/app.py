@@ -263,9 +263,9 @@ def _demo_badge() -> list:
     Hangzhou's figures."""
     if not (context.ctx().home.truth / "summary.json").exists():
         return []
-    return [html.Span(t("演示数据（合成城市）", "Demo data (a synthetic city)"), className="demo-badge",
-                      title=t("由 citybrain generate 生成：人口、企业和事件均为虚构", "Made by citybrain generate: "
-                              "its people, businesses and events are invented"))]
+    return [html.Span(t("演示数据（合成城市）", "Demo data"), className="demo-badge",
+                      title=t("由 citybrain generate 生成：人口、企业和事件均为虚构", "A synthetic city made by citybrain "
+                              "generate: its people, businesses and events are invented"))]
 
 
 def _post_button(action: str, name: str | None, value: str | None, label: str, button_id: str) -> html.Form:

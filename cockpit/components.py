@@ -38,7 +38,7 @@ GRID_ZH = {
 
 # Columns whose values are dates, times or ticket numbers: wide enough to show them whole on one line.
 WIDE = {"district_code": 120, "district": 120, "date": 120, "business_date": 120, "since": 120, "at": 170, "arrived_at": 170, "created_at": 170, "due_at": 170,
-        "ticket_no": 220}
+        "ticket_no": 220, "state": 150}
 
 
 def _min_width(col: dict, filter: bool) -> int:
