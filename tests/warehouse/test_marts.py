@@ -600,6 +600,36 @@ def test_a_late_step_on_an_old_ticket_recomputes_from_its_own_day_only(tiny_city
     assert moved is not None  # the day before the step still counts the ticket under its old handler
 
 
+def test_cancelling_a_years_old_certificate_recomputes_from_the_cancellation_only(tiny_city: Path, tmp_path: Path) -> None:
+    """A cancellation carries its certificate's start of validity, years back: the refresh still
+    recomputes from the cancellation's day only, and that equals a recomputation of every day."""
+    home = tmp_path / "h"
+    shutil.copytree(tiny_city, home)
+    con = _run(home)
+    last = con.execute("SELECT max(date) FROM marts.indicator_values").fetchone()[0]
+    cert = con.execute(
+        """SELECT certificate_no, certificate_type, holder_type, holder_id, issuer, valid_from, valid_to
+           FROM e_certificate.certificate_state WHERE lifecycle = 'valid' AND valid_from < ?
+           ORDER BY valid_from, certificate_no LIMIT 1""", [last - dt.timedelta(days=365)]).fetchone()
+    assert cert is not None
+    event = dict(zip(["certificate_no", "certificate_type", "holder_type", "holder_id", "issuer", "valid_from", "valid_to"], cert))
+    event.update(event_id="ZZCANCEL1", event_type="cancel", event_date=last.isoformat(), valid_from=cert[5].isoformat(),
+                 valid_to=cert[6].isoformat() if cert[6] else None)
+    folder = home / "landing" / "dsb" / "certificate_events" / last.isoformat()
+    (folder / "cancellation.jsonl").write_text(json.dumps(event, ensure_ascii=False) + "\n", encoding="utf-8")
+    before = con.execute("SELECT value FROM marts.indicator_values WHERE indicator_id = 'cert.valid' AND date = ? AND district_code = ?",
+                         [last, CITY]).fetchone()[0]
+    assert [o.status for o in ingest_landing(con, home / "landing", home / "tmp")] == ["accepted"]
+    build_all(con, AS_OF)
+    first, _ = refresh(con, AS_OF)
+    assert first >= last - dt.timedelta(2)  # the clock's last two days, not the certificate's start
+    incremental = con.execute("SELECT * FROM marts.indicator_values ORDER BY ALL").df()
+    assert con.execute("SELECT value FROM marts.indicator_values WHERE indicator_id = 'cert.valid' AND date = ? AND district_code = ?",
+                       [last, CITY]).fetchone()[0] == before - 1
+    refresh(con, AS_OF, full=True)
+    assert incremental.equals(con.execute("SELECT * FROM marts.indicator_values ORDER BY ALL").df())
+
+
 def test_back_dated_events_give_their_own_day_a_value_even_before_the_first_delivery(tiny_city: Path, tmp_path: Path) -> None:
     """Indicators cover every date in the data (CONTRACT §4): births delivered on the last day,
     dated inside the covered range and before the first business date, count on their own day."""

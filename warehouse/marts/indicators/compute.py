@@ -144,7 +144,7 @@ def data_days(con: duckdb.DuckDBPyConnection) -> tuple[dt.date, dt.date] | None:
     if row[0] is None:
         return None
     later = f"(SELECT delivery_id FROM ingest.live_deliveries WHERE business_date > {_lit(row[0].isoformat())}::DATE)"
-    earliest = _earliest_event_in(con, later, valid_from=False)
+    earliest = _earliest_event_in(con, later)
     return (min(row[0], earliest) if earliest is not None else row[0]), row[1]
 
 
@@ -287,17 +287,21 @@ def _earliest_event(con: duckdb.DuckDBPyConnection, prev: int) -> dt.date | None
     return _earliest_event_in(con, f"(SELECT delivery_id FROM ingest.deliveries WHERE delivery_id > {int(prev)} OR superseded_by > {int(prev)})")
 
 
-def _earliest_event_in(con: duckdb.DuckDBPyConnection, changed: str, *, valid_from: bool = True) -> dt.date | None:
-    """The earliest event date in staged rows of the deliveries ``changed`` (a subquery of delivery
-    ids); with ``valid_from``, a certificate's start of validity too (it moves the valid stock)."""
-    cert_day = "least(event_date, valid_from)" if valid_from else "event_date"
+def _earliest_event_in(con: duckdb.DuckDBPyConnection, changed: str) -> dt.date | None:
+    """The earliest event date in staged rows of the deliveries ``changed`` (a subquery of delivery ids).
+
+    A certificate event's validity dates do not count: it opens a version of the certificate
+    on its own event date (e_certificate.certificate_history), which every certificate
+    indicator reads, so it moves no day before that. (Counting them sent every daily refresh
+    back to the first day: each cancellation carries its certificate's years-old start.)
+    """
     parts = [
         f"SELECT min(event_date) FROM staging.household_events WHERE _delivery_id IN {changed}",
         f"SELECT min(death_date) FROM staging.death_records WHERE _delivery_id IN {changed}",
         f"SELECT min(registration_date) FROM staging.marriage_registrations WHERE _delivery_id IN {changed}",
         f"SELECT min(event_date) FROM staging.insurance_events WHERE _delivery_id IN {changed}",
         f"SELECT min(event_date) FROM staging.entity_events WHERE _delivery_id IN {changed}",
-        f"SELECT min({cert_day}) FROM staging.certificate_events WHERE _delivery_id IN {changed}",
+        f"SELECT min(event_date) FROM staging.certificate_events WHERE _delivery_id IN {changed}",
         f"SELECT min(CAST(used_at AS DATE)) FROM staging.certificate_usage WHERE _delivery_id IN {changed}",
         f"SELECT min(CAST(event_time AS DATE)) FROM staging.service_requests WHERE _delivery_id IN {changed}",
     ]
