@@ -33,7 +33,7 @@ from warehouse.ingest.schema import connect  # noqa: E402
 GIB = 2**30
 
 
-def _landed_rows(home: Path, since_id: int) -> tuple[int, int]:
+def landed_rows(home: Path, since_id: int) -> tuple[int, int]:
     """Files and rows read by the deliveries after ``since_id``."""
     with connect(home / "warehouse.duckdb", read_only=True) as con:
         files, rows = con.execute("SELECT count(*), coalesce(sum(rows_read), 0) FROM ingest.deliveries WHERE delivery_id > ?",
@@ -41,7 +41,7 @@ def _landed_rows(home: Path, since_id: int) -> tuple[int, int]:
         return int(files), int(rows)
 
 
-def _last_delivery(home: Path) -> int:
+def last_delivery(home: Path) -> int:
     with connect(home / "warehouse.duckdb", read_only=True) as con:
         return int(con.execute("SELECT coalesce(max(delivery_id), 0) FROM ingest.deliveries").fetchone()[0])
 
@@ -58,9 +58,9 @@ finally:
 """
 
 
-def _refresh(home: Path, as_of: str) -> tuple[float, float]:
-    """One `citybrain refresh` in a new process: seconds and peak GiB."""
-    env = {**os.environ, "CITYBRAIN_HOME": str(home), "DAGSTER_HOME": str(home / "dagster")}
+def timed_refresh(home: Path, as_of: str, env: dict[str, str] | None = None) -> tuple[float, float]:
+    """One `citybrain refresh` in a new process (``env`` added to its environment): seconds and peak GiB."""
+    env = {**os.environ, **(env or {}), "CITYBRAIN_HOME": str(home), "DAGSTER_HOME": str(home / "dagster")}
     peak = home / "peak_kib.txt"
     t0 = time.perf_counter()
     subprocess.run([sys.executable, "-c", _PEAK, str(peak), "refresh", "--as-of", as_of], env=env, check=True,
@@ -82,14 +82,14 @@ def main() -> None:
         generate(home, args.scale, 2, end, 11, progress=False, clean_truth=False)
         print(f"generated two days at {args.scale} scale in {time.perf_counter() - t0:.0f} s", flush=True)
         held = hold_back(home, end)
-        base_s, base_gib = _refresh(home, f"{end} 07:00")
-        base_files, base_rows = _landed_rows(home, 0)
+        base_s, base_gib = timed_refresh(home, f"{end} 07:00")
+        base_files, base_rows = landed_rows(home, 0)
         print(f"baseline day ({end - dt.timedelta(days=1)}): {base_files} files, {base_rows:,} rows: "
               f"{base_s:.1f} s, peak {base_gib:.2f} GiB (target <= 360 s)", flush=True)
-        before = _last_delivery(home)
+        before = last_delivery(home)
         deliver_held(home, held)
-        next_s, next_gib = _refresh(home, f"{end + dt.timedelta(days=1)} 07:00")
-        files, rows = _landed_rows(home, before)
+        next_s, next_gib = timed_refresh(home, f"{end + dt.timedelta(days=1)} 07:00")
+        files, rows = landed_rows(home, before)
         print(f"next day ({end}): {files} files, {rows:,} rows: {next_s:.1f} s, peak {next_gib:.2f} GiB "
               f"(target <= 90 s and <= 8 GiB): {'met' if next_s <= 90 and next_gib <= 8 else 'NOT met'}")
     finally:
