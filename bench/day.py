@@ -16,11 +16,13 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
+import resource
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -58,15 +60,27 @@ finally:
 """
 
 
-def timed_refresh(home: Path, as_of: str, env: dict[str, str] | None = None) -> tuple[float, float]:
-    """One `citybrain refresh` in a new process (``env`` added to its environment): seconds and peak GiB."""
+@dataclass(frozen=True)
+class Refresh:
+    """One timed refresh."""
+
+    seconds: float  # wall time
+    cpu: float  # CPU seconds of the process and its children (steadier than wall time on a shared machine)
+    peak_gib: float
+
+
+def timed_refresh(home: Path, as_of: str, env: dict[str, str] | None = None) -> Refresh:
+    """One `citybrain refresh` in a new process (``env`` added to its environment)."""
     env = {**os.environ, **(env or {}), "CITYBRAIN_HOME": str(home), "DAGSTER_HOME": str(home / "dagster")}
     peak = home / "peak_kib.txt"
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     subprocess.run([sys.executable, "-c", _PEAK, str(peak), "refresh", "--as-of", as_of], env=env, check=True,
                    stdout=subprocess.DEVNULL)
     seconds = time.perf_counter() - t0
-    return seconds, int(peak.read_text()) * 1024 / GIB
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    return Refresh(seconds, cpu, int(peak.read_text()) * 1024 / GIB)
 
 
 def main() -> None:
@@ -82,13 +96,15 @@ def main() -> None:
         generate(home, args.scale, 2, end, 11, progress=False, clean_truth=False)
         print(f"generated two days at {args.scale} scale in {time.perf_counter() - t0:.0f} s", flush=True)
         held = hold_back(home, end)
-        base_s, base_gib = timed_refresh(home, f"{end} 07:00")
+        base = timed_refresh(home, f"{end} 07:00")
+        base_s, base_gib = base.seconds, base.peak_gib
         base_files, base_rows = landed_rows(home, 0)
         print(f"baseline day ({end - dt.timedelta(days=1)}): {base_files} files, {base_rows:,} rows: "
               f"{base_s:.1f} s, peak {base_gib:.2f} GiB (target <= 360 s)", flush=True)
         before = last_delivery(home)
         deliver_held(home, held)
-        next_s, next_gib = timed_refresh(home, f"{end + dt.timedelta(days=1)} 07:00")
+        nxt = timed_refresh(home, f"{end + dt.timedelta(days=1)} 07:00")
+        next_s, next_gib = nxt.seconds, nxt.peak_gib
         files, rows = landed_rows(home, before)
         print(f"next day ({end}): {files} files, {rows:,} rows: {next_s:.1f} s, peak {next_gib:.2f} GiB "
               f"(target <= 90 s and <= 8 GiB): {'met' if next_s <= 90 and next_gib <= 8 else 'NOT met'}")

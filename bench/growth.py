@@ -37,11 +37,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from day import landed_rows, last_delivery, timed_refresh  # noqa: E402  (bench/day.py)
+from day import Refresh, last_delivery, timed_refresh  # noqa: E402  (bench/day.py)
 from libraries import hold_back  # noqa: E402  (bench/libraries.py)
+from refresh import step_times  # noqa: E402  (bench/refresh.py)
 
 from warehouse.contract.city import _DEFAULT as HANGZHOU  # noqa: E402
 from warehouse.contract.feeds import DEPARTMENTS  # noqa: E402
+from warehouse.ingest.schema import connect  # noqa: E402
 
 BIN = Path(sys.executable).parent
 DIMENSIONS = ["days", "districts", "departments"]
@@ -90,9 +92,9 @@ def _copy(src: Path, dst: Path) -> None:
     shutil.copytree(src, dst, copy_function=copy)
 
 
-def _refresh(home: Path, day: dt.date, city: Path | None) -> float:
-    """Refresh as the morning after ``day``; seconds."""
-    return timed_refresh(home, f"{day + dt.timedelta(days=1)} 07:00", _env(city))[0]
+def _refresh(home: Path, day: dt.date, city: Path | None) -> Refresh:
+    """Refresh as the morning after ``day``."""
+    return timed_refresh(home, f"{day + dt.timedelta(days=1)} 07:00", _env(city))
 
 
 class Variant:
@@ -101,20 +103,42 @@ class Variant:
     def __init__(self, name: str, base: Path, day: dt.date, city: Path | None, departments: set[str] | None = None) -> None:
         self.name, self.base, self.day, self.city, self.departments = name, base, day, city, departments
         self.seconds: list[float] = []
+        self.cpu_seconds: list[float] = []
         self.rows = 0
+        self.steps: dict[str, float] = {}  # the last round's seconds per step
+        self.ingest: dict[str, tuple[int, float]] = {}  # the last round's rows and ingest seconds per department (ledger)
 
     def run(self, scratch: Path) -> float:
         _copy(self.base, scratch)
         before = last_delivery(scratch)
         _deliver(scratch, scratch / "held", self.day, self.departments)
-        seconds = _refresh(scratch, self.day, self.city)
-        self.rows = landed_rows(scratch, before)[1]
-        self.seconds.append(seconds)
-        return seconds
+        started = time.time()
+        done = _refresh(scratch, self.day, self.city)
+        self.ingest = _ingest_by_department(scratch, before)
+        self.rows = sum(rows for rows, _ in self.ingest.values())
+        self.steps = {step: sec for _, step, sec in step_times(scratch, started)}
+        self.seconds.append(done.seconds)
+        self.cpu_seconds.append(done.cpu)
+        return done.seconds
 
     @property
     def median(self) -> float:
         return statistics.median(self.seconds)
+
+    @property
+    def cpu(self) -> float:
+        return statistics.median(self.cpu_seconds)
+
+    def __str__(self) -> str:
+        return f"{self.median:6.1f} s ({self.cpu:5.1f} s CPU)"
+
+
+def _ingest_by_department(home: Path, since_id: int) -> dict[str, tuple[int, float]]:
+    """Rows read and ingest seconds (the ledger's ``duration_s``) per department, of deliveries after ``since_id``."""
+    with connect(home / "warehouse.duckdb", read_only=True) as con:
+        return {d: (int(rows), float(sec)) for d, rows, sec in con.execute(
+            "SELECT department, sum(rows_read), sum(duration_s) FROM ingest.deliveries WHERE delivery_id > ? GROUP BY 1",
+            [since_id]).fetchall()}
 
 
 def _prepare(work: Path, scale: str, name: str, districts: int, history: list[int], end: dt.date) -> dict[int, Path]:
@@ -182,27 +206,43 @@ def main() -> None:
             by_districts.append((k, Variant(f"{k} districts", b, day13[mid], city_file(work, k))))
         without = [Variant(f"without {d}", bases[mid], day13[mid], None, set(DEPARTMENTS) - {d})
                    for d in DEPARTMENTS if "departments" in args.only]
-        variants = list(dict.fromkeys([*by_days, *(v for _, v in by_districts), shared, *without]))
+        # Each department's run is paired with a run of all departments just before it, so a
+        # machine that slows down over the rounds does not pass for a department's cost.
+        order = [*(by_days if len(by_days) > 1 else []), *(v for _, v in by_districts if len(by_districts) > 1)]
+        order += [x for v in without for x in (shared, v)] or [shared]
+        paired: dict[str, list[tuple[float, float]]] = {v.name: [] for v in without}
         scratch = work / "scratch"
         for r in range(args.rounds):
             line = []
-            for v in variants:
-                line.append(f"{v.name} {v.run(scratch):.1f} s")
+            for v in dict.fromkeys(order) if not without else order:
+                line.append(f"{v.name} {v.run(scratch):.1f} s ({v.cpu_seconds[-1]:.1f} CPU)")
+                if v in without:
+                    paired[v.name].append((shared.seconds[-1] - v.seconds[-1], shared.cpu_seconds[-1] - v.cpu_seconds[-1]))
             print(f"  round {r + 1}: " + ", ".join(line), flush=True)
         if len(by_days) > 1:
             print(f"per added day of history (13 districts, next day ~{shared.rows:,} rows):")
             for v in by_days:
-                print(f"  {v.name:>10}: {v.median:6.1f} s")
-            print(f"  slope: {_slope([(int(v.name.split()[0]), v.median) for v in by_days]):+.3f} s per day of history")
+                print(f"  {v.name:>10}: {v}")
+            print(f"  slope: {_slope([(int(v.name.split()[0]), v.median) for v in by_days]):+.3f} s "
+                  f"({_slope([(int(v.name.split()[0]), v.cpu) for v in by_days]):+.3f} s CPU) per day of history")
+            short, long = by_days[0], by_days[-1]
+            grew = sorted(long.steps, key=lambda k: short.steps.get(k, 0.0) - long.steps[k])[:5]
+            print("  the steps that grew most (last round): " + "; ".join(
+                f"{k} " + " / ".join(f"{v.steps.get(k, 0.0):.1f}" for v in by_days) + " s" for k in grew))
         if len(by_districts) > 1:
             print(f"per district ({mid} days of history, the same residents spread over the districts):")
             for k, v in by_districts:
-                print(f"  {k:>3} districts: {v.median:6.1f} s  ({v.rows:,} rows)")
-            print(f"  slope: {_slope([(k, v.median) for k, v in by_districts]):+.3f} s per district")
+                print(f"  {k:>3} districts: {v}  ({v.rows:,} rows)")
+            print(f"  slope: {_slope([(k, v.median) for k, v in by_districts]):+.3f} s "
+                  f"({_slope([(k, v.cpu) for k, v in by_districts]):+.3f} s CPU) per district")
         if without:
-            print(f"per department ({mid} days of history, 13 districts; all departments: {shared.median:.1f} s, {shared.rows:,} rows):")
+            print(f"per department ({mid} days of history, 13 districts; all departments: {shared}, {shared.rows:,} rows):")
+            print("  (paired with the run of all departments just before it; then its rows and ingest time in that run's ledger)")
             for d, v in zip(DEPARTMENTS, without):
-                print(f"  {d:>14}: {shared.median - v.median:+6.2f} s  ({shared.rows - v.rows:,} rows of its own)")
+                wall = statistics.median(a for a, _ in paired[v.name])
+                cpu = statistics.median(b for _, b in paired[v.name])
+                rows, ingest = shared.ingest.get(d, (0, 0.0))
+                print(f"  {d:>14}: {wall:+6.2f} s ({cpu:+6.2f} s CPU)   {rows:>12,} rows, ingested in {ingest:6.2f} s")
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
