@@ -35,7 +35,7 @@ from warehouse.ingest.schema import connect  # noqa: E402
 GIB = 2**30
 
 
-def landed_rows(home: Path, since_id: int) -> tuple[int, int]:
+def _landed_rows(home: Path, since_id: int) -> tuple[int, int]:
     """Files and rows read by the deliveries after ``since_id``."""
     with connect(home / "warehouse.duckdb", read_only=True) as con:
         files, rows = con.execute("SELECT count(*), coalesce(sum(rows_read), 0) FROM ingest.deliveries WHERE delivery_id > ?",
@@ -98,14 +98,14 @@ def main() -> None:
         held = hold_back(home, end)
         base = timed_refresh(home, f"{end} 07:00")
         base_s, base_gib = base.seconds, base.peak_gib
-        base_files, base_rows = landed_rows(home, 0)
+        base_files, base_rows = _landed_rows(home, 0)
         print(f"baseline day ({end - dt.timedelta(days=1)}): {base_files} files, {base_rows:,} rows: "
               f"{base_s:.1f} s, peak {base_gib:.2f} GiB (target <= 360 s)", flush=True)
         before = last_delivery(home)
         deliver_held(home, held)
         nxt = timed_refresh(home, f"{end + dt.timedelta(days=1)} 07:00")
         next_s, next_gib = nxt.seconds, nxt.peak_gib
-        files, rows = landed_rows(home, before)
+        files, rows = _landed_rows(home, before)
         print(f"next day ({end}): {files} files, {rows:,} rows: {next_s:.1f} s, peak {next_gib:.2f} GiB "
               f"(target <= 90 s and <= 8 GiB): {'met' if next_s <= 90 and next_gib <= 8 else 'NOT met'}")
     finally:

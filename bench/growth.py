@@ -38,7 +38,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from day import Refresh, last_delivery, timed_refresh  # noqa: E402  (bench/day.py)
-from libraries import hold_back  # noqa: E402  (bench/libraries.py)
+from libraries import deliver_held, hold_back  # noqa: E402  (bench/libraries.py)
 from refresh import step_times  # noqa: E402  (bench/refresh.py)
 
 from warehouse.contract.city import _DEFAULT as HANGZHOU  # noqa: E402
@@ -68,15 +68,6 @@ def _generate(home: Path, scale: str, days: int, end: dt.date, city: Path | None
     subprocess.run([str(BIN / "citybrain"), "generate", "--home", str(home), "--scale", scale, "--days", str(days),
                     "--end", end.isoformat(), "--seed", str(SEED), "--quiet"],
                    env={**os.environ, **_env(city)}, check=True, stdout=subprocess.DEVNULL)
-
-
-def _deliver(home: Path, held: Path, day: dt.date, departments: set[str] | None = None) -> None:
-    """Move ``day``'s held folders (of ``departments`` only, when given) into the landing zone."""
-    for p in held.glob(f"*/*/{day.isoformat()}"):
-        if departments is None or p.relative_to(held).parts[0] in departments:
-            dest = home / "landing" / p.relative_to(held)
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            shutil.move(str(p), dest)
 
 
 def _copy(src: Path, dst: Path) -> None:
@@ -111,7 +102,7 @@ class Variant:
     def run(self, scratch: Path) -> float:
         _copy(self.base, scratch)
         before = last_delivery(scratch)
-        _deliver(scratch, scratch / "held", self.day, self.departments)
+        deliver_held(scratch, scratch / "held", self.day, self.departments)
         started = time.time()
         done = _refresh(scratch, self.day, self.city)
         self.ingest = _ingest_by_department(scratch, before)
@@ -155,7 +146,7 @@ def _prepare(work: Path, scale: str, name: str, districts: int, history: list[in
     bases, landed = {}, min(history)
     for h in sorted(history):
         for i in range(landed, h):
-            _deliver(home, home / "held", start + dt.timedelta(days=i))
+            deliver_held(home, home / "held", start + dt.timedelta(days=i))
         landed = h
         _refresh(home, start + dt.timedelta(days=h - 1), city)
         bases[h] = work / f"{name}_base_{h}"

@@ -39,10 +39,14 @@ def hold_back(home: Path, day: dt.date, held: Path | None = None) -> Path:
     return held
 
 
-def deliver_held(home: Path, held: Path) -> None:
-    """Put the held folders back in the landing zone, as if they had just arrived."""
-    for p in held.glob("*/*/*"):
-        shutil.move(str(p), home / "landing" / p.relative_to(held))
+def deliver_held(home: Path, held: Path, day: dt.date | None = None, departments: set[str] | None = None) -> None:
+    """Put the held folders (of ``day`` and of ``departments`` only, when given) back in the
+    landing zone, as if they had just arrived."""
+    for p in held.glob(f"*/*/{day.isoformat() if day else '*'}"):
+        if departments is None or p.relative_to(held).parts[0] in departments:
+            dest = home / "landing" / p.relative_to(held)
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.move(str(p), dest)
 
 
 def main() -> None:
