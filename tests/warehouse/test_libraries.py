@@ -14,6 +14,7 @@ from helpers import ingest_all, make_city
 from warehouse.ingest.deliveries import ingest_landing
 from warehouse.ingest.schema import connect
 from warehouse.libraries.build import DEATH_GRACE_DAYS, build_all
+from warehouse.libraries.checks import key_duplicates
 from warehouse.ops.store import OpsStore
 
 AS_OF = dt.datetime(2026, 11, 21, 7, 0)
@@ -185,6 +186,19 @@ def test_findings_are_exactly_the_planted_inconsistencies(tmp_path: Path) -> Non
 def test_tiny_findings_match_the_oracle(tiny_city: Path, tmp_path: Path) -> None:
     home, con = _built_copy(tiny_city, tmp_path)
     assert _findings(con) == expected_findings(home, expected_persons(home))
+
+
+def test_a_twin_key_is_found_in_the_whole_library_and_among_the_rebuilt_keys_only_if_it_is_one(
+        tiny_city: Path, tmp_path: Path) -> None:
+    _, con = _built_copy(tiny_city, tmp_path)
+    twin, other = (r[0] for r in con.execute("SELECT id_number FROM population.persons ORDER BY id_number LIMIT 2").fetchall())
+    assert key_duplicates(con, "population.persons", "id_number") == 0
+    con.execute("INSERT INTO population.persons SELECT * FROM population.persons WHERE id_number = ?", [twin])
+    con.execute("CREATE TEMP TABLE rebuilt_twin AS SELECT ? AS k", [twin])
+    con.execute("CREATE TEMP TABLE rebuilt_other AS SELECT ? AS k", [other])
+    assert key_duplicates(con, "population.persons", "id_number") == 1
+    assert key_duplicates(con, "population.persons", "id_number", among="rebuilt_twin") == 1
+    assert key_duplicates(con, "population.persons", "id_number", among="rebuilt_other") == 0
 
 
 def _tables(con: duckdb.DuckDBPyConnection) -> dict[str, list]:
