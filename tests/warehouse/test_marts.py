@@ -138,6 +138,12 @@ def test_contract_indicators_match_an_independent_computation(tiny) -> None:
         for k, n in ok.certificate_no.map(cert_district).value_counts(dropna=False).items():
             valid[(day, k)] = float(n)
     assert _values(con, "cert.valid") == _as_indicator(pd.Series(valid), days)
+
+    # Insured employees (city-wide): persons whose latest insurance event by the day is an enrolment.
+    ins = _clean(home, "hrss__insurance_events").sort_values(["event_date", "_business_date", "_line"], kind="stable")
+    insured = {(day, CITY): float((ins[ins.event_date <= day].groupby("id_number").tail(1).event_type == "enrol").sum())
+               for day in days}
+    assert _values(con, "hrss.insured_employees") == insured
     used = usage.assign(day=usage.used_at.str[:10], k=usage.certificate_no.map(cert_district))
     no_usage = _undelivered(home, "dsb/certificate_usage")
     assert no_usage, "the tiny city withholds a day of certificate uses"
