@@ -23,7 +23,7 @@ from warehouse.ingest.deliveries import ingest_landing
 from warehouse.ingest.schema import connect
 from warehouse.libraries.build import build_all
 from warehouse.marts.alerts import evaluate
-from warehouse.marts.indicators.compute import refresh
+from warehouse.marts.indicators.compute import catalog, refresh
 from warehouse.marts.open_data import BASE, export
 from warehouse.serving.publish import current, list_snapshots, publish
 from warehouse.serving.snapshot import Snapshot
@@ -634,6 +634,48 @@ def test_cancelling_a_years_old_certificate_recomputes_from_the_cancellation_onl
                        [last, CITY]).fetchone()[0] == before - 1
     refresh(con, AS_OF, full=True)
     assert incremental.equals(con.execute("SELECT * FROM marts.indicator_values ORDER BY ALL").df())
+
+
+def test_a_back_dated_enrolment_reopens_the_stocks_not_the_flows_of_other_feeds(tiny_city: Path, tmp_path: Path) -> None:
+    """An enrolment dated ten days back recomputes the stocks from that day; certificate uses
+    and births, whose own feeds delivered nothing new, keep those days as they were; a full
+    recomputation then gives the same values."""
+    home = tmp_path / "h"
+    shutil.copytree(tiny_city, home)
+    con = _run(home)
+    last = con.execute("SELECT max(date) FROM marts.indicator_values").fetchone()[0]
+    back = last - dt.timedelta(days=10)
+    person, employer = con.execute(
+        "SELECT p.id_number, e.uscc FROM population.persons p, legal_person.entities e "
+        "WHERE p.status = 'registered' ORDER BY p.id_number, e.uscc LIMIT 1").fetchone()
+    folder = home / "landing" / "hrss" / "insurance_events" / last.isoformat()
+    (folder / "late_enrolment.csv").write_text(
+        f"event_id,id_number,employer_uscc,event_type,event_date\nINLATE1,{person},{employer},enrol,{back}\n", encoding="utf-8")
+    marker = "UPDATE marts.indicator_values SET value = -1 WHERE indicator_id = ? AND date = ? AND district_code = ?"
+    for flow in ("cert.usage", "pop.births"):  # a value the refresh must not touch
+        con.execute(marker, [flow, back, CITY])
+    insured = "SELECT value FROM marts.indicator_values WHERE indicator_id = 'hrss.insured_employees' AND date = ?"
+    before = con.execute(insured, [back]).fetchone()[0]
+    assert [o.status for o in ingest_landing(con, home / "landing", home / "tmp")] == ["accepted"]
+    build_all(con, AS_OF)
+    first, _ = refresh(con, AS_OF)
+    assert first == back
+    assert con.execute(insured, [back]).fetchone()[0] != before  # the stock moved from that day
+    kept = "SELECT value FROM marts.indicator_values WHERE indicator_id = ? AND date = ? AND district_code = ?"
+    assert [con.execute(kept, [f, back, CITY]).fetchone()[0] for f in ("cert.usage", "pop.births")] == [-1, -1]
+    unmarked = f"""SELECT * FROM marts.indicator_values WHERE NOT (indicator_id IN ('cert.usage', 'pop.births')
+                   AND date = DATE '{back}' AND district_code = '{CITY}') ORDER BY ALL"""
+    incremental = con.execute(unmarked).df()
+    refresh(con, AS_OF, full=True)
+    assert incremental.equals(con.execute(unmarked).df())
+
+
+def test_what_reads_the_shared_certificate_uses_names_their_feed() -> None:
+    """cb_cert_uses holds the days the usage flows are recomputed from only, so every indicator
+    reading it must be such a flow (its catalog entry names dsb/certificate_usage)."""
+    readers = [i for i in catalog() if "cb_cert_uses" in i.sql_file.read_text(encoding="utf-8")]
+    assert {i.id for i in readers} == {"cert.usage", "cert.online_share"}
+    assert all("dsb/certificate_usage" in i.feeds for i in readers)
 
 
 def test_back_dated_events_give_their_own_day_a_value_even_before_the_first_delivery(tiny_city: Path, tmp_path: Path) -> None:

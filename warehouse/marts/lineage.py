@@ -30,7 +30,6 @@ _BY_PREFIX: dict[str, tuple[str, ...]] = {
     "le.": ("samr/entity_events",),
     "cert.": ("dsb/certificate_events",),
     "cert.usage": ("dsb/certificate_usage",),
-    "cert.online_share": ("dsb/certificate_usage",),
     "cert.licence_coverage": ("dsb/certificate_events", "samr/entity_events"),
     "svc.": ("hotline/service_requests",),
 }

@@ -18,7 +18,8 @@ from importlib.resources.abc import Traversable
 import duckdb
 
 from warehouse.contract.city import load_city
-from warehouse.contract.feeds import DEPARTMENTS, FEEDS, REQUEST_CATEGORIES, REQUEST_HANDLERS
+from warehouse.contract.feeds import DEPARTMENTS, FEEDS, FEEDS_BY_ID, REQUEST_CATEGORIES, REQUEST_HANDLERS
+from warehouse.ingest.schema import staging_table
 
 _HERE = resources.files(__package__)
 _SQL = _HERE / "sql"
@@ -38,6 +39,9 @@ CREATE TABLE IF NOT EXISTS marts.indicator_catalog (
 CREATE TABLE IF NOT EXISTS meta.mart_builds (built_at TIMESTAMP, last_delivery_id BIGINT, first_day DATE, last_day DATE, seconds DOUBLE);
 -- Days whose indicators must be recomputed, until the indicator asset has done so.
 CREATE TABLE IF NOT EXISTS meta.indicator_pending (first_day DATE, last_day DATE, last_delivery_id BIGINT);
+-- For those days, per feed, the earliest day its changed deliveries touch (NULL: none changed);
+-- no rows: every indicator over every pending day. A flow is recomputed from its own feeds' day.
+CREATE TABLE IF NOT EXISTS meta.indicator_pending_feeds (feed VARCHAR, first_day DATE);
 """
 
 
@@ -148,9 +152,14 @@ def data_days(con: duckdb.DuckDBPyConnection) -> tuple[dt.date, dt.date] | None:
     return (min(row[0], earliest) if earliest is not None else row[0]), row[1]
 
 
-def _prepare(con: duckdb.DuckDBPyConnection, first: dt.date, last: dt.date, as_of: dt.datetime) -> None:
+def _prepare(con: duckdb.DuckDBPyConnection, first: dt.date, last: dt.date, as_of: dt.datetime,
+             flow_first: dict[str, dt.date] | None = None) -> None:
     con.execute("CREATE OR REPLACE TEMP TABLE cb_days AS SELECT CAST(d AS DATE) AS day FROM range(?::DATE, ?::DATE + 1, INTERVAL 1 DAY) t(d)",
                 [first, last])
+    # Per feed, the first day its flows are recomputed (what a shared file reading a large feed
+    # may limit itself to, as _holder_uses.sql does).
+    con.execute("CREATE OR REPLACE TEMP TABLE cb_flow_first (feed VARCHAR, first_day DATE)")
+    con.executemany("INSERT INTO cb_flow_first VALUES (?, ?)", [(f.id, (flow_first or {}).get(f.id, first)) for f in FEEDS])
     # What several indicators share: files named _*.sql, run before any indicator.
     for shared in sorted(f for f in _SQL.iterdir() if f.name.startswith("_") and f.name.endswith(".sql")):
         con.execute(shared.read_text(encoding="utf-8"))
@@ -169,16 +178,49 @@ def _prepare(con: duckdb.DuckDBPyConnection, first: dt.date, last: dt.date, as_o
     )
 
 
-def compute(con: duckdb.DuckDBPyConnection, first: dt.date, last: dt.date, as_of: dt.datetime) -> int:
-    """Recompute every indicator for ``first``..``last``; returns the rows written."""
+def _own_firsts(con: duckdb.DuckDBPyConnection, first: dt.date, last: dt.date,
+                since: dict[str, dt.date | None] | None) -> dict[str, dt.date]:
+    """The first day of ``first``..``last`` each indicator is recomputed from.
+
+    A flow (an indicator whose catalog entry names its ``feeds``) counts the rows dated each
+    day: only the days its own feeds' changes touch (``since``: per feed, the earliest, None for
+    unchanged), and the days it has no value for yet, can change. Every other indicator (a
+    stock, a rate over earlier days, a sharing figure the clock moves) starts at ``first``; so
+    does every indicator when ``since`` is None (a backfill, a full recomputation).
+    """
+    if since is None:
+        return {ind.id: first for ind in catalog()}
+    have = dict(con.execute("SELECT indicator_id, max(date) FROM marts.indicator_values WHERE date BETWEEN ? AND ? GROUP BY 1",
+                            [first, last]).fetchall())
+    out = {}
+    for ind in catalog():
+        if not ind.feeds:
+            out[ind.id] = first
+            continue
+        fresh = have[ind.id] + dt.timedelta(days=1) if have.get(ind.id) else first
+        out[ind.id] = max(first, min([fresh, *(since[f] for f in ind.feeds if since.get(f) is not None)]))
+    return out
+
+
+def compute(con: duckdb.DuckDBPyConnection, first: dt.date, last: dt.date, as_of: dt.datetime,
+            since: dict[str, dt.date | None] | None = None) -> int:
+    """Recompute the indicators for ``first``..``last`` (flows from their own feeds' days when
+    ``since`` says which feeds changed from when: :func:`_own_firsts`); returns the rows written."""
     ensure_schema(con)
     city = load_city()
-    _prepare(con, first, last, as_of)
+    own = _own_firsts(con, first, last, since)
+    flow_first = {f: min((own[i.id] for i in catalog() if f in i.feeds), default=first) for f in FEEDS_BY_ID}
+    _prepare(con, first, last, as_of, flow_first)
     con.execute("CREATE OR REPLACE TEMP TABLE cb_districts (district_code VARCHAR)")
     con.executemany("INSERT INTO cb_districts VALUES (?)", [(d,) for d in city.district_codes])
     con.execute("CREATE OR REPLACE TEMP TABLE cb_values (indicator_id VARCHAR, date DATE, district_code VARCHAR, value DOUBLE, numerator DOUBLE, denominator DOUBLE)")
+    con.execute("CREATE OR REPLACE TEMP TABLE cb_recomputed (indicator_id VARCHAR, first_day DATE)")
     delivered: dict[tuple[str, ...], str] = {}  # feeds -> table of the days they all delivered
     for ind in catalog():
+        since_day = own[ind.id]
+        if since_day > last:
+            continue  # a flow none of whose feeds changed, with a value on every day already
+        con.execute("INSERT INTO cb_recomputed VALUES (?, ?)", [ind.id, since_day])
         if ind.feeds and ind.feeds not in delivered:
             delivered[ind.feeds] = _delivered_days(con, ind.feeds)
         sql = ind.sql_file.read_text(encoding="utf-8").replace("$city", _lit(city.code))
@@ -191,8 +233,9 @@ def compute(con: duckdb.DuckDBPyConnection, first: dt.date, last: dt.date, as_of
         # then the value never arrived and stays NULL (CONTRACT §4).
         fill = "NULL" if ind.kind != "count" else (f"CASE WHEN d.day IN (SELECT day FROM {delivered[ind.feeds]}) THEN 0 END"
                                                    if ind.feeds else "0")
+        days = f"d.day >= {_lit(since_day.isoformat())}::DATE"
         city_row = f"""SELECT {iid}, d.day, {_lit(city.code)}, coalesce({value}, {fill}), coalesce(sum(num), {fill}), sum(den)
-                       FROM cb_days d LEFT JOIN cb_raw r ON r.day = d.day GROUP BY d.day"""
+                       FROM cb_days d LEFT JOIN cb_raw r ON r.day = d.day WHERE {days} GROUP BY d.day"""
         con.execute(f"INSERT INTO cb_values {city_row}")
         if ind.scope == "district":
             con.execute(
@@ -200,11 +243,13 @@ def compute(con: duckdb.DuckDBPyConnection, first: dt.date, last: dt.date, as_of
                     SELECT {iid}, d.day, k.district_code, coalesce({value}, {fill}), coalesce(sum(num), {fill}), sum(den)
                     FROM cb_days d CROSS JOIN cb_districts k
                     LEFT JOIN cb_raw r ON r.day = d.day AND r.district_code = k.district_code
+                    WHERE {days}
                     GROUP BY d.day, k.district_code"""
             )
     con.execute("BEGIN TRANSACTION")
     try:
-        con.execute("DELETE FROM marts.indicator_values WHERE date BETWEEN ? AND ?", [first, last])
+        con.execute("""DELETE FROM marts.indicator_values v USING cb_recomputed r
+                       WHERE v.indicator_id = r.indicator_id AND v.date BETWEEN r.first_day AND ?""", [last])
         con.execute("INSERT INTO marts.indicator_values SELECT * FROM cb_values")
         con.execute("COMMIT")
     except BaseException:
@@ -233,18 +278,25 @@ def dirty_range(con: duckdb.DuckDBPyConnection, *, full: bool = False) -> tuple[
     # An indicator new to the catalog has no history yet: compute every day.
     computed = {r[0] for r in con.execute("SELECT DISTINCT indicator_id FROM marts.indicator_values").fetchall()}
     full = full or (prev is not None and not {i.id for i in catalog()} <= computed)
+    feed_firsts: dict[str, dt.date | None] | None = None  # None: every indicator over every day
     if not full and prev is not None:
-        touched = con.execute(
-            "SELECT min(business_date) FROM ingest.deliveries WHERE delivery_id > ? OR superseded_by > ?", [prev, prev]
-        ).fetchone()[0]
+        feed_firsts = _feed_firsts(con, prev)
         # The clock moves on too: feeds whose 30-hour deadline passed since then change on-time rates.
-        candidates = [d for d in (touched, _earliest_event(con, prev), last - dt.timedelta(2)) if d is not None]
+        candidates = [d for d in (*feed_firsts.values(), last - dt.timedelta(2)) if d is not None]
         first = max(first, min(candidates))
     pending = con.execute("SELECT min(first_day) FROM meta.indicator_pending").fetchone()[0]
     if pending is not None:
         first = min(first, pending)
+        earlier = dict(con.execute("SELECT feed, first_day FROM meta.indicator_pending_feeds").fetchall())
+        # Days still pending from a refresh whose indicators did not run: their feeds' days too
+        # (none recorded: that refresh wanted every indicator recomputed).
+        feed_firsts = None if feed_firsts is None or not earlier else {
+            f: min((d for d in (day, earlier.get(f)) if d is not None), default=None) for f, day in feed_firsts.items()}
     con.execute("DELETE FROM meta.indicator_pending")
+    con.execute("DELETE FROM meta.indicator_pending_feeds")
     con.execute("INSERT INTO meta.indicator_pending VALUES (?, ?, ?)", [first, last, top])
+    if feed_firsts is not None:
+        con.executemany("INSERT INTO meta.indicator_pending_feeds VALUES (?, ?)", list(feed_firsts.items()))
     con.execute("INSERT INTO meta.mart_builds VALUES (?, ?, ?, ?, ?)", [dt.datetime.now(), top, first, last, None])
     return first, last
 
@@ -258,8 +310,15 @@ def compute_range(con: duckdb.DuckDBPyConnection, first: dt.date, last: dt.date,
     lo, hi = max(first, span[0]), min(last, span[1])
     if lo > hi:
         return None
-    compute(con, lo, hi, as_of)
+    # The range a refresh marked, as it marked it: its flows from their own feeds' days. Any
+    # other range (a backfill from the UI) recomputes every indicator on every day.
+    pending = con.execute("SELECT first_day, last_day FROM meta.indicator_pending").fetchall()
+    feeds = dict(con.execute("SELECT feed, first_day FROM meta.indicator_pending_feeds").fetchall())
+    since = feeds if feeds and pending == [(first, last)] else None
+    compute(con, lo, hi, as_of, since)
     con.execute("DELETE FROM meta.indicator_pending WHERE first_day >= ? AND last_day <= ?", [lo, hi])
+    if not con.execute("SELECT count(*) FROM meta.indicator_pending").fetchone()[0]:
+        con.execute("DELETE FROM meta.indicator_pending_feeds")
     return lo, hi
 
 
@@ -282,27 +341,46 @@ def _delivered_days(con: duckdb.DuckDBPyConnection, feeds: tuple[str, ...]) -> s
     return name
 
 
-def _earliest_event(con: duckdb.DuckDBPyConnection, prev: int) -> dt.date | None:
-    """The earliest event date in staged rows of deliveries changed since ``prev``."""
-    return _earliest_event_in(con, f"(SELECT delivery_id FROM ingest.deliveries WHERE delivery_id > {int(prev)} OR superseded_by > {int(prev)})")
+def _changed_since(prev: int) -> str:
+    """The deliveries ingested or superseded since ledger position ``prev`` (a subquery)."""
+    return f"(SELECT delivery_id FROM ingest.deliveries WHERE delivery_id > {int(prev)} OR superseded_by > {int(prev)})"
+
+
+def _feed_firsts(con: duckdb.DuckDBPyConnection, prev: int) -> dict[str, dt.date | None]:
+    """Per feed, the earliest day its deliveries changed since ``prev`` touch: their business
+    date or an event date in their rows, whichever is earlier (None: nothing changed)."""
+    touched = dict(con.execute(
+        f"SELECT department || '/' || feed, min(business_date) FROM ingest.deliveries WHERE delivery_id IN {_changed_since(prev)} GROUP BY 1"
+    ).fetchall())
+    events = _earliest_events(con, _changed_since(prev))
+    return {f.id: min((d for d in (touched.get(f.id), events.get(f.id)) if d is not None), default=None) for f in FEEDS}
+
+
+# The day a staged row's event happened, per feed. A certificate event's validity dates do not
+# count: it opens a version of the certificate on its own event date
+# (e_certificate.certificate_history), which every certificate indicator reads, so it moves no
+# day before that. (Counting them sent every daily refresh back to the first day: each
+# cancellation carries its certificate's years-old start.)
+_EVENT_DAY = {
+    "psb/household_events": "event_date",
+    "health/death_records": "death_date",
+    "civil/marriage_registrations": "registration_date",
+    "hrss/insurance_events": "event_date",
+    "samr/entity_events": "event_date",
+    "dsb/certificate_events": "event_date",
+    "dsb/certificate_usage": "CAST(used_at AS DATE)",
+    "hotline/service_requests": "CAST(event_time AS DATE)",
+}
+
+
+def _earliest_events(con: duckdb.DuckDBPyConnection, changed: str) -> dict[str, dt.date | None]:
+    """Per feed, the earliest event date in staged rows of the deliveries ``changed`` (a subquery
+    of delivery ids)."""
+    parts = [f"SELECT {_lit(fid)}, min({day}) FROM {staging_table(FEEDS_BY_ID[fid])} WHERE _delivery_id IN {changed}"
+             for fid, day in _EVENT_DAY.items()]
+    return dict(con.execute(" UNION ALL ".join(parts)).fetchall())
 
 
 def _earliest_event_in(con: duckdb.DuckDBPyConnection, changed: str) -> dt.date | None:
-    """The earliest event date in staged rows of the deliveries ``changed`` (a subquery of delivery ids).
-
-    A certificate event's validity dates do not count: it opens a version of the certificate
-    on its own event date (e_certificate.certificate_history), which every certificate
-    indicator reads, so it moves no day before that. (Counting them sent every daily refresh
-    back to the first day: each cancellation carries its certificate's years-old start.)
-    """
-    parts = [
-        f"SELECT min(event_date) FROM staging.household_events WHERE _delivery_id IN {changed}",
-        f"SELECT min(death_date) FROM staging.death_records WHERE _delivery_id IN {changed}",
-        f"SELECT min(registration_date) FROM staging.marriage_registrations WHERE _delivery_id IN {changed}",
-        f"SELECT min(event_date) FROM staging.insurance_events WHERE _delivery_id IN {changed}",
-        f"SELECT min(event_date) FROM staging.entity_events WHERE _delivery_id IN {changed}",
-        f"SELECT min(event_date) FROM staging.certificate_events WHERE _delivery_id IN {changed}",
-        f"SELECT min(CAST(used_at AS DATE)) FROM staging.certificate_usage WHERE _delivery_id IN {changed}",
-        f"SELECT min(CAST(event_time AS DATE)) FROM staging.service_requests WHERE _delivery_id IN {changed}",
-    ]
-    return con.execute(f"SELECT min(d) FROM ({' UNION ALL '.join(parts)}) t(d)").fetchone()[0]
+    """The earliest event date in staged rows of the deliveries ``changed``, any feed."""
+    return min((d for d in _earliest_events(con, changed).values() if d is not None), default=None)
