@@ -139,6 +139,21 @@ def test_contract_indicators_match_an_independent_computation(tiny) -> None:
             valid[(day, k)] = float(n)
     assert _values(con, "cert.valid") == _as_indicator(pd.Series(valid), days)
 
+    # Licence coverage: of the entities active at the end of the day, those holding a valid business licence.
+    coverage = {}
+    for day in days:
+        e = samr[samr.event_date <= day].groupby("uscc").tail(1)
+        act = e[e.event_type.isin(["establish", "change"])]
+        last = dsb[dsb.event_date <= day].groupby("certificate_no").tail(1)
+        lic = last[(last.certificate_type == "business_licence") & last.event_type.isin(["issue", "renew"])
+                   & (last.valid_from <= day) & (last.valid_to.isna() | (last.valid_to >= day))]
+        num = act[act.uscc.isin(set(lic.holder_id))].groupby("district_code").size()
+        den = act.groupby("district_code").size()
+        for k in load_city().district_codes:
+            coverage[(day, k)] = float(num.get(k, 0)) / den[k] if k in den.index else None
+        coverage[(day, CITY)] = float(num.sum()) / den.sum() if den.sum() else None
+    assert _values(con, "cert.licence_coverage") == coverage
+
     # Insured employees (city-wide): persons whose latest insurance event by the day is an enrolment.
     ins = _clean(home, "hrss__insurance_events").sort_values(["event_date", "_business_date", "_line"], kind="stable")
     insured = {(day, CITY): float((ins[ins.event_date <= day].groupby("id_number").tail(1).event_type == "enrol").sum())
