@@ -36,8 +36,8 @@ def _library_asset(library: str) -> dg.AssetsDefinition:
             set_clock(con, warehouse.clock())
             r = build(con, library, full=config.full_rebuild)
             # A full build is checked whole; an incremental one where it wrote (checks.key_duplicates).
-            among = lib.affected_table if r.mode != "full" else None
-            dupes = key_duplicates(con, key_table, key_column, among) if r.mode != "unchanged" else 0
+            among = None if r.mode == "full" else lib.affected_table
+            dupes = key_duplicates(con, key_table, key_column, among)
             checked = "every record" if among is None else f"{r.keys_rebuilt} rebuilt"
             rates = integrity_rates(con, library)
             rows = con.execute(f"SELECT count(*) FROM {key_table}").fetchone()[0]

@@ -148,6 +148,13 @@ class Feed:
     def column(self, name: str) -> Column:
         return next(c for c in self.columns if c.name == name)
 
+    @property
+    def event_day_column(self) -> str:
+        """The column that dates a row's event: the feed's last event date (a household
+        event's ``event_date``, not the person's ``birth_date``; a certificate event's own
+        date, not the validity it carries)."""
+        return [c.name for c in self.columns if c.event_date][-1]
+
 
 def _c(name: str, kind: str = "text", *, required: bool = True, codes: tuple[str, ...] = (), event: bool = False,
        only_on: tuple[str, ...] = ()) -> Column:

@@ -17,7 +17,7 @@ the files that made it, without any person-level row leaving the warehouse:
 
 from __future__ import annotations
 
-from warehouse.contract.feeds import FEEDS, Feed
+from warehouse.contract.feeds import FEEDS
 from warehouse.ingest.schema import staging_table
 from warehouse.marts.indicators.compute import Indicator, catalog
 
@@ -56,12 +56,6 @@ def indicator_feed_rows() -> list[tuple[str, str, str, str]]:
     return rows
 
 
-def _day_column(feed: Feed) -> str:
-    """The column that dates a row's event: the last event date of the feed (a household
-    event's ``event_date``, not the person's ``birth_date``)."""
-    return [c.name for c in feed.columns if c.event_date][-1]
-
-
 def value_sources_sql() -> str:
     """Rows of live deliveries per delivery, day and district, for every feed."""
     parts = []
@@ -69,7 +63,7 @@ def value_sources_sql() -> str:
         district = "s.district_code" if "district_code" in f.column_names else "CAST(NULL AS VARCHAR)"
         parts.append(
             f"SELECT '{f.department}' AS department, '{f.name}' AS feed, s._delivery_id AS delivery_id, "
-            f"CAST(s.{_day_column(f)} AS DATE) AS day, {district} AS district_code, count(*) AS rows "
+            f"CAST(s.{f.event_day_column} AS DATE) AS day, {district} AS district_code, count(*) AS rows "
             f"FROM {staging_table(f)} s JOIN ingest.live_deliveries d ON d.delivery_id = s._delivery_id GROUP BY ALL")
     return " UNION ALL ".join(parts)
 

@@ -18,7 +18,7 @@ from importlib.resources.abc import Traversable
 import duckdb
 
 from warehouse.contract.city import load_city
-from warehouse.contract.feeds import DEPARTMENTS, FEEDS, FEEDS_BY_ID, REQUEST_CATEGORIES, REQUEST_HANDLERS
+from warehouse.contract.feeds import DEPARTMENTS, FEEDS, REQUEST_CATEGORIES, REQUEST_HANDLERS
 from warehouse.ingest.schema import staging_table
 
 _HERE = resources.files(__package__)
@@ -153,13 +153,13 @@ def data_days(con: duckdb.DuckDBPyConnection) -> tuple[dt.date, dt.date] | None:
 
 
 def _prepare(con: duckdb.DuckDBPyConnection, first: dt.date, last: dt.date, as_of: dt.datetime,
-             flow_first: dict[str, dt.date] | None = None) -> None:
+             flow_first: dict[str, dt.date]) -> None:
     con.execute("CREATE OR REPLACE TEMP TABLE cb_days AS SELECT CAST(d AS DATE) AS day FROM range(?::DATE, ?::DATE + 1, INTERVAL 1 DAY) t(d)",
                 [first, last])
     # Per feed, the first day its flows are recomputed (what a shared file reading a large feed
     # may limit itself to, as _holder_uses.sql does).
     con.execute("CREATE OR REPLACE TEMP TABLE cb_flow_first (feed VARCHAR, first_day DATE)")
-    con.executemany("INSERT INTO cb_flow_first VALUES (?, ?)", [(f.id, (flow_first or {}).get(f.id, first)) for f in FEEDS])
+    con.executemany("INSERT INTO cb_flow_first VALUES (?, ?)", list(flow_first.items()))
     # What several indicators share: files named _*.sql, run before any indicator.
     for shared in sorted(f for f in _SQL.iterdir() if f.name.startswith("_") and f.name.endswith(".sql")):
         con.execute(shared.read_text(encoding="utf-8"))
@@ -209,7 +209,7 @@ def compute(con: duckdb.DuckDBPyConnection, first: dt.date, last: dt.date, as_of
     ensure_schema(con)
     city = load_city()
     own = _own_firsts(con, first, last, since)
-    flow_first = {f: min((own[i.id] for i in catalog() if f in i.feeds), default=first) for f in FEEDS_BY_ID}
+    flow_first = {f.id: min((own[i.id] for i in catalog() if f.id in i.feeds), default=first) for f in FEEDS}
     _prepare(con, first, last, as_of, flow_first)
     con.execute("CREATE OR REPLACE TEMP TABLE cb_districts (district_code VARCHAR)")
     con.executemany("INSERT INTO cb_districts VALUES (?)", [(d,) for d in city.district_codes])
@@ -290,8 +290,8 @@ def dirty_range(con: duckdb.DuckDBPyConnection, *, full: bool = False) -> tuple[
         earlier = dict(con.execute("SELECT feed, first_day FROM meta.indicator_pending_feeds").fetchall())
         # Days still pending from a refresh whose indicators did not run: their feeds' days too
         # (none recorded: that refresh wanted every indicator recomputed).
-        feed_firsts = None if feed_firsts is None or not earlier else {
-            f: min((d for d in (day, earlier.get(f)) if d is not None), default=None) for f, day in feed_firsts.items()}
+        if feed_firsts is not None:
+            feed_firsts = {f: _earliest(day, earlier.get(f)) for f, day in feed_firsts.items()} if earlier else None
     con.execute("DELETE FROM meta.indicator_pending")
     con.execute("DELETE FROM meta.indicator_pending_feeds")
     con.execute("INSERT INTO meta.indicator_pending VALUES (?, ?, ?)", [first, last, top])
@@ -353,34 +353,28 @@ def _feed_firsts(con: duckdb.DuckDBPyConnection, prev: int) -> dict[str, dt.date
         f"SELECT department || '/' || feed, min(business_date) FROM ingest.deliveries WHERE delivery_id IN {_changed_since(prev)} GROUP BY 1"
     ).fetchall())
     events = _earliest_events(con, _changed_since(prev))
-    return {f.id: min((d for d in (touched.get(f.id), events.get(f.id)) if d is not None), default=None) for f in FEEDS}
-
-
-# The day a staged row's event happened, per feed. A certificate event's validity dates do not
-# count: it opens a version of the certificate on its own event date
-# (e_certificate.certificate_history), which every certificate indicator reads, so it moves no
-# day before that. (Counting them sent every daily refresh back to the first day: each
-# cancellation carries its certificate's years-old start.)
-_EVENT_DAY = {
-    "psb/household_events": "event_date",
-    "health/death_records": "death_date",
-    "civil/marriage_registrations": "registration_date",
-    "hrss/insurance_events": "event_date",
-    "samr/entity_events": "event_date",
-    "dsb/certificate_events": "event_date",
-    "dsb/certificate_usage": "CAST(used_at AS DATE)",
-    "hotline/service_requests": "CAST(event_time AS DATE)",
-}
+    return {f.id: _earliest(touched.get(f.id), events.get(f.id)) for f in FEEDS}
 
 
 def _earliest_events(con: duckdb.DuckDBPyConnection, changed: str) -> dict[str, dt.date | None]:
     """Per feed, the earliest event date in staged rows of the deliveries ``changed`` (a subquery
-    of delivery ids)."""
-    parts = [f"SELECT {_lit(fid)}, min({day}) FROM {staging_table(FEEDS_BY_ID[fid])} WHERE _delivery_id IN {changed}"
-             for fid, day in _EVENT_DAY.items()]
+    of delivery ids), by the feed's event day column.
+
+    A certificate event's validity dates do not count: it opens a version of the certificate
+    on its own event date (e_certificate.certificate_history), which every certificate
+    indicator reads, so it moves no day before that. (Counting them sent every daily refresh
+    back to the first day: each cancellation carries its certificate's years-old start.)
+    """
+    parts = [f"SELECT {_lit(f.id)}, min(CAST({f.event_day_column} AS DATE)) FROM {staging_table(f)} WHERE _delivery_id IN {changed}"
+             for f in FEEDS]
     return dict(con.execute(" UNION ALL ".join(parts)).fetchall())
+
+
+def _earliest(*days: dt.date | None) -> dt.date | None:
+    """The earliest of ``days`` that are known (None if none is)."""
+    return min((d for d in days if d is not None), default=None)
 
 
 def _earliest_event_in(con: duckdb.DuckDBPyConnection, changed: str) -> dt.date | None:
     """The earliest event date in staged rows of the deliveries ``changed``, any feed."""
-    return min((d for d in _earliest_events(con, changed).values() if d is not None), default=None)
+    return _earliest(*_earliest_events(con, changed).values())
