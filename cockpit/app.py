@@ -32,7 +32,7 @@ from cockpit import context, daypicker
 from cockpit.auth import LoginRefused, authenticate, load_user, sign_out
 from cockpit.components import provider, scope_name
 from cockpit.figures.city_map import GEOJSON_PATH, boundaries_json
-from cockpit.i18n import LANG_COOKIE, LANGS, THEME_COOKIE, THEMES, dark, label, lang, t
+from cockpit.i18n import LANG_COOKIE, LANGS, THEME_COOKIE, THEMES, _, dark, label, lang, t
 from cockpit.roles import PAGES
 from warehouse.storage.home import Home, keep_private, private_key
 
@@ -149,7 +149,7 @@ def create_app(home: Home) -> Dash:
         like every page; the browser keeps them for a day: they change only with the city file)."""
         body = boundaries_json()
         if body is None:
-            return Response(t("本市未提供区县边界", "This city has no district boundaries"), status=404)
+            return Response(_("This city has no district boundaries"), status=404)
         response = Response(body, mimetype="application/json")
         response.headers["Cache-Control"] = "private, max-age=86400"
         return response
@@ -218,12 +218,12 @@ def create_app(home: Home) -> Dash:
         code = getattr(err, "code", 500)
         if not isinstance(code, int) or code >= 500:
             log.exception("cockpit error")
-        return Response(t("出错了，请稍后再试", "Something went wrong; try again later."), status=code if isinstance(code, int) else 500)
+        return Response(_("Something went wrong; try again later."), status=code if isinstance(code, int) else 500)
 
     # The page declares its language, which cockpit/assets/locale-zh.js reads to give the
     # charts and date pickers Chinese month and day names.
     interpolate = app.interpolate_index
-    app.interpolate_index = lambda **kw: interpolate(**kw).replace("<html>", f'<html lang="{t("zh-CN", "en")}">', 1)
+    app.interpolate_index = lambda **kw: interpolate(**kw).replace("<html>", f'<html lang="{_("en")}">', 1)
     app.layout = _shell
     boundaries_json()  # simplify the district boundaries now (about a second), not in a user's first request
     return app
@@ -242,15 +242,15 @@ def _shell() -> html.Div:
     switches = [
         _post_button("/prefs", "lang", "en", "English", "lang-switch") if lang() == "zh"
         else _post_button("/prefs", "lang", "zh", "中文", "lang-switch"),
-        _post_button("/prefs", "theme", "light", t("常规模式", "Normal mode"), "theme-switch") if dark()
-        else _post_button("/prefs", "theme", "dark", t("大屏模式", "Big screen"), "theme-switch"),
+        _post_button("/prefs", "theme", "light", _("Normal mode"), "theme-switch") if dark()
+        else _post_button("/prefs", "theme", "dark", _("Big screen"), "theme-switch"),
     ]
     user = [] if who is None else [
         html.Span(f"{who.username} · {label('role', who.role)}" + (f" · {scope_name(who.scope)}" if who.scope else ""), className="who"),
-        _post_button("/logout", None, None, t("退出", "Sign out"), "logout"),
+        _post_button("/logout", None, None, _("Sign out"), "logout"),
     ]
     return provider(html.Div([
-        html.Header([html.Div([t("城市大脑 · 数字驾驶舱", "City Brain · Digital cockpit"), *_demo_badge()], className="brand"), html.Nav(links),
+        html.Header([html.Div([_("City Brain · Digital cockpit"), *_demo_badge()], className="brand"), html.Nav(links),
                      *daypicker.picker(who), html.Div(switches, className="switches"), html.Div(user, className="user")]),
         *daypicker.banner(who),
         html.Main(dash.page_container),
@@ -263,9 +263,8 @@ def _demo_badge() -> list:
     Hangzhou's figures."""
     if not (context.ctx().home.truth / "summary.json").exists():
         return []
-    return [html.Span(t("演示数据（合成城市）", "Demo data"), className="demo-badge",
-                      title=t("由 citybrain generate 生成：人口、企业和事件均为虚构", "A synthetic city made by citybrain "
-                              "generate: its people, businesses and events are invented"))]
+    return [html.Span(_("Demo data"), className="demo-badge",
+                      title=_("A synthetic city made by citybrain generate: its people, businesses and events are invented"))]
 
 
 def _post_button(action: str, name: str | None, value: str | None, label: str, button_id: str) -> html.Form:

@@ -15,7 +15,7 @@ import pandas as pd
 from dash import Input, Output, callback, dcc, html
 
 from cockpit.context import caller, guard
-from cockpit.i18n import label, lang, t
+from cockpit.i18n import _, label, lang, t
 
 log = logging.getLogger("citybrain.cockpit")
 
@@ -96,7 +96,7 @@ def trace_href(indicator: str, area: str, day: str | None = None) -> str:
 
 
 def forbidden() -> html.Div:
-    return html.Div(t("无权访问此页面", "You may not open this page."), className="forbidden")
+    return html.Div(_("You may not open this page."), className="forbidden")
 
 
 FONT = '"PingFang SC", "Microsoft YaHei", "Noto Sans CJK SC", sans-serif'
@@ -131,7 +131,7 @@ def select(id: str, options: list[dict] | None = None, *, multi: bool = False, c
     kind = dmc.MultiSelect if multi else dmc.Select
     extra = {} if multi else {"allowDeselect": clearable}
     return kind(id=id, data=options or [], searchable=True, clearable=clearable, size="sm",
-                nothingFoundMessage=t("没有匹配的选项", "No options found"), comboboxProps={"zIndex": 1100},
+                nothingFoundMessage=_("No options found"), comboboxProps={"zIndex": 1100},
                 **extra, **props)
 
 
@@ -150,9 +150,9 @@ def confirmation(prefix: str) -> html.Div:
     waiting to be confirmed. :func:`confirmation_toggle` opens and closes it."""
     return html.Div([
         dmc.Modal([dmc.Text(id=f"{prefix}-modal-text"),
-                   dmc.Group([button(t("确认", "Confirm"), f"{prefix}-yes", kind="primary"),
-                              button(t("取消", "Cancel"), f"{prefix}-no")], mt="md")],
-                  id=f"{prefix}-modal", opened=False, centered=True, title=t("请确认", "Please confirm"),
+                   dmc.Group([button(_("Confirm"), f"{prefix}-yes", kind="primary"),
+                              button(_("Cancel"), f"{prefix}-no")], mt="md")],
+                  id=f"{prefix}-modal", opened=False, centered=True, title=_("Please confirm"),
                   withCloseButton=False, closeOnClickOutside=False),
         dcc.Store(id=f"{prefix}-pending"),
     ])
@@ -170,7 +170,7 @@ def confirmation_toggle(prefix: str, path: str, result: str) -> None:
 
 
 def no_data() -> html.Div:
-    return html.Div(t("尚无数据：请先运行一次刷新", "No data yet: run a refresh first."), className="notice")
+    return html.Div(_("No data yet: run a refresh first."), className="notice")
 
 
 def allowed(path: str):
@@ -198,7 +198,7 @@ def page(path: str, *, needs_data: bool = True, query: bool = False) -> Callable
                 return build(who, **params) if query else build(who)
             except Exception:  # the shell stays usable; the details go to the log, never the browser
                 log.exception("page %s failed", path)
-                return html.Div(t("本页暂时无法显示，请稍后再试", "This page cannot be shown right now; try again later."),
+                return html.Div(_("This page cannot be shown right now; try again later."),
                                 className="error")
 
         return layout
@@ -228,13 +228,13 @@ _WRITTEN = [
     (re.compile(r"^audit of accesses to one person's data$"), lambda m: t("核查谁访问过某人的数据", m[0])),
     (re.compile(r"^alert (\w+)$"), lambda m: t(f"预警 {m[1]}", m[0])),
     # The analyst's console: what in Dagster an action touched.
-    (re.compile(r"^run ([\w-]+)$"), lambda m: t(f"运行 {m[1][:8]}", f"run {m[1][:8]}")),
+    (re.compile(r"^run ([\w-]+)$"), lambda m: _("run {m_1_8}").format(m_1_8=m[1][:8])),
     (re.compile(r"^backfill (\w+)$"), lambda m: t(f"补算 {m[1]}", m[0])),
     (re.compile(r"^(schedule|sensor) (\w+)$"), lambda m: label("instigator", m[2])),
     (re.compile(r"^schedule (\w+) at (\d\d:\d\d)$"),
-     lambda m: t(f"{label('instigator', m[1])} 改为 {m[2]}", f"{label('instigator', m[1])} moved to {m[2]}")),
+     lambda m: _("{instigator} moved to {m_2}").format(instigator=label('instigator', m[1]), m_2=m[2])),
     (re.compile(r"^(\S+) \((\w*)(?:/(\S+))?\)$"),
-     lambda m: f"{m[1]}{t('（', ' (')}{label('role', m[2])}{'/' + label('owner', m[3]) if m[3] else ''}{t('）', ')')}"),
+     lambda m: f"{m[1]}{_(' (')}{label('role', m[2])}{'/' + label('owner', m[3]) if m[3] else ''}{_(')')}"),
 ]
 
 

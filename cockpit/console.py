@@ -10,7 +10,7 @@ import datetime as dt
 
 from cockpit import dagster_api
 from cockpit.context import ctx
-from cockpit.i18n import label, t
+from cockpit.i18n import _, label, t
 from cockpit.roles import Principal
 
 # Audit-log actions per console action; the entry's purpose names the target ("run <id>").
@@ -34,8 +34,8 @@ def duration(start: float | None, end: float | None) -> str:
     seconds = int(round((end or dt.datetime.now().timestamp()) - start))
     minutes, seconds = divmod(max(seconds, 0), 60)
     if not minutes:
-        return t(f"{seconds} 秒", f"{seconds} s")
-    return t(f"{minutes} 分 {seconds:02d} 秒", f"{minutes} min {seconds:02d} s")
+        return _("{seconds} s").format(seconds=seconds)
+    return _("{minutes} min {seconds:02d} s").format(minutes=minutes, seconds=seconds)
 
 
 def launchers(runs: list[dagster_api.Run]) -> dict[str, str]:
@@ -55,9 +55,9 @@ def launchers(runs: list[dagster_api.Run]) -> dict[str, str]:
         elif "dagster/sensor_name" in r.tags:
             out[r.run_id] = label("instigator", r.tags["dagster/sensor_name"])
         elif "dagster/retry_number" in r.tags:
-            out[r.run_id] = t("自动重试", "Automatic retry")
+            out[r.run_id] = _("Automatic retry")
         else:
-            out[r.run_id] = t("命令行或调度服务", "Command line or Dagster")
+            out[r.run_id] = _("Command line or Dagster")
     return out
 
 
@@ -74,12 +74,12 @@ def cron_in_words(cron: str | None, timezone: str | None) -> str:
     parts = (cron or "").split()
     if len(parts) == 5 and parts[2:] == ["*", "*", "*"] and parts[0].isdigit() and parts[1].isdigit():
         at = f"{int(parts[1]):02d}:{int(parts[0]):02d}"
-        return t(f"每天 {at}（{zone}）", f"daily at {at} ({zone})")
+        return _("daily at {at} ({zone})").format(at=at, zone=zone)
     return cron or ""
 
 
 def every(seconds: int | None) -> str:
-    return t(f"每 {seconds} 秒检查一次", f"checks every {seconds} s") if seconds else ""
+    return _("checks every {seconds} s").format(seconds=seconds) if seconds else ""
 
 
 def backfill_preview(first: str, last: str) -> str:
@@ -147,7 +147,7 @@ def freshness_rows(assets: list[dagster_api.Freshness]) -> list[dict]:
         verdicts = [m.status for m in members if m.status]
         worst = min(verdicts, key=lambda v: _VERDICT_ORDER.index(v) if v in _VERDICT_ORDER else len(_VERDICT_ORDER)) if verdicts else None
         rows.append({"stage": label("feed", stage) if order == 0 else label("stage", stage),
-                     "last_materialized": when(None if None in lasts else min(lasts)) or t("从未", "never"),
+                     "last_materialized": when(None if None in lasts else min(lasts)) or _("never"),
                      "verdict": label("freshness", worst) if worst else "—"})
     return rows
 
@@ -163,5 +163,5 @@ def tick_outcome(tick: dagster_api.Tick | None, runs: dict[str, dagster_api.Run]
             if found else ""
         return t(f"发起 {len(tick.run_ids)} 次运行", f"requested {len(tick.run_ids)} run{'s' if len(tick.run_ids) != 1 else ''}") + what
     if tick.status == "SKIPPED":
-        return t("没有新的或更正的报送", "no new or corrected deliveries") if "deliver" in tick.note else label("tick_state", "SKIPPED")
+        return _("no new or corrected deliveries") if "deliver" in tick.note else label("tick_state", "SKIPPED")
     return label("tick_state", tick.status)

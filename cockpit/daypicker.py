@@ -18,13 +18,13 @@ from dash.exceptions import PreventUpdate
 from cockpit import timetravel
 from cockpit.components import button
 from cockpit.context import caller
-from cockpit.i18n import t
+from cockpit.i18n import _
 from cockpit.roles import Principal
 
 
 def day_name(day: dt.date) -> str:
     """A day as the reader writes it: 2026年11月18日 / 18 Nov 2026."""
-    return t(f"{day.year}年{day.month}月{day.day}日", f"{day.day} {day:%b} {day.year}")
+    return _("{day} {day2:%b} {year}").format(year=day.year, month=day.month, day=day.day, day2=day)
 
 
 def picker(who: Principal | None) -> list:
@@ -39,10 +39,10 @@ def picker(who: Principal | None) -> list:
     gaps = [str(days[0] + dt.timedelta(n)) for n in range((days[-1] - days[0]).days + 1)
             if days[0] + dt.timedelta(n) not in set(days)]
     return [html.Div([
-        html.Span(t("查看日期", "Day shown"), className="tt-label"),
+        html.Span(_("Day shown"), className="tt-label"),
         dcc.DatePickerSingle(id="tt-day", date=str(shown), min_date_allowed=str(days[0]), max_date_allowed=str(days[-1]),
-                             disabled_days=gaps, display_format="YYYY-MM-DD", month_format=t("YYYY年 MMMM", "MMMM YYYY"),
-                             first_day_of_week=1, clearable=False, placeholder=t("选择日期", "Pick a day")),
+                             disabled_days=gaps, display_format="YYYY-MM-DD", month_format=_("MMMM YYYY"),
+                             first_day_of_week=1, clearable=False, placeholder=_("Pick a day")),
         dcc.Location(id="tt-go", refresh=True),
     ], className="tt-picker")]
 
@@ -50,14 +50,12 @@ def picker(who: Principal | None) -> list:
 def banner(who: Principal | None) -> list:
     """The "historical view" banner while a past day is shown (with the way back)."""
     day = timetravel.chosen_day() if who is not None and who.role in timetravel.TRAVELLERS else None
-    back = button(t("回到最新", "Back to today"), "tt-latest", kind="subtle")
+    back = button(_("Back to today"), "tt-latest", kind="subtle")
     if day is None:
         return [html.Div(back, hidden=True)]  # present, so the callback's inputs always exist
     return [html.Div([
-        html.B(t("历史视图", "Historical view")),
-        html.Span(t(f"：您看到的是{day_name(day)}日终时的驾驶舱，数据、评分和预警均为当时的状态；处置操作已停用。",
-                    f": the cockpit as it stood at the end of {day_name(day)}. Figures, scores and alerts are as they were "
-                    "then; actions are switched off.")),
+        html.B(_("Historical view")),
+        html.Span(_(": the cockpit as it stood at the end of {day_name_day}. Figures, scores and alerts are as they were then; actions are switched off.").format(day_name_day=day_name(day))),
         back,
     ], className="tt-banner", role="status")]
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from cockpit.i18n import t
+from cockpit.i18n import _, t
 
 BAND_ALPHA = {"95": 0.12, "80": 0.28}
 LEVEL_COLOURS = {"warn": "#d29922", "critical": "#cf222e"}
@@ -44,12 +44,12 @@ def fan_traces(dates, values, forecast: pd.DataFrame | None, *, colour: str, nam
         lo, hi = forecast[f"lo{level}"].tolist(), forecast[f"hi{level}"].tolist()
         traces.append({"type": "scatter", "mode": "lines", "x": x + x[::-1], "y": hi + lo[::-1], "fill": "toself",
                        "fillcolor": rgba(colour, BAND_ALPHA[level]), "line": {"width": 0}, "hoverinfo": "skip",
-                       "name": t(f"{level}% 预测区间", f"{level}% forecast interval"), "legendgroup": group, "showlegend": False,
+                       "name": _("{level}% forecast interval").format(level=level), "legendgroup": group, "showlegend": False,
                        "yaxis": axis})
     known = [(d, v) for d, v in zip(history["x"], history["y"]) if v is not None and v == v]
     start = [known[-1]] if known else []
     traces.append({"type": "scatter", "mode": "lines", "x": [d for d, _ in start] + x,
-                   "y": [v for _, v in start] + forecast["mean"].tolist(), "name": t(f"{name}（预测）", f"{name} (forecast)"),
+                   "y": [v for _, v in start] + forecast["mean"].tolist(), "name": _("{name} (forecast)").format(name=name),
                    "legendgroup": group, "showlegend": False, "yaxis": axis,
                    "line": {"color": colour, "width": 1.5, "dash": "dash"}})
     return [history, *traces]
@@ -59,7 +59,7 @@ def today_marker(day: str, *, label: bool = True) -> tuple[list[dict], list[dict
     """A dotted vertical line at ``day`` across the whole figure, and its label (shapes, annotations)."""
     shape = {"type": "line", "xref": "x", "yref": "paper", "x0": day, "x1": day, "y0": 0, "y1": 1,
              "line": {"color": "#6e7781", "width": 1, "dash": "dot"}}
-    note = {"x": day, "y": 1, "xref": "x", "yref": "paper", "text": t("今日", "Today"), "showarrow": False,
+    note = {"x": day, "y": 1, "xref": "x", "yref": "paper", "text": _("Today"), "showarrow": False,
             "yanchor": "bottom", "font": {"size": 10, "color": "#6e7781"}}
     return [shape], ([note] if label else [])
 

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 import pandas as pd
 from flask import has_request_context, request
 
-from warehouse.contract import labels
+from warehouse.contract import labels, translations
 
 LANG_COOKIE = "cb_lang"
 THEME_COOKIE = "cb_theme"
@@ -77,6 +77,18 @@ def dark() -> bool:
     return _cookie(THEME_COOKIE, THEMES) == "dark"
 
 
+def _(text: str) -> str:
+    """``text`` (English, the source language) in the caller's language, from the catalogs
+    (``warehouse.contract.translations``)."""
+    return translations.gettext(text, lang())
+
+
+def pgettext(context: str, text: str) -> str:
+    """``text`` in the caller's language as meant in ``context``: for English that reads
+    differently in Chinese depending on where it stands (``pgettext("list separator", ", ")``)."""
+    return translations.pgettext(context, text, lang())
+
+
 def t(zh: str, en: str) -> str:
     """The text in the caller's language."""
     return en if lang() == "en" else zh
@@ -106,8 +118,8 @@ def graph_config(**extra) -> dict:
 def date_picker_text() -> dict:
     """Placeholders and formats of the date pickers in the caller's language (their month
     and day names come from cockpit/assets/locale-zh.js)."""
-    return {"start_date_placeholder_text": t("开始日期", "Start date"), "end_date_placeholder_text": t("结束日期", "End date"),
-            "display_format": "YYYY-MM-DD", "month_format": t("YYYY年 MMMM", "MMMM YYYY"), "first_day_of_week": 1}
+    return {"start_date_placeholder_text": _("Start date"), "end_date_placeholder_text": _("End date"),
+            "display_format": "YYYY-MM-DD", "month_format": _("MMMM YYYY"), "first_day_of_week": 1}
 
 
 def columns(ids: list[str]) -> list[dict]:

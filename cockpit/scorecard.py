@@ -10,35 +10,31 @@ import datetime as dt
 import pandas as pd
 from dash import html
 
-from cockpit.i18n import label, lang, t
+from cockpit.i18n import _, label, lang
 
 TOP = 5  # Boston's mayor's view: the top five and the bottom five
 
 
 def _what_it_measures(family: str) -> str:
     return {
-        "vital": t("本地运行本身：12345诉求按时办结与满意度、人口与市场主体活力、电子证照使用等",
-                   "How the place itself is doing: 12345 requests closed on time and satisfaction, births, "
-                   "migration and new businesses, online services"),
-        "sharing": t("各部门数据共享是否及时、准确：按时报送率、数据拒收率、电子营业执照覆盖率",
-                     "How well departments share their data: on-time delivery, rejected rows, e-licence coverage"),
+        "vital": _("How the place itself is doing: 12345 requests closed on time and satisfaction, births, migration and new businesses, online services"),
+        "sharing": _("How well departments share their data: on-time delivery, rejected rows, e-licence coverage"),
     }.get(family, "")
 
 
 def score_cards(area_name: str, scores: pd.DataFrame, contributors: pd.DataFrame) -> list:
     """One card per score family for ``area_name``: scores per period and the top and bottom contributors."""
     intro = html.Div([html.Strong(area_name),
-                      html.Span(t(" · 评分 1.0 = 达到目标；高于 1.0 好于目标，低于 1.0 未达目标（0–2）",
-                                  " · a score of 1.0 = on target; above 1.0 is better than target, below is short of it (0–2)"),
+                      html.Span(_(" · a score of 1.0 = on target; above 1.0 is better than target, below is short of it (0–2)"),
                                 className="delta score-explained"),
-                      html.Span(t("：", ": "), className="delta"),
-                      html.Span(t("绿 ≥ 1.0", "green ≥ 1.0"), className="period-score above"),
-                      html.Span(t("，", ", "), className="delta"),
-                      html.Span(t("黄 0.95–1.0", "amber 0.95–1.0"), className="period-score near"),
-                      html.Span(t("，", ", "), className="delta"),
-                      html.Span(t("红 < 0.95", "red < 0.95"), className="period-score below")], className="score-intro")
+                      html.Span(_(": "), className="delta"),
+                      html.Span(_("green ≥ 1.0"), className="period-score above"),
+                      html.Span(_(", "), className="delta"),
+                      html.Span(_("amber 0.95–1.0"), className="period-score near"),
+                      html.Span(_(", "), className="delta"),
+                      html.Span(_("red < 0.95"), className="period-score below")], className="score-intro")
     if scores.empty:
-        return [intro, html.Div(t("暂无评分记录", "No score records yet"), className="empty")]
+        return [intro, html.Div(_("No score records yet"), className="empty")]
     # A handful of rows: plain records are read many times faster than data frame slices
     # (this runs on every overview request).
     rows = scores.to_dict("records")
@@ -61,14 +57,13 @@ def _family_card(family: str, rows: list[dict], contributors: list[dict]) -> htm
         when = _span(day[0]["first_day"], day[0]["last_day"])
         # How many fall short, said outright: indicators above target can carry the score over 1.0.
         short = sum(1 for r in contributors if r["score"] < 1.0)
-        listed = t(f"，下列最低的 {TOP} 项", f"; the lowest {TOP} below") if short > TOP else ""
-        body.append(html.Div(t(f"{len(contributors)} 项指标中 {short} 项未达目标（{when}）{listed}",
-                               f"{short} of {len(contributors)} indicators short of target ({when}){listed}"),
+        listed = _("; the lowest {TOP} below").format(TOP=TOP) if short > TOP else ""
+        body.append(html.Div(_("{short} of {len_contributors} indicators short of target ({when}){listed}").format(len_contributors=len(contributors), short=short, when=when, listed=listed),
                              className="delta short-of-target"))
-        body.append(html.Div([_contributor_list(t(f"拉低评分最多（{when}）", f"Pulling the score down most ({when})"),
-                                                _worst(contributors), t("没有未达目标的指标", "No indicator is short of its target")),
-                              _contributor_list(t(f"提升评分最多（{when}）", f"Lifting the score most ({when})"),
-                                                _best(contributors), t("没有达到目标的指标", "No indicator is on target"))],
+        body.append(html.Div([_contributor_list(_("Pulling the score down most ({when})").format(when=when),
+                                                _worst(contributors), _("No indicator is short of its target")),
+                              _contributor_list(_("Lifting the score most ({when})").format(when=when),
+                                                _best(contributors), _("No indicator is on target"))],
                              className="contributors"))
     return html.Div(body, className=f"card score-family {family}", **{"data-family": family})
 
@@ -115,7 +110,7 @@ def _value(value: float, unit: str | None) -> str:
 
 def _target(r: dict) -> str:
     sign = "≥" if r["direction"] == "higher" else "≤"
-    return t(f"目标 {sign} {_value(r['target'], r['unit'])}", f"target {sign} {_value(r['target'], r['unit'])}")
+    return _("target {sign} {value_r_target_r_uni}").format(sign=sign, value_r_target_r_uni=_value(r['target'], r['unit']))
 
 
 def _span(first, last) -> str:

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
-from cockpit.i18n import dark, figure_layout, graph_config, t
+from cockpit.i18n import _, dark, figure_layout, graph_config
 from warehouse.contract.geo import DistrictShapes, district_shapes
 
 GEOJSON_PATH = "/geo/districts.geojson"
@@ -65,8 +65,7 @@ def city_view(shapes: DistrictShapes, districts: Sequence[DistrictOnMap], select
     view = _padded(shapes.bounds, 0.02)
     data.append(_labels(labelled, {d.code: shapes.labels[d.code] for d in labelled}, 12, view))
     layout = _layout(title, {"geo": _geo(view)}, bottom=58)
-    layout["annotations"] = [{"text": t("边界：高德公开行政区划数据，仅供示意，非审图号地图",
-                                        "Boundaries: Amap's public district data; for illustration, not an approved map"),
+    layout["annotations"] = [{"text": _("Boundaries: Amap's public district data; for illustration, not an approved map"),
                               "showarrow": False, "xref": "paper", "yref": "paper", "x": 0, "y": 0, "xanchor": "left",
                               "yanchor": "bottom", "font": {"size": 9, "color": "#8b949e"}}]
     return {"data": data, "layout": layout}
@@ -104,12 +103,11 @@ def _choropleth(districts: Sequence[DistrictOnMap], selected: str | None, colour
             "locations": [d.code for d in scored], "z": [round(d.score, 3) for d in scored],
             "customdata": [d.code for d in scored], "text": [d.name for d in scored],
             "colorscale": SCORE_SCALE, "zmin": low, "zmax": high, "marker": {"line": outline(scored)},
-            "hovertemplate": "%{text}<br>" + t("评分", "Score") + " %{z:.2f}<extra></extra>",
+            "hovertemplate": "%{text}<br>" + _("Score") + " %{z:.2f}<extra></extra>",
             "showscale": colour_bar,
             "colorbar": {"orientation": "h", "x": 0.5, "xanchor": "center", "y": -0.01, "yanchor": "top", "len": 0.9,
                          "thickness": 12, "tickvals": [low, 1.0, high], "ticktext": [f"{low:.1f}", "1.0", f"{high:.1f}"],
-                         "title": {"text": t("评分：1.0 = 达到目标 · 红色低于目标，绿色高于目标",
-                                             "Score: 1.0 = on target · red below, green above"), "side": "top"}},
+                         "title": {"text": _("Score: 1.0 = on target · red below, green above"), "side": "top"}},
         })
     if unscored:
         traces.append({
@@ -117,7 +115,7 @@ def _choropleth(districts: Sequence[DistrictOnMap], selected: str | None, colour
             "locations": [d.code for d in unscored], "z": [0] * len(unscored), "customdata": [d.code for d in unscored],
             "text": [d.name for d in unscored], "colorscale": [[0, NO_SCORE], [1, NO_SCORE]], "showscale": False,
             "marker": {"line": outline(unscored)},
-            "hovertemplate": "%{text}<br>" + t("暂无评分", "No score yet") + "<extra></extra>",
+            "hovertemplate": "%{text}<br>" + _("No score yet") + "<extra></extra>",
         })
     return traces
 

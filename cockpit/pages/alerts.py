@@ -21,7 +21,7 @@ from dash import Input, Output, State, callback, html
 from cockpit import data
 from cockpit.components import button, confirmation, confirmation_toggle, data_grid, page, select, text_input
 from cockpit.context import ctx, guard
-from cockpit.i18n import columns, label, message, t
+from cockpit.i18n import _, columns, label, message, pgettext, t
 from cockpit.timetravel import chosen_day
 from warehouse.contract.feeds import STEWARD_DEPARTMENTS
 from warehouse.ops.alert_loop import DUE_HOURS, RATINGS, owner_performance
@@ -55,14 +55,14 @@ def _hidden(show: bool) -> dict:
 def layout(who) -> html.Div:
     manager = who.role in ("city_manager", "district_manager")
     form = html.Div([
-        select("al-owner", placeholder=t("派往（责任部门或区县）", "Dispatch to (department or district)"),
+        select("al-owner", placeholder=_("Dispatch to (department or district)"),
                className="wide", style=_hidden(manager)),
-        select("al-due", placeholder=t("处置时限", "Time limit"), style=_hidden(manager),
-               options=[{"label": t(f"{h} 小时内", f"within {h} hours") if h < 168 else t("7 天内", "within 7 days"),
+        select("al-due", placeholder=_("Time limit"), style=_hidden(manager),
+               options=[{"label": _("within {h} hours").format(h=h) if h < 168 else _("within 7 days"),
                          "value": str(h)} for h in DUE_HOURS]),
-        text_input("al-note", t("说明：处置情况、退回原因或评价意见", "Note: what was done, why it is returned, or the evaluation"),
+        text_input("al-note", _("Note: what was done, why it is returned, or the evaluation"),
                    className="wide", inputProps={"maxLength": 500}),
-        select("al-rating", placeholder=t("评分（1–5）", "Rating (1–5)"), style=_hidden(who.role == "city_manager"),
+        select("al-rating", placeholder=_("Rating (1–5)"), style=_hidden(who.role == "city_manager"),
                options=[{"label": f"{r} ★", "value": str(r)} for r in RATINGS]),
         button(t(*ACTION_NAMES["dispatch"]), "al-dispatch", kind="primary", disabled=True, style=_hidden(manager)),
         button(t(*ACTION_NAMES["handle"]), "al-handle", kind="primary", disabled=True),
@@ -70,10 +70,8 @@ def layout(who) -> html.Div:
         button(t(*ACTION_NAMES["return"]), "al-return", kind="danger", disabled=True, style=_hidden(who.role == "city_manager")),
     ], className="toolbar", style=_hidden(_can_act(who)))
     performance = html.Div([
-        html.H4(t("各责任方处置效能（派单以来）", "How owners dispose of alerts (since dispatching began)")),
-        html.Div(t("按时处置率 = 在时限内处置的派单 ÷ 已到时限或已处置的派单；结案时长为派单到结案的中位小时数。",
-                   "On-time disposal = dispatches handled within their time limit ÷ dispatches that are due or handled; "
-                   "time to close is the median of hours from dispatch to closure."), className="delta"),
+        html.H4(_("How owners dispose of alerts (since dispatching began)")),
+        html.Div(_("On-time disposal = dispatches handled within their time limit ÷ dispatches that are due or handled; time to close is the median of hours from dispatch to closure."), className="delta"),
         data_grid("al-perf", columns(PERFORMANCE), sort=True),
     ], className="card", style=_hidden(who.role == "city_manager"))
     return html.Div([
@@ -81,7 +79,7 @@ def layout(who) -> html.Div:
         html.Div([
             select("al-view", value="mine" if _can_act(who) else "all", className="picker",
                    options=[{"label": t(*VIEWS[v]), "value": v} for v in VIEWS if _can_act(who) or v != "mine"]),
-            text_input("al-search", t("按内容、区县或规则查找", "Find by text, district or rule"), debounce=True,
+            text_input("al-search", _("Find by text, district or rule"), debounce=True,
                        style={"minWidth": "18rem"}),
         ], className="toolbar"),
         data_grid("al-table", columns(COLUMNS), page_size=15, select=True, wrap=("rule_id", "message", "owner"), wrap_width=180,
@@ -98,14 +96,13 @@ def layout(who) -> html.Div:
 # ---------------------------------------------------------------------------- reading
 
 def _owner_name(kind: str | None, code: str | None) -> str:
-    return label("district" if kind == "district" else "department", code) if code else t("市级", "City")
+    return label("district" if kind == "district" else "department", code) if code else _("City")
 
 
 def _what(alert) -> str:
     """An alert named for people: its rule, where and which day (its id is for machines)."""
     get = alert.get if isinstance(alert, dict) else lambda k: getattr(alert, k)
-    return t(f"{label('rule', get('rule_id'))}（{label('district', get('district_code'))}，{str(get('date'))[:10]}）",
-             f"{label('rule', get('rule_id'))} ({label('district', get('district_code'))}, {str(get('date'))[:10]})")
+    return _("{rule} ({district}, {str_get_date_10})").format(rule=label('rule', get('rule_id')), district=label('district', get('district_code')), str_get_date_10=str(get('date'))[:10])
 
 
 def _due(value) -> str:
@@ -143,7 +140,7 @@ def _queue(who, view: str, search: str | None) -> pd.DataFrame:
 @callback(Output("al-table", "rowData"), Output("al-summary", "children"), Output("al-table", "selectedRows"),
           Input("al-view", "value"), Input("al-search", "value"), Input("al-result", "children"),
           State("al-table", "selectedRows"))
-def render(view, search, _, selected):
+def render(view, search, _unused, selected):
     """The queue; the chosen alert stays chosen while it is in the list (set again as its new row)."""
     selected_ids = _ids(selected)
     who = guard(PATH)
@@ -154,16 +151,15 @@ def render(view, search, _, selected):
         "condition": label("alert_status", a.status), "date": str(a.date)[:10], "district_code": label("district", a.district_code),
         "rule_id": label("rule", a.rule_id), "message": message(a.message_key, a.message_params, a.message),
         "owner": _owner_name(a.owner_kind, a.owner_code),
-        "due_at": _due(a.due_at) + (t("（超期）", " (overdue)") if a.loop.overdue(now) else ""),
+        "due_at": _due(a.due_at) + (_(" (overdue)") if a.loop.overdue(now) else ""),
         "overdue": int(a.loop.overdue(now))} for a in df.itertuples()]
     mine = data.alerts_for(who)
     waiting = sum(bool(who.alert_actions(a, a["loop"])) for a in mine.to_dict("records")) if not mine.empty else 0
     overdue = sum(lp.overdue(now) for lp in mine.loop) if not mine.empty else 0
-    summary = t(f"共 {len(rows)} 条 · 待我处理 {waiting} 条 · 超期未处置 {overdue} 条",
-                f"{len(rows)} shown · {waiting} waiting for me · {overdue} overdue") if _can_act(who) else \
-        t(f"共 {len(rows)} 条（只读）", f"{len(rows)} shown (read only)")
+    summary = _("{len_rows} shown · {waiting} waiting for me · {overdue} overdue").format(len_rows=len(rows), waiting=waiting, overdue=overdue) if _can_act(who) else \
+        _("{len_rows} shown (read only)").format(len_rows=len(rows))
     if search and search.strip():
-        summary += t(f" · 查找“{search.strip()}”", f" · matching “{search.strip()}”")
+        summary += _(" · matching “{search_strip}”").format(search_strip=search.strip())
     keep = [r for r in rows if selected_ids and r["id"] == selected_ids[0]]
     return rows, summary, keep
 
@@ -200,7 +196,7 @@ def _targets(who, alert: dict) -> list[tuple[str, str]]:
 @callback(Output("al-detail", "children"), Output("al-dispatch", "disabled"), Output("al-handle", "disabled"),
           Output("al-close", "disabled"), Output("al-return", "disabled"), Output("al-owner", "data"),
           Input("al-table", "selectedRows"), Input("al-result", "children"), State("al-pending", "data"))
-def detail(selected, _, pending):
+def detail(selected, _unused, pending):
     """The chosen alert: its message, where it stands, its whole history, and what ``who`` may do.
     Right after a step, the alert acted on stays shown with its new history, even when the step
     took it out of the list in view (a closed alert leaves "waiting for me")."""
@@ -211,21 +207,20 @@ def detail(selected, _, pending):
         selected_ids = [acted]
     alert = _selected(who, selected_ids)
     if alert is None:
-        return t("选择一条预警查看处置经过", "Choose an alert to see how it is being handled."), True, True, True, True, []
+        return _("Choose an alert to see how it is being handled."), True, True, True, True, []
     actions = _actions(who, alert)
     owners = [{"label": f"{label('owner_kind', k)} · {_owner_name(k, c)}", "value": f"{k}:{c}"} for k, c in _targets(who, alert)]
     head = html.Div([
         html.B(f"{_what(alert)} · {label('alert_state', alert['state'])}"),
         html.Div(message(alert.get("message_key"), alert.get("message_params"), alert["message"])),
-        html.Div(t(f"责任方：{_owner_name(alert['owner_kind'], alert['owner_code'])}",
-                   f"Owner: {_owner_name(alert['owner_kind'], alert['owner_code'])}")
-                 + (t(f" · 时限 {_due(alert['due_at'])}", f" · due {_due(alert['due_at'])}") if _due(alert["due_at"]) else ""),
+        html.Div(_("Owner: {owner_name_alert_own}").format(owner_name_alert_own=_owner_name(alert['owner_kind'], alert['owner_code']))
+                 + (_(" · due {due_alert_due_at}").format(due_alert_due_at=_due(alert['due_at'])) if _due(alert["due_at"]) else ""),
                  className="delta"),
-        html.Div(t("可执行：", "You may: ") + (t("、", ", ").join(t(*ACTION_NAMES[a]) for a in actions) if actions else t("无", "nothing"))
+        html.Div(_("You may: ") + (pgettext("list separator", ", ").join(t(*ACTION_NAMES[a]) for a in actions) if actions else _("nothing"))
                  if _can_act(who) else "", className="delta"),
     ])
     history = data_grid("al-history", columns(HISTORY), _history(alert["alert_id"]), wrap=("note",))
-    return ([head, html.H4(t("处置经过", "History")), history], "dispatch" not in actions, "handle" not in actions,
+    return ([head, html.H4(_("History")), history], "dispatch" not in actions, "handle" not in actions,
             "close" not in actions, "return" not in actions, owners)
 
 
@@ -250,16 +245,16 @@ def _as_whole(choice):
 def _problem(who, step: str, alert: dict | None, owner: str | None, due, note: str, rating) -> str | None:
     """Why ``step`` cannot be taken as asked, in the reader's language; None when it can."""
     if alert is None or step not in _actions(who, alert):
-        return t("无权对此预警执行该操作", "You may not do that to this alert.")
+        return _("You may not do that to this alert.")
     if step == "dispatch":
         if tuple((owner or "").split(":", 1)) not in _targets(who, alert):
-            return t("请选择派往的责任方", "Choose whom to dispatch it to.")
+            return _("Choose whom to dispatch it to.")
         if not _whole(due) or due not in DUE_HOURS:
-            return t("请选择处置时限", "Choose a time limit.")
+            return _("Choose a time limit.")
     if step == "close" and (not _whole(rating) or rating not in RATINGS):
-        return t("结案请先评分（1–5）", "Rate the handling (1–5) to close it.")
+        return _("Rate the handling (1–5) to close it.")
     if not note and step != "dispatch":  # what was done, why it goes back, or the evaluation's words
-        return t("请填写说明", "Write a note first.")
+        return _("Write a note first.")
     return None
 
 
@@ -267,13 +262,12 @@ def _describe(step: str, alert: dict, owner: str | None, due, rating) -> str:
     what = _what(alert)
     if step == "dispatch":
         kind, code = owner.split(":", 1)
-        return t(f"将预警「{what}」派往{_owner_name(kind, code)}，{due} 小时内处置？",
-                 f"Dispatch the alert “{what}” to {_owner_name(kind, code)}, to be handled within {due} hours?")
+        return _("Dispatch the alert “{what}” to {owner_name_kind_code}, to be handled within {due} hours?").format(what=what, owner_name_kind_code=_owner_name(kind, code), due=due)
     if step == "handle":
-        return t(f"记录预警「{what}」已处置？", f"Record that the alert “{what}” has been handled?")
+        return _("Record that the alert “{what}” has been handled?").format(what=what)
     if step == "close":
-        return t(f"以 {rating} 分结案预警「{what}」？", f"Close the alert “{what}” with a rating of {rating}?")
-    return t(f"退回预警「{what}」，由责任方重新处置？", f"Return the alert “{what}” to its owner to handle again?")
+        return _("Close the alert “{what}” with a rating of {rating}?").format(rating=rating, what=what)
+    return _("Return the alert “{what}” to its owner to handle again?").format(what=what)
 
 
 @callback(Output("al-pending", "data"), Output("al-modal-text", "children"), Output("al-hint", "children"),
@@ -287,7 +281,7 @@ def ask(_d, _h, _c, _r, selected, owner, due, note, rating):
     alert = _selected(who, _ids(selected))
     note = (note or "").strip()[:500]
     due, rating = _as_whole(due), _as_whole(rating)
-    problem = _problem(who, step or "", alert, owner, due, note, rating) if step else t("未知操作", "Unknown action.")
+    problem = _problem(who, step or "", alert, owner, due, note, rating) if step else _("Unknown action.")
     if problem:
         return None, "", problem
     pending = {"step": step, "alert_id": alert["alert_id"], "owner": owner, "due": due, "note": note, "rating": rating,
@@ -300,7 +294,7 @@ confirmation_toggle("al", PATH, "al-result")
 
 @callback(Output("al-result", "children"), Output("al-note", "value"), Input("al-yes", "n_clicks"), State("al-pending", "data"),
           prevent_initial_call=True)
-def act(_, pending):
+def act(_unused, pending):
     """Take the confirmed step. Everything is judged again here, from the snapshot and the store,
     never from what the browser says: a forged request from another role or scope changes nothing."""
     who = guard(PATH)
@@ -310,7 +304,7 @@ def act(_, pending):
     note = str(pending.get("note") or "").strip()[:500]
     alert = _selected(who, [alert_id]) if isinstance(alert_id, str) else None
     problem = _problem(who, step, alert, owner, due, note, rating) if step in ("dispatch", "handle", "close", "return") \
-        else t("未知操作", "Unknown action.")
+        else _("Unknown action.")
     if problem:
         return problem, dash.no_update
     target = tuple(owner.split(":", 1)) if step == "dispatch" else None
@@ -318,15 +312,14 @@ def act(_, pending):
     store = ctx().store
     if not store.add_alert_step(alert_id, step, actor=who.username, role=who.role, scope=who.scope, owner=target,
                                 due_at=due_at, note=note, rating=rating if step == "close" else None):
-        return t("该预警刚被他人处理，请查看最新状态", "Someone else has just acted on this alert; see where it stands now."), dash.no_update
+        return _("Someone else has just acted on this alert; see where it stands now."), dash.no_update
     store.log_access(who.username, who.role, f"alert_{step}", delivery_id=None, rows=0, id_numbers=[],
                      purpose=f"alert {alert_id}", scope=who.scope)
     what = _what(alert)
-    done = {"dispatch": t(f"已派单：{what} → {_owner_name(*target) if target else ''}，时限 {_due(due_at)}",
-                          f"Dispatched {what} to {_owner_name(*target) if target else ''}, due {_due(due_at)}"),
-            "handle": t(f"已记录处置：{what}", f"Handling recorded: {what}"),
-            "close": t(f"已结案：{what}（{rating} 分）", f"Closed: {what} (rated {rating})"),
-            "return": t(f"已退回：{what}", f"Returned: {what}")}
+    done = {"dispatch": _("Dispatched {what} to {owner_name_target_if}, due {due_due_at}").format(what=what, owner_name_target_if=_owner_name(*target) if target else '', due_due_at=_due(due_at)),
+            "handle": _("Handling recorded: {what}").format(what=what),
+            "close": _("Closed: {what} (rated {rating})").format(what=what, rating=rating),
+            "return": _("Returned: {what}").format(what=what)}
     return done[step], ""
 
 

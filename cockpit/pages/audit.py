@@ -7,7 +7,7 @@ from dash import Input, Output, callback, html
 
 from cockpit.components import data_grid, logged_purpose, page, text_input
 from cockpit.context import ctx, guard
-from cockpit.i18n import columns, label, t
+from cockpit.i18n import _, columns, label
 
 PATH = "/audit"
 dash.register_page(__name__, path=PATH, name="访问审计", name_en="Audit", order=4)
@@ -17,7 +17,7 @@ COLUMNS = ["at", "username", "role", "action", "delivery_id", "rows", "subjects"
 @page(PATH, needs_data=False)
 def layout(who) -> html.Div:
     return html.Div([
-        text_input("au-id", t("按身份证号查询", "Search by identity number"), debounce=True, style={"width": "40%"}),
+        text_input("au-id", _("Search by identity number"), debounce=True, style={"width": "40%"}),
         data_grid("au-table", columns(COLUMNS), page_size=25),
     ])
 

@@ -10,7 +10,7 @@ from cockpit import data
 from cockpit.components import button, page, select, send_csv
 from cockpit.context import guard
 from cockpit.fan import fan_traces, threshold_lines, today_marker
-from cockpit.i18n import date_picker_text, figure_layout, graph_config, label, lang, t
+from cockpit.i18n import _, date_picker_text, figure_layout, graph_config, label, lang, pgettext, t
 from warehouse.contract.feeds import FEEDS
 
 PATH = "/explorer"
@@ -28,21 +28,19 @@ def layout(who) -> html.Div:
     ds = data.districts()
     info = data.info()
     city_name = info.get("city_name_en" if lang() == "en" else "city_name", info.get("city_name", ""))
-    options = [{"label": f"{city_name} ({t('全市', 'whole city')})", "value": city}] + [
+    options = [{"label": f"{city_name} ({_('whole city')})", "value": city}] + [
         {"label": t(n, e), "value": c} for c, n, e in zip(ds.district_code, ds.name, ds.name_en)]
     options = [o for o in options if o["value"] in who.district_filter([o["value"]], city)]
     return html.Div([
         select("ex-ind", [{"label": t(r.name_zh, r.name_en), "value": r.indicator_id} for r in cat.itertuples()], multi=True,
-               value=[DEFAULT.get(who.role, "cert.usage")], placeholder=t("选择指标", "Choose indicators")),
+               value=[DEFAULT.get(who.role, "cert.usage")], placeholder=_("Choose indicators")),
         select("ex-dist", options, multi=True, value=[options[0]["value"]] if options else [],
-               placeholder=t("选择全市或区县", "Choose the city or districts")),
+               placeholder=_("Choose the city or districts")),
         dcc.DatePickerRange(id="ex-dates", **date_picker_text()),
-        html.Div(t("实线为实际值；虚线为预测均值，深色与浅色带为 80% 与 95% 预测区间；有预警线与警戒线的指标以虚横线标出。",
-                   "Solid: what happened; dashed: the forecast mean, with its 80% (darker) and 95% (lighter) intervals; "
-                   "dashed levels: the warning and critical thresholds, where an indicator has them."), className="delta"),
+        html.Div(_("Solid: what happened; dashed: the forecast mean, with its 80% (darker) and 95% (lighter) intervals; dashed levels: the warning and critical thresholds, where an indicator has them."), className="delta"),
         dcc.Graph(id="ex-graph", config=graph_config()),
         html.Div(id="ex-defs", className="card"),
-        button(t("下载 CSV", "Download CSV"), "ex-download-btn"),
+        button(_("Download CSV"), "ex-download-btn"),
         dcc.Download(id="ex-download"),
     ])
 
@@ -86,12 +84,11 @@ def gap_reasons(entry, days: list[str]) -> dict[str, str]:
     not_delivered = data.feeds_not_delivered(_feeds_of(entry))
     why: dict[str, list[str]] = {}
     for r in not_delivered.itertuples():
-        what = t("未报送", "not delivered") if r.timeliness == "missing" else t("整批拒收", "rejected")
+        what = _("not delivered") if r.timeliness == "missing" else _("rejected")
         why.setdefault(str(r.business_date)[:10], []).append(
-            t(f"{label('department', r.department)}「{label('feed', r.feed)}」{what}",
-              f"{label('feed', r.feed)} from {label('department', r.department)} {what}"))
-    fallback = t("当日没有可计算的数据", "nothing to compute it from that day")
-    return {d: t("；", "; ").join(why[d]) if d in why else fallback for d in days}
+            _("{feed} from {department} {what}").format(department=label('department', r.department), feed=label('feed', r.feed), what=what))
+    fallback = _("nothing to compute it from that day")
+    return {d: _("; ").join(why[d]) if d in why else fallback for d in days}
 
 
 def _ranges(days: list[str]) -> list[tuple[str, str]]:
@@ -113,8 +110,8 @@ def _gap_note(reasons: dict[str, str]) -> str:
     parts = []
     for why, days in by_reason.items():
         spans = [a[5:] if a == b else f"{a[5:]}–{b[5:]}" for a, b in _ranges(days)]
-        parts.append(f"{t('、', ', ').join(spans[:4])}{t(' 等', ' and more') if len(spans) > 4 else ''}{t('：', ': ')}{why}")
-    return t("无数据 ", "No data ") + t("；", "; ").join(parts[:3])
+        parts.append(f"{pgettext('list separator', ', ').join(spans[:4])}{_(' and more') if len(spans) > 4 else ''}{_(': ')}{why}")
+    return _("No data ") + _("; ").join(parts[:3])
 
 
 def _series(df: pd.DataFrame) -> dict[tuple[str, str], tuple[list[str], list[float | None]]]:
@@ -133,7 +130,7 @@ def _panels(series: dict, city: str) -> list[tuple[str, list[str]]]:
     (they differ by an order of magnitude), in the order the indicators were chosen; the
     districts ranked, highest latest value first (those with no value last)."""
     panels = []
-    for indicator in dict.fromkeys(i for i, _ in series):
+    for indicator in dict.fromkeys(i for i, _area in series):
         areas = [a for i, a in series if i == indicator]
         if city in areas:
             panels.append((indicator, [city]))
@@ -151,7 +148,7 @@ def _figure(df, cat, names: dict[str, str], fc, today: str | None, city: str) ->
     days ahead (mean, 80% and 95% bands), with the catalog's warning and critical levels."""
     layout = figure_layout()
     if df.empty:
-        layout["title"] = {"text": t("无数据", "No data")}
+        layout["title"] = {"text": _("No data")}
         return {"data": [], "layout": layout}
     entries = {r.indicator_id: r for r in cat.itertuples()}
     series = _series(df)
@@ -190,10 +187,10 @@ def _figure(df, cat, names: dict[str, str], fc, today: str | None, city: str) ->
                     trace["hovertemplate"] = hover
                 traces.append(trace)
             named.add(area)
-        heading = f"{label('indicator', indicator)}{t('（', ' (')}{_unit(entry)}{t('）', ')')} · " + \
-            (t("全市", "whole city") if areas == [city] else t("各区县（按最新值排序）", "districts (ranked by latest value)"))
+        heading = f"{label('indicator', indicator)}{_(' (')}{_unit(entry)}{_(')')} · " + \
+            (_("whole city") if areas == [city] else _("districts (ranked by latest value)"))
         if missing:
-            heading += t("　", " — ") + _gap_note(gap_reasons(entry, sorted(missing)))
+            heading += _(" — ") + _gap_note(gap_reasons(entry, sorted(missing)))
             shapes += [{"type": "rect", "xref": xaxis, "yref": f"{axis} domain", "x0": f"{a} 00:00", "x1": f"{b} 23:59",
                         "y0": 0, "y1": 1, "fillcolor": GAP_FILL, "line": {"width": 0}, "layer": "below"}
                        for a, b in _ranges(sorted(missing))]
@@ -226,11 +223,11 @@ def render(indicators, districts, start, end):
     fc = data.forecasts(indicators or [], list(dict.fromkeys(df.district_code))) if not df.empty else df
     if not fc.empty and end and str(end)[:10] < str(fc.date.min())[:10]:
         fc = fc.iloc[0:0]
-    names = {data.info().get("city_code", ""): t("全市", "Whole city"),
+    names = {data.info().get("city_code", ""): _("Whole city"),
              **{c: t(n, e) for c, n, e in zip(ds.district_code, ds.name, ds.name_en)}}
     chosen = cat[cat.indicator_id.isin(indicators or [])]
-    defs = [html.P([html.B(f"{t(r.name_zh, r.name_en)}{t('（', ' (')}{label('unit', r.unit)}{t('）', ')')} — "
-                           f"{t('责任部门：', 'owner: ')}{label('department', r.owner)}{t('。', '. ')}"),
+    defs = [html.P([html.B(f"{t(r.name_zh, r.name_en)}{_(' (')}{label('unit', r.unit)}{_(')')} — "
+                           f"{_('owner: ')}{label('department', r.owner)}{_('. ')}"),
                     t(getattr(r, "definition_zh", None) or "", r.definition)])
             for r in chosen.itertuples()]
     return _figure(df, cat, names, fc, today, data.info().get("city_code", "")), defs
@@ -258,12 +255,12 @@ def table(df: pd.DataFrame, cat: pd.DataFrame) -> pd.DataFrame:
         return round(value * 100, 2) if _is_percent(entries.get(indicator)) else round(float(value), 4)
 
     return pd.DataFrame({
-        t("日期", "date"): [str(d)[:10] for d in df.date],
-        t("指标", "indicator"): [label("indicator", i) for i in df.indicator_id],
-        t("区域", "area"): [label("district", d) for d in df.district_code],
-        t("数值", "value"): [shown(i, v) for i, v in zip(df.indicator_id, df.value)],
-        t("单位", "unit"): [_unit(entries.get(i)) for i in df.indicator_id],
-        t("缺数原因", "why missing"): ["" if v == v and v is not None else reasons[i].get(str(d)[:10], "")
+        _("date"): [str(d)[:10] for d in df.date],
+        _("indicator"): [label("indicator", i) for i in df.indicator_id],
+        _("area"): [label("district", d) for d in df.district_code],
+        _("value"): [shown(i, v) for i, v in zip(df.indicator_id, df.value)],
+        _("unit"): [_unit(entries.get(i)) for i in df.indicator_id],
+        _("why missing"): ["" if v == v and v is not None else reasons[i].get(str(d)[:10], "")
                                        for i, d, v in zip(df.indicator_id, df.date, df.value)],
         "indicator_id": list(df.indicator_id),
         "district_code": list(df.district_code),

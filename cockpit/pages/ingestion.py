@@ -11,7 +11,7 @@ from dash import Input, Output, State, callback, dcc, html
 from cockpit import data
 from cockpit.components import button, data_grid, page, scope_name, select, send_csv, text_input
 from cockpit.context import ctx, guard
-from cockpit.i18n import columns, figure_layout, graph_config, label, message, named, t
+from cockpit.i18n import _, columns, figure_layout, graph_config, label, message, named, pgettext, t
 from warehouse.contract.labels import REASONS
 from warehouse.ops.store import LEGAL_BASES, id_numbers_in
 
@@ -45,10 +45,10 @@ def _timeliness_grid(days: pd.DataFrame, with_department: bool) -> dict:
     n = len(TIMELINESS_COLOURS)
     scale = [[edge / n, c] for i, c in enumerate(TIMELINESS_COLOURS) for edge in (i, i + 1)]
     layout = figure_layout()
-    layout.update(title={"text": t("各数据集按业务日的报送情况", "Each feed by business date")},
+    layout.update(title={"text": _("Each feed by business date")},
                   height=190 + 24 * len(grid.index), margin={"l": 10, "r": 10, "t": 50, "b": 10},
                   yaxis={**layout["yaxis"], "automargin": True, "autorange": "reversed"},
-                  xaxis={**layout["xaxis"], "type": "date", "automargin": True, "tickformat": t("%-m月%-d日", "%b %-d"),
+                  xaxis={**layout["xaxis"], "type": "date", "automargin": True, "tickformat": _("%b %-d"),
                          "showgrid": False},
                   legend={"orientation": "h", "y": 1.0, "yanchor": "bottom", "x": 1, "xanchor": "right"})
     heat = {"type": "heatmap", "z": grid.values.tolist(), "x": list(grid.columns), "y": list(grid.index),
@@ -67,16 +67,16 @@ def _reasons_chart(reasons: pd.DataFrame) -> dict:
     labelled with its real total."""
     layout = figure_layout()
     by_day = reasons.groupby("business_date").n.sum()
-    layout.update(title={"text": t("每个业务日被拒的数据行（按原因）", "Rejected rows per business date, by reason")},
+    layout.update(title={"text": _("Rejected rows per business date, by reason")},
                   barmode="stack", height=380, legend={"orientation": "h", "y": -0.15, "yanchor": "top"},
-                  xaxis={**layout["xaxis"], "type": "date", "tickformat": t("%-m月%-d日", "%b %-d")},
-                  yaxis={**layout["yaxis"], "title": {"text": t("行", "rows")}})
+                  xaxis={**layout["xaxis"], "type": "date", "tickformat": _("%b %-d")},
+                  yaxis={**layout["yaxis"], "title": {"text": _("rows")}})
     ordered = by_day.sort_values(ascending=False)
     if len(ordered) > 1 and ordered.iloc[0] > 3 * max(ordered.iloc[1], 1):
         top = 1.25 * max(ordered.iloc[1], 1)
         layout["yaxis"]["range"] = [0, top]
         day = str(ordered.index[0])[:10]
-        layout["annotations"] = [{"x": day, "y": top, "yref": "y", "text": t(f"共 {int(ordered.iloc[0])} 行 ↑", f"{int(ordered.iloc[0])} rows ↑"),
+        layout["annotations"] = [{"x": day, "y": top, "yref": "y", "text": _("{int_ordered_iloc_0} rows ↑").format(int_ordered_iloc_0=int(ordered.iloc[0])),
                                   "showarrow": False, "yanchor": "bottom", "xanchor": "left", "font": {"size": 11}}]
     traces = [{"type": "bar", "name": label("reason", reason), "x": [str(d)[:10] for d in part.business_date], "y": part.n.tolist(),
                "hovertemplate": "%{fullData.name} %{x|%Y-%m-%d}: %{y}<extra></extra>"}
@@ -95,7 +95,7 @@ def _fix(reason, rows_rejected) -> str:
     if isinstance(reason, str) and reason in REASONS:
         return t(*REASONS[reason].fix)
     if rows_rejected and rows_rejected == rows_rejected:
-        return t("按各行的拒收原因更正后重新报送这些行", "Correct the rows by their reasons and deliver them again")
+        return _("Correct the rows by their reasons and deliver them again")
     return ""
 
 
@@ -127,13 +127,12 @@ def tallies(deliveries: pd.DataFrame, days: pd.DataFrame) -> dict[str, dict[str,
 def _tally_bar(counts: dict[str, dict[str, int]]) -> html.Div:
     files, rows, feed_days = counts["files"], counts["rows"], counts["feed_days"]
     return html.Div([
-        html.Div([html.B(t("文件（与下方台账一致）：", "Files (as in the ledger below): "))] +
+        html.Div([html.B(_("Files (as in the ledger below): "))] +
                  [html.Span(f"{label('delivery_status', s)} {files[s]}", className=f"sev file-{s}", id=f"in-files-{s}")
                   for s in FILE_STATUSES] +
-                 [html.Span(t(f"读取 {rows['rows_read']} 行 · 接收 {rows['rows_accepted']} 行 · 拒收 {rows['rows_rejected']} 行",
-                              f"{rows['rows_read']} rows read · {rows['rows_accepted']} accepted · {rows['rows_rejected']} rejected"),
+                 [html.Span(_("{rows_rows_read} rows read · {rows_rows_accepted} accepted · {rows_rows_rejected} rejected").format(rows_rows_read=rows['rows_read'], rows_rows_accepted=rows['rows_accepted'], rows_rows_rejected=rows['rows_rejected']),
                             id="in-row-counts")], className="tally"),
-        html.Div([html.B(t("数据集 × 业务日：", "Feed-days: "))] +
+        html.Div([html.B(_("Feed-days: "))] +
                  [html.Span(f"{label('timeliness', k)} {feed_days[k]}", className=f"sev {k}", id=f"in-days-{k}")
                   for k in TIMELINESS], className="tally"),
     ])
@@ -143,9 +142,9 @@ def _reason_names(reasons: str) -> str:
     """'bad_date:due_at, duplicate:event_id' as names: each reason, and in brackets its column."""
     named_ = []
     for part in (reasons or "").split(", "):
-        reason, _, column = part.partition(":")
-        named_.append(label("reason", reason) + (t(f"（{column}）", f" ({column})") if column else ""))
-    return t("；", "; ").join(named_)
+        reason, _rest, column = part.partition(":")
+        named_.append(label("reason", reason) + (_(" ({column})").format(column=column) if column else ""))
+    return _("; ").join(named_)
 
 
 def _reasons_explained(reasons: list[str]) -> html.Div:
@@ -154,9 +153,9 @@ def _reasons_explained(reasons: list[str]) -> html.Div:
     for code in dict.fromkeys(sorted(reasons)):
         reason = REASONS.get(code)
         if reason is not None:
-            items.append(html.Li([html.B(label("reason", code) + t("：", ": ")), t(*reason.means) + t("。", ". "),
-                                  t("处理：", "To fix: ") + t(*reason.fix) + t("。", ".")]))
-    return html.Div([html.B(t("原因说明", "What the reasons mean")), html.Ul(items)], className="card")
+            items.append(html.Li([html.B(label("reason", code) + _(": ")), t(*reason.means) + _(". "),
+                                  _("To fix: ") + t(*reason.fix) + _(".")]))
+    return html.Div([html.B(_("What the reasons mean")), html.Ul(items)], className="card")
 
 
 @page(PATH)
@@ -165,11 +164,9 @@ def layout(who) -> html.Div:
     reasons = data.rejection_reasons_for(who)
     days = data.feed_days_for(who)
     findings = data.findings_for(who)
-    parts = [html.H3(t("报送记录", "Deliveries") + (f" — {scope_name(who.scope)}" if who.scope else ""))]
+    parts = [html.H3(_("Deliveries") + (f" — {scope_name(who.scope)}" if who.scope else ""))]
     if deliveries.empty and days.empty:
-        parts.append(html.Div(t("尚无报送记录：本部门的文件到达并完成一次刷新后，这里会列出每个文件及其处理结果。",
-                                "No deliveries yet: once your department's files arrive and a refresh has run, each file "
-                                "and what became of it is listed here."), className="notice", id="in-empty"))
+        parts.append(html.Div(_("No deliveries yet: once your department's files arrive and a refresh has run, each file and what became of it is listed here."), className="notice", id="in-empty"))
     else:
         parts.append(_tally_bar(tallies(deliveries, days)))
     if not days.empty:
@@ -182,8 +179,8 @@ def layout(who) -> html.Div:
             for r in drift.itertuples():
                 what = (_feed_name(r.department, r.feed, with_department=who.role != "steward"), ", ".join(sorted(r.schema_drift)))
                 seen.setdefault(what, []).append(str(r.business_date)[:10])
-            parts.append(html.Div([html.B(t("结构变化（合同外的列）", "Schema drift (columns outside the contract)") + t("：", ": "))] + [
-                html.Div(f"{feed}{t('：', ': ')}{cols}{t('（', ' (')}{t('、', ', ').join(dates)}{t('）', ')')}")
+            parts.append(html.Div([html.B(_("Schema drift (columns outside the contract)") + _(": "))] + [
+                html.Div(f"{feed}{_(': ')}{cols}{_(' (')}{pgettext('list separator', ', ').join(dates)}{_(')')}")
                 for (feed, cols), dates in seen.items()],
                 className="card"))
     if not deliveries.empty:
@@ -197,23 +194,23 @@ def layout(who) -> html.Div:
     if not reasons.empty:
         parts.append(dcc.Graph(id="in-reasons", figure=_reasons_chart(reasons), config=graph_config()))
     elif not deliveries.empty:
-        parts.append(html.Div(t("没有被拒的数据行。", "No rows were rejected."), className="notice"))
+        parts.append(html.Div(_("No rows were rejected."), className="notice"))
     shown = [*reasons.get("reason", []), *deliveries.get("reason", pd.Series(dtype=str)).dropna()]
     if shown:
         parts.append(_reasons_explained(shown))
-    parts.append(html.H3(t("跨部门一致性问题", "Cross-department findings")))
+    parts.append(html.H3(_("Cross-department findings")))
     findings = named(findings, {"rule": "finding", "owner_department": "department"})
     parts.append(data_grid(None, columns(["rule", "owner_department", "findings", "since"]),
                            findings.astype(str).to_dict("records") if not findings.empty else [], page_size=10))
     if who.role == "steward" and not deliveries.empty:
         parts += [
-            html.H3(t("被拒数据行（每次查看都将被审计）", "Rejected rows (every view is audited)")),
+            html.H3(_("Rejected rows (every view is audited)")),
             html.Div([
-                text_input("in-delivery", t("批次号", "Delivery id"), kind="number"),
-                text_input("in-purpose", t("用途（必填）", "Purpose (required)"), style={"width": "30%"}),
+                text_input("in-delivery", _("Delivery id"), kind="number"),
+                text_input("in-purpose", _("Purpose (required)"), style={"width": "30%"}),
                 select("in-basis", [{"label": t(*LEGAL_BASES[b]), "value": b} for b in ("statutory_duty", "data_correction")],
-                       placeholder=t("法律依据（必填）", "Legal basis (required)"), style={"minWidth": "22rem"}),
-                button(t("查看", "View"), "in-view", kind="primary"), button(t("下载", "Download"), "in-download-btn"),
+                       placeholder=_("Legal basis (required)"), style={"minWidth": "22rem"}),
+                button(_("View"), "in-view", kind="primary"), button(_("Download"), "in-download-btn"),
             ], className="toolbar"),
             dcc.Download(id="in-download"),
             html.Div(id="in-rows"),
@@ -240,20 +237,20 @@ def _rejected(who, delivery_id, purpose, basis, action):
 
 @callback(Output("in-rows", "children"), Input("in-view", "n_clicks"), State("in-delivery", "value"),
           State("in-purpose", "value"), State("in-basis", "value"), prevent_initial_call=True)
-def view(_, delivery_id, purpose, basis):
+def view(_unused, delivery_id, purpose, basis):
     who = guard(PATH)
     rows = _rejected(who, delivery_id, purpose, basis, "view_rejected_rows")
     if rows is None:
-        return t("请填写批次号、用途和法律依据", "Enter a delivery id, a purpose and the legal basis.")
+        return _("Enter a delivery id, a purpose and the legal basis.")
     if rows.empty:
-        return t("该批次没有属于本部门的被拒数据", "No rejected rows of your department in that delivery.")
+        return _("No rejected rows of your department in that delivery.")
     table = [{"line": r.line_number, "reasons": _reason_names(r.reasons), "row": r.raw} for r in rows.itertuples()]
     return data_grid("in-rows-table", columns(["line", "reasons", "row"]), table, page_size=20, wrap=("row",))
 
 
 @callback(Output("in-download", "data"), Input("in-download-btn", "n_clicks"), State("in-delivery", "value"),
           State("in-purpose", "value"), State("in-basis", "value"), prevent_initial_call=True)
-def download(_, delivery_id, purpose, basis):
+def download(_unused, delivery_id, purpose, basis):
     who = guard(PATH)
     rows = _rejected(who, delivery_id, purpose, basis, "download_rejected_rows")
     if rows is None or rows.empty:
@@ -264,6 +261,6 @@ def download(_, delivery_id, purpose, basis):
             obj = json.loads(r.raw)
         except ValueError:
             obj = {"raw_line": r.raw}
-        lines.append({"line_number": r.line_number, t("原因", "reasons"): _reason_names(r.reasons), "reason_ids": r.reasons,
+        lines.append({"line_number": r.line_number, _("reasons"): _reason_names(r.reasons), "reason_ids": r.reasons,
                       **(obj if isinstance(obj, dict) else {"raw_line": r.raw})})
     return send_csv(pd.DataFrame(lines), f"rejected_rows_{int(delivery_id)}.csv")

@@ -13,7 +13,7 @@ from dash import Input, Output, callback, dcc, html
 from cockpit import data
 from cockpit.components import data_grid, logged_purpose, page
 from cockpit.context import ctx, guard
-from cockpit.i18n import label, t
+from cockpit.i18n import _, label, t
 
 PATH = "/my-data"
 dash.register_page(__name__, path=PATH, name="我的数据使用记录", name_en="Who used my data", order=7)
@@ -33,10 +33,8 @@ COLUMNS = [("at", "时间", "When"), ("department", "部门", "Department"), ("r
 @page(PATH, needs_data=False)
 def layout(who) -> html.Div:
     return html.Div([
-        html.H3(t("谁使用了我的数据", "Who used my data")),
-        html.P(t("以下是政府部门工作人员访问您个人信息的每一次记录（最新在前）。记录不可更改，如有疑问可向市数据资源管理局反映。",
-                 "Every time a government official accessed your personal information, newest first. The record cannot "
-                 "be altered; if anything looks wrong, contact the city's Data Resources Bureau.")),
+        html.H3(_("Who used my data")),
+        html.P(_("Every time a government official accessed your personal information, newest first. The record cannot be altered; if anything looks wrong, contact the city's Data Resources Bureau.")),
         html.Div(id="md-summary", className="notice"),
         data_grid("md-table", [{"name": t(zh, en), "id": c} for c, zh, en in COLUMNS], page_size=20, wrap=("purpose",)),
         dcc.Store(id="md-load", data=1),
@@ -44,10 +42,10 @@ def layout(who) -> html.Div:
 
 
 @callback(Output("md-summary", "children"), Output("md-table", "rowData"), Input("md-load", "data"))
-def render(_):
+def render(_unused):
     who = guard(PATH)
     if not who.subject:
-        return t("您的账号未关联身份证号", "Your account is not linked to an identity number."), []
+        return _("Your account is not linked to an identity number."), []
     entries = ctx().store.access_log(subject=who.subject)
     feeds = data.deliveries_by_id([e["delivery_id"] for e in entries if e["delivery_id"] is not None]) if data.info() else {}
     rows = []
@@ -57,13 +55,13 @@ def render(_):
         what = t(*ACTIONS.get(e["action"], (e["action"], e["action"])))
         if e["delivery_id"] in feeds:
             department, feed, day = feeds[e["delivery_id"]]
-            what += t(f"（{label('feed', f'{department}/{feed}')}，{day}）", f" ({label('feed', f'{department}/{feed}')}, {day})")
+            what += _(" ({feed}, {day})").format(feed=label('feed', f'{department}/{feed}'), day=day)
         rows.append({
             "at": e["at"].replace("T", " "), "department": label("department", dept) if dept else "—", "role": label("role", e["role"]),
             "data": what, "purpose": logged_purpose(e) or "—",
             "legal_basis": label("legal_basis", e["legal_basis"]) if e["legal_basis"] else "—",
-            "bulk": t(f"是（涉及 {e['subjects']} 人）", f"yes ({e['subjects']} people)") if e["subjects"] > 1 else t("否", "no"),
+            "bulk": _("yes ({e_subjects} people)").format(e_subjects=e['subjects']) if e["subjects"] > 1 else _("no"),
         })
-    summary = (t(f"共 {len(rows)} 次访问", f"{len(rows)} access{'es' if len(rows) > 1 else ''} in all") if rows
-               else t("尚无任何人访问过您的数据", "No one has accessed your data."))
+    summary = (_("{len_rows} access{es_if_len_rows_1_els} in all").format(len_rows=len(rows), es_if_len_rows_1_els='es' if len(rows) > 1 else '') if rows
+               else _("No one has accessed your data."))
     return summary, rows

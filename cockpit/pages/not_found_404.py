@@ -5,13 +5,13 @@ import dash
 from dash import dcc, html
 
 from cockpit.context import caller
-from cockpit.i18n import t
+from cockpit.i18n import _
 
 dash.register_page(__name__, path="/404")
 
 
-def layout(**_) -> html.Div:
+def layout(**_unused) -> html.Div:
     who = caller()
     home = who.home_page() if who is not None else "/login"
-    return html.Div([html.P(t("没有这个页面。", "There is no such page.")),
-                     dcc.Link(t("回到首页", "Back to your home page"), href=home)], className="notice")
+    return html.Div([html.P(_("There is no such page.")),
+                     dcc.Link(_("Back to your home page"), href=home)], className="notice")

@@ -16,7 +16,7 @@ from cockpit.context import guard
 from cockpit.daypicker import day_name
 from cockpit.fan import sparkline_fan
 from cockpit.figures.city_map import DistrictOnMap, centre_view, city_view, map_config, score_range
-from cockpit.i18n import dark, figure_layout, graph_config, label, lang, message, t
+from cockpit.i18n import _, dark, figure_layout, graph_config, label, lang, message, t
 from cockpit.scorecard import score_cards
 from warehouse.contract.geo import district_shapes
 from warehouse.contract.labels import SEVERITIES
@@ -36,7 +36,7 @@ def _area_of(who, clicked: str | None) -> str:
 def layout(who) -> html.Div:
     ds = data.districts()
     city = data.info().get("city_code", "")
-    choices = [{"label": t("全市", "Whole city"), "value": city}] + [
+    choices = [{"label": _("Whole city"), "value": city}] + [
         {"label": t(n, e), "value": c} for c, n, e in zip(ds.district_code, ds.name, ds.name_en)]
     if who.role == "district_manager":
         choices = [c for c in choices if c["value"] == who.scope]
@@ -53,9 +53,7 @@ def layout(who) -> html.Div:
                       html.Div(id="ov-alerts", className="card ov-alerts")],
                      className="ov-side"),
         html.Div([html.Div(id="ov-kpis", className="cards"),
-                  html.Div(t("卡片曲线：近30天实际值；虚线与阴影：未来7天预测及其区间。点击卡片查看定义与数据来源。",
-                             "Card lines: the last 30 days; dashed line and band: the next 7 days' forecast and its range. "
-                             "Click a card for its definition and sources."), className="delta ov-kpi-key")],
+                  html.Div(_("Card lines: the last 30 days; dashed line and band: the next 7 days' forecast and its range. Click a card for its definition and sources."), className="delta ov-kpi-key")],
                  className="ov-kpis"),
         dcc.Graph(id="ov-categories", config=graph_config(displayModeBar=False), className="ov-categories"),
     ], className="overview")
@@ -95,12 +93,12 @@ def _kpi_card(k, area: str, ahead, today: str | None) -> html.Div:
     pct = k.unit == "%"
     delta = ""
     if not (k.week_before is None or k.week_before != k.week_before or k.value is None or k.value != k.value):
-        change = f"{(k.value - k.week_before) * 100:+.1f}{t('个百分点', ' pt')}" if pct else _fmt(k.value - k.week_before, False, "+")
-        delta = f"{t('较7天前', 'vs 7 days earlier')} {change}"
+        change = f"{(k.value - k.week_before) * 100:+.1f}{_(' pt')}" if pct else _fmt(k.value - k.week_before, False, "+")
+        delta = f"{_('vs 7 days earlier')} {change}"
     unit = html.Span(label("unit", k.unit), className="unit") if k.unit and not pct else None
     days = [] if k.history is None else [(d, v) for d, v in zip(k.history_dates, k.history) if v == v and v is not None]
     spark = sparkline_fan([d for d, _ in days], [v for _, v in days], ahead, today)
-    name = t(k.name_zh, k.name_en) + (t("（全市）", " (city)") if k.area != area else "")
+    name = t(k.name_zh, k.name_en) + (_(" (city)") if k.area != area else "")
     card = html.Div([html.Div(name), html.Div([_fmt(k.value, pct), unit], className="value"), html.Div(delta, className="delta"),
                      dcc.Graph(figure=spark, config=graph_config(staticPlot=True), style={"height": "40px"})],
                     className="card kpi", **{"data-indicator": k.indicator_id})
@@ -114,16 +112,16 @@ def _district_maps(area: str, may_pick: bool) -> tuple[dict, dict]:
     names = [t(n, e) for n, e in zip(ds.name, ds.name_en)]
     scores = [None if s != s else float(s) for s in ds.score]
     day = ds.day.iloc[0] if len(ds) and ds.day.iloc[0] == ds.day.iloc[0] else None
-    when = "" if day is None else t(f" · {day.month}月{day.day}日", f" · {day.day} {day:%b}")
-    title = t("各区城市体征评分", "Vital signs score by district") + when
+    when = "" if day is None else _(" · {day} {day2:%b}").format(month=day.month, day=day.day, day2=day)
+    title = _("Vital signs score by district") + when
     if may_pick:  # a district manager sees the others for comparison but stays in their own
-        title += t("（点击区县下钻）", " (click a district)")
+        title += _(" (click a district)")
     shapes = district_shapes()
     if shapes is None:
         return _tile_map(ds, names, scores, area, title), {}
     districts = [DistrictOnMap(c, n, s) for c, n, s in zip(ds.district_code, names, scores)]
     return (city_view(shapes, districts, area, title),
-            centre_view(shapes, districts, area, t("主城区放大", "City centre, enlarged")))
+            centre_view(shapes, districts, area, _("City centre, enlarged")))
 
 
 def _tile_map(ds: pd.DataFrame, names: list[str], scores: list, area: str, title: str) -> dict:
@@ -139,18 +137,18 @@ def _tile_map(ds: pd.DataFrame, names: list[str], scores: list, area: str, title
         "text": names, "customdata": ds.district_code.tolist(), "textfont": {"color": "#111", "size": 13},
         "marker": {"symbol": "square", "size": 72, "color": scores, "colorscale": SCORE_SCALE, "cmin": low, "cmax": high,
                    "showscale": True, "line": {"width": [4 if c == area else 0 for c in ds.district_code], "color": "#1f6feb"}},
-        "hovertemplate": "%{text}<br>" + t("评分", "score") + " %{marker.color:.2f}<extra></extra>"}], "layout": layout}
+        "hovertemplate": "%{text}<br>" + _("score") + " %{marker.color:.2f}<extra></extra>"}], "layout": layout}
 
 
 def _categories(area: str) -> dict:
     """The last week's citizens' requests by category (12345), most first."""
     by = data.requests_by_category(area)
     layout = figure_layout()
-    layout.update(title={"text": t("近7天市民诉求 · 按类别", "Citizens' requests, last 7 days, by category")}, height=300,
+    layout.update(title={"text": _("Citizens' requests, last 7 days, by category")}, height=300,
                   margin={"l": 10, "r": 10, "t": 40, "b": 10}, yaxis={"autorange": "reversed", "automargin": True},
-                  xaxis={"automargin": True, "title": {"text": t("诉求件数", "Requests"), "font": {"size": 11}}})
+                  xaxis={"automargin": True, "title": {"text": _("Requests"), "font": {"size": 11}}})
     if by.empty:
-        layout.update(annotations=[{"text": t("暂无记录：近7天没有市民诉求", "No records: no citizens' requests in the last 7 days"), "showarrow": False, "xref": "paper",
+        layout.update(annotations=[{"text": _("No records: no citizens' requests in the last 7 days"), "showarrow": False, "xref": "paper",
                                     "yref": "paper", "x": 0.5, "y": 0.5}])
         return {"data": [], "layout": layout}
     names = [label("category", c) for c in by.category]
@@ -161,16 +159,16 @@ def _categories(area: str) -> dict:
 def _outlook(open_alerts: list[dict]) -> list:
     """The next 7 days (预警): open forecast breaches in the viewer's scope, soonest first, each
     with its indicator, district, first predicted day, severity and where it stands in the loop."""
-    head = html.H4(t("未来7天预警", "Next 7 days"))
+    head = html.H4(_("Next 7 days"))
     breaches = sorted((a for a in open_alerts if a["rule_id"] == "forecast_breach"),
                       key=lambda a: (str(a["date"]), a["severity"] != "critical"))
     if not breaches:
-        return [head, html.Div(t("预测未见越线", "No forecast crosses a threshold"), className="delta")]
+        return [head, html.Div(_("No forecast crosses a threshold"), className="delta")]
     rows = [html.Tr([html.Td(str(b["date"])[:10]), html.Td(label("severity", b["severity"]), className=f"sev {b['severity']}"),
                      html.Td(label("indicator", b["subject"])), html.Td(label("district", b["district_code"])),
                      html.Td(label("alert_state", b["state"]))]) for b in breaches[:10]]
-    header = html.Tr([html.Th(h) for h in (t("越线日", "From"), t("级别", "Severity"), t("指标", "Indicator"),
-                                           t("区县", "District"), t("处置", "Handling"))])
+    header = html.Tr([html.Th(h) for h in (_("From"), _("Severity"), _("Indicator"),
+                                           _("District"), _("Handling"))])
     return [head, html.Table([html.Thead(header), html.Tbody(rows)], className="outlook-table")]
 
 
@@ -203,7 +201,7 @@ def _snapshot_part(area: str, info: dict, may_pick: bool) -> tuple:
     # Each card's forecast rows, split once (a mask per card cost more than the rest of the card).
     fans = {} if ahead is None or ahead.empty else dict(iter(ahead.groupby(["indicator_id", "district_code"], sort=False)))
     cards = [_kpi_card(k, area, fans.get((k.indicator_id, k.area)), today) for k in kpis.itertuples()] if not kpis.empty else \
-        [html.Div(t("暂无记录：尚无关键指标数据", "No records: no key indicators yet"), className="empty")]
+        [html.Div(_("No records: no key indicators yet"), className="empty")]
     city_map, centre_map = _district_maps(area, may_pick)
     return _as_of(info), scores, cards, city_map, centre_map, _categories(area)
 
@@ -215,9 +213,8 @@ def _as_of(info: dict) -> str:
     try:
         day = dt.date.fromisoformat(as_of[:10]) - dt.timedelta(days=1)
     except ValueError:
-        return f"{t('数据截至', 'Data as of')} {as_of} · {t('发布于', 'published')} {published}"
-    return t(f"数据截至 {as_of[:16]}：各项指标为 {day_name(day)} 全天的数值 · 发布于 {published}",
-             f"Data as of {as_of[:16]}: figures are for the whole of {day_name(day)} · published {published}")
+        return f"{_('Data as of')} {as_of} · {_('published')} {published}"
+    return _("Data as of {as_of_16}: figures are for the whole of {day_name_day} · published {published}").format(as_of_16=as_of[:16], day_name_day=day_name(day), published=published)
 
 
 SHOWN_ALERT_FIELDS = ["rule_id", "severity", "district_code", "subject", "date", "state", "message_key", "message_params",
@@ -236,19 +233,19 @@ def _alerts(who, area: str, info: dict) -> tuple[list, list]:
             alerts = alerts[alerts.district_code == area]
     open_ = [] if alerts.empty else alerts[[c for c in SHOWN_ALERT_FIELDS if c in alerts.columns]].to_dict("records")
     counts = Counter(a["severity"] for a in open_)
-    head = html.Div([html.H4(t("未解除预警", "Open alerts")),
+    head = html.Div([html.H4(_("Open alerts")),
                      *[html.Span(f"{label('severity', s)} {counts.get(s, 0)}", className=f"sev {s}") for s in SEVERITIES]],
                     className="alerts-head")
     if not open_:
-        return [head, html.Div(t("暂无记录：没有未解除的预警", "No records: no open alerts"), className="empty")], _outlook(open_)
+        return [head, html.Div(_("No records: no open alerts"), className="empty")], _outlook(open_)
     # Where first: the same rule fires in many districts, and the message alone does not say which.
-    shown = [(f"{_place(a, info)}{t('：', ': ')}{message(a.get('message_key'), a.get('message_params'), a['message'])}",
+    shown = [(f"{_place(a, info)}{_(': ')}{message(a.get('message_key'), a.get('message_params'), a['message'])}",
               a["severity"]) for a in open_[:8]]
     items = [html.Li(text, className=f"sev-{severity}") for text, severity in shown]
     # The ticker scrolls by half its length and starts over: a second copy makes the loop seamless
     # (shown only where the ticker moves, and hidden from screen readers).
     copies = [html.Li(text, className=f"sev-{severity} ticker-copy", **{"aria-hidden": "true"}) for text, severity in shown]
-    more = [dcc.Link(t(f"查看全部 {len(open_)} 条预警", f"See all {len(open_)} open alerts"), href="/alerts", id="ov-all-alerts")] \
+    more = [dcc.Link(_("See all {len_open} open alerts").format(len_open=len(open_)), href="/alerts", id="ov-all-alerts")] \
         if who.may_open("/alerts") else []
     return [head, html.Div(html.Ul(items + copies, className="ticker-track"), className="ticker"), *more], _outlook(open_)
 

@@ -15,7 +15,7 @@ from dash.exceptions import PreventUpdate
 from cockpit import console, dagster_api
 from cockpit.components import button, confirmation, confirmation_toggle, data_grid, page, select, text_input
 from cockpit.context import ctx, guard
-from cockpit.i18n import columns, date_picker_text, label, t
+from cockpit.i18n import _, columns, date_picker_text, label, t
 from warehouse.ops import settings
 
 PATH = "/runs"
@@ -50,48 +50,45 @@ ACTIONS = {"ru-refresh": "refresh", "ru-backfill": "backfill", "ru-from-failure"
 def layout(who) -> html.Div:
     return html.Div([
         html.Div([
-            button(t("立即刷新", "Run the daily refresh"), "ru-refresh", kind="primary"),
-            html.Span(t("补算指标：", "Backfill indicators: "), className="delta"),
+            button(_("Run the daily refresh"), "ru-refresh", kind="primary"),
+            html.Span(_("Backfill indicators: "), className="delta"),
             dcc.DatePickerRange(id="ru-range", **date_picker_text()),
-            button(t("补算", "Backfill"), "ru-backfill"),
+            button(_("Backfill"), "ru-backfill"),
         ], className="toolbar"),
         html.Div(id="ru-preview", className="notice"),
         html.Div(id="ru-hint", className="notice"),
         html.Div(id="ru-result", className="notice"),
         html.Div(id="ru-status", className="notice"),
-        html.H3(t("调度与传感器", "Schedules and sensors")),
+        html.H3(_("Schedules and sensors")),
         data_grid("ru-instigators", columns(INSTIGATOR_COLUMNS)),
         html.Div([
-            select("ru-instigator", placeholder=t("选择调度或传感器", "Choose a schedule or sensor"), style={"minWidth": "22em"}),
-            button(t("开启", "Turn on"), "ru-on"),
-            button(t("关闭", "Turn off"), "ru-off", kind="danger"),
+            select("ru-instigator", placeholder=_("Choose a schedule or sensor"), style={"minWidth": "22em"}),
+            button(_("Turn on"), "ru-on"),
+            button(_("Turn off"), "ru-off", kind="danger"),
         ], className="toolbar"),
         html.Div([
-            html.Span(t("每日刷新时间（时:分，北京时间）：", "Daily refresh at (HH:MM, China Standard Time): "), className="delta"),
+            html.Span(_("Daily refresh at (HH:MM, China Standard Time): "), className="delta"),
             text_input("ru-time", "06:30", value=settings.load(ctx().home.root)["daily_refresh_at"], debounce=True,
                        style={"width": "6em"}),
-            button(t("修改时间", "Change the time"), "ru-time-set"),
+            button(_("Change the time"), "ru-time-set"),
         ], className="toolbar"),
-        html.H3(t("数据新鲜度", "Freshness")),
-        html.Div(t("每天 09:00（北京时间）前，各数据集、专题库、指标、预测与发布都应在当天 06:00 后更新过；"
-                   "每一行以其中最久未更新者为准。",
-                   "By 09:00 China Standard Time each day, every feed's data, the libraries, indicators, forecasts and "
-                   "what the cockpit shows should have been brought up to date since 06:00; each row shows its stalest part."),
+        html.H3(_("Freshness")),
+        html.Div(_("By 09:00 China Standard Time each day, every feed's data, the libraries, indicators, forecasts and what the cockpit shows should have been brought up to date since 06:00; each row shows its stalest part."),
                  className="delta"),
         data_grid("ru-freshness", columns(FRESHNESS_COLUMNS)),
-        html.H3(t("补算", "Backfills")),
+        html.H3(_("Backfills")),
         data_grid("ru-backfills", columns(BACKFILL_COLUMNS)),
         html.Div([
-            select("ru-bf", placeholder=t("选择补算", "Choose a backfill"), style={"minWidth": "22em"}),
-            button(t("取消补算", "Cancel the backfill"), "ru-bf-cancel", kind="danger"),
+            select("ru-bf", placeholder=_("Choose a backfill"), style={"minWidth": "22em"}),
+            button(_("Cancel the backfill"), "ru-bf-cancel", kind="danger"),
         ], className="toolbar"),
-        html.H3(t("运行", "Runs")),
+        html.H3(_("Runs")),
         data_grid("ru-table", columns(COLUMNS), page_size=15),
         html.Div([
-            select("ru-run", placeholder=t("选择一次运行查看详情", "Choose a run to see its steps"), style={"minWidth": "28em"}),
-            button(t("从失败处重新执行", "Re-execute from the failure"), "ru-from-failure", kind="primary"),
-            button(t("全部重新执行", "Re-execute all steps"), "ru-all-steps"),
-            button(t("取消运行", "Cancel the run"), "ru-cancel", kind="danger"),
+            select("ru-run", placeholder=_("Choose a run to see its steps"), style={"minWidth": "28em"}),
+            button(_("Re-execute from the failure"), "ru-from-failure", kind="primary"),
+            button(_("Re-execute all steps"), "ru-all-steps"),
+            button(_("Cancel the run"), "ru-cancel", kind="danger"),
         ], className="toolbar"),
         html.Div(id="ru-detail"),
         dcc.Store(id="ru-chosen"),  # the run an action just started
@@ -105,12 +102,12 @@ def layout(who) -> html.Div:
 @callback(Output("ru-table", "rowData"), Output("ru-run", "data"), Output("ru-instigators", "rowData"),
           Output("ru-instigator", "data"), Output("ru-backfills", "rowData"), Output("ru-bf", "data"),
           Output("ru-status", "children"), Input("ru-tick", "n_intervals"), Input("ru-result", "children"))
-def render(_, __):
+def render(_unused, __):
     guard(PATH)
     try:
         runs, instigators, backfills = dagster_api.recent_runs(), dagster_api.instigators(), dagster_api.backfills()
     except dagster_api.DagsterUnavailable as e:
-        return [], [], [], [], [], [], t("无法连接调度服务，请确认其已启动", f"Cannot reach Dagster: {e}")
+        return [], [], [], [], [], [], _("Cannot reach Dagster: {e}").format(e=e)
     by = console.launchers(runs)
     by_id = {r.run_id: r for r in runs}
     rows = [{"run_id": r.run_id[:8], "job": label("job", r.job), "status": label("run_state", r.status),
@@ -118,20 +115,19 @@ def render(_, __):
              "duration": console.duration(r.started, r.ended)} for r in runs]
     run_options = [{"label": f"{r.run_id[:8]} · {label('job', r.job)} · {label('run_state', r.status)}", "value": r.run_id}
                    for r in runs]
-    inst_rows = [{"instigator": label("instigator", i.name), "kind": t("调度", "Schedule") if i.kind == "schedule" else t("传感器", "Sensor"),
-                  "switch": t("开启", "On") if i.running else t("关闭", "Off"),
+    inst_rows = [{"instigator": label("instigator", i.name), "kind": _("Schedule") if i.kind == "schedule" else _("Sensor"),
+                  "switch": _("On") if i.running else _("Off"),
                   "when": console.cron_in_words(i.cron, i.timezone) if i.kind == "schedule" else console.every(i.interval_s),
                   "next_tick": console.when(i.next_tick), "last_tick": console.when(i.ticks[0].at if i.ticks else None),
                   "last_outcome": console.tick_outcome(i.ticks[0] if i.ticks else None, by_id)} for i in instigators]
     inst_options = [{"label": label("instigator", i.name), "value": f"{i.kind}:{i.name}"} for i in instigators]
     launched = console.backfill_launchers(backfills)
     bf_rows = [{"backfill": b.backfill_id, "launched_by": launched.get(b.backfill_id, ""), "status": label("backfill_state", b.status),
-                "progress": t(f"{b.done}/{b.targeted} 天完成，{b.in_progress} 天进行中，{b.failed} 天失败",
-                              f"{b.done} of {b.targeted} days done, {b.in_progress} in progress, {b.failed} failed"),
+                "progress": _("{done} of {targeted} days done, {in_progress} in progress, {failed} failed").format(done=b.done, targeted=b.targeted, in_progress=b.in_progress, failed=b.failed),
                 "started": console.when(b.created)} for b in backfills]
     bf_options = [{"label": f"{b.backfill_id} · {label('backfill_state', b.status)}", "value": b.backfill_id}
                   for b in backfills if b.cancelable]
-    return rows, run_options, inst_rows, inst_options, bf_rows, bf_options, t("调度服务在线", "Dagster is up")
+    return rows, run_options, inst_rows, inst_options, bf_rows, bf_options, _("Dagster is up")
 
 
 @callback(Output("ru-freshness", "rowData"), Input("ru-fresh-tick", "n_intervals"))
@@ -187,29 +183,26 @@ def show_run(picked, started, _, shown):
 
 def _run_detail(run_id: str | None) -> tuple:
     if not run_id:
-        return t("选择一次运行，查看各环节、耗时和失败原因", "Choose a run to see its steps, their times and why it failed."), True, True, True
+        return _("Choose a run to see its steps, their times and why it failed."), True, True, True
     try:
         run = dagster_api.run_detail(run_id)
     except dagster_api.DagsterUnavailable as e:
-        return t("无法读取这次运行", f"Cannot read this run: {e}"), True, True, True
+        return _("Cannot read this run: {e}").format(e=e), True, True, True
     done = sum(1 for s in run.steps if s.status in ("SUCCESS", "FAILURE", "SKIPPED"))
     by = console.launchers([run.run])[run_id]
     parts = [
-        html.P(t(f"{label('job', run.run.job)}：{label('run_state', run.run.status)}；发起人 {by}；开始 {console.when(run.run.started)}；"
-                 f"耗时 {console.duration(run.run.started, run.run.ended)}",
-                 f"{label('job', run.run.job)}: {label('run_state', run.run.status)}; launched by {by}; started "
-                 f"{console.when(run.run.started)}; took {console.duration(run.run.started, run.run.ended)}"), id="ru-summary"),
+        html.P(_("{job}: {run_state}; launched by {by}; started {console_when_run_run}; took {console_duration_run}").format(job=label('job', run.run.job), run_state=label('run_state', run.run.status), by=by, console_when_run_run=console.when(run.run.started), console_duration_run=console.duration(run.run.started, run.run.ended)), id="ru-summary"),
         html.Div([html.Progress(value=str(done), max=str(run.planned or 1), id="ru-progress", style={"width": "20em"}),
-                  html.Span(t(f" {done}/{run.planned} 个环节完成", f" {done} of {run.planned} steps done"))]),
+                  html.Span(_(" {done} of {planned} steps done").format(done=done, planned=run.planned))]),
     ]
     failed = [f for f in run.failures if f.step] or run.failures[:1]
     if run.run.status == "FAILURE" and failed:
         f = failed[0]
-        where = label("step", f.step) if f.step else t("运行本身（不在某一环节）", "the run itself (outside any step)")
+        where = label("step", f.step) if f.step else _("the run itself (outside any step)")
         parts.append(html.Div([
-            html.P(t(f"失败环节：{where}", f"Failed at: {where}"), id="ru-failed-step"),
-            html.P(t(f"原因：{console.plain_error(f.message)}", f"Why: {console.plain_error(f.message)}"), id="ru-why"),
-            html.Details([html.Summary(t("详情（错误信息与堆栈）", "Details (the error and its traceback)")),
+            html.P(_("Failed at: {where}").format(where=where), id="ru-failed-step"),
+            html.P(_("Why: {console_plain_error}").format(console_plain_error=console.plain_error(f.message)), id="ru-why"),
+            html.Details([html.Summary(_("Details (the error and its traceback)")),
                           html.Pre(f"{f.message}\n\n{f.traceback}", className="traceback")]),
         ], className="run-failure"))
     steps = [{"step": label("step", s.key), "status": label("step_state", s.status or "NOT_STARTED"),
@@ -231,8 +224,8 @@ def ask(*args):
     if button == "ru-backfill":
         days = _days(*args[-2:])
         if days is None:
-            return None, "", t("请先选择补算的起止日期", "Choose the first and last day to backfill.")
-        return {"button": button}, console.backfill_preview(*days) + t(" 确定开始？", " Launch it?"), ""
+            return None, "", _("Choose the first and last day to backfill.")
+        return {"button": button}, console.backfill_preview(*days) + _(" Launch it?"), ""
     return {"button": button}, t(*QUESTIONS[button]), ""
 
 
@@ -255,49 +248,49 @@ def act(*args):
         if action == "refresh":
             new = dagster_api.launch_refresh(who.username)
             console.record(who, action, f"run {new}")
-            return t(f"已提交刷新，运行编号 {new[:8]}", f"Refresh launched: run {new[:8]}"), new
+            return _("Refresh launched: run {new_8}").format(new_8=new[:8]), new
         if action == "backfill":
             days = _days(first, last)  # a forged value is refused here
             if days is None:
-                return t("请先选择补算的起止日期", "Choose the first and last day to backfill."), dash.no_update
+                return _("Choose the first and last day to backfill."), dash.no_update
             first, last = days
             backfill_id = dagster_api.launch_backfill(first, last, who.username)
             console.record(who, action, f"backfill {backfill_id}")
-            return t(f"已提交补算 {first}～{last}，编号 {backfill_id}", f"Backfill {first}..{last} launched: {backfill_id}"), dash.no_update
+            return _("Backfill {first}..{last} launched: {backfill_id}").format(first=first, last=last, backfill_id=backfill_id), dash.no_update
         if action in ("reexecute", "cancel"):
             if not run_id:
-                return t("请先选择一次运行", "Choose a run first."), dash.no_update
+                return _("Choose a run first."), dash.no_update
             run = dagster_api.run_detail(run_id)  # an unknown id is refused here
             if action == "cancel":
                 dagster_api.cancel_run(run.run.run_id)
                 console.record(who, action, f"run {run.run.run_id}")
-                return t(f"已请求取消运行 {run_id[:8]}", f"Asked run {run_id[:8]} to stop"), dash.no_update
+                return _("Asked run {run_id_8} to stop").format(run_id_8=run_id[:8]), dash.no_update
             from_failure = button == "ru-from-failure"
             new = dagster_api.reexecute(run.run.run_id, from_failure)
             console.record(who, action, f"run {new}")
-            return (t(f"已重新执行，新的运行编号 {new[:8]}", f"Re-executed as run {new[:8]}"), new)
+            return (_("Re-executed as run {new_8}").format(new_8=new[:8]), new)
         if action in ("on", "off"):
-            kind, _, name = (instigator or "").partition(":")
+            kind, _rest, name = (instigator or "").partition(":")
             if kind not in ("schedule", "sensor") or not name:
-                return t("请先选择调度或传感器", "Choose a schedule or sensor first."), dash.no_update
+                return _("Choose a schedule or sensor first."), dash.no_update
             dagster_api.set_running(kind, name, action == "on")
             console.record(who, action, f"{kind} {name}")
-            state = t("开启", "on") if action == "on" else t("关闭", "off")
-            return t(f"已{state}：{label('instigator', name)}", f"Turned {state}: {label('instigator', name)}"), dash.no_update
+            state = _("on") if action == "on" else _("off")
+            return _("Turned {state}: {instigator}").format(state=state, instigator=label('instigator', name)), dash.no_update
         if action == "schedule_time":
             at = (at or "").strip()
             if not settings.valid_time(at):
-                return t("请按“时:分”填写时间，例如 06:30", "Give the time as HH:MM, for example 06:30."), dash.no_update
+                return _("Give the time as HH:MM, for example 06:30."), dash.no_update
             # Kept in the platform's settings, which the pipelines read when Dagster loads them:
             # the new time holds from now on and after any restart.
             settings.set_daily_refresh_at(ctx().home.root, at)
             dagster_api.reload_code_location()
             console.record(who, action, f"schedule daily_after_deadline at {at}")
-            return t(f"每日刷新改为每天 {at}", f"The daily refresh now runs daily at {at}"), dash.no_update
+            return _("The daily refresh now runs daily at {at}").format(at=at), dash.no_update
         if not backfill_id:
-            return t("请先选择补算", "Choose a backfill first."), dash.no_update
+            return _("Choose a backfill first."), dash.no_update
         dagster_api.cancel_backfill(backfill_id)
         console.record(who, action, f"backfill {backfill_id}")
-        return t(f"已请求取消补算 {backfill_id}", f"Asked backfill {backfill_id} to stop"), dash.no_update
+        return _("Asked backfill {backfill_id} to stop").format(backfill_id=backfill_id), dash.no_update
     except (dagster_api.DagsterUnavailable, ValueError) as e:
-        return t("操作未完成：调度服务无法连接或未接受请求", f"Not done: {e}"), dash.no_update
+        return _("Not done: {e}").format(e=e), dash.no_update

@@ -8,7 +8,7 @@ from dash import Input, Output, callback, dcc, html
 from cockpit import data
 from cockpit.components import data_grid, page
 from cockpit.context import guard
-from cockpit.i18n import columns, label, t
+from cockpit.i18n import _, columns, label
 
 PATH = "/service"
 dash.register_page(__name__, path=PATH, name="市民诉求", name_en="Citizens' requests", order=1)
@@ -20,27 +20,27 @@ HANDLERS = ["handler", "on_time_rate", "overdue"]
 def layout(who) -> html.Div:
     return html.Div([
         html.H3(id="sv-scope"),
-        html.H4(t("超期未办结工单", "Overdue open requests")),
+        html.H4(_("Overdue open requests")),
         data_grid("sv-overdue", columns(OVERDUE), page_size=15, sort=True, wrap=("category",)),
-        html.H4(t("各承办单位按时办结率（近30天）", "On-time closure by handler (last 30 days)")),
+        html.H4(_("On-time closure by handler (last 30 days)")),
         data_grid("sv-handlers", columns(HANDLERS), sort=True),
         dcc.Store(id="sv-load", data=1),
     ])
 
 
 @callback(Output("sv-scope", "children"), Output("sv-overdue", "rowData"), Output("sv-handlers", "rowData"), Input("sv-load", "data"))
-def render(_):
+def render(_unused):
     who = guard(PATH)
     tickets = data.overdue_tickets_for(who)
     if who.role == "district_manager":
-        scope = t(f"{label('district', who.scope)}的工单", f"Requests in {label('district', who.scope)}")
+        scope = _("Requests in {district}").format(district=label('district', who.scope))
     elif who.role == "steward":
-        scope = t(f"由{label('owner', who.scope)}承办的工单", f"Requests handled by {label('owner', who.scope)}")
+        scope = _("Requests handled by {owner}").format(owner=label('owner', who.scope))
     else:
-        scope = t("全市工单", "Requests across the city")
+        scope = _("Requests across the city")
     as_of = str(data.info().get("as_of", "?"))[:16]
     # Counted now, at the refresh: the overview's cards count at the end of the day before.
-    scope += t(f" · 截至 {as_of} 仍超期未办结：{len(tickets)} 件", f" · overdue and still open at {as_of}: {len(tickets)}")
+    scope += _(" · overdue and still open at {as_of}: {len_tickets}").format(as_of=as_of, len_tickets=len(tickets))
     overdue = [{
         "ticket_no": r.ticket_no, "district": label("district", r.district_code) or "—",
         "category": label("category", r.category) or "—",

@@ -18,7 +18,7 @@ from cockpit import data
 from cockpit.components import TRACE_PATH, data_grid, page, select
 from cockpit.context import guard
 from cockpit.fan import threshold_lines
-from cockpit.i18n import columns, figure_layout, graph_config, label, lang, t
+from cockpit.i18n import _, columns, figure_layout, graph_config, label, lang, t
 from cockpit.timetravel import parse_day
 
 PATH = TRACE_PATH
@@ -32,7 +32,7 @@ def _areas(who) -> list[dict]:
     info = data.info()
     city = info.get("city_code", "")
     ds = data.districts()
-    options = [{"label": t(f"{info.get('city_name', '')}（全市）", f"{info.get('city_name_en', '')} (whole city)"), "value": city}] + [
+    options = [{"label": _("{info_get_city_name_e} (whole city)").format(info_get_city_name=info.get('city_name', ''), info_get_city_name_e=info.get('city_name_en', '')), "value": city}] + [
         {"label": t(n, e), "value": c} for c, n, e in zip(ds.district_code, ds.name, ds.name_en)]
     return [o for o in options if who.district_filter([o["value"]], city)]
 
@@ -48,7 +48,7 @@ def _checked(who, area, indicator) -> tuple[str, str]:
 
 
 @page(PATH, query=True)
-def layout(who, area: str | None = None, indicator: str | None = None, day: str | None = None, **_) -> html.Div:
+def layout(who, area: str | None = None, indicator: str | None = None, day: str | None = None, **_unused) -> html.Div:
     areas = _areas(who)
     cat = data.catalog()
     allowed = {o["value"] for o in areas}
@@ -62,16 +62,14 @@ def layout(who, area: str | None = None, indicator: str | None = None, day: str 
             select("tr-ind", [{"label": t(r.name_zh, r.name_en), "value": r.indicator_id} for r in cat.itertuples()],
                    value=indicator, className="picker"),
             dcc.DatePickerSingle(id="tr-day", date=day, display_format="YYYY-MM-DD", className="trace-day",
-                                 month_format=t("YYYY年 MMMM", "MMMM YYYY"), first_day_of_week=1, clearable=False,
-                                 placeholder=t("数值日期", "Day of the value")),
+                                 month_format=_("MMMM YYYY"), first_day_of_week=1, clearable=False,
+                                 placeholder=_("Day of the value")),
         ], className="trace-bar"),
         html.Div(id="tr-def", className="card trace-def"),
         dcc.Graph(id="tr-history", config=graph_config(displayModeBar=False)),
         html.Div(id="tr-value", className="card trace-value"),
         data_grid("tr-sources", columns(SOURCE_COLUMNS), page_size=20),
-        html.P(t("仅列出批次与行数，不显示任何个人数据；部门数据专员可在“数据质量”页查看本部门被拒收的行（须说明用途，并记入审计日志）。",
-                 "Only deliveries and row counts are listed, never a person's data; a department's steward sees its own "
-                 "rejected rows on the Ingestion page (with a stated purpose, written to the audit log)."), className="delta"),
+        html.P(_("Only deliveries and row counts are listed, never a person's data; a department's steward sees its own rejected rows on the Ingestion page (with a stated purpose, written to the audit log)."), className="delta"),
     ], className="trace")
 
 
@@ -89,7 +87,7 @@ def _day(hist, asked) -> str | None:
 def _number(value, unit: str | None) -> str:
     """A value as the cards show it (the unit is in the indicator's name above it)."""
     if value is None or value != value:
-        return t("无数值", "no value")
+        return _("no value")
     if unit == "%":
         return f"{value * 100:.1f}%"
     return f"{value:,.0f}" if float(value).is_integer() or abs(value) >= 100 else f"{value:.2f}"
@@ -97,22 +95,22 @@ def _number(value, unit: str | None) -> str:
 
 def _definition(entry) -> list:
     """What the indicator means, who owns it, its target and thresholds."""
-    better = t("越高越好", "higher is better") if entry.direction == "higher" else t("越低越好", "lower is better")
-    facts = [t(f"责任部门：{label('department', entry.owner)}", f"Owner: {label('department', entry.owner)}"), better]
+    better = _("higher is better") if entry.direction == "higher" else _("lower is better")
+    facts = [_("Owner: {department}").format(department=label('department', entry.owner)), better]
     for key, zh, en in (("target", "目标", "target"), ("warn", "预警线", "warning at"), ("critical", "警戒线", "critical at")):
         value = getattr(entry, key)
         if value is not None and value == value:
             facts.append(f"{t(zh, en)} {_number(value, entry.unit)}")
-    return [html.B(f"{t(entry.name_zh, entry.name_en)}{t('（', ' (')}{label('unit', entry.unit)}{t('）', ')')}"),
+    return [html.B(f"{t(entry.name_zh, entry.name_en)}{_(' (')}{label('unit', entry.unit)}{_(')')}"),
             html.P(t(getattr(entry, "definition_zh", None) or "", entry.definition)),
-            html.Div(t("；", " · ").join(facts), className="delta")]
+            html.Div(_(" · ").join(facts), className="delta")]
 
 
 def _history(hist, entry, day: str, name: str) -> dict:
     """The indicator's days in the area, the chosen day marked; a click picks a day."""
     layout = figure_layout()
     layout.update(height=260, margin={"l": 60, "r": 10, "t": 30, "b": 30}, showlegend=False,
-                  title={"text": t(f"{name}：逐日数值（点击某日查看其来源）", f"{name}: day by day (click a day for its sources)"),
+                  title={"text": _("{name}: day by day (click a day for its sources)").format(name=name),
                          "font": {"size": 13}})
     if entry.unit == "%":
         layout["yaxis"] = {**layout["yaxis"], "tickformat": ".0%"}
@@ -130,7 +128,7 @@ def _history(hist, entry, day: str, name: str) -> dict:
 def _rows(df, area_is_city: bool) -> list[dict]:
     out = []
     for r in df.itertuples():
-        that_day = f"{int(r.rows_that_day):,}" + (t("（全市）", " (whole city)") if r.city_wide and not area_is_city else "")
+        that_day = f"{int(r.rows_that_day):,}" + (_(" (whole city)") if r.city_wide and not area_is_city else "")
         out.append({"department": label("department", r.department), "feed": label("feed", f"{r.department}/{r.feed}"),
                     "file_name": r.file_name, "business_date": str(r.business_date)[:10],
                     "arrived_at": "" if r.arrived_at is None or r.arrived_at != r.arrived_at else str(r.arrived_at)[:19],
@@ -155,19 +153,17 @@ def render(area, indicator, day):
     crumbs = [city_name] + ([area_name] if area != city else []) + [t(entry.name_zh, entry.name_en)] + ([day] if day else [])
     if day is None:
         return " › ".join(crumbs), _definition(entry), _history(hist, entry, "", area_name), \
-            t("暂无记录：该指标在此范围内尚无数值", "No records: this indicator has no values here yet"), []
+            _("No records: this indicator has no values here yet"), []
     value = hist.value[hist.date.astype(str).str[:10] == day].iloc[0]
     src = data.sources(indicator, area, day)
     basis = data.basis(indicator)
-    how = {"business_date": t("来源：该业务日期交付的全部批次。", "Sources: every delivery for that business date."),
-           "change": t("来源：记录日期为当天的数据行所在的批次。存量与比率由此前各日累积而来，这里列出当天改变它的批次。",
-                       "Sources: the deliveries holding rows dated that day. A stock or a rate builds on every earlier day; "
-                       "these are the ones that changed it that day.")}.get(
-        basis, t("来源：记录日期为当天的数据行所在的批次。", "Sources: the deliveries holding rows dated that day."))
-    value_box = [html.Div(t(f"{day} 的数值", f"Value on {day}")), html.Div(_number(value, entry.unit), className="value"),
+    how = {"business_date": _("Sources: every delivery for that business date."),
+           "change": _("Sources: the deliveries holding rows dated that day. A stock or a rate builds on every earlier day; these are the ones that changed it that day.")}.get(
+        basis, _("Sources: the deliveries holding rows dated that day."))
+    value_box = [html.Div(_("Value on {day}").format(day=day)), html.Div(_number(value, entry.unit), className="value"),
                  html.Div(how, className="delta")]
     if src.empty:
-        value_box.append(html.Div(t("暂无记录：当天没有来源批次", "No records: no delivery holds rows of that day"), className="empty"))
+        value_box.append(html.Div(_("No records: no delivery holds rows of that day"), className="empty"))
     return (" › ".join(crumbs), _definition(entry), _history(hist, entry, day, area_name), value_box,
             _rows(src, area == city))
 

@@ -11,7 +11,7 @@ from dash import Input, Output, State, callback, html
 from cockpit.auth import UserRefused, add_user, check_user, scopes_for
 from cockpit.components import button, confirmation, confirmation_toggle, data_grid, page, scope_name, select, text_input
 from cockpit.context import ctx, guard
-from cockpit.i18n import columns, label, t
+from cockpit.i18n import _, columns, label, t
 from cockpit.roles import ROLES, SCOPED
 
 PATH = "/users"
@@ -25,22 +25,22 @@ def layout(who) -> html.Div:
     return html.Div([
         data_grid("us-table", columns(COLUMNS), page_size=25, select=True, sort=True),
         html.Div([
-            button(t("停用", "Disable"), "us-disable", kind="danger"), button(t("启用", "Enable"), "us-enable"),
+            button(_("Disable"), "us-disable", kind="danger"), button(_("Enable"), "us-enable"),
         ], className="toolbar"),
-        html.H3(t("新增或更新用户", "Add or update a user")),
+        html.H3(_("Add or update a user")),
         html.Div([
-            text_input("us-name", t("用户名", "User name")),
-            select("us-role", [{"label": t(*ROLES[r]), "value": r} for r in ROLES], placeholder=t("角色", "Role"),
+            text_input("us-name", _("User name")),
+            select("us-role", [{"label": t(*ROLES[r]), "value": r} for r in ROLES], placeholder=_("Role"),
                    style={"minWidth": "14rem"}),
             # Names, never codes: the districts or departments the chosen role may be limited to.
-            select("us-scope", placeholder=t("范围（区县或部门）", "Scope (district or department)"), disabled=True,
+            select("us-scope", placeholder=_("Scope (district or department)"), disabled=True,
                    style={"minWidth": "17rem"}),
             # Wide enough for their placeholders: an empty field says what it wants.
-            text_input("us-id-number", t("市民的身份证号（仅市民账号）", "Citizen's identity number (citizens only)"),
+            text_input("us-id-number", _("Citizen's identity number (citizens only)"),
                        style={"minWidth": "20rem"}),
-            text_input("us-password", t("初始密码（至少8位）", "Password (8+ characters)"), kind="password",
+            text_input("us-password", _("Password (8+ characters)"), kind="password",
                        style={"minWidth": "14rem"}),
-            button(t("保存", "Save"), "us-save", kind="primary"),
+            button(_("Save"), "us-save", kind="primary"),
         ], className="toolbar"),
         html.Div(id="us-hint", className="notice"),
         html.Div(id="us-result", className="notice", role="status"),
@@ -49,10 +49,10 @@ def layout(who) -> html.Div:
 
 
 @callback(Output("us-table", "rowData"), Input("us-result", "children"))
-def render(_):
+def render(_unused):
     guard(PATH)
     return [{**u, "role": label("role", u["role"]), "scope": scope_name(u["scope"]),
-             "created_at": u["created_at"].replace("T", " "), "disabled": t("是", "yes") if u["disabled"] else ""}
+             "created_at": u["created_at"].replace("T", " "), "disabled": _("yes") if u["disabled"] else ""}
             for u in ctx().store.users()]
 
 
@@ -72,19 +72,19 @@ def _problem(who, action: str, name, role, scope, id_number, password, selected)
     """Why ``action`` cannot be done as the form and the chosen row stand (None: it can)."""
     if action == "save":
         if not name:
-            return t("请填写用户名", "Enter a user name.")
+            return _("Enter a user name.")
         if name == who.username:
-            return t("不能在此修改自己的账号", "You cannot change your own account here.")
+            return _("You cannot change your own account here.")
         try:
             check_user(name, password or "", role or "", scope, id_number)
         except UserRefused as e:
-            return t(f"未保存：{e.words[0]}", f"Not saved: {e.words[1]}")
+            return _("Not saved: {e_words_1}").format(e_words_0=e.words[0], e_words_1=e.words[1])
         return None
     target = _chosen(selected)
     if target is None or ctx().store.user(target) is None:
-        return t("请先选择一个用户", "Select a user first.")
+        return _("Select a user first.")
     if target == who.username:
-        return t("不能停用或启用自己", "You cannot disable or enable yourself.")
+        return _("You cannot disable or enable yourself.")
     return None
 
 
@@ -110,7 +110,7 @@ def ask(_s, _d, _e, name, role, scope, id_number, password, selected):
     who = guard(PATH)
     action = ACTIONS.get(dash.ctx.triggered_id)
     name, role, scope, id_number = _form(name, role, scope, id_number)
-    problem = _problem(who, action, name, role, scope, id_number, password, selected) if action else t("未知操作", "Unknown action.")
+    problem = _problem(who, action, name, role, scope, id_number, password, selected) if action else _("Unknown action.")
     if problem:
         return None, "", problem
     if action == "save":
@@ -130,7 +130,7 @@ confirmation_toggle("us", PATH, "us-result")
 @callback(Output("us-result", "children"), Output("us-password", "value"), Input("us-yes", "n_clicks"), State("us-pending", "data"),
           State("us-name", "value"), State("us-role", "value"), State("us-scope", "value"), State("us-id-number", "value"),
           State("us-password", "value"), State("us-table", "selectedRows"), prevent_initial_call=True)
-def change(_, pending, name, role, scope, id_number, password, selected):
+def change(_unused, pending, name, role, scope, id_number, password, selected):
     """Do the confirmed action. Everything is judged again here, from the store and the form as
     it stands, never from what the pending request says: a forged request changes nothing."""
     who = guard(PATH)
@@ -138,17 +138,17 @@ def change(_, pending, name, role, scope, id_number, password, selected):
     action = pending.get("action")
     name, role, scope, id_number = _form(name, role, scope, id_number)
     if action not in ACTIONS.values():
-        return t("未知操作", "Unknown action."), dash.no_update
+        return _("Unknown action."), dash.no_update
     problem = _problem(who, action, name, role, scope, id_number, password, selected)
     target = name if action == "save" else _chosen(selected)
     if not problem and pending.get("name") != target:
-        problem = t("表单已改动，请重新提交", "The form changed after you asked; ask again.")
+        problem = _("The form changed after you asked; ask again.")
     if problem:
         return problem, dash.no_update
     if action == "save":
         add_user(ctx().store, name, password or "", role, scope, id_number)
         _log(who, "user_saved", f"{name} ({role}{'/' + scope if scope else ''})")
-        return t(f"已保存用户 {name}", f"Saved user {name}"), ""
+        return _("Saved user {name}").format(name=name), ""
     ctx().store.set_disabled(target, action == "disable")
     _log(who, f"user_{action}d", target)
     return t(f"已{'停用' if action == 'disable' else '启用'} {target}", f"{'Disabled' if action == 'disable' else 'Enabled'} {target}"), \
