@@ -32,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from dash_client import DashUser, Scenario, drive, free_port, report, scratch_home, snapshot_choices, start_cockpit  # noqa: E402
 
 from cockpit import context, data  # noqa: E402
+from cockpit.cache import CACHE  # noqa: E402
 from cockpit.roles import Principal  # noqa: E402
 from warehouse.serving.publish import current, list_snapshots  # noqa: E402
 from warehouse.storage.home import Home  # noqa: E402
@@ -54,7 +55,7 @@ def _direct(home: Path, rounds: int, seed: int, city: str, districts: list[str],
                                  data.catalog()),
         }
         for name, run in steps.items():
-            data._SHARED.clear()  # the queries themselves, not the cockpit's per-snapshot cache
+            CACHE.clear()  # the queries themselves, not the cockpit's cache
             t0 = time.perf_counter()
             run()
             out[name].append((time.perf_counter() - t0) * 1000)

@@ -33,6 +33,7 @@ from cockpit.auth import LoginRefused, authenticate, load_user, sign_out
 from cockpit.components import provider, scope_name
 from cockpit.figures.city_map import GEOJSON_PATH, boundaries_json
 from cockpit.i18n import LANG_COOKIE, LANGS, THEME_COOKIE, THEMES, _, dark, label, lang, t
+from cockpit.loading import on_callback_error
 from cockpit.roles import PAGES
 from warehouse.storage.home import Home, keep_private, private_key
 
@@ -106,6 +107,7 @@ def create_app(home: Home) -> Dash:
         __name__, use_pages=True, pages_folder=str(Path(__file__).parent / "pages"),
         assets_folder=str(Path(__file__).parent / "assets"), title="城市大脑 · 数字驾驶舱",
         suppress_callback_exceptions=True, update_title=None,
+        on_error=on_callback_error,  # a failed query shows "could not load" where its content would be
     )
     daypicker.register(app)
     server = app.server

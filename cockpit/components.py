@@ -16,6 +16,7 @@ from dash import Input, Output, callback, dcc, html
 
 from cockpit.context import caller, guard
 from cockpit.i18n import _, label, lang, t
+from cockpit.loading import LoadError, could_not_load
 
 log = logging.getLogger("citybrain.cockpit")
 
@@ -181,7 +182,8 @@ def allowed(path: str):
 
 def page(path: str, *, needs_data: bool = True, query: bool = False) -> Callable:
     """Decorate a page layout ``layout(who)``: refused to roles that may not open ``path``,
-    and a notice instead while nothing has been published. With ``query``, the address's
+    a notice instead while nothing has been published, "could not load" when a query fails
+    (cockpit/loading.py). With ``query``, the address's
     query parameters are passed on (``layout(who, **params)``: text to check, never trust)."""
 
     def wrap(build: Callable) -> Callable:
@@ -192,10 +194,12 @@ def page(path: str, *, needs_data: bool = True, query: bool = False) -> Callable
             who = allowed(path)
             if who is None:
                 return forbidden()
-            if needs_data and not data.info():
-                return no_data()
             try:
+                if needs_data and not data.info():
+                    return no_data()
                 return build(who, **params) if query else build(who)
+            except LoadError:  # logged by the query with its name
+                return could_not_load()
             except Exception:  # the shell stays usable; the details go to the log, never the browser
                 log.exception("page %s failed", path)
                 return html.Div(_("This page cannot be shown right now; try again later."),

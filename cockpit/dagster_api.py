@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import httpx
 
 from cockpit import context
+from cockpit.cache import Key, cached
 
 TIMEOUT_S = 5
 RELOAD_TIMEOUT_S = 45  # reloading imports the pipelines again: seconds on a busy machine (under gunicorn's 60 s)
@@ -161,23 +162,21 @@ def recent_runs(limit: int = 25) -> list[Run]:
     return [_run(r) for r in data["results"]]
 
 
-_LOCATIONS: dict[tuple, tuple[str, str]] = {}
-
-
 def _location_of(job: str) -> tuple[str, str]:
-    """(code location, repository) that holds ``job``. Asked once per Dagster endpoint: the
-    names do not change while it runs, and the console's every tick and action needs them."""
-    key = (job, _endpoint())
-    if key in _LOCATIONS:
-        return _LOCATIONS[key]
+    """(code location, repository) that holds ``job``. Asked once per Dagster endpoint (kept in
+    the cockpit's cache): the names do not change while it runs, and the console's every tick
+    and action needs them."""
+    return cached(Key("dagster location", _endpoint(), (job,)), lambda: _ask_location_of(job))
+
+
+def _ask_location_of(job: str) -> tuple[str, str]:
     data = _call(
         """{ repositoriesOrError { __typename ... on RepositoryConnection { nodes { name location { name } jobs { name } } }
              ... on Error { message } } }"""
     )["repositoriesOrError"]
     for repo in data.get("nodes", []):
         if any(j["name"] == job for j in repo["jobs"]):
-            _LOCATIONS[key] = repo["location"]["name"], repo["name"]
-            return _LOCATIONS[key]
+            return repo["location"]["name"], repo["name"]
     raise DagsterUnavailable(f"no code location in Dagster has the job '{job}'")
 
 

@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
+import json
+import logging
 import threading
-from collections import OrderedDict
 from collections.abc import Callable
+from functools import lru_cache
 from typing import TypeVar
 
+import duckdb
 import pandas as pd
 from flask import g, has_request_context
 
+from cockpit.cache import Key, cached
 from cockpit.context import ctx
+from cockpit.loading import LoadError
 from cockpit.roles import Principal, current_owner
 from cockpit.timetravel import chosen_day
 from warehouse.ops.alert_loop import LoopState, states
 
 T = TypeVar("T")
+log = logging.getLogger("citybrain.cockpit")
 
 # The overview's cards, in this order: how the city serves its people (12345) first.
 KPIS = ["svc.requests", "svc.on_time_rate", "svc.satisfaction", "svc.backlog", "svc.overdue",
@@ -34,67 +40,100 @@ def _pinned():
     return g.snapshot
 
 
-def _df(sql: str, params: list | None = None) -> pd.DataFrame:
-    con = _pinned()[1]
-    if con is None:
-        return pd.DataFrame()
-    try:
-        return con.execute(sql, params or []).df()
-    except Exception:  # a snapshot from before a layer existed: show nothing rather than fail
-        return pd.DataFrame()
-
-
-# Results that every user of a role shares (reference tables, an area's key indicators,
-# the alerts before scoping), computed once per snapshot: a published snapshot never
-# changes, so the snapshot's path is a complete cache key. Callers must not modify them.
-# Kept for the few snapshots read lately (today's and the past days people look at), so
-# one reader's past day does not empty everyone else's cache.
-_SHARED: OrderedDict[object, dict[tuple, object]] = OrderedDict()
-_SHARED_LOCK = threading.Lock()
-_SHARED_SNAPSHOTS = 4
-
-
-def per_snapshot(key: tuple, compute: Callable[[], T]) -> T:
-    """``compute()``'s result, computed once per snapshot read and ``key`` (each time when
-    there is no snapshot yet). ``key`` must name everything the result depends on besides the
-    snapshot (the reader's language, area, role...), and the result must not change afterwards."""
+def per_snapshot(name: str, args: tuple, compute: Callable[[], T]) -> T:
+    """``compute()``'s result, computed once per snapshot read (each time when there is no
+    snapshot yet) and kept in the cockpit's cache (cockpit/cache.py) as ``name`` of that
+    snapshot. A published snapshot never changes, so its path completes the key; ``args``
+    must name everything else the result depends on (the reader's language, area, role...).
+    The result is shared: callers must not modify it."""
     path = _pinned()[0]
     if path is None:
         return compute()
-    with _SHARED_LOCK:
-        hit = _SHARED.get(path, {}).get(key)
-    if hit is None:
-        hit = compute()
-        with _SHARED_LOCK:
-            _SHARED.setdefault(path, {})[key] = hit
-            _SHARED.move_to_end(path)
-            while len(_SHARED) > _SHARED_SNAPSHOTS:
-                _SHARED.popitem(last=False)
-    return hit
+    return cached(Key(name, path, args), compute)
 
 
-def _shared(sql: str, params: tuple = ()) -> pd.DataFrame:
-    return per_snapshot((sql, params), lambda: _df(sql, [list(p) if isinstance(p, tuple) else p for p in params]))
+# The text of each query is written in the code: which tables it reads is parsed once, with
+# DuckDB's own parser (no binding: no snapshot needed), on a connection of its own.
+_PARSER = duckdb.connect()
+_PARSER_LOCK = threading.Lock()
+
+
+@lru_cache(maxsize=512)
+def tables_read(sql: str) -> frozenset[str]:
+    """The tables (and views) a query reads, its own common table expressions left out."""
+    with _PARSER_LOCK:
+        tree = json.loads(_PARSER.execute("SELECT json_serialize_sql(?)", [sql]).fetchone()[0])
+    if tree.get("error"):
+        raise ValueError(f"cannot parse query: {tree.get('error_message')}")
+    tables: set[str] = set()
+    ctes: set[str] = set()
+
+    def walk(node) -> None:
+        if isinstance(node, dict):
+            if node.get("type") == "BASE_TABLE":
+                tables.add(node["table_name"])
+            ctes.update(entry["key"] for entry in (node.get("cte_map") or {}).get("map", []))
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(tree)
+    return frozenset(tables - ctes)
+
+
+def snapshot_tables() -> frozenset[str]:
+    """The tables (and views) of the snapshot this request reads."""
+    con = _pinned()[1]
+    if con is None:
+        return frozenset()
+    return per_snapshot("snapshot tables", (), lambda: frozenset(
+        r[0] for r in con.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'").fetchall()))
+
+
+def _df(name: str, sql: str, params: list | None = None) -> pd.DataFrame:
+    """The result of the query ``name`` on the snapshot this request reads. Empty when nothing
+    is published yet, or when the snapshot has no table the query reads (one published before
+    that layer existed): there is nothing to show. Any other failure is a bug or a damaged
+    snapshot: logged with the query's name and raised as LoadError (the page says "could not
+    load", never "no data")."""
+    path, con = _pinned()
+    if con is None:
+        return pd.DataFrame()
+    if not tables_read(sql) <= snapshot_tables():
+        return pd.DataFrame()
+    try:
+        return con.execute(sql, params or []).df()
+    except duckdb.Error as e:
+        log.error("query %s failed on snapshot %s: %s", name, path.name if path else "?", e)
+        raise LoadError(name) from e
+
+
+def _shared(name: str, sql: str, params: tuple = ()) -> pd.DataFrame:
+    """:func:`_df`, for results every reader allowed to see them shares (reference tables, an
+    area's key indicators, the alerts before scoping): computed once per snapshot."""
+    return per_snapshot(name, (sql, params), lambda: _df(name, sql, [list(p) if isinstance(p, tuple) else p for p in params]))
 
 
 def info() -> dict[str, str]:
-    df = _shared("SELECT key, value FROM snapshot_info")
+    df = _shared("info", "SELECT key, value FROM snapshot_info")
     return dict(zip(df["key"], df["value"])) if not df.empty else {}
 
 
 def districts() -> pd.DataFrame:
-    return _shared("SELECT * FROM districts ORDER BY district_code")
+    return _shared("districts", "SELECT * FROM districts ORDER BY district_code")
 
 
 def catalog() -> pd.DataFrame:
-    return _shared("SELECT * FROM indicator_catalog ORDER BY indicator_id")
+    return _shared("catalog", "SELECT * FROM indicator_catalog ORDER BY indicator_id")
 
 
 def kpis(area: str) -> pd.DataFrame:
     """Latest value of each key indicator for one area (city-wide ones for the city), the
     value a week before, and the last 30 days for a sparkline."""
     city = info().get("city_code", "")
-    return _shared(
+    return _shared("kpis",
         """WITH c AS (SELECT *, CASE WHEN scope = 'city' THEN ? ELSE ? END AS area, list_position(?, indicator_id) AS position
                       FROM indicator_catalog WHERE indicator_id IN (SELECT unnest(?))),
                 v AS (SELECT v.* FROM indicator_values v JOIN c ON c.indicator_id = v.indicator_id AND v.district_code = c.area),
@@ -112,7 +151,7 @@ def kpis(area: str) -> pd.DataFrame:
 
 def requests_by_category(area: str, days: int = 7) -> pd.DataFrame:
     """Citizens' requests of the last ``days`` days of data by category, most first."""
-    return _shared(
+    return _shared("requests_by_category",
         """WITH last AS (SELECT max(date) AS d FROM indicator_values WHERE indicator_id = 'svc.requests')
            SELECT substr(indicator_id, length('svc.requests.') + 1) AS category, sum(value) AS requests
            FROM indicator_values
@@ -127,7 +166,7 @@ PERIODS = ("day", "week", "month", "quarter")
 
 def scores(area: str) -> pd.DataFrame:
     """The latest score of each family (vital, sharing) and period, day first, with the days it covers."""
-    return _shared(
+    return _shared("scores",
         f"""SELECT family, period, period_start, first_day, last_day, score, indicators, weakest_indicator, strongest_indicator
             FROM city_score WHERE district_code = ?
             QUALIFY row_number() OVER (PARTITION BY family, period ORDER BY period_start DESC) = 1
@@ -139,7 +178,7 @@ def scores(area: str) -> pd.DataFrame:
 def contributors(area: str) -> pd.DataFrame:
     """The indicators behind each family's latest day score for one area: value, target, unit,
     direction and each one's score (1.0 = on target), for the top and bottom contributors."""
-    return _shared(
+    return _shared("contributors",
         """SELECT s.family, s.indicator_id, s.value, s.target, s.score, c.unit, c.direction
            FROM indicator_scores s JOIN indicator_catalog c USING (indicator_id)
            WHERE s.district_code = ? AND s.period = 'day'
@@ -151,7 +190,7 @@ def contributors(area: str) -> pd.DataFrame:
 
 def district_scores() -> pd.DataFrame:
     """Each district's vital signs score of the latest day (NULL where it has none), with that day."""
-    return _shared(
+    return _shared("district_scores",
         """WITH latest AS (SELECT max(period_start) AS day FROM city_score WHERE period = 'day' AND family = 'vital')
            SELECT d.district_code, d.name, d.name_en, d.tile_row, d.tile_col, s.score, (SELECT day FROM latest) AS day
            FROM districts d LEFT JOIN city_score s ON s.district_code = d.district_code AND s.period = 'day'
@@ -161,7 +200,7 @@ def district_scores() -> pd.DataFrame:
 
 
 def series(indicators: list[str], areas: list[str], start: str | None, end: str | None) -> pd.DataFrame:
-    return _df(
+    return _df("series",
         """SELECT v.indicator_id, v.date, v.district_code, v.value FROM indicator_values v
            WHERE v.indicator_id IN (SELECT unnest(?)) AND v.district_code IN (SELECT unnest(?))
              AND v.date BETWEEN coalesce(CAST(? AS DATE), DATE '1900-01-01') AND coalesce(CAST(? AS DATE), DATE '2999-12-31')
@@ -176,7 +215,7 @@ def feeds_not_delivered(feeds: list[str]) -> pd.DataFrame:
     no value that day; the feeds' timeliness holds no rows of any person."""
     if not feeds:
         return pd.DataFrame(columns=["department", "feed", "business_date", "timeliness"])
-    return _shared(
+    return _shared("feeds_not_delivered",
         """SELECT department, feed, business_date, timeliness FROM feed_days
            WHERE department || '/' || feed IN (SELECT unnest(?)) AND timeliness IN ('missing', 'rejected')
            ORDER BY business_date, department, feed""",
@@ -189,12 +228,12 @@ def alerts_for(who: Principal) -> pd.DataFrame:
     the loop from alert to closure, read from the operational store now: a step taken shows at
     once, without waiting for a refresh. Columns added: ``loop`` (a LoopState), ``state``,
     ``owner_kind``, ``owner_code`` (current owner), ``due_at``."""
-    df = _shared("SELECT * FROM alerts ORDER BY status = 'open' DESC, severity = 'critical' DESC, date DESC, rule_id")
+    df = _shared("alerts_for", "SELECT * FROM alerts ORDER BY status = 'open' DESC, severity = 'critical' DESC, date DESC, rule_id")
     if df.empty:
         return df
     folded = states(ctx().store.alert_steps())
     # As records once per snapshot (read-only; making them costs about 10 ms a time).
-    records = per_snapshot(("alert records",), lambda: df.to_dict("records"))
+    records = per_snapshot("alert records", (), lambda: df.to_dict("records"))
     loops = [folded.get(a["alert_id"]) or LoopState(a["alert_id"]) for a in records]
     owners = [current_owner(a, lp) for a, lp in zip(records, loops)]
     out = df.assign(loop=loops, state=[lp.state for lp in loops], owner_kind=[o[0] if o else None for o in owners],
@@ -207,7 +246,7 @@ def alerts_for(who: Principal) -> pd.DataFrame:
 def forecasts(indicators: list[str], areas: list[str]) -> pd.DataFrame:
     """The latest issue's forecasts (mean, 80% and 95% bounds per day ahead) of the given
     indicators and areas; empty where an indicator is not forecast."""
-    return _shared(
+    return _shared("forecasts",
         """SELECT indicator_id, district_code, issued_on, date, mean, lo80, hi80, lo95, hi95 FROM forecasts
            WHERE issued_on = (SELECT max(issued_on) FROM forecasts)
              AND indicator_id IN (SELECT unnest(?)) AND district_code IN (SELECT unnest(?))
@@ -219,9 +258,9 @@ def forecasts(indicators: list[str], areas: list[str]) -> pd.DataFrame:
 def deliveries_for(who: Principal) -> pd.DataFrame:
     """A steward's own department's deliveries; every department's for auditors (no row contents)."""
     if who.role == "steward":
-        return _shared("SELECT * FROM deliveries WHERE department = ? ORDER BY delivery_id DESC", (who.scope,))
+        return _shared("deliveries_for", "SELECT * FROM deliveries WHERE department = ? ORDER BY delivery_id DESC", (who.scope,))
     if who.role == "auditor":
-        return _shared("SELECT * FROM deliveries ORDER BY delivery_id DESC")
+        return _shared("deliveries_for", "SELECT * FROM deliveries ORDER BY delivery_id DESC")
     return pd.DataFrame()
 
 
@@ -229,7 +268,7 @@ def deliveries_by_id(ids: list[int]) -> dict[int, tuple[str, str, str]]:
     """(department, feed, business date) of the given deliveries: what an audit entry refers to."""
     if not ids:
         return {}
-    df = _df("SELECT delivery_id, department, feed, CAST(business_date AS VARCHAR) AS day FROM deliveries "
+    df = _df("deliveries_by_id", "SELECT delivery_id, department, feed, CAST(business_date AS VARCHAR) AS day FROM deliveries "
              "WHERE delivery_id IN (SELECT unnest(?))", [sorted(set(ids))])
     return {int(r.delivery_id): (r.department, r.feed, r.day) for r in df.itertuples()}
 
@@ -244,7 +283,7 @@ def feed_days_for(who: Principal) -> pd.DataFrame:
     if who.role not in ("steward", "auditor"):
         return pd.DataFrame()
     dept = _department_of(who)
-    return _shared("SELECT * FROM feed_days WHERE ? IS NULL OR department = ? ORDER BY department, feed, business_date", (dept, dept))
+    return _shared("feed_days_for", "SELECT * FROM feed_days WHERE ? IS NULL OR department = ? ORDER BY department, feed, business_date", (dept, dept))
 
 
 def findings_for(who: Principal) -> pd.DataFrame:
@@ -252,7 +291,7 @@ def findings_for(who: Principal) -> pd.DataFrame:
     if who.role not in ("steward", "auditor"):
         return pd.DataFrame()
     dept = _department_of(who)
-    return _shared("""SELECT rule, owner_department, CAST(sum(findings) AS BIGINT) AS findings, min(since) AS since FROM findings_summary
+    return _shared("findings_for", """SELECT rule, owner_department, CAST(sum(findings) AS BIGINT) AS findings, min(since) AS since FROM findings_summary
                   WHERE ? IS NULL OR owner_department = ? GROUP BY ALL ORDER BY findings DESC""", (dept, dept))
 
 
@@ -260,7 +299,7 @@ def rejection_reasons_for(who: Principal) -> pd.DataFrame:
     if who.role not in ("steward", "auditor"):
         return pd.DataFrame()
     dept = _department_of(who)
-    return _shared(
+    return _shared("rejection_reasons_for",
         """SELECT d.business_date, r.reason, count(*) AS n FROM rejections r JOIN deliveries d USING (delivery_id)
            WHERE ? IS NULL OR d.department = ? GROUP BY ALL ORDER BY 1, 2""",
         (dept, dept),
@@ -271,7 +310,7 @@ def rejected_rows_for(who: Principal, delivery_id: int) -> pd.DataFrame:
     """The rejected rows of one delivery, only for a steward of the department that delivered it."""
     if who.role != "steward":
         return pd.DataFrame()
-    rows = _df(
+    rows = _df("rejected_rows_for",
         """SELECT r.line_number, string_agg(j.reason || coalesce(':' || j.column_name, ''), ', ' ORDER BY j.reason) AS reasons, r.raw
            FROM rejected_rows r JOIN rejections j USING (delivery_id, line_number)
            WHERE r.delivery_id = ? AND r.department = ? GROUP BY ALL ORDER BY r.line_number""",
@@ -293,7 +332,7 @@ def overdue_tickets_for(who: Principal) -> pd.DataFrame:
     else:
         return pd.DataFrame()
     as_of = info().get("as_of")
-    return _shared(
+    return _shared("overdue_tickets_for",
         f"""SELECT *, date_diff('day', due_at, CAST(? AS TIMESTAMP)) AS days_overdue FROM open_tickets
             WHERE due_at < CAST(? AS TIMESTAMP) AND {where} ORDER BY due_at, ticket_no""",
         (as_of, as_of, *args),
@@ -303,7 +342,7 @@ def overdue_tickets_for(who: Principal) -> pd.DataFrame:
 def handler_performance(who: Principal) -> pd.DataFrame:
     """Each handler's on-time closure over the last 30 days of data and its overdue requests on
     the last day (city-wide aggregates); a department's steward sees its own line only."""
-    df = _shared(
+    df = _shared("handler_performance",
         """WITH last AS (SELECT max(date) AS d FROM indicator_values WHERE indicator_id = 'svc.on_time_rate'),
                 r AS (SELECT substr(indicator_id, length('svc.on_time_rate.') + 1) AS handler,
                              sum(numerator) / nullif(sum(denominator), 0) AS on_time_rate
@@ -325,7 +364,7 @@ def handler_performance(who: Principal) -> pd.DataFrame:
 
 def history(indicator: str, area: str) -> pd.DataFrame:
     """Every day's value of one indicator in one area, oldest first."""
-    return _shared("SELECT date, value FROM indicator_values WHERE indicator_id = ? AND district_code = ? ORDER BY date",
+    return _shared("history", "SELECT date, value FROM indicator_values WHERE indicator_id = ? AND district_code = ? ORDER BY date",
                    (indicator, area))
 
 
@@ -335,7 +374,7 @@ def sources(indicator: str, area: str, day: str) -> pd.DataFrame:
     deliveries with accepted rows dated that day in that area (``rows_that_day``; rows of
     feeds that carry no district are counted city-wide, ``city_wide``); for the departments'
     sharing figures, the deliveries of that business date. Files and counts only, no row."""
-    return _shared(
+    return _shared("sources",
         """WITH f AS (SELECT department, feed, basis FROM indicator_feeds WHERE indicator_id = ?),
                 ev AS (SELECT s.delivery_id, sum(s.rows) AS rows_that_day, bool_or(s.district_code IS NULL) AS city_wide
                        FROM value_sources s JOIN f USING (department, feed)
@@ -356,6 +395,6 @@ def sources(indicator: str, area: str, day: str) -> pd.DataFrame:
 def basis(indicator: str) -> str | None:
     """How an indicator's value relates to deliveries: 'event', 'change' or 'business_date'
     (warehouse/marts/lineage.py; None: unknown)."""
-    df = _shared("SELECT indicator_id, any_value(basis) AS basis FROM indicator_feeds GROUP BY 1")
+    df = _shared("basis", "SELECT indicator_id, any_value(basis) AS basis FROM indicator_feeds GROUP BY 1")
     hit = df[df.indicator_id == indicator] if not df.empty else df
     return None if hit.empty else hit.basis.iloc[0]

@@ -183,7 +183,7 @@ def render(selected):
     # All but the alerts is the same for every reader of a snapshot, area, language and theme;
     # where an alert stands in the loop is read from the operational store each time.
     asof, scores, cards, city_map, centre_map, categories = data.per_snapshot(
-        ("overview", area, lang(), dark(), may_pick), lambda: _snapshot_part(area, info, may_pick))
+        "overview", (area, lang(), dark(), may_pick), lambda: _snapshot_part(area, info, may_pick))
     alert_box, outlook = _alerts(who, area, info)
     return asof, scores, cards, city_map, centre_map, alert_box, categories, outlook
 
