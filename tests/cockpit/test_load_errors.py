@@ -76,3 +76,14 @@ def test_a_page_whose_query_fails_shows_could_not_load(tmp_path: Path, caplog) -
     body = json.dumps(r.get_json(), ensure_ascii=False)
     assert COULD_NOT_LOAD["zh"] in body and "本页暂时无法显示" not in body, body[:500]
     assert any("query catalog failed" in r.getMessage() for r in caplog.records), caplog.text
+
+
+def test_a_grid_whose_rows_could_not_load_does_not_say_no_records(tmp_path: Path) -> None:
+    home = _home(tmp_path, "CREATE TABLE open_tickets (ticket_no VARCHAR)")  # no due time to compare
+    app = create_app(home)
+    client = app.server.test_client()
+    assert sign_in(client, "boss").status_code == 302
+    answer = dash_call(client, app, "sv-overdue.rowData", [1]).get_json()
+    assert COULD_NOT_LOAD["zh"] in json.dumps(answer["response"]["sv-scope"], ensure_ascii=False)
+    assert "sv-overdue" not in answer["response"]  # the rows are left as they were...
+    assert answer["sideUpdate"]["sv-overdue"] == {"className": "cb-grid cb-failed"}  # ...and the grid says nothing of them
