@@ -8,14 +8,15 @@ carries the security headers (docs/security.md).
 
 Behind a TLS-terminating reverse proxy, set ``CITYBRAIN_SECURE_COOKIES=1`` (cookies only
 over HTTPS) and ``CITYBRAIN_TRUSTED_PROXIES=1`` (the number of proxies whose
-``X-Forwarded-For`` is believed, for lockout and the audit log); by default neither.
+``X-Forwarded-For`` is believed, for lockout and the audit log); by default neither. The app
+factory receives these settings (``warehouse/settings.py``) and hands them to the pages
+through ``cockpit.context``.
 """
 
 from __future__ import annotations
 
 import html as htmlmod
 import logging
-import os
 import time
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -32,16 +33,17 @@ from cockpit import context, daypicker
 from cockpit.auth import LoginRefused, authenticate, load_user, sign_out
 from cockpit.components import provider, scope_name
 from cockpit.figures.city_map import GEOJSON_PATH, boundaries_json
-from cockpit.i18n import LANG_COOKIE, LANGS, THEME_COOKIE, THEMES, _, dark, label, lang, t
+from cockpit.i18n import LANG_COOKIE, LANGS, N_, THEME_COOKIE, THEMES, Refused, _, dark, label, lang
 from cockpit.loading import on_callback_error
-from cockpit.roles import PAGES
+from warehouse.contract.translations import gettext
+from warehouse.settings import Settings, settings
 from warehouse.storage.home import Home, keep_private, private_key
 
 log = logging.getLogger("citybrain.cockpit")
 # Reachable without a session: these exact paths, and files under /assets/.
 _PUBLIC = {"/login", "/_favicon.ico", "/healthz"}
 
-# The sign-in page, in one language: {lang} is the page's (zh or en); its words come from _LOGIN_WORDS.
+# The sign-in page, in one language: {lang} is the page's (zh or en); its words are _LOGIN_WORDS in that language.
 _LOGIN_PAGE = """<!doctype html><html lang="{html_lang}"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1"><title>{title}</title>
 <link rel="stylesheet" href="/assets/cockpit.css"></head><body class="login">
@@ -51,13 +53,12 @@ _LOGIN_PAGE = """<!doctype html><html lang="{html_lang}"><head><meta charset="ut
 <label>{password}<input name="password" type="password" autocomplete="current-password" required></label>
 <button type="submit">{submit}</button>
 <a id="lang-switch" class="link" href="/login?lang={other}" hreflang="{other}" lang="{other}">{other_name}</a></form></body></html>"""
-_LOGIN_WORDS = {
-    "zh": {"html_lang": "zh-CN", "title": "城市大脑 · 登录", "heading": "城市大脑 · 数字驾驶舱", "user": "用户名", "password": "密码",
-           "submit": "登录", "other": "en", "other_name": "English", "expired": "页面已过期，请重新登录"},
-    "en": {"html_lang": "en", "title": "City Brain · Sign in", "heading": "City Brain cockpit", "user": "User name",
-           "password": "Password", "submit": "Sign in", "other": "zh", "other_name": "中文",
-           "expired": "The page expired; sign in again."},
-}
+_LOGIN_WORDS = {"title": N_("City Brain · Sign in"), "heading": N_("City Brain cockpit"), "user": N_("User name"),
+                "password": N_("Password"), "submit": N_("Sign in")}
+_EXPIRED = N_("The page expired; sign in again.")
+# Each language named in itself, on the switch to it; the html lang attribute of a page in it.
+LANGUAGE_NAMES = {"zh": "中文", "en": "English"}
+_HTML_LANG = {"zh": "zh-CN", "en": "en"}
 
 
 def login_language() -> str:
@@ -99,23 +100,25 @@ def _security_headers(app: Dash) -> dict[str, str]:
     }
 
 
-def create_app(home: Home) -> Dash:
-    """The cockpit for one data directory (reads only its serving snapshot)."""
+def create_app(home: Home, config: Settings | None = None) -> Dash:
+    """The cockpit for one data directory (reads only its serving snapshot), run with the
+    deployment's settings ``config`` (default: this process's)."""
     keep_private()
-    ctx = context.init(home)
+    config = config or settings()
+    ctx = context.init(home, config)
     app = Dash(
         __name__, use_pages=True, pages_folder=str(Path(__file__).parent / "pages"),
-        assets_folder=str(Path(__file__).parent / "assets"), title="城市大脑 · 数字驾驶舱",
+        assets_folder=str(Path(__file__).parent / "assets"), title=_("City Brain · Digital cockpit"),
         suppress_callback_exceptions=True, update_title=None,
         on_error=on_callback_error,  # a failed query shows "could not load" where its content would be
     )
     daypicker.register(app)
     server = app.server
     server.secret_key = private_key(home.root / "cockpit.key")  # signs the cookie that carries the session id
-    secure = os.environ.get("CITYBRAIN_SECURE_COOKIES", "") == "1"
+    secure = config.secure_cookies
     server.config.update(SESSION_COOKIE_NAME="cb_session", SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
                          SESSION_COOKIE_SECURE=secure, WTF_CSRF_TIME_LIMIT=None)
-    proxies = int(os.environ.get("CITYBRAIN_TRUSTED_PROXIES", "0") or 0)
+    proxies = config.trusted_proxies
     if proxies:
         server.wsgi_app = ProxyFix(server.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
     logins = LoginManager(server)
@@ -156,23 +159,24 @@ def create_app(home: Home) -> Dash:
         response.headers["Cache-Control"] = "private, max-age=86400"
         return response
 
-    def login_page(error: tuple[str, str] | None = None, status: int = 200) -> Response:
+    def login_page(error: Refused | None = None, status: int = 200) -> Response:
         lang_ = login_language()
-        words = _LOGIN_WORDS[lang_]
-        shown = f'<p class="error">{htmlmod.escape(error[lang_ == "en"])}</p>' if error else ""
-        return Response(_LOGIN_PAGE.format(error=shown, csrf=generate_csrf(), lang=lang_, **words), status=status,
-                        mimetype="text/html")
+        other = "en" if lang_ == "zh" else "zh"
+        words = {k: gettext(v, lang_) for k, v in _LOGIN_WORDS.items()}
+        shown = f'<p class="error">{htmlmod.escape(error.words(lang_))}</p>' if error else ""
+        return Response(_LOGIN_PAGE.format(error=shown, csrf=generate_csrf(), lang=lang_, html_lang=_HTML_LANG[lang_], other=other,
+                                           other_name=LANGUAGE_NAMES[other], **words), status=status, mimetype="text/html")
 
     @server.route("/login", methods=["GET", "POST"])
     def login():
         if request.method == "POST":
             if not _csrf_ok():
-                return login_page((_LOGIN_WORDS["zh"]["expired"], _LOGIN_WORDS["en"]["expired"]), 400)
+                return login_page(Refused(_EXPIRED), 400)
             try:
                 user = authenticate(ctx.store, request.form.get("username", ""), request.form.get("password", ""),
                                     request.remote_addr or "")
             except LoginRefused as e:
-                return login_page(e.words, e.status)
+                return login_page(e, e.status)
             session.clear()  # a fresh cookie for the new session
             login_user(user)
             response = redirect(user.home_page())
@@ -225,7 +229,7 @@ def create_app(home: Home) -> Dash:
     # The page declares its language, which cockpit/assets/locale-zh.js reads to give the
     # charts and date pickers Chinese month and day names.
     interpolate = app.interpolate_index
-    app.interpolate_index = lambda **kw: interpolate(**kw).replace("<html>", f'<html lang="{_("en")}">', 1)
+    app.interpolate_index = lambda **kw: interpolate(**kw).replace("<html>", f'<html lang="{_HTML_LANG[lang()]}">', 1)
     app.layout = _shell
     boundaries_json()  # simplify the district boundaries now (about a second), not in a user's first request
     return app
@@ -239,11 +243,11 @@ def _shell() -> html.Div:
     links = []
     if who is not None:
         for page in dash.page_registry.values():
-            if page["path"] in PAGES and who.may_open(page["path"]):
-                links.append(dcc.Link(t(page["name"], page.get("name_en", page["name"])), href=page["path"], className="nav-link"))
+            if who.may_open(page["path"]):  # each page declares who opens it where it is registered
+                links.append(dcc.Link(_(page["name"]), href=page["path"], className="nav-link"))
+    other = "en" if lang() == "zh" else "zh"
     switches = [
-        _post_button("/prefs", "lang", "en", "English", "lang-switch") if lang() == "zh"
-        else _post_button("/prefs", "lang", "zh", "中文", "lang-switch"),
+        _post_button("/prefs", "lang", other, LANGUAGE_NAMES[other], "lang-switch"),
         _post_button("/prefs", "theme", "light", _("Normal mode"), "theme-switch") if dark()
         else _post_button("/prefs", "theme", "dark", _("Big screen"), "theme-switch"),
     ]

@@ -16,7 +16,8 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from flask_login import UserMixin
 from stdnum.cn import ric
 
-from cockpit.roles import ROLES, SCOPED, Principal
+from cockpit.i18n import N_, Refused
+from cockpit.roles import REGISTRY, Principal, role_of
 from warehouse.contract.city import load_city
 from warehouse.contract.feeds import STEWARD_DEPARTMENTS
 from warehouse.ops.store import OpsStore
@@ -39,58 +40,56 @@ class User(UserMixin, Principal):
         return self.sid
 
 
-class LoginRefused(Exception):
-    """Why a sign-in failed, in words fit for the login page: ``words`` is (Chinese, English),
-    shown in the login page's language; ``status`` the HTTP status to answer with."""
+class LoginRefused(Refused):
+    """Why a sign-in failed, shown in the login page's language; ``status`` the HTTP status to
+    answer with."""
 
-    def __init__(self, words: tuple[str, str], status: int) -> None:
-        super().__init__(words[1])
-        self.words, self.status = words, status
+    def __init__(self, msgid: str, status: int) -> None:
+        super().__init__(msgid)
+        self.status = status
 
 
 def hash_password(password: str) -> str:
     return _HASHER.hash(password)
 
 
-class UserRefused(ValueError):
-    """Why a user cannot be saved, in both languages (the cockpit shows the reader's; str() is
-    the English the command line prints)."""
-
-    def __init__(self, zh: str, en: str) -> None:
-        super().__init__(en)
-        self.words = (zh, en)
+class UserRefused(Refused, ValueError):
+    """Why a user cannot be saved (the cockpit shows it in the reader's language; str() is the
+    English the command line prints)."""
 
 
 def scopes_for(role: str | None) -> list[str]:
     """The scopes a role may have (district codes or departments); empty for unscoped roles."""
-    kind = SCOPED.get(role or "")
+    entry = role_of(role)
+    kind = entry.listed_scope if entry else None
     return {"district": list(load_city().district_codes), "department": list(STEWARD_DEPARTMENTS)}.get(kind or "", [])
 
 
 def check_user(username: str, password: str, role: str, scope: str | None, id_number: str | None = None) -> None:
     """Raise :class:`UserRefused` unless the user may be saved as given (nothing is written)."""
     if not USERNAME.fullmatch(username or ""):
-        raise UserRefused("用户名为 2–32 个字符：小写字母、数字及 . _ -，以字母或数字开头",
-                          "a user name is 2-32 characters: lower-case letters, digits and . _ - (starting with a letter or digit)")
-    if role not in ROLES:
-        raise UserRefused("请选择角色", f"unknown role '{role}': one of {', '.join(ROLES)}")
-    if role in SCOPED and not scope:
-        raise UserRefused("该角色需要选择范围（区县或部门）", f"role '{role}' needs a scope (a {SCOPED[role]}; --scope)")
-    if role in SCOPED and scope not in scopes_for(role):
-        raise UserRefused("所选范围不适用于该角色", f"'{scope}' is not a {SCOPED[role]}: one of {', '.join(scopes_for(role))}")
-    if role == "citizen" and not (id_number and ric.is_valid(id_number.strip().upper())):
-        raise UserRefused("市民账号需要本人有效的 18 位身份证号",
-                          "a citizen's account needs their valid 18-character identity number (--id-number)")
+        raise UserRefused(N_("a user name is 2-32 characters: lower-case letters, digits and . _ - (starting with a letter or digit)"))
+    entry = role_of(role)
+    if entry is None:
+        raise UserRefused(N_("unknown role '{role}': one of {roles}"), role=role, roles=", ".join(REGISTRY))
+    kind = entry.listed_scope
+    if kind and not scope:
+        raise UserRefused(N_("role '{role}' needs a scope (a {kind}; --scope)"), role=role, kind=kind)
+    if kind and scope not in scopes_for(role):
+        raise UserRefused(N_("'{scope}' is not a {kind}: one of {scopes}"), scope=scope, kind=kind, scopes=", ".join(scopes_for(role)))
+    if entry.scope == "person" and not (id_number and ric.is_valid(id_number.strip().upper())):
+        raise UserRefused(N_("a citizen's account needs their valid 18-character identity number (--id-number)"))
     if len(password or "") < 8:
-        raise UserRefused("密码至少 8 个字符", "the password needs at least 8 characters")
+        raise UserRefused(N_("the password needs at least 8 characters"))
 
 
 def add_user(store: OpsStore, username: str, password: str, role: str, scope: str | None, id_number: str | None = None) -> None:
     """Create or update a user; scoped roles need a scope, a citizen their identity number
     (:func:`check_user`). Updating a user ends their sessions."""
     check_user(username, password, role, scope, id_number)
-    store.add_user(username, hash_password(password), role, scope if role in SCOPED else None,
-                   id_number.strip().upper() if role == "citizen" and id_number else None)
+    entry = role_of(role)
+    store.add_user(username, hash_password(password), role, scope if entry.listed_scope else None,
+                   id_number.strip().upper() if entry.scope == "person" and id_number else None)
 
 
 def load_user(store: OpsStore, sid: str) -> User | None:
@@ -108,7 +107,7 @@ def authenticate(store: OpsStore, username: str, password: str, remote: str) -> 
     if not store.claim_attempt(username, remote, FAILURE_WINDOW_S, MAX_FAILURES):
         store.log_access(username, "", "sign_in_refused", delivery_id=None, rows=0, id_numbers=[],
                          purpose=f"too many failed sign-ins from {remote}")
-        raise LoginRefused(("登录失败次数过多，请15分钟后再试", "Too many failed sign-ins; try again in 15 minutes."), 429)
+        raise LoginRefused(N_("Too many failed sign-ins; try again in 15 minutes."), 429)
     row = store.user(username)
     try:
         ok = _HASHER.verify(row["password_hash"] if row else _DUMMY_HASH, password) and row is not None and not row["disabled"]
@@ -117,7 +116,7 @@ def authenticate(store: OpsStore, username: str, password: str, remote: str) -> 
     if not ok:
         store.log_access(username, row["role"] if row else "", "sign_in_failed", delivery_id=None, rows=0, id_numbers=[],
                          purpose=f"from {remote}")
-        raise LoginRefused(("用户名或密码错误", "Wrong user name or password."), 401)
+        raise LoginRefused(N_("Wrong user name or password."), 401)
     store.clear_failures(username, remote)
     sid = store.open_session(username)
     store.log_access(username, row["role"], "sign_in", delivery_id=None, rows=0, id_numbers=[], purpose=f"from {remote}",

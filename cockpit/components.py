@@ -15,26 +15,42 @@ import pandas as pd
 from dash import Input, Output, callback, dcc, html
 
 from cockpit.context import caller, guard
-from cockpit.i18n import _, label, lang, t
+from cockpit.i18n import _, label, pgettext
 from cockpit.loading import LoadError, could_not_load
 
 log = logging.getLogger("citybrain.cockpit")
 
-# AG Grid's own words the cockpit's grids can show (paging, the empty grid, the filter menu), in
-# Chinese; AG Grid writes English by itself.
-GRID_ZH = {
-    "page": "页码", "of": "/", "to": "至", "more": "更多", "firstPage": "首页", "previousPage": "上一页",
-    "nextPage": "下一页", "lastPage": "末页", "pageSizeSelectorLabel": "每页行数：", "noRowsToShow": "暂无记录",
-    "loadingOoo": "加载中…", "filterOoo": "筛选…", "searchOoo": "搜索…", "blanks": "空白", "selectAll": "全选",
-    "equals": "等于", "notEqual": "不等于", "contains": "包含", "notContains": "不包含", "startsWith": "开头是",
-    "endsWith": "结尾是", "blank": "为空", "notBlank": "不为空", "andCondition": "且", "orCondition": "或",
-    "applyFilter": "应用", "resetFilter": "重置", "clearFilter": "清除", "cancelFilter": "取消",
-    "filterConditions": "筛选条件", "filterValue": "筛选值", "lessThan": "小于", "greaterThan": "大于",
-    "inRange": "介于", "lessThanOrEqual": "小于等于", "greaterThanOrEqual": "大于等于",
-    "ariaPageSizeSelectorLabel": "每页行数", "ariaChecked": "已选", "ariaUnchecked": "未选",
-    "ariaRowSelect": "按空格键选择此行", "ariaRowDeselect": "按空格键取消选择此行", "ariaSearch": "搜索",
-    "ariaFilterInput": "筛选输入", "ariaColumnFilter": "列筛选", "ariaSortableColumn": "按回车键排序",
-}
+def grid_words() -> dict:
+    """AG Grid's own words the cockpit's grids can show (paging, the empty grid, the filter and
+    column menus), in the caller's language: AG Grid's localeText, its English defaults as msgids."""
+    return {
+        "page": pgettext("grid", "Page"), "of": pgettext("grid", "of"), "to": pgettext("grid", "to"),
+        "more": pgettext("grid", "more"), "firstPage": pgettext("grid", "First Page"),
+        "previousPage": pgettext("grid", "Previous Page"), "nextPage": pgettext("grid", "Next Page"),
+        "lastPage": pgettext("grid", "Last Page"), "pageSizeSelectorLabel": pgettext("grid", "Page Size:"),
+        "noRowsToShow": pgettext("grid", "No records"), "loadingOoo": pgettext("grid", "Loading..."),
+        "filterOoo": pgettext("grid", "Filter..."), "searchOoo": pgettext("grid", "Search..."),
+        "blanks": pgettext("grid", "(Blanks)"), "selectAll": pgettext("grid", "(Select All)"),
+        "equals": pgettext("grid", "Equals"), "notEqual": pgettext("grid", "Does not equal"),
+        "contains": pgettext("grid", "Contains"), "notContains": pgettext("grid", "Does not contain"),
+        "startsWith": pgettext("grid", "Begins with"), "endsWith": pgettext("grid", "Ends with"),
+        "blank": pgettext("grid", "Blank"), "notBlank": pgettext("grid", "Not blank"), "andCondition": pgettext("grid", "AND"),
+        "orCondition": pgettext("grid", "OR"), "applyFilter": pgettext("grid", "Apply"),
+        "resetFilter": pgettext("grid", "Reset"), "clearFilter": pgettext("grid", "Clear"),
+        "cancelFilter": pgettext("grid", "Cancel"), "filterConditions": pgettext("grid", "Filter Conditions"),
+        "filterValue": pgettext("grid", "Filter Value"), "lessThan": pgettext("grid", "Less than"),
+        "greaterThan": pgettext("grid", "Greater than"), "inRange": pgettext("grid", "Between"),
+        "lessThanOrEqual": pgettext("grid", "Less than or equal to"),
+        "greaterThanOrEqual": pgettext("grid", "Greater than or equal to"),
+        "ariaPageSizeSelectorLabel": pgettext("grid", "Page Size"), "ariaChecked": pgettext("grid", "checked"),
+        "ariaUnchecked": pgettext("grid", "unchecked"), "ariaRowSelect": pgettext("grid", "Press SPACE to select this row"),
+        "ariaRowDeselect": pgettext("grid", "Press SPACE to deselect this row"), "ariaSearch": pgettext("grid", "Search"),
+        "ariaFilterInput": pgettext("grid", "Filter Input"), "ariaColumnFilter": pgettext("grid", "Column Filter"),
+        "ariaSortableColumn": pgettext("grid", "Press ENTER to sort"), "sortAscending": pgettext("grid", "Sort Ascending"),
+        "sortDescending": pgettext("grid", "Sort Descending"), "sortUnSort": pgettext("grid", "Clear Sort"),
+        "noMatches": pgettext("grid", "No matches."), "inRangeStart": pgettext("grid", "From"),
+        "inRangeEnd": pgettext("grid", "To"),
+    }
 
 
 # Columns whose values are dates, times or ticket numbers: wide enough to show them whole on one line.
@@ -68,8 +84,7 @@ def data_grid(id: str | None, cols: list[dict], data: list[dict] | None = None, 
                      "suppressDragLeaveHidesColumns": True, "suppressMovableColumns": True,
                      # every row and column in the page, in reading order (screen readers, find-in-page)
                      "ensureDomOrder": True, "suppressColumnVirtualisation": True}
-    # In English, only the empty grid's words differ from AG Grid's: the cockpit's own "No records".
-    options["localeText"] = GRID_ZH if lang() == "zh" else {"noRowsToShow": "No records"}
+    options["localeText"] = grid_words()
     if page_size:
         options |= {"pagination": True, "paginationPageSize": page_size, "paginationPageSizeSelector": False}
     if select:
@@ -227,18 +242,18 @@ def send_csv(df: pd.DataFrame, filename: str) -> dict:
 # Purposes the cockpit itself writes into the access log (cockpit/auth.py, the users and audit
 # pages), in a fixed form: shown in the reader's language. What people type is shown as typed.
 _WRITTEN = [
-    (re.compile(r"^from (\S+)$"), lambda m: t(f"来自 {m[1]}", m[0])),
-    (re.compile(r"^too many failed sign-ins from (\S+)$"), lambda m: t(f"来自 {m[1]} 的失败登录过多", m[0])),
-    (re.compile(r"^audit of accesses to one person's data$"), lambda m: t("核查谁访问过某人的数据", m[0])),
-    (re.compile(r"^alert (\w+)$"), lambda m: t(f"预警 {m[1]}", m[0])),
+    (re.compile(r"^from (\S+)$"), lambda m: _("from {address}").format(address=m[1])),
+    (re.compile(r"^too many failed sign-ins from (\S+)$"), lambda m: _("too many failed sign-ins from {address}").format(address=m[1])),
+    (re.compile(r"^audit of accesses to one person's data$"), lambda m: _("audit of accesses to one person's data")),
+    (re.compile(r"^alert (\w+)$"), lambda m: _("alert {alert}").format(alert=m[1])),
     # The analyst's console: what in Dagster an action touched.
-    (re.compile(r"^run ([\w-]+)$"), lambda m: _("run {m_1_8}").format(m_1_8=m[1][:8])),
-    (re.compile(r"^backfill (\w+)$"), lambda m: t(f"补算 {m[1]}", m[0])),
+    (re.compile(r"^run ([\w-]+)$"), lambda m: _("run {run}").format(run=m[1][:8])),
+    (re.compile(r"^backfill (\w+)$"), lambda m: _("backfill {backfill}").format(backfill=m[1])),
     (re.compile(r"^(schedule|sensor) (\w+)$"), lambda m: label("instigator", m[2])),
     (re.compile(r"^schedule (\w+) at (\d\d:\d\d)$"),
-     lambda m: _("{instigator} moved to {m_2}").format(instigator=label('instigator', m[1]), m_2=m[2])),
+     lambda m: _("{instigator} moved to {time}").format(instigator=label('instigator', m[1]), time=m[2])),
     (re.compile(r"^(\S+) \((\w*)(?:/(\S+))?\)$"),
-     lambda m: f"{m[1]}{_(' (')}{label('role', m[2])}{'/' + label('owner', m[3]) if m[3] else ''}{_(')')}"),
+     lambda m: _("{user} ({role})").format(user=m[1], role=label("role", m[2]) + ("/" + label("owner", m[3]) if m[3] else ""))),
 ]
 
 

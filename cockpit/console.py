@@ -10,7 +10,7 @@ import datetime as dt
 
 from cockpit import dagster_api
 from cockpit.context import ctx
-from cockpit.i18n import _, label, t
+from cockpit.i18n import N_, _, label, pgettext
 from cockpit.roles import Principal
 
 # Audit-log actions per console action; the entry's purpose names the target ("run <id>").
@@ -85,33 +85,30 @@ def every(seconds: int | None) -> str:
 def backfill_preview(first: str, last: str) -> str:
     """What a backfill of first..last will recompute, before it is launched."""
     days = (dt.date.fromisoformat(last) - dt.date.fromisoformat(first)).days + 1
-    return t(f"将重算 {first} 至 {last} 共 {days} 天的全部指标，然后重新计算城市评分、评估预警、导出开放数据并发布新快照。",
-             f"Will recompute every indicator for the {days} day{'s' if days != 1 else ''} {first} to {last}, then "
-             "rescore the city, re-evaluate the alerts, export open data and publish a new snapshot.")
+    return _("Will recompute every indicator from {first} to {last} (days: {days}), then rescore the city, re-evaluate "
+             "the alerts, export open data and publish a new snapshot.").format(first=first, last=last, days=days)
 
 
-# Failures the platform knows, by a phrase of their message: what happened and what to do, in
-# both languages (the message itself stays in the details, for whoever fixes it).
-KNOWN_FAILURES: tuple[tuple[str, str, str], ...] = (
-    ("a fault planted for testing", "测试用的故障点使该环节停止：删除故障点文件后从失败处重新执行",
-     "a fault planted for testing stopped this step: remove the fault file and re-execute from the failure"),
-    ("is full", "存放数据仓库的磁盘已满，数据仓库未被改动：腾出空间后重新执行",
-     "the disk holding the warehouse is full; the warehouse is unchanged: free space and re-execute"),
-    ("Could not set lock", "数据仓库正被另一个进程占用：稍后从失败处重新执行",
-     "the warehouse was locked by another process: re-execute from the failure shortly"),
-    ("cannot be read", "落地区有文件或目录无法读取：检查其权限后重新执行",
-     "files or folders in the landing zone cannot be read: check their permissions and re-execute"),
+# Failures the platform knows, by a phrase of their message: what happened and what to do
+# (the message itself stays in the details, for whoever fixes it).
+KNOWN_FAILURES: tuple[tuple[str, str], ...] = (
+    ("a fault planted for testing",
+     N_("a fault planted for testing stopped this step: remove the fault file and re-execute from the failure")),
+    ("is full", N_("the disk holding the warehouse is full; the warehouse is unchanged: free space and re-execute")),
+    ("Could not set lock", N_("the warehouse was locked by another process: re-execute from the failure shortly")),
+    ("cannot be read", N_("files or folders in the landing zone cannot be read: check their permissions and re-execute")),
 )
 
 
 def plain_error(message: str) -> str:
     """Why a step failed, in the reader's words: a known failure's sentence, else the error's
     own message (without Python's class path) in English and a pointer to the details in Chinese."""
-    for phrase, zh, en in KNOWN_FAILURES:
+    for phrase, words in KNOWN_FAILURES:
         if phrase in message:
-            return t(zh, en)
+            return _(words)
     head, sep, rest = message.partition(": ")
-    return t("该环节出错，技术细节见下方“详情”", rest if sep and "." in head and " " not in head else message)
+    # In English the error's own words; in Chinese a pointer to them.
+    return pgettext("step failure", "{error}").format(error=rest if sep and "." in head and " " not in head else message)
 
 
 # Worst first: a stage is as late as its latest asset.
@@ -159,9 +156,9 @@ def tick_outcome(tick: dagster_api.Tick | None, runs: dict[str, dagster_api.Run]
         return ""
     if tick.status == "SUCCESS":
         found = [f for r in tick.run_ids if r in runs for f in runs[r].tags.get("citybrain/feeds", "").split(",") if f]
-        what = t(f"：发现{'、'.join(label('feed', f) for f in found)}的新报送", f": new deliveries of {', '.join(label('feed', f) for f in found)}") \
-            if found else ""
-        return t(f"发起 {len(tick.run_ids)} 次运行", f"requested {len(tick.run_ids)} run{'s' if len(tick.run_ids) != 1 else ''}") + what
+        feeds = pgettext("list separator", ", ").join(label("feed", f) for f in found)
+        what = _(": new deliveries of {feeds}").format(feeds=feeds) if found else ""
+        return _("runs requested: {count}").format(count=len(tick.run_ids)) + what
     if tick.status == "SKIPPED":
         return _("no new or corrected deliveries") if "deliver" in tick.note else label("tick_state", "SKIPPED")
     return label("tick_state", tick.status)

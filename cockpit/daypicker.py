@@ -8,7 +8,6 @@ reads the snapshot that stood at the end of that day, until "back to today".
 from __future__ import annotations
 
 import datetime as dt
-import os
 from urllib.parse import parse_qsl, urlencode
 
 import dash
@@ -17,19 +16,19 @@ from dash.exceptions import PreventUpdate
 
 from cockpit import timetravel
 from cockpit.components import button
-from cockpit.context import caller
-from cockpit.i18n import _
+from cockpit.context import caller, ctx
+from cockpit.i18n import _, day_text
 from cockpit.roles import Principal
 
 
 def day_name(day: dt.date) -> str:
     """A day as the reader writes it: 2026年11月18日 / 18 Nov 2026."""
-    return _("{day} {day2:%b} {year}").format(year=day.year, month=day.month, day=day.day, day2=day)
+    return day_text(day)
 
 
 def picker(who: Principal | None) -> list:
     """The picker for roles whose pages read the snapshot (nothing for the others)."""
-    if who is None or who.role not in timetravel.TRAVELLERS:
+    if not timetravel.travels(who):
         return []
     days = timetravel.days()
     if not days:
@@ -49,13 +48,13 @@ def picker(who: Principal | None) -> list:
 
 def banner(who: Principal | None) -> list:
     """The "historical view" banner while a past day is shown (with the way back)."""
-    day = timetravel.chosen_day() if who is not None and who.role in timetravel.TRAVELLERS else None
+    day = timetravel.chosen_day() if timetravel.travels(who) else None
     back = button(_("Back to today"), "tt-latest", kind="subtle")
     if day is None:
         return [html.Div(back, hidden=True)]  # present, so the callback's inputs always exist
     return [html.Div([
         html.B(_("Historical view")),
-        html.Span(_(": the cockpit as it stood at the end of {day_name_day}. Figures, scores and alerts are as they were then; actions are switched off.").format(day_name_day=day_name(day))),
+        html.Span(_(": the cockpit as it stood at the end of {day}. Figures, scores and alerts are as they were then; actions are switched off.").format(day=day_name(day))),
         back,
     ], className="tt-banner", role="status")]
 
@@ -70,7 +69,7 @@ def register(app: dash.Dash) -> None:
 def travel(date, _, path, search):
     """Keep the chosen day (checked: only days with a snapshot) and reload the page on it."""
     who = caller()
-    if who is None or who.role not in timetravel.TRAVELLERS:
+    if not timetravel.travels(who):
         raise PreventUpdate
     if dash.ctx.triggered_id == "tt-latest":
         day = None
@@ -82,7 +81,7 @@ def travel(date, _, path, search):
             day = None
     # Dash's response offers set_cookie only: "back to today" expires the cookie.
     dash.ctx.response.set_cookie(timetravel.DAY_COOKIE, day.isoformat() if day else "", max_age=None if day else 0,
-                                 samesite="Lax", httponly=True, secure=os.environ.get("CITYBRAIN_SECURE_COOKIES", "") == "1")
+                                 samesite="Lax", httponly=True, secure=ctx().settings.secure_cookies)
     # The day in the address too: the page reloads (a new address) and says what it shows.
     query = [(k, v) for k, v in parse_qsl((search or "").lstrip("?")) if k != "day"]
     query.append(("day", day.isoformat() if day else "today"))

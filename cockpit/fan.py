@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from cockpit.i18n import _, t
+from cockpit.i18n import N_, _
 
 BAND_ALPHA = {"95": 0.12, "80": 0.28}
 LEVEL_COLOURS = {"warn": "#d29922", "critical": "#cf222e"}
@@ -68,14 +68,14 @@ def threshold_lines(entry, axis: str = "y") -> tuple[list[dict], list[dict]]:
     """The catalog's warning and critical levels of one indicator (``entry``: a catalog row with
     ``warn`` and ``critical``) as horizontal lines on ``axis``, each labelled at the right."""
     shapes, notes = [], []
-    for field, words in (("warn", ("预警线", "Warning level")), ("critical", ("警戒线", "Critical level"))):
+    for field, words in (("warn", N_("Warning level")), ("critical", N_("Critical level"))):
         level = getattr(entry, field, None)
         if level is None or level != level:
             continue
         y = float(level)
         shapes.append({"type": "line", "xref": "paper", "yref": axis, "x0": 0, "x1": 1, "y0": y, "y1": y,
                        "line": {"color": LEVEL_COLOURS[field], "width": 1, "dash": "dash"}})
-        notes.append({"x": 1, "y": y, "xref": "paper", "yref": axis, "text": t(*words), "showarrow": False, "xanchor": "right",
+        notes.append({"x": 1, "y": y, "xref": "paper", "yref": axis, "text": _(words), "showarrow": False, "xanchor": "right",
                       "yanchor": "bottom", "font": {"size": 10, "color": LEVEL_COLOURS[field]}})
     return shapes, notes
 

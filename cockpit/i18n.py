@@ -2,18 +2,23 @@
 big-screen mode), both chosen by the user and kept in cookies so every page and callback
 of the request renders consistently.
 
-Two sources of words, each for one thing: this module holds the cockpit's own phrases
-(``t``, column headers); codes the warehouse produces (departments, districts, statuses,
-rules, messages…) are named by the label registry, ``warehouse.contract.labels``, through
-``label`` and ``message`` here, so the warehouse and the cockpit name them alike."""
+Words in the reader's language come from one place, the gettext catalogs of
+``warehouse.contract.translations``: a phrase is written in English and wrapped in ``_()``
+(``pgettext`` when its English reads two ways in Chinese; ``N_`` marks one kept in a table
+and translated where it is shown); a code the warehouse produces (department, district,
+status, rule…) is named by the label registry through ``label``, and a stored message is
+rendered by ``message``, so the warehouse and the cockpit name them alike. Data that carries
+both languages itself (the indicator catalog's columns) is read with ``either``."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
 import pandas as pd
+from babel.dates import format_skeleton
 from flask import has_request_context, request
 
+from cockpit import dagster_names
 from warehouse.contract import labels, translations
 
 LANG_COOKIE = "cb_lang"
@@ -21,41 +26,47 @@ THEME_COOKIE = "cb_theme"
 LANGS = ("zh", "en")
 THEMES = ("light", "dark")
 
-# Column headers shown in tables, by column id.
-COLUMN_LABELS: dict[str, tuple[str, str]] = {
-    "alert_id": ("预警编号", "Alert"), "severity": ("级别", "Severity"), "status": ("状态", "Status"),
-    "date": ("日期", "Date"), "district_code": ("区县", "District"), "rule_id": ("规则", "Rule"),
-    "message": ("内容", "Message"), "owner_scope": ("责任方", "Owner"),
+def N_(text: str) -> str:
+    """Marks ``text`` for the catalog where it is written (a table of phrases); it is
+    translated with ``_()`` where it is shown."""
+    return text
+
+
+# Column headers shown in tables, by column id (translated by ``columns``).
+COLUMN_LABELS: dict[str, str] = {
+    "alert_id": N_("Alert"), "severity": N_("Severity"), "status": N_("Status"),
+    "date": N_("Date"), "district_code": N_("District"), "rule_id": N_("Rule"),
+    "message": N_("Message"), "owner_scope": N_("Owner"),
     # The loop from alert to closure (alerts page).
-    "state": ("处置状态", "Handling"), "condition": ("预警状态", "Condition"), "owner": ("责任方", "Owner"),
-    "step": ("环节", "Step"), "actor": ("操作人", "By"), "note": ("说明", "Note"), "rating": ("评分", "Rating"),
-    "owner_kind": ("类型", "Kind"), "dispatched": ("派单", "Dispatched"), "judged": ("已到时限或已处置", "Due or handled"),
-    "on_time": ("按时处置", "Handled in time"), "disposal_rate": ("按时处置率", "On-time disposal"),
-    "open_now": ("超时未处置", "Overdue"), "closed": ("已结案", "Closed"),
-    "median_hours_to_close": ("派单到结案（小时，中位数）", "Hours to close (median)"), "mean_rating": ("平均评分", "Mean rating"),
-    "returns": ("退回", "Returns"),
-    "delivery_id": ("批次", "Delivery"), "department": ("部门", "Department"), "feed": ("数据集", "Feed"),
-    "business_date": ("业务日期", "Business date"), "file_name": ("文件", "File"), "rows_read": ("读取行", "Rows read"),
-    "rows_accepted": ("接收行", "Accepted"), "rows_rejected": ("拒收行", "Rejected"), "reason": ("原因", "Reason"),
-    "error": ("说明", "Error"), "arrived_at": ("到达时间", "Arrived"), "at": ("时间", "When"), "username": ("用户", "User"),
-    "role": ("角色", "Role"), "action": ("操作", "Action"), "rows": ("行数", "Rows"), "subjects": ("涉及人数", "People"),
-    "purpose": ("用途", "Purpose"), "line": ("行号", "Line"), "reasons": ("原因", "Reasons"), "row": ("原始数据", "Original row"),
-    "scope": ("范围", "Scope"), "created_at": ("创建时间", "Created"), "disabled": ("已停用", "Disabled"),
-    "run_id": ("运行编号", "Run"), "job": ("作业", "Job"), "started": ("开始", "Started"), "ended": ("结束", "Ended"),
-    "rule": ("规则", "Rule"), "owner_department": ("责任部门", "Owner department"), "findings": ("问题数", "Findings"),
-    "since": ("最早", "Since"),
-    "ticket_no": ("工单编号", "Ticket"), "district": ("区县", "District"), "category": ("类别", "Category"),
-    "handler": ("承办单位", "Handler"), "due_at": ("办理时限", "Due"), "days_overdue": ("超期天数", "Days overdue"),
-    "on_time_rate": ("按时办结率", "On-time closure"), "overdue": ("超期未办结", "Overdue, open"),
-    "legal_basis": ("法律依据", "Legal basis"), "indicator": ("指标", "Indicator"), "value": ("数值", "Value"),
-    "unit": ("单位", "Unit"), "reason_ids": ("原因代码", "Reason codes"), "fix": ("处理办法", "To fix"),
-    "rows_that_day": ("文件中该日的记录数", "Records of that day in the file"),
+    "state": N_("Handling state"), "condition": N_("Condition"), "owner": N_("Owner"),
+    "step": N_("Step"), "actor": N_("By"), "note": N_("Note"), "rating": N_("Rating"),
+    "owner_kind": N_("Kind"), "dispatched": N_("Dispatched"), "judged": N_("Due or handled"),
+    "on_time": N_("Handled in time"), "disposal_rate": N_("On-time disposal"),
+    "open_now": N_("Overdue"), "closed": N_("Closed"),
+    "median_hours_to_close": N_("Hours to close (median)"), "mean_rating": N_("Mean rating"),
+    "returns": N_("Returns"),
+    "delivery_id": N_("Delivery"), "department": N_("Department"), "feed": N_("Feed"),
+    "business_date": N_("Business date"), "file_name": N_("File"), "rows_read": N_("Rows read"),
+    "rows_accepted": N_("Accepted"), "rows_rejected": N_("Rejected"), "reason": N_("Reason"),
+    "error": N_("Error"), "arrived_at": N_("Arrived"), "at": N_("When"), "username": N_("User"),
+    "role": N_("Role"), "action": N_("Action"), "rows": N_("Rows"), "subjects": N_("People"),
+    "purpose": N_("Purpose"), "line": N_("Line"), "reasons": N_("Reasons"), "row": N_("Original row"),
+    "scope": N_("Scope"), "created_at": N_("Created"), "disabled": N_("Disabled"),
+    "run_id": N_("Run"), "job": N_("Job"), "started": N_("Started"), "ended": N_("Ended"),
+    "rule": N_("Rule"), "owner_department": N_("Owner department"), "findings": N_("Findings"),
+    "since": N_("Since"),
+    "ticket_no": N_("Ticket"), "district": N_("District"), "category": N_("Category"),
+    "handler": N_("Handler"), "due_at": N_("Due"), "days_overdue": N_("Days overdue"),
+    "on_time_rate": N_("On-time closure"), "overdue": N_("Overdue, open"),
+    "legal_basis": N_("Legal basis"), "indicator": N_("Indicator"), "value": N_("Value"),
+    "unit": N_("Unit"), "reason_ids": N_("Reason codes"), "fix": N_("To fix"),
+    "rows_that_day": N_("Records of that day in the file"),
     # The analyst's console (pipeline-runs page).
-    "launched_by": ("发起人", "Launched by"), "duration": ("耗时", "Duration"), "instigator": ("名称", "Name"),
-    "kind": ("类型", "Kind"), "switch": ("开关", "On/off"), "when": ("运行时间", "When"), "next_tick": ("下次运行", "Next tick"),
-    "last_tick": ("上次检查", "Last tick"), "last_outcome": ("上次结果", "Last outcome"), "backfill": ("补算编号", "Backfill"),
-    "progress": ("进度", "Progress"),
-    "stage": ("环节", "Stage"), "last_materialized": ("最近更新", "Last brought up to date"), "verdict": ("是否按时", "On time?"),
+    "launched_by": N_("Launched by"), "duration": N_("Duration"), "instigator": N_("Name"),
+    "kind": N_("Kind"), "switch": N_("On/off"), "when": N_("Runs at"), "next_tick": N_("Next tick"),
+    "last_tick": N_("Last tick"), "last_outcome": N_("Last outcome"), "backfill": N_("Backfill no."),
+    "progress": N_("Progress"),
+    "stage": N_("Stage"), "last_materialized": N_("Last brought up to date"), "verdict": N_("On time?"),
 }
 
 
@@ -89,13 +100,32 @@ def pgettext(context: str, text: str) -> str:
     return translations.pgettext(context, text, lang())
 
 
-def t(zh: str, en: str) -> str:
-    """The text in the caller's language."""
-    return en if lang() == "en" else zh
+class Refused(Exception):
+    """An error whose words are a phrase of the catalogs (English, marked with ``N_``) and its
+    parameters, put in the reader's language when shown; str() is the English (the command
+    line, the logs)."""
+
+    def __init__(self, msgid: str, **params) -> None:
+        super().__init__(msgid.format(**params))
+        self.msgid, self.params = msgid, params
+
+    def words(self, language: str | None = None) -> str:
+        """The error in ``language`` (default: the caller's)."""
+        return translations.gettext(self.msgid, language or lang()).format(**self.params)
+
+
+def either(zh: str | None, en: str | None) -> str:
+    """Of a value the data holds in both languages (the indicator catalog's ``name_zh`` and
+    ``name_en``), the one in the caller's language. Phrases and codes never come this way."""
+    return (en if lang() == "en" else zh) or ""
 
 
 def label(kind: str, code: str | None) -> str:
-    """A code's name in the caller's language, from the label registry."""
+    """A code's name in the caller's language, from the label registry; a Dagster job, step or
+    instigator's from its definition (cockpit/dagster_names.py)."""
+    if kind in dagster_names.KINDS:
+        found = dagster_names.pair(kind, code) if code else None
+        return (found[1] if lang() == "en" else found[0]) if found else (code or "")
     return labels.name(kind, code, lang())
 
 
@@ -107,6 +137,16 @@ def message(key: str | None, params, fallback: str = "") -> str:
 def named(df: pd.DataFrame, kinds: Mapping[str, str]) -> pd.DataFrame:
     """``df`` with the code columns in ``kinds`` (column -> label kind) replaced by names."""
     return df.assign(**{col: [label(kind, v) for v in df[col]] for col, kind in kinds.items() if col in df})
+
+
+# The locale whose calendar words (CLDR, through Babel) each language's dates are written with.
+DATE_LOCALES = {"zh": "zh_CN", "en": "en_GB"}
+
+
+def day_text(day, skeleton: str = "yMMMd") -> str:
+    """A day as the reader writes it, from a CLDR skeleton: 2026年11月18日 / 18 Nov 2026 (the
+    default), 11月18日 / 18 Nov (``"MMMd"``)."""
+    return format_skeleton(skeleton, day, locale=DATE_LOCALES[lang()])
 
 
 def graph_config(**extra) -> dict:
@@ -124,7 +164,7 @@ def date_picker_text() -> dict:
 
 def columns(ids: list[str]) -> list[dict]:
     """Grid column definitions (components.data_grid) with headers in the caller's language."""
-    return [{"name": t(*COLUMN_LABELS.get(c, (c, c))), "id": c} for c in ids]
+    return [{"name": _(COLUMN_LABELS[c]) if c in COLUMN_LABELS else c, "id": c} for c in ids]
 
 
 def figure_layout() -> dict:

@@ -1,34 +1,141 @@
-"""Roles, what each may open and do, and the scope that limits what it sees (DESIGN "Roles")."""
+"""The role registry (DESIGN "Roles"): each role declared once, and the caller every page and
+callback asks what it may do.
+
+A :class:`Role` says what limits what it sees (its scope kind), where signing in lands, what it
+may do (capabilities, named in :data:`CAPABILITIES`), what the explorer shows first and, through
+the label registry, its names. A page says which capability opens it where it is registered
+(``dash.register_page(__name__, ..., allowed="see_alerts")``); :meth:`Principal.may_open`, the
+navigation and every callback's guard read that. Code elsewhere asks what the caller may do
+(``who.can("dispatch_alerts")``) or how it is limited (``who.scope_kind``), never which role it
+is: adding a role is one entry in :data:`REGISTRY` (and its names) plus its pages.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Literal
 
+import dash
+
+from warehouse.contract import labels  # role names live in the label registry
 from warehouse.contract.feeds import HANDLER_DEPARTMENTS
-from warehouse.contract.labels import ROLES  # role ids and their names: the label registry
-from warehouse.ops.alert_loop import ALLOWED_FROM, LoopState
+from warehouse.ops.alert_loop import ALLOWED_FROM, OWNER_KINDS, LoopState
 
-__all__ = ["ROLES", "PAGES", "HOME_PAGE", "SCOPED", "Principal", "current_owner", "natural_owner"]
-SCOPED = {"district_manager": "district", "steward": "department"}
+__all__ = ["CAPABILITIES", "REGISTRY", "Role", "Principal", "role_of", "roles_that", "page_capability", "current_owner",
+           "natural_owner"]
 
-# Page path -> roles that may open it. Checked on the server for every page and callback.
-# Separation of duties: the administrator manages users and reads no personal data; the
-# auditor audits and changes no user; a citizen sees only who used their own data.
-PAGES: dict[str, set[str]] = {
-    "/": {"city_manager", "district_manager"},
-    "/service": {"city_manager", "district_manager", "steward"},
-    "/explorer": {"analyst", "city_manager", "district_manager"},
-    "/trace": {"analyst", "city_manager", "district_manager"},
-    "/alerts": {"city_manager", "district_manager", "analyst", "steward"},
-    "/ingestion": {"steward", "auditor"},
-    "/audit": {"auditor"},
-    "/runs": {"analyst"},
-    "/users": {"admin"},
-    "/my-data": {"citizen"},
+# What limits what a role sees: one district, one department, one person (by identity number), or nothing.
+ScopeKind = Literal["district", "department", "person"]
+
+# Everything a role may be allowed, and what it allows. Separation of duties: the administrator
+# manages users and reads no personal data; the auditor audits and changes no user; a citizen
+# sees only who used their own data.
+CAPABILITIES: dict[str, str] = {
+    "see_overview": "the overview: vital signs, city score, map and open alerts (page /)",
+    "see_requests": "citizens' requests and the overdue ones in its scope (page /service)",
+    "explore_indicators": "the indicator explorer and the trace to the source (pages /explorer, /trace)",
+    "see_alerts": "the alerts of its scope and where each stands in the loop (page /alerts)",
+    "see_all_alerts": "every alert of the city, not only those of its scope",
+    "dispatch_alerts": "dispatch an alert to an owner (limited to a district: its own district's)",
+    "handle_owned_alerts": "record what was done about an alert its department or district owns",
+    "evaluate_alerts": "close a handled alert with a rating or return it, and see how owners perform",
+    "see_feed_health": "deliveries, rejections, timeliness and findings, no row contents (page /ingestion)",
+    "see_rejected_rows": "the rejected rows of its own department's deliveries (every view audited)",
+    "audit_access": "the access audit log (page /audit)",
+    "authorise_purge": "authorise deleting rejected rows past their retention period",
+    "launch_runs": "the pipeline runs, launching a refresh or backfill (page /runs)",
+    "manage_users": "who may sign in, with which role and scope (page /users)",
+    "see_own_data_use": "who used the data of the person the account is linked to (page /my-data)",
+    "time_travel": "look at the cockpit as it stood at the end of an earlier day",
 }
-HOME_PAGE = {"city_manager": "/", "district_manager": "/", "analyst": "/explorer", "steward": "/ingestion", "auditor": "/ingestion",
-             "admin": "/users", "citizen": "/my-data"}
+
+
+@dataclass(frozen=True)
+class Role:
+    """One role, declared once.
+
+    ``home``: where signing in lands; ``handler_home``: where instead for a department that
+    delivers no feeds and only handles citizens' requests; ``acts_for``: the department an
+    unscoped role acts for (what a citizen is told accessed their data); ``default_indicator``:
+    what the explorer shows first. Names: :data:`warehouse.contract.labels.ROLES`.
+    """
+
+    id: str
+    may: frozenset[str]  # capabilities (a set given is frozen)
+    home: str
+    scope: ScopeKind | None = None
+    default_indicator: str = "cert.usage"
+    handler_home: str | None = None
+    acts_for: str | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "may", frozenset(self.may))
+        unknown = self.may - CAPABILITIES.keys()
+        if unknown:
+            raise ValueError(f"role {self.id!r}: unknown capabilities {sorted(unknown)} (declare them in CAPABILITIES)")
+
+    @property
+    def listed_scope(self) -> str | None:
+        """The kind of scope chosen from a list when a user is saved ("district" or "department");
+        None for an unlimited role and for a citizen (linked by identity number instead)."""
+        return self.scope if self.scope in ("district", "department") else None
+
+    @property
+    def names(self) -> tuple[str, str]:
+        """(Chinese, English) names, from the label registry."""
+        return labels.pair("role", self.id)
+
+
+def _declare(*roles: Role) -> dict[str, Role]:
+    return {r.id: r for r in roles}
+
+
+# The roles, in the order the users page offers them.
+REGISTRY: dict[str, Role] = _declare(
+    Role("city_manager", home="/", default_indicator="svc.on_time_rate",
+         may={"see_overview", "see_requests", "explore_indicators", "see_alerts", "see_all_alerts", "dispatch_alerts",
+              "evaluate_alerts", "time_travel"}),
+    Role("district_manager", scope="district", home="/", default_indicator="svc.on_time_rate",
+         may={"see_overview", "see_requests", "explore_indicators", "see_alerts", "dispatch_alerts", "handle_owned_alerts",
+              "time_travel"}),
+    Role("analyst", home="/explorer",
+         may={"explore_indicators", "see_alerts", "see_all_alerts", "launch_runs", "time_travel"}),
+    Role("steward", scope="department", home="/ingestion", handler_home="/service",
+         may={"see_requests", "see_feed_health", "see_rejected_rows", "see_alerts", "handle_owned_alerts", "time_travel"}),
+    Role("auditor", home="/ingestion", acts_for="dsb",
+         may={"see_feed_health", "audit_access", "authorise_purge", "time_travel"}),
+    Role("admin", home="/users", may={"manage_users"}),
+    Role("citizen", scope="person", home="/my-data", may={"see_own_data_use"}),
+)
+
+
+def role_of(role_id: str | None) -> Role | None:
+    """The registry's entry for ``role_id`` (None for a role it does not know: it may do nothing)."""
+    return REGISTRY.get(role_id or "")
+
+
+def roles_that(capability: str) -> list[str]:
+    """The ids of the roles that may ``capability``, in the registry's order."""
+    _known(capability)
+    return [r.id for r in REGISTRY.values() if capability in r.may]
+
+
+def _known(capability: str) -> str:
+    # A misspelt capability would deny silently; it fails loudly instead.
+    if capability not in CAPABILITIES:
+        raise KeyError(f"unknown capability {capability!r}")
+    return capability
+
+
+def page_capability(path: str) -> str | None:
+    """The capability that opens the page at ``path``, as the page declared it where it is
+    registered (``allowed=``); None for an address no page declares (nobody may open it)."""
+    for page in dash.page_registry.values():
+        if page.get("path") == path:
+            allowed = page.get("allowed")
+            return _known(allowed) if allowed else None
+    return None
 
 
 @dataclass(frozen=True)
@@ -40,67 +147,98 @@ class Principal:
     scope: str | None = None
     subject: str | None = None  # a citizen's identity number as its keyed hash
 
+    @property
+    def scope_kind(self) -> ScopeKind | None:
+        """What limits what this user sees: "district", "department", "person" or None."""
+        entry = role_of(self.role)
+        return entry.scope if entry else None
+
+    def can(self, capability: str) -> bool:
+        """Whether this user's role may ``capability`` (one of :data:`CAPABILITIES`)."""
+        entry = role_of(self.role)
+        return entry is not None and _known(capability) in entry.may
+
+    def can_any(self, capabilities: Iterable[str]) -> bool:
+        return any(self.can(c) for c in capabilities)
+
     def home_page(self) -> str:
-        """Where signing in lands: a steward of a department that only handles requests has no feeds."""
-        if self.role == "steward" and self.scope in HANDLER_DEPARTMENTS:
-            return "/service"
-        return HOME_PAGE.get(self.role, "/")
+        """Where signing in lands: a department that only handles requests has no feeds to show."""
+        entry = role_of(self.role)
+        if entry is None:
+            return "/"
+        if entry.handler_home and self.scope_kind == "department" and self.scope in HANDLER_DEPARTMENTS:
+            return entry.handler_home
+        return entry.home
 
     def may_open(self, path: str) -> bool:
-        return self.role in PAGES.get(path, set())
+        """Whether this user may open the page at ``path`` (checked on the server for every page and callback)."""
+        capability = page_capability(path)
+        return capability is not None and self.can(capability)
+
+    @property
+    def default_indicator(self) -> str:
+        """What the explorer shows first: managers, how the city serves its people; others, the busiest series."""
+        entry = role_of(self.role)
+        return entry.default_indicator if entry else Role.default_indicator
 
     def district_filter(self, requested: list[str], city_code: str) -> list[str]:
-        """The districts this user may see among ``requested`` (own district and the city for district managers)."""
-        if self.role == "district_manager":
+        """The districts this user may see among ``requested`` (own district and the city for a district's users)."""
+        if self.scope_kind == "district":
             return [d for d in requested if d in (self.scope, city_code)]
         return list(requested)
 
     def sees_all_alerts(self) -> bool:
-        return self.role in ("city_manager", "analyst")
+        return self.can("see_all_alerts")
 
     # ---------------------------------------------------------------- the loop from alert to closure
     # ``alert`` is a row of the snapshot's alerts (as stored, never as a browser describes it),
     # ``loop`` its LoopState from the operational store.
 
     def _owns(self, owner: tuple[str, str] | None) -> bool:
-        """Whether ``owner`` (kind, code) is this user's department or district."""
-        mine = {"steward": "department", "district_manager": "district"}.get(self.role)
-        return mine is not None and owner == (mine, self.scope)
+        """Whether ``owner`` (kind, code) is this user's department or district, and they handle its alerts."""
+        return self.can("handle_owned_alerts") and owner is not None and owner == (self.scope_kind, self.scope)
 
     def sees_alert(self, alert: Mapping, loop: LoopState) -> bool:
-        """City managers and analysts see every alert; a district manager their district's and
-        those dispatched to it; a steward their department's and those dispatched to it."""
+        """Every alert for those who see all; a district's users their district's and those
+        dispatched to it; a department's users their department's and those dispatched to it."""
         if self.sees_all_alerts():
             return True
-        if self.role == "district_manager" and alert.get("district_code") == self.scope:
+        if self.scope_kind == "district" and alert.get("district_code") == self.scope:
             return True
-        if self.role == "steward" and alert.get("owner_scope") == self.scope:
+        if self.scope_kind == "department" and alert.get("owner_scope") == self.scope:
             return True
         return self._owns(current_owner(alert, loop))
 
+    def _dispatches_in(self, alert: Mapping) -> bool:
+        """Whether this user may dispatch ``alert``: an unlimited dispatcher any, one limited to a
+        district only that district's."""
+        if not self.can("dispatch_alerts"):
+            return False
+        return self.scope_kind is None or (self.scope_kind == "district" and alert.get("district_code") == self.scope)
+
     def dispatch_targets(self, alert: Mapping, districts: list[str], departments: list[str]) -> list[tuple[str, str]]:
-        """Owners this user may dispatch ``alert`` to: a city manager any district or department,
-        a district manager (own district's alerts) their district or a department; else none."""
-        if self.role == "city_manager":
-            return [("district", d) for d in districts] + [("department", d) for d in departments]
-        if self.role == "district_manager" and alert.get("district_code") == self.scope:
+        """Owners this user may dispatch ``alert`` to: an unlimited dispatcher any district or
+        department, a district's (own district's alerts) their district or a department; else none."""
+        if not self._dispatches_in(alert):
+            return []
+        if self.scope_kind == "district":
             return [("district", self.scope)] + [("department", d) for d in departments]
-        return []
+        return [("district", d) for d in districts] + [("department", d) for d in departments]
 
     def may_dispatch(self, alert: Mapping, loop: LoopState) -> bool:
-        """Managers dispatch (or re-dispatch) an alert waiting on an owner; a new one only while
-        its condition holds. A district manager only their own district's."""
+        """Dispatchers dispatch (or re-dispatch) an alert waiting on an owner; a new one only while
+        its condition holds."""
         if loop.state not in ALLOWED_FROM["dispatch"] or (loop.state == "new" and alert.get("status") != "open"):
             return False
-        return self.role == "city_manager" or (self.role == "district_manager" and alert.get("district_code") == self.scope)
+        return self._dispatches_in(alert)
 
     def may_handle(self, alert: Mapping, loop: LoopState) -> bool:
         """The current owner records what was done: the department's steward or the district's manager."""
         return loop.state in ALLOWED_FROM["handle"] and self._owns(current_owner(alert, loop))
 
     def may_evaluate(self, alert: Mapping, loop: LoopState) -> bool:
-        """The city manager closes a handled alert with an evaluation, or returns it."""
-        return self.role == "city_manager" and loop.state == "handled"
+        """The evaluator (the city manager) closes a handled alert with an evaluation, or returns it."""
+        return self.can("evaluate_alerts") and loop.state == "handled"
 
     def alert_actions(self, alert: Mapping, loop: LoopState) -> list[str]:
         """The steps this user may take on ``alert`` now, in the loop's order."""
@@ -110,9 +248,14 @@ class Principal:
 
 def natural_owner(alert: Mapping) -> tuple[str, str] | None:
     """Who owns an alert nobody dispatched: the department or district the warehouse named
-    (``owner_role``/``owner_scope``); None for the city's own (the city manager's)."""
-    kind = {"steward": "department", "district_manager": "district"}.get(alert.get("owner_role") or "")
-    return (kind, alert["owner_scope"]) if kind and alert.get("owner_scope") else None
+    (``owner_kind``/``owner_scope``); None for the city's own (the city manager's)."""
+    scope = alert.get("owner_scope")
+    if not scope:
+        return None
+    kind = alert.get("owner_kind")
+    if "owner_kind" not in alert:  # a snapshot published before owner kinds: a district owns its own district's
+        kind = "district" if scope == alert.get("district_code") else "department"
+    return (kind, scope) if kind in OWNER_KINDS else None
 
 
 def current_owner(alert: Mapping, loop: LoopState) -> tuple[str, str] | None:

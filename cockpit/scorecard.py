@@ -10,7 +10,7 @@ import datetime as dt
 import pandas as pd
 from dash import html
 
-from cockpit.i18n import _, label, lang
+from cockpit.i18n import _, day_text, label, lang
 
 TOP = 5  # Boston's mayor's view: the top five and the bottom five
 
@@ -83,8 +83,7 @@ def _contributor_list(title: str, rows: list[dict], when_none: str) -> html.Div:
         return html.Div([html.Div(title, className="list-title"), html.Div(when_none, className="empty")], className="contributor-list")
     items = [html.Li([html.Span(f"{r['score']:.2f}", className=f"period-score {_verdict(r['score'])}"),
                       html.Span(label("indicator", r["indicator_id"]), className="name"),
-                      html.Span(f"{_value(r['value'], r['unit'])}（{_target(r)}）" if lang() == "zh"
-                                else f"{_value(r['value'], r['unit'])} ({_target(r)})", className="delta")],
+                      html.Span(_("{value} ({target})").format(value=_value(r["value"], r["unit"]), target=_target(r)), className="delta")],
                      **{"data-indicator": r["indicator_id"]})
              for r in rows]
     return html.Div([html.Div(title, className="list-title"), html.Ul(items)], className="contributor-list")
@@ -110,14 +109,14 @@ def _value(value: float, unit: str | None) -> str:
 
 def _target(r: dict) -> str:
     sign = "≥" if r["direction"] == "higher" else "≤"
-    return _("target {sign} {value_r_target_r_uni}").format(sign=sign, value_r_target_r_uni=_value(r['target'], r['unit']))
+    return _("target {sign} {value}").format(sign=sign, value=_value(r["target"], r["unit"]))
 
 
 def _span(first, last) -> str:
     """The days a period covers, in the reader's language: 11月16日–11月20日, 16–20 Nov."""
     first, last = (d if type(d) is dt.date else pd.Timestamp(d).date() for d in (first, last))
     if lang() == "zh":
-        day = lambda d: f"{d.month}月{d.day}日"  # noqa: E731
+        day = lambda d: day_text(d, "MMMd")  # noqa: E731
         return day(first) if first == last else f"{day(first)}–{day(last)}"
     if first == last:
         return _en(first)

@@ -21,30 +21,27 @@ from dash import Input, Output, State, callback, html
 from cockpit import data
 from cockpit.components import button, confirmation, confirmation_toggle, data_grid, page, select, text_input
 from cockpit.context import ctx, guard
-from cockpit.i18n import _, columns, label, message, pgettext, t
+from cockpit.i18n import N_, _, columns, label, message, pgettext
 from cockpit.timetravel import chosen_day
 from warehouse.contract.feeds import STEWARD_DEPARTMENTS
 from warehouse.ops.alert_loop import DUE_HOURS, RATINGS, owner_performance
 
 PATH = "/alerts"
-dash.register_page(__name__, path=PATH, name="预警", name_en="Alerts", order=2)
+dash.register_page(__name__, path=PATH, name=N_("Alerts"), order=2, allowed="see_alerts")
 # The alert id stays in the rows (the table's row id) but is never a column: people read alerts by what they say.
 # What and where first (a phone shows the first columns), then where it stands in the loop.
 COLUMNS = ["severity", "district_code", "message", "state", "owner", "due_at", "date", "rule_id", "condition"]
 HISTORY = ["at", "step", "actor", "role", "owner", "due_at", "note", "rating"]
 PERFORMANCE = ["owner_kind", "owner", "dispatched", "judged", "on_time", "disposal_rate", "open_now", "closed",
                "median_hours_to_close", "mean_rating", "returns"]
-VIEWS = {"mine": ("待我处理", "Waiting for me"), "active": ("处置中", "In progress"), "closed": ("已结案", "Closed"),
-         "all": ("全部", "All")}
-# The buttons' words: what one may do (the registry's step names say what was done).
-ACTION_NAMES = {"dispatch": ("派单", "Dispatch"), "handle": ("处置完成", "Record handling"),
-                "close": ("结案评价", "Close and evaluate"), "return": ("退回", "Return")}
+VIEWS = {"mine": N_("Waiting for me"), "active": N_("In progress"), "closed": N_("Closed"),
+         "all": N_("All")}
 # The queue's order: what waits longest in the loop first.
 STATE_RANK = {"handled": 0, "returned": 1, "dispatched": 2, "new": 3, "closed": 4}
 
 
 def _can_act(who) -> bool:
-    return who.role in ("city_manager", "district_manager", "steward")
+    return who.can_any(("dispatch_alerts", "handle_owned_alerts", "evaluate_alerts"))
 
 
 def _hidden(show: bool) -> dict:
@@ -53,32 +50,32 @@ def _hidden(show: bool) -> dict:
 
 @page(PATH)
 def layout(who) -> html.Div:
-    manager = who.role in ("city_manager", "district_manager")
+    dispatcher, evaluator = who.can("dispatch_alerts"), who.can("evaluate_alerts")
     form = html.Div([
         select("al-owner", placeholder=_("Dispatch to (department or district)"),
-               className="wide", style=_hidden(manager)),
-        select("al-due", placeholder=_("Time limit"), style=_hidden(manager),
+               className="wide", style=_hidden(dispatcher)),
+        select("al-due", placeholder=_("Time limit"), style=_hidden(dispatcher),
                options=[{"label": _("within {h} hours").format(h=h) if h < 168 else _("within 7 days"),
                          "value": str(h)} for h in DUE_HOURS]),
         text_input("al-note", _("Note: what was done, why it is returned, or the evaluation"),
                    className="wide", inputProps={"maxLength": 500}),
-        select("al-rating", placeholder=_("Rating (1–5)"), style=_hidden(who.role == "city_manager"),
+        select("al-rating", placeholder=_("Rating (1–5)"), style=_hidden(evaluator),
                options=[{"label": f"{r} ★", "value": str(r)} for r in RATINGS]),
-        button(t(*ACTION_NAMES["dispatch"]), "al-dispatch", kind="primary", disabled=True, style=_hidden(manager)),
-        button(t(*ACTION_NAMES["handle"]), "al-handle", kind="primary", disabled=True),
-        button(t(*ACTION_NAMES["close"]), "al-close", kind="primary", disabled=True, style=_hidden(who.role == "city_manager")),
-        button(t(*ACTION_NAMES["return"]), "al-return", kind="danger", disabled=True, style=_hidden(who.role == "city_manager")),
+        button(label("alert_step", "dispatch"), "al-dispatch", kind="primary", disabled=True, style=_hidden(dispatcher)),
+        button(label("alert_step", "handle"), "al-handle", kind="primary", disabled=True),
+        button(label("alert_step", "close"), "al-close", kind="primary", disabled=True, style=_hidden(evaluator)),
+        button(label("alert_step", "return"), "al-return", kind="danger", disabled=True, style=_hidden(evaluator)),
     ], className="toolbar", style=_hidden(_can_act(who)))
     performance = html.Div([
         html.H4(_("How owners dispose of alerts (since dispatching began)")),
         html.Div(_("On-time disposal = dispatches handled within their time limit ÷ dispatches that are due or handled; time to close is the median of hours from dispatch to closure."), className="delta"),
         data_grid("al-perf", columns(PERFORMANCE), sort=True),
-    ], className="card", style=_hidden(who.role == "city_manager"))
+    ], className="card", style=_hidden(evaluator))
     return html.Div([
         html.Div(id="al-summary", className="notice"),
         html.Div([
             select("al-view", value="mine" if _can_act(who) else "all", className="picker",
-                   options=[{"label": t(*VIEWS[v]), "value": v} for v in VIEWS if _can_act(who) or v != "mine"]),
+                   options=[{"label": _(VIEWS[v]), "value": v} for v in VIEWS if _can_act(who) or v != "mine"]),
             text_input("al-search", _("Find by text, district or rule"), debounce=True,
                        style={"minWidth": "18rem"}),
         ], className="toolbar"),
@@ -102,7 +99,7 @@ def _owner_name(kind: str | None, code: str | None) -> str:
 def _what(alert) -> str:
     """An alert named for people: its rule, where and which day (its id is for machines)."""
     get = alert.get if isinstance(alert, dict) else lambda k: getattr(alert, k)
-    return _("{rule} ({district}, {str_get_date_10})").format(rule=label('rule', get('rule_id')), district=label('district', get('district_code')), str_get_date_10=str(get('date'))[:10])
+    return _("{rule} ({district}, {date})").format(rule=label('rule', get('rule_id')), district=label('district', get('district_code')), date=str(get('date'))[:10])
 
 
 def _due(value) -> str:
@@ -156,10 +153,10 @@ def render(view, search, _unused, selected):
     mine = data.alerts_for(who)
     waiting = sum(bool(who.alert_actions(a, a["loop"])) for a in mine.to_dict("records")) if not mine.empty else 0
     overdue = sum(lp.overdue(now) for lp in mine.loop) if not mine.empty else 0
-    summary = _("{len_rows} shown · {waiting} waiting for me · {overdue} overdue").format(len_rows=len(rows), waiting=waiting, overdue=overdue) if _can_act(who) else \
-        _("{len_rows} shown (read only)").format(len_rows=len(rows))
+    summary = _("{shown} shown · {waiting} waiting for me · {overdue} overdue").format(shown=len(rows), waiting=waiting, overdue=overdue) if _can_act(who) else \
+        _("{shown} shown (read only)").format(shown=len(rows))
     if search and search.strip():
-        summary += _(" · matching “{search_strip}”").format(search_strip=search.strip())
+        summary += _(" · matching “{search}”").format(search=search.strip())
     keep = [r for r in rows if selected_ids and r["id"] == selected_ids[0]]
     return rows, summary, keep
 
@@ -213,10 +210,10 @@ def detail(selected, _unused, pending):
     head = html.Div([
         html.B(f"{_what(alert)} · {label('alert_state', alert['state'])}"),
         html.Div(message(alert.get("message_key"), alert.get("message_params"), alert["message"])),
-        html.Div(_("Owner: {owner_name_alert_own}").format(owner_name_alert_own=_owner_name(alert['owner_kind'], alert['owner_code']))
-                 + (_(" · due {due_alert_due_at}").format(due_alert_due_at=_due(alert['due_at'])) if _due(alert["due_at"]) else ""),
+        html.Div(_("Owner: {owner}").format(owner=_owner_name(alert['owner_kind'], alert['owner_code']))
+                 + (_(" · due {due}").format(due=_due(alert['due_at'])) if _due(alert["due_at"]) else ""),
                  className="delta"),
-        html.Div(_("You may: ") + (pgettext("list separator", ", ").join(t(*ACTION_NAMES[a]) for a in actions) if actions else _("nothing"))
+        html.Div(_("You may: ") + (pgettext("list separator", ", ").join(label("alert_step", a) for a in actions) if actions else _("nothing"))
                  if _can_act(who) else "", className="delta"),
     ])
     history = data_grid("al-history", columns(HISTORY), _history(alert["alert_id"]), wrap=("note",))
@@ -262,7 +259,7 @@ def _describe(step: str, alert: dict, owner: str | None, due, rating) -> str:
     what = _what(alert)
     if step == "dispatch":
         kind, code = owner.split(":", 1)
-        return _("Dispatch the alert “{what}” to {owner_name_kind_code}, to be handled within {due} hours?").format(what=what, owner_name_kind_code=_owner_name(kind, code), due=due)
+        return _("Dispatch the alert “{what}” to {owner}, to be handled within {due} hours?").format(what=what, owner=_owner_name(kind, code), due=due)
     if step == "handle":
         return _("Record that the alert “{what}” has been handled?").format(what=what)
     if step == "close":
@@ -316,7 +313,7 @@ def act(_unused, pending):
     store.log_access(who.username, who.role, f"alert_{step}", delivery_id=None, rows=0, id_numbers=[],
                      purpose=f"alert {alert_id}", scope=who.scope)
     what = _what(alert)
-    done = {"dispatch": _("Dispatched {what} to {owner_name_target_if}, due {due_due_at}").format(what=what, owner_name_target_if=_owner_name(*target) if target else '', due_due_at=_due(due_at)),
+    done = {"dispatch": _("Dispatched {what} to {owner}, due {due}").format(what=what, owner=_owner_name(*target) if target else '', due=_due(due_at)),
             "handle": _("Handling recorded: {what}").format(what=what),
             "close": _("Closed: {what} (rated {rating})").format(what=what, rating=rating),
             "return": _("Returned: {what}").format(what=what)}
@@ -333,7 +330,7 @@ def _pct(v) -> str:
 def performance(_, __):
     """Owners' on-time disposal and time to close, from the loop's steps: the city manager's."""
     who = guard(PATH)
-    if who.role != "city_manager":
+    if not who.can("evaluate_alerts"):
         raise dash.exceptions.PreventUpdate
     return [{**r, "owner_kind": label("owner_kind", r["owner_kind"]), "owner": _owner_name(r["owner_kind"], r["owner_code"]),
              "disposal_rate": _pct(r["on_time_rate"]), "open_now": r["overdue"],

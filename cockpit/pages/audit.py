@@ -7,10 +7,10 @@ from dash import Input, Output, callback, html
 
 from cockpit.components import data_grid, logged_purpose, page, text_input
 from cockpit.context import ctx, guard
-from cockpit.i18n import _, columns, label
+from cockpit.i18n import N_, _, columns, label
 
 PATH = "/audit"
-dash.register_page(__name__, path=PATH, name="访问审计", name_en="Audit", order=4)
+dash.register_page(__name__, path=PATH, name=N_("Audit"), order=4, allowed="audit_access")
 COLUMNS = ["at", "username", "role", "action", "delivery_id", "rows", "subjects", "purpose", "legal_basis"]
 
 

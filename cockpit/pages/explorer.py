@@ -10,15 +10,12 @@ from cockpit import data
 from cockpit.components import button, page, select, send_csv
 from cockpit.context import guard
 from cockpit.fan import fan_traces, threshold_lines, today_marker
-from cockpit.i18n import _, date_picker_text, figure_layout, graph_config, label, lang, pgettext, t
+from cockpit.i18n import N_, _, date_picker_text, either, figure_layout, graph_config, label, pgettext
 from warehouse.contract.feeds import FEEDS
 
 PATH = "/explorer"
-dash.register_page(__name__, path=PATH, name="指标分析", name_en="Explorer", order=1)
-
-
-# What each role looks at first: managers, how the city serves its people; analysts, the busiest series.
-DEFAULT = {"city_manager": "svc.on_time_rate", "district_manager": "svc.on_time_rate"}
+dash.register_page(__name__, path=PATH, name=N_("Explorer"), order=1,
+                   allowed="explore_indicators")
 
 
 @page(PATH)
@@ -26,14 +23,12 @@ def layout(who) -> html.Div:
     cat = data.catalog()
     city = data.info().get("city_code", "")
     ds = data.districts()
-    info = data.info()
-    city_name = info.get("city_name_en" if lang() == "en" else "city_name", info.get("city_name", ""))
-    options = [{"label": f"{city_name} ({_('whole city')})", "value": city}] + [
-        {"label": t(n, e), "value": c} for c, n, e in zip(ds.district_code, ds.name, ds.name_en)]
+    options = [{"label": _("{city} (whole city)").format(city=label("district", city)), "value": city}] + [
+        {"label": label("district", c), "value": c} for c in ds.district_code]
     options = [o for o in options if o["value"] in who.district_filter([o["value"]], city)]
     return html.Div([
-        select("ex-ind", [{"label": t(r.name_zh, r.name_en), "value": r.indicator_id} for r in cat.itertuples()], multi=True,
-               value=[DEFAULT.get(who.role, "cert.usage")], placeholder=_("Choose indicators")),
+        select("ex-ind", [{"label": label("indicator", r.indicator_id), "value": r.indicator_id} for r in cat.itertuples()], multi=True,
+               value=[who.default_indicator], placeholder=_("Choose indicators")),
         select("ex-dist", options, multi=True, value=[options[0]["value"]] if options else [],
                placeholder=_("Choose the city or districts")),
         dcc.DatePickerRange(id="ex-dates", **date_picker_text()),
@@ -110,7 +105,7 @@ def _gap_note(reasons: dict[str, str]) -> str:
     parts = []
     for why, days in by_reason.items():
         spans = [a[5:] if a == b else f"{a[5:]}–{b[5:]}" for a, b in _ranges(days)]
-        parts.append(f"{pgettext('list separator', ', ').join(spans[:4])}{_(' and more') if len(spans) > 4 else ''}{_(': ')}{why}")
+        parts.append(pgettext("list separator", ", ").join(spans[:4]) + (_(" and more") if len(spans) > 4 else "") + _(": ") + why)
     return _("No data ") + _("; ").join(parts[:3])
 
 
@@ -187,7 +182,7 @@ def _figure(df, cat, names: dict[str, str], fc, today: str | None, city: str) ->
                     trace["hovertemplate"] = hover
                 traces.append(trace)
             named.add(area)
-        heading = f"{label('indicator', indicator)}{_(' (')}{_unit(entry)}{_(')')} · " + \
+        heading = _("{name} ({unit})").format(name=label("indicator", indicator), unit=_unit(entry)) + " · " + \
             (_("whole city") if areas == [city] else _("districts (ranked by latest value)"))
         if missing:
             heading += _(" — ") + _gap_note(gap_reasons(entry, sorted(missing)))
@@ -224,11 +219,11 @@ def render(indicators, districts, start, end):
     if not fc.empty and end and str(end)[:10] < str(fc.date.min())[:10]:
         fc = fc.iloc[0:0]
     names = {data.info().get("city_code", ""): _("Whole city"),
-             **{c: t(n, e) for c, n, e in zip(ds.district_code, ds.name, ds.name_en)}}
+             **{c: label("district", c) for c in ds.district_code}}
     chosen = cat[cat.indicator_id.isin(indicators or [])]
-    defs = [html.P([html.B(f"{t(r.name_zh, r.name_en)}{_(' (')}{label('unit', r.unit)}{_(')')} — "
-                           f"{_('owner: ')}{label('department', r.owner)}{_('. ')}"),
-                    t(getattr(r, "definition_zh", None) or "", r.definition)])
+    defs = [html.P([html.B(_("{name} ({unit})").format(name=label("indicator", r.indicator_id), unit=label("unit", r.unit)) + " — "
+                           + _("owner: {department}. ").format(department=label("department", r.owner))),
+                    either(getattr(r, "definition_zh", None), r.definition)])
             for r in chosen.itertuples()]
     return _figure(df, cat, names, fc, today, data.info().get("city_code", "")), defs
 

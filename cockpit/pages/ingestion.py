@@ -11,12 +11,13 @@ from dash import Input, Output, State, callback, dcc, html
 from cockpit import data
 from cockpit.components import button, data_grid, page, scope_name, select, send_csv, text_input
 from cockpit.context import ctx, guard
-from cockpit.i18n import _, columns, figure_layout, graph_config, label, message, named, pgettext, t
+from cockpit.i18n import N_, _, columns, figure_layout, graph_config, label, lang, message, named, pgettext
 from warehouse.contract.labels import REASONS
 from warehouse.ops.store import LEGAL_BASES, id_numbers_in
 
 PATH = "/ingestion"
-dash.register_page(__name__, path=PATH, name="数据质量", name_en="Ingestion", order=3)
+dash.register_page(__name__, path=PATH, name=N_("Ingestion"), order=3,
+                   allowed="see_feed_health")
 DELIVERY_COLUMNS = ["delivery_id", "department", "feed", "business_date", "file_name", "status", "rows_read",
                     "rows_accepted", "rows_rejected", "reason", "fix", "error", "arrived_at"]
 
@@ -76,7 +77,7 @@ def _reasons_chart(reasons: pd.DataFrame) -> dict:
         top = 1.25 * max(ordered.iloc[1], 1)
         layout["yaxis"]["range"] = [0, top]
         day = str(ordered.index[0])[:10]
-        layout["annotations"] = [{"x": day, "y": top, "yref": "y", "text": _("{int_ordered_iloc_0} rows ↑").format(int_ordered_iloc_0=int(ordered.iloc[0])),
+        layout["annotations"] = [{"x": day, "y": top, "yref": "y", "text": _("{rows} rows ↑").format(rows=int(ordered.iloc[0])),
                                   "showarrow": False, "yanchor": "bottom", "xanchor": "left", "font": {"size": 11}}]
     traces = [{"type": "bar", "name": label("reason", reason), "x": [str(d)[:10] for d in part.business_date], "y": part.n.tolist(),
                "hovertemplate": "%{fullData.name} %{x|%Y-%m-%d}: %{y}<extra></extra>"}
@@ -93,7 +94,7 @@ def _fix(reason, rows_rejected) -> str:
     """What the department does about a file: the whole-file reason's fix, or for rows rejected
     one by one, correcting them by their reasons (listed under the chart)."""
     if isinstance(reason, str) and reason in REASONS:
-        return t(*REASONS[reason].fix)
+        return REASONS[reason].fix_in(lang())
     if rows_rejected and rows_rejected == rows_rejected:
         return _("Correct the rows by their reasons and deliver them again")
     return ""
@@ -130,7 +131,7 @@ def _tally_bar(counts: dict[str, dict[str, int]]) -> html.Div:
         html.Div([html.B(_("Files (as in the ledger below): "))] +
                  [html.Span(f"{label('delivery_status', s)} {files[s]}", className=f"sev file-{s}", id=f"in-files-{s}")
                   for s in FILE_STATUSES] +
-                 [html.Span(_("{rows_rows_read} rows read · {rows_rows_accepted} accepted · {rows_rows_rejected} rejected").format(rows_rows_read=rows['rows_read'], rows_rows_accepted=rows['rows_accepted'], rows_rows_rejected=rows['rows_rejected']),
+                 [html.Span(_("{read} rows read · {accepted} accepted · {rejected} rejected").format(read=rows['rows_read'], accepted=rows['rows_accepted'], rejected=rows['rows_rejected']),
                             id="in-row-counts")], className="tally"),
         html.Div([html.B(_("Feed-days: "))] +
                  [html.Span(f"{label('timeliness', k)} {feed_days[k]}", className=f"sev {k}", id=f"in-days-{k}")
@@ -153,8 +154,8 @@ def _reasons_explained(reasons: list[str]) -> html.Div:
     for code in dict.fromkeys(sorted(reasons)):
         reason = REASONS.get(code)
         if reason is not None:
-            items.append(html.Li([html.B(label("reason", code) + _(": ")), t(*reason.means) + _(". "),
-                                  _("To fix: ") + t(*reason.fix) + _(".")]))
+            items.append(html.Li([html.B(label("reason", code) + _(": ")), reason.means_in(lang()) + _(". "),
+                                  _("To fix: ") + reason.fix_in(lang()) + _(".")]))
     return html.Div([html.B(_("What the reasons mean")), html.Ul(items)], className="card")
 
 
@@ -170,22 +171,22 @@ def layout(who) -> html.Div:
     else:
         parts.append(_tally_bar(tallies(deliveries, days)))
     if not days.empty:
-        parts.append(dcc.Graph(id="in-timeliness", figure=_timeliness_grid(days, with_department=who.role != "steward"),
+        parts.append(dcc.Graph(id="in-timeliness", figure=_timeliness_grid(days, with_department=who.scope_kind != "department"),
                                config=graph_config(displayModeBar=False)))
         drift = days[days.schema_drift.map(lambda c: hasattr(c, '__len__') and len(c) > 0)]
         if not drift.empty:
             # One line per feed and set of extra columns, with the days they came (not one per day).
             seen: dict[tuple[str, str], list[str]] = {}
             for r in drift.itertuples():
-                what = (_feed_name(r.department, r.feed, with_department=who.role != "steward"), ", ".join(sorted(r.schema_drift)))
+                what = (_feed_name(r.department, r.feed, with_department=who.scope_kind != "department"), ", ".join(sorted(r.schema_drift)))
                 seen.setdefault(what, []).append(str(r.business_date)[:10])
             parts.append(html.Div([html.B(_("Schema drift (columns outside the contract)") + _(": "))] + [
-                html.Div(f"{feed}{_(': ')}{cols}{_(' (')}{pgettext('list separator', ', ').join(dates)}{_(')')}")
+                html.Div(_("{feed}: {columns} ({dates})").format(feed=feed, columns=cols, dates=pgettext("list separator", ", ").join(dates)))
                 for (feed, cols), dates in seen.items()],
                 className="card"))
     if not deliveries.empty:
         # A steward's ledger is all their own department's: no department column.
-        shown_columns = [c for c in DELIVERY_COLUMNS if c != "department" or who.role != "steward"]
+        shown_columns = [c for c in DELIVERY_COLUMNS if c != "department" or who.scope_kind != "department"]
         # Words (names, why, what to do) are shown whole, on several lines: the ledger fits the screen.
         parts.append(data_grid("in-deliveries", columns(shown_columns), _deliveries(deliveries), page_size=15,
                                sort=True, filter=("department", "feed", "business_date", "file_name", "status", "reason"),
@@ -202,13 +203,13 @@ def layout(who) -> html.Div:
     findings = named(findings, {"rule": "finding", "owner_department": "department"})
     parts.append(data_grid(None, columns(["rule", "owner_department", "findings", "since"]),
                            findings.astype(str).to_dict("records") if not findings.empty else [], page_size=10))
-    if who.role == "steward" and not deliveries.empty:
+    if who.can("see_rejected_rows") and not deliveries.empty:
         parts += [
             html.H3(_("Rejected rows (every view is audited)")),
             html.Div([
                 text_input("in-delivery", _("Delivery id"), kind="number"),
                 text_input("in-purpose", _("Purpose (required)"), style={"width": "30%"}),
-                select("in-basis", [{"label": t(*LEGAL_BASES[b]), "value": b} for b in ("statutory_duty", "data_correction")],
+                select("in-basis", [{"label": label("legal_basis", b), "value": b} for b in ("statutory_duty", "data_correction")],
                        placeholder=_("Legal basis (required)"), style={"minWidth": "22rem"}),
                 button(_("View"), "in-view", kind="primary"), button(_("Download"), "in-download-btn"),
             ], className="toolbar"),
@@ -225,7 +226,7 @@ def _rejected(who, delivery_id, purpose, basis, action):
         delivery_id = int(delivery_id)
     except (TypeError, ValueError):
         return None
-    if who.role != "steward" or not (purpose or "").strip() or basis not in LEGAL_BASES:
+    if not who.can("see_rejected_rows") or not (purpose or "").strip() or basis not in LEGAL_BASES:
         return None
     rows = data.rejected_rows_for(who, delivery_id)
     if rows.empty:

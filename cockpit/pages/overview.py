@@ -16,18 +16,18 @@ from cockpit.context import guard
 from cockpit.daypicker import day_name
 from cockpit.fan import sparkline_fan
 from cockpit.figures.city_map import DistrictOnMap, centre_view, city_view, map_config, score_range
-from cockpit.i18n import _, dark, figure_layout, graph_config, label, lang, message, t
+from cockpit.i18n import N_, _, dark, day_text, figure_layout, graph_config, label, lang, message
 from cockpit.scorecard import score_cards
 from warehouse.contract.geo import district_shapes
 from warehouse.contract.labels import SEVERITIES
 
 PATH = "/"
-dash.register_page(__name__, path=PATH, name="总览", name_en="Overview", order=0)
+dash.register_page(__name__, path=PATH, name=N_("Overview"), order=0, allowed="see_overview")
 
 
 def _area_of(who, clicked: str | None) -> str:
     city = data.info().get("city_code", "")
-    if who.role == "district_manager":
+    if who.scope_kind == "district":
         return who.scope  # a district manager drills into nothing but their own district
     return clicked or city
 
@@ -37,8 +37,8 @@ def layout(who) -> html.Div:
     ds = data.districts()
     city = data.info().get("city_code", "")
     choices = [{"label": _("Whole city"), "value": city}] + [
-        {"label": t(n, e), "value": c} for c, n, e in zip(ds.district_code, ds.name, ds.name_en)]
-    if who.role == "district_manager":
+        {"label": label("district", c), "value": c} for c in ds.district_code]
+    if who.scope_kind == "district":
         choices = [c for c in choices if c["value"] == who.scope]
     # Without boundaries the city is drawn as tiles, and there is no centre to enlarge.
     maps = [dcc.Graph(id="ov-map", config=map_config(), className="map-city"),
@@ -93,12 +93,12 @@ def _kpi_card(k, area: str, ahead, today: str | None) -> html.Div:
     pct = k.unit == "%"
     delta = ""
     if not (k.week_before is None or k.week_before != k.week_before or k.value is None or k.value != k.value):
-        change = f"{(k.value - k.week_before) * 100:+.1f}{_(' pt')}" if pct else _fmt(k.value - k.week_before, False, "+")
-        delta = f"{_('vs 7 days earlier')} {change}"
+        change = _("{points:+.1f} pt").format(points=(k.value - k.week_before) * 100) if pct else _fmt(k.value - k.week_before, False, "+")
+        delta = _("vs 7 days earlier {change}").format(change=change)
     unit = html.Span(label("unit", k.unit), className="unit") if k.unit and not pct else None
     days = [] if k.history is None else [(d, v) for d, v in zip(k.history_dates, k.history) if v == v and v is not None]
     spark = sparkline_fan([d for d, _ in days], [v for _, v in days], ahead, today)
-    name = t(k.name_zh, k.name_en) + (_(" (city)") if k.area != area else "")
+    name = label("indicator", k.indicator_id) + (_(" (city)") if k.area != area else "")
     card = html.Div([html.Div(name), html.Div([_fmt(k.value, pct), unit], className="value"), html.Div(delta, className="delta"),
                      dcc.Graph(figure=spark, config=graph_config(staticPlot=True), style={"height": "40px"})],
                     className="card kpi", **{"data-indicator": k.indicator_id})
@@ -109,10 +109,10 @@ def _district_maps(area: str, may_pick: bool) -> tuple[dict, dict]:
     """The districts coloured by their latest vital signs score: the real boundaries (the whole
     city and its enlarged centre), or the tile map when the city brings no boundaries."""
     ds = data.district_scores()
-    names = [t(n, e) for n, e in zip(ds.name, ds.name_en)]
+    names = [label("district", c) for c in ds.district_code]
     scores = [None if s != s else float(s) for s in ds.score]
     day = ds.day.iloc[0] if len(ds) and ds.day.iloc[0] == ds.day.iloc[0] else None
-    when = "" if day is None else _(" · {day} {day2:%b}").format(month=day.month, day=day.day, day2=day)
+    when = "" if day is None else " · " + day_text(day, "MMMd")
     title = _("Vital signs score by district") + when
     if may_pick:  # a district manager sees the others for comparison but stays in their own
         title += _(" (click a district)")
@@ -179,7 +179,7 @@ def render(selected):
     who = guard(PATH)
     area = _area_of(who, selected)
     info = data.info()
-    may_pick = who.role != "district_manager"
+    may_pick = who.scope_kind != "district"
     # All but the alerts is the same for every reader of a snapshot, area, language and theme;
     # where an alert stands in the loop is read from the operational store each time.
     asof, scores, cards, city_map, centre_map, categories = data.per_snapshot(
@@ -191,9 +191,7 @@ def render(selected):
 def _snapshot_part(area: str, info: dict, may_pick: bool) -> tuple:
     """The overview's parts read from the snapshot alone: as-of line, scores, cards, maps and
     the requests by category."""
-    ds = data.districts()
-    names = dict(zip(ds.district_code, ds.name_en if lang() == "en" else ds.name))
-    title = names.get(area, info.get("city_name_en" if lang() == "en" else "city_name", info.get("city_name", "")))
+    title = label("district", area if area in {*data.districts().district_code, info.get("city_code")} else info.get("city_code"))
     scores = score_cards(title, data.scores(area), data.contributors(area))
     kpis = data.kpis(area)
     ahead = data.forecasts(list(kpis.indicator_id), list({*kpis.area})) if not kpis.empty else None
@@ -213,8 +211,8 @@ def _as_of(info: dict) -> str:
     try:
         day = dt.date.fromisoformat(as_of[:10]) - dt.timedelta(days=1)
     except ValueError:
-        return f"{_('Data as of')} {as_of} · {_('published')} {published}"
-    return _("Data as of {as_of_16}: figures are for the whole of {day_name_day} · published {published}").format(as_of_16=as_of[:16], day_name_day=day_name(day), published=published)
+        return _("Data as of {as_of} · published {published}").format(as_of=as_of, published=published)
+    return _("Data as of {as_of}: figures are for the whole of {day} · published {published}").format(as_of=as_of[:16], day=day_name(day), published=published)
 
 
 SHOWN_ALERT_FIELDS = ["rule_id", "severity", "district_code", "subject", "date", "state", "message_key", "message_params",
@@ -229,7 +227,7 @@ def _alerts(who, area: str, info: dict) -> tuple[list, list]:
     # slices), made of the rows and columns shown only.
     if not alerts.empty:
         alerts = alerts[(alerts.status == "open") & (alerts.state != "closed")]
-        if who.role == "city_manager" and area != info.get("city_code"):
+        if who.scope_kind != "district" and area != info.get("city_code"):
             alerts = alerts[alerts.district_code == area]
     open_ = [] if alerts.empty else alerts[[c for c in SHOWN_ALERT_FIELDS if c in alerts.columns]].to_dict("records")
     counts = Counter(a["severity"] for a in open_)
@@ -239,7 +237,7 @@ def _alerts(who, area: str, info: dict) -> tuple[list, list]:
     if not open_:
         return [head, html.Div(_("No records: no open alerts"), className="empty")], _outlook(open_)
     # Where first: the same rule fires in many districts, and the message alone does not say which.
-    shown = [(f"{_place(a, info)}{_(': ')}{message(a.get('message_key'), a.get('message_params'), a['message'])}",
+    shown = [(_("{place}: {message}").format(place=_place(a, info), message=message(a.get("message_key"), a.get("message_params"), a["message"])),
               a["severity"]) for a in open_[:8]]
     items = [html.Li(text, className=f"sev-{severity}") for text, severity in shown]
     # The ticker scrolls by half its length and starts over: a second copy makes the loop seamless
@@ -255,4 +253,4 @@ def _place(alert: dict, info: dict) -> str:
     code = alert.get("district_code")
     if code and code != info.get("city_code"):
         return label("district", code)
-    return info.get("city_name_en" if lang() == "en" else "city_name", info.get("city_name", ""))
+    return label("district", info.get("city_code"))

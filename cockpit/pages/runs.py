@@ -15,11 +15,11 @@ from dash.exceptions import PreventUpdate
 from cockpit import console, dagster_api
 from cockpit.components import button, confirmation, confirmation_toggle, data_grid, page, select, text_input
 from cockpit.context import ctx, guard
-from cockpit.i18n import _, columns, date_picker_text, label, t
-from warehouse.ops import settings
+from cockpit.i18n import N_, _, columns, date_picker_text, label
+from warehouse import settings
 
 PATH = "/runs"
-dash.register_page(__name__, path=PATH, name="运行管理", name_en="Pipeline runs", order=5)
+dash.register_page(__name__, path=PATH, name=N_("Pipeline runs"), order=5, allowed="launch_runs")
 COLUMNS = ["run_id", "job", "status", "launched_by", "started", "duration"]
 STEP_COLUMNS = ["step", "status", "started", "duration"]
 INSTIGATOR_COLUMNS = ["instigator", "kind", "switch", "when", "next_tick", "last_tick", "last_outcome"]
@@ -31,16 +31,14 @@ FINISHED = ("SUCCESS", "FAILURE", "CANCELED")
 # What each action asks before it is taken (the shared in-page confirmation, in the reader's
 # language; the backfill's question is its preview).
 QUESTIONS = {
-    "ru-refresh": ("确定立即运行每日刷新？", "Run the daily refresh now?"),
-    "ru-on": ("确定开启？", "Turn it on?"),
-    "ru-off": ("确定关闭？关闭后不再自动运行。", "Turn it off? It will not run by itself."),
-    "ru-time-set": ("确定修改每日刷新的时间？从下一次起按新时间运行。",
-                    "Change the daily refresh's time? It runs at the new time from its next tick."),
-    "ru-bf-cancel": ("确定取消该补算？未开始的日期不再计算，进行中的运行将被取消。",
-                     "Cancel this backfill? Days not started are dropped and its runs in progress are cancelled."),
-    "ru-from-failure": ("确定从失败的环节起重新执行？", "Re-execute from the failed step?"),
-    "ru-all-steps": ("确定重新执行全部环节？", "Re-execute every step?"),
-    "ru-cancel": ("确定取消这次运行？", "Cancel this run?"),
+    "ru-refresh": N_("Run the daily refresh now?"),
+    "ru-on": N_("Turn it on?"),
+    "ru-off": N_("Turn it off? It will not run by itself."),
+    "ru-time-set": N_("Change the daily refresh's time? It runs at the new time from its next tick."),
+    "ru-bf-cancel": N_("Cancel this backfill? Days not started are dropped and its runs in progress are cancelled."),
+    "ru-from-failure": N_("Re-execute from the failed step?"),
+    "ru-all-steps": N_("Re-execute every step?"),
+    "ru-cancel": N_("Cancel this run?"),
 }
 ACTIONS = {"ru-refresh": "refresh", "ru-backfill": "backfill", "ru-from-failure": "reexecute", "ru-all-steps": "reexecute",
            "ru-cancel": "cancel", "ru-on": "on", "ru-off": "off", "ru-bf-cancel": "backfill_cancel", "ru-time-set": "schedule_time"}
@@ -68,7 +66,7 @@ def layout(who) -> html.Div:
         ], className="toolbar"),
         html.Div([
             html.Span(_("Daily refresh at (HH:MM, China Standard Time): "), className="delta"),
-            text_input("ru-time", "06:30", value=settings.load(ctx().home.root)["daily_refresh_at"], debounce=True,
+            text_input("ru-time", "06:30", value=settings.saved(ctx().home.root)["daily_refresh_at"], debounce=True,
                        style={"width": "6em"}),
             button(_("Change the time"), "ru-time-set"),
         ], className="toolbar"),
@@ -191,7 +189,7 @@ def _run_detail(run_id: str | None) -> tuple:
     done = sum(1 for s in run.steps if s.status in ("SUCCESS", "FAILURE", "SKIPPED"))
     by = console.launchers([run.run])[run_id]
     parts = [
-        html.P(_("{job}: {run_state}; launched by {by}; started {console_when_run_run}; took {console_duration_run}").format(job=label('job', run.run.job), run_state=label('run_state', run.run.status), by=by, console_when_run_run=console.when(run.run.started), console_duration_run=console.duration(run.run.started, run.run.ended)), id="ru-summary"),
+        html.P(_("{job}: {run_state}; launched by {by}; started {started}; took {took}").format(job=label('job', run.run.job), run_state=label('run_state', run.run.status), by=by, started=console.when(run.run.started), took=console.duration(run.run.started, run.run.ended)), id="ru-summary"),
         html.Div([html.Progress(value=str(done), max=str(run.planned or 1), id="ru-progress", style={"width": "20em"}),
                   html.Span(_(" {done} of {planned} steps done").format(done=done, planned=run.planned))]),
     ]
@@ -201,7 +199,7 @@ def _run_detail(run_id: str | None) -> tuple:
         where = label("step", f.step) if f.step else _("the run itself (outside any step)")
         parts.append(html.Div([
             html.P(_("Failed at: {where}").format(where=where), id="ru-failed-step"),
-            html.P(_("Why: {console_plain_error}").format(console_plain_error=console.plain_error(f.message)), id="ru-why"),
+            html.P(_("Why: {error}").format(error=console.plain_error(f.message)), id="ru-why"),
             html.Details([html.Summary(_("Details (the error and its traceback)")),
                           html.Pre(f"{f.message}\n\n{f.traceback}", className="traceback")]),
         ], className="run-failure"))
@@ -226,7 +224,7 @@ def ask(*args):
         if days is None:
             return None, "", _("Choose the first and last day to backfill.")
         return {"button": button}, console.backfill_preview(*days) + _(" Launch it?"), ""
-    return {"button": button}, t(*QUESTIONS[button]), ""
+    return {"button": button}, _(QUESTIONS[button]), ""
 
 
 confirmation_toggle("ru", PATH, "ru-result")
@@ -264,7 +262,7 @@ def act(*args):
             if action == "cancel":
                 dagster_api.cancel_run(run.run.run_id)
                 console.record(who, action, f"run {run.run.run_id}")
-                return _("Asked run {run_id_8} to stop").format(run_id_8=run_id[:8]), dash.no_update
+                return _("Asked run {run} to stop").format(run=run_id[:8]), dash.no_update
             from_failure = button == "ru-from-failure"
             new = dagster_api.reexecute(run.run.run_id, from_failure)
             console.record(who, action, f"run {new}")

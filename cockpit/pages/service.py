@@ -8,10 +8,11 @@ from dash import Input, Output, callback, dcc, html
 from cockpit import data
 from cockpit.components import data_grid, page
 from cockpit.context import guard
-from cockpit.i18n import _, columns, label
+from cockpit.i18n import N_, _, columns, label
 
 PATH = "/service"
-dash.register_page(__name__, path=PATH, name="市民诉求", name_en="Citizens' requests", order=1)
+dash.register_page(__name__, path=PATH, name=N_("Citizens' requests"), order=1,
+                   allowed="see_requests")
 OVERDUE = ["ticket_no", "district", "category", "handler", "created_at", "due_at", "days_overdue"]
 HANDLERS = ["handler", "on_time_rate", "overdue"]
 
@@ -32,9 +33,9 @@ def layout(who) -> html.Div:
 def render(_unused):
     who = guard(PATH)
     tickets = data.overdue_tickets_for(who)
-    if who.role == "district_manager":
+    if who.scope_kind == "district":
         scope = _("Requests in {district}").format(district=label('district', who.scope))
-    elif who.role == "steward":
+    elif who.scope_kind == "department":
         scope = _("Requests handled by {owner}").format(owner=label('owner', who.scope))
     else:
         scope = _("Requests across the city")

@@ -18,11 +18,11 @@ from cockpit import data
 from cockpit.components import TRACE_PATH, data_grid, page, select
 from cockpit.context import guard
 from cockpit.fan import threshold_lines
-from cockpit.i18n import _, columns, figure_layout, graph_config, label, lang, t
+from cockpit.i18n import N_, _, columns, either, figure_layout, graph_config, label
 from cockpit.timetravel import parse_day
 
 PATH = TRACE_PATH
-dash.register_page(__name__, path=PATH, name="溯源", name_en="Trace", order=2)
+dash.register_page(__name__, path=PATH, name=N_("Trace"), order=2, allowed="explore_indicators")
 SOURCE_COLUMNS = ["department", "feed", "file_name", "business_date", "arrived_at", "status", "rows_that_day",
                   "rows_read", "rows_accepted", "rows_rejected"]
 
@@ -32,8 +32,8 @@ def _areas(who) -> list[dict]:
     info = data.info()
     city = info.get("city_code", "")
     ds = data.districts()
-    options = [{"label": _("{info_get_city_name_e} (whole city)").format(info_get_city_name=info.get('city_name', ''), info_get_city_name_e=info.get('city_name_en', '')), "value": city}] + [
-        {"label": t(n, e), "value": c} for c, n, e in zip(ds.district_code, ds.name, ds.name_en)]
+    options = [{"label": _("{city} (whole city)").format(city=label("district", city)), "value": city}] + [
+        {"label": label("district", c), "value": c} for c in ds.district_code]
     return [o for o in options if who.district_filter([o["value"]], city)]
 
 
@@ -52,14 +52,14 @@ def layout(who, area: str | None = None, indicator: str | None = None, day: str 
     areas = _areas(who)
     cat = data.catalog()
     allowed = {o["value"] for o in areas}
-    area = area if area in allowed else (who.scope if who.role == "district_manager" else data.info().get("city_code", ""))
+    area = area if area in allowed else (who.scope if who.scope_kind == "district" else data.info().get("city_code", ""))
     indicator = indicator if indicator in set(cat.indicator_id) else "svc.requests"
     day = _day(data.history(indicator, area), day)
     return html.Div([
         html.H3(id="tr-path", className="trace-path"),
         html.Div([
             select("tr-area", areas, value=area, className="picker"),
-            select("tr-ind", [{"label": t(r.name_zh, r.name_en), "value": r.indicator_id} for r in cat.itertuples()],
+            select("tr-ind", [{"label": label("indicator", r.indicator_id), "value": r.indicator_id} for r in cat.itertuples()],
                    value=indicator, className="picker"),
             dcc.DatePickerSingle(id="tr-day", date=day, display_format="YYYY-MM-DD", className="trace-day",
                                  month_format=_("MMMM YYYY"), first_day_of_week=1, clearable=False,
@@ -97,12 +97,12 @@ def _definition(entry) -> list:
     """What the indicator means, who owns it, its target and thresholds."""
     better = _("higher is better") if entry.direction == "higher" else _("lower is better")
     facts = [_("Owner: {department}").format(department=label('department', entry.owner)), better]
-    for key, zh, en in (("target", "目标", "target"), ("warn", "预警线", "warning at"), ("critical", "警戒线", "critical at")):
+    for key, words in (("target", N_("target")), ("warn", N_("warning at")), ("critical", N_("critical at"))):
         value = getattr(entry, key)
         if value is not None and value == value:
-            facts.append(f"{t(zh, en)} {_number(value, entry.unit)}")
-    return [html.B(f"{t(entry.name_zh, entry.name_en)}{_(' (')}{label('unit', entry.unit)}{_(')')}"),
-            html.P(t(getattr(entry, "definition_zh", None) or "", entry.definition)),
+            facts.append(f"{_(words)} {_number(value, entry.unit)}")
+    return [html.B(_("{name} ({unit})").format(name=label("indicator", entry.indicator_id), unit=label("unit", entry.unit))),
+            html.P(either(getattr(entry, "definition_zh", None), entry.definition)),
             html.Div(_(" · ").join(facts), className="delta")]
 
 
@@ -149,8 +149,8 @@ def render(area, indicator, day):
     info = data.info()
     city = info.get("city_code", "")
     area_name = next((o["label"] for o in _areas(who) if o["value"] == area), "")
-    city_name = info.get("city_name_en" if lang() == "en" else "city_name", "")
-    crumbs = [city_name] + ([area_name] if area != city else []) + [t(entry.name_zh, entry.name_en)] + ([day] if day else [])
+    city_name = label("district", city)
+    crumbs = [city_name] + ([area_name] if area != city else []) + [label("indicator", entry.indicator_id)] + ([day] if day else [])
     if day is None:
         return " › ".join(crumbs), _definition(entry), _history(hist, entry, "", area_name), \
             _("No records: this indicator has no values here yet"), []

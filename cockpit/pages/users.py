@@ -11,11 +11,11 @@ from dash import Input, Output, State, callback, html
 from cockpit.auth import UserRefused, add_user, check_user, scopes_for
 from cockpit.components import button, confirmation, confirmation_toggle, data_grid, page, scope_name, select, text_input
 from cockpit.context import ctx, guard
-from cockpit.i18n import _, columns, label, t
-from cockpit.roles import ROLES, SCOPED
+from cockpit.i18n import N_, _, columns, label
+from cockpit.roles import REGISTRY, role_of
 
 PATH = "/users"
-dash.register_page(__name__, path=PATH, name="用户管理", name_en="Users", order=6)
+dash.register_page(__name__, path=PATH, name=N_("Users"), order=6, allowed="manage_users")
 COLUMNS = ["username", "role", "scope", "created_at", "disabled"]
 ACTIONS = {"us-save": "save", "us-disable": "disable", "us-enable": "enable"}
 
@@ -30,7 +30,7 @@ def layout(who) -> html.Div:
         html.H3(_("Add or update a user")),
         html.Div([
             text_input("us-name", _("User name")),
-            select("us-role", [{"label": t(*ROLES[r]), "value": r} for r in ROLES], placeholder=_("Role"),
+            select("us-role", [{"label": label("role", r), "value": r} for r in REGISTRY], placeholder=_("Role"),
                    style={"minWidth": "14rem"}),
             # Names, never codes: the districts or departments the chosen role may be limited to.
             select("us-scope", placeholder=_("Scope (district or department)"), disabled=True,
@@ -78,7 +78,7 @@ def _problem(who, action: str, name, role, scope, id_number, password, selected)
         try:
             check_user(name, password or "", role or "", scope, id_number)
         except UserRefused as e:
-            return _("Not saved: {e_words_1}").format(e_words_0=e.words[0], e_words_1=e.words[1])
+            return _("Not saved: {reason}").format(reason=e.words())
         return None
     target = _chosen(selected)
     if target is None or ctx().store.user(target) is None:
@@ -98,7 +98,8 @@ def _chosen(selected) -> str | None:
 
 
 def _form(name, role, scope, id_number):
-    return (name or "").strip(), role, (scope or None) if role in SCOPED else None, (id_number or "").strip() or None
+    entry = role_of(role)
+    return (name or "").strip(), role, (scope or None) if entry and entry.listed_scope else None, (id_number or "").strip() or None
 
 
 @callback(Output("us-pending", "data"), Output("us-modal-text", "children"), Output("us-hint", "children"),
@@ -115,12 +116,12 @@ def ask(_s, _d, _e, name, role, scope, id_number, password, selected):
         return None, "", problem
     if action == "save":
         exists = ctx().store.user(name) is not None
-        where = f"（{scope_name(scope)}）" if scope else ""
-        text = t(f"{'更新' if exists else '新增'}用户 {name}，角色：{label('role', role)}{where}？",
-                 f"{'Update' if exists else 'Add'} user {name} as {label('role', role)}{' (' + scope_name(scope) + ')' if scope else ''}?")
+        where = _(" ({scope})").format(scope=scope_name(scope)) if scope else ""
+        question = _("Update user {name} as {role}{where}?") if exists else _("Add user {name} as {role}{where}?")
+        text = question.format(name=name, role=label("role", role), where=where)
         return {"action": action, "name": name}, text, ""
     target = _chosen(selected)
-    text = t(f"{'停用' if action == 'disable' else '启用'}用户 {target}？", f"{action.capitalize()} user {target}?")
+    text = (_("Disable user {target}?") if action == "disable" else _("Enable user {target}?")).format(target=target)
     return {"action": action, "name": target}, text, ""
 
 
@@ -151,5 +152,5 @@ def change(_unused, pending, name, role, scope, id_number, password, selected):
         return _("Saved user {name}").format(name=name), ""
     ctx().store.set_disabled(target, action == "disable")
     _log(who, f"user_{action}d", target)
-    return t(f"已{'停用' if action == 'disable' else '启用'} {target}", f"{'Disabled' if action == 'disable' else 'Enabled'} {target}"), \
+    return (_("Disabled {target}") if action == "disable" else _("Enabled {target}")).format(target=target), \
         dash.no_update

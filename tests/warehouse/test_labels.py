@@ -12,7 +12,7 @@ import duckdb
 import pytest
 from test_marts import _run
 
-from warehouse.contract import labels
+from warehouse.contract import labels, translations
 from warehouse.contract.city import load_city
 from warehouse.contract.feeds import (
     FEEDS,
@@ -23,8 +23,8 @@ from warehouse.contract.feeds import (
     STEWARD_DEPARTMENTS,
     UNKNOWN_FEED,
 )
-from warehouse.marts.alerts import ALERTS_DDL
-from warehouse.marts.indicators.compute import catalog
+from warehouse.ingest.schema import connect
+from warehouse.marts.indicators.catalog import catalog
 from warehouse.marts.score import compute_scores
 from warehouse.ops import alert_loop
 
@@ -51,7 +51,7 @@ def _finding_rules() -> set[str]:
 def test_every_contract_code_has_both_names() -> None:
     from dagster import DagsterRunStatus
 
-    from cockpit.roles import PAGES
+    from cockpit.roles import REGISTRY
     from pipelines.definitions import defs
 
     city = load_city()
@@ -72,15 +72,11 @@ def test_every_contract_code_has_both_names() -> None:
         "owner_kind": set(alert_loop.OWNER_KINDS),
         "delivery_status": {"accepted", "partial", "rejected", "superseded"},
         "ticket_status": {"open", "closed"},
-        "role": {r for roles in PAGES.values() for r in roles},
-        "job": {j.name for j in defs.resolve_all_job_defs()},
+        "role": set(REGISTRY),
         "run_state": {s.value for s in DagsterRunStatus},
         "unit": {i.unit for i in catalog()},
         "indicator": {i.id for i in catalog()},
         "category": set(REQUEST_CATEGORIES),
-        "step": {n.name for j in defs.resolve_all_job_defs() if j.name in ("daily_refresh", "indicators_refresh")
-                 for n in j.graph.nodes},
-        "instigator": {s.name for s in defs.schedules} | {s.name for s in defs.sensors},
         "timezone": {s.execution_timezone for s in defs.schedules},
     }
     for kind, codes in expected.items():
@@ -88,8 +84,8 @@ def test_every_contract_code_has_both_names() -> None:
         for code in codes:
             _named(kind, code)
     for code, reason in labels.REASONS.items():
-        for pair in (reason.means, reason.fix):
-            assert pair[0] and pair[1] and not CJK.search(pair[1]), code
+        for pair in ((reason.means_in("zh"), reason.means), (reason.fix_in("zh"), reason.fix)):
+            assert pair[0] and pair[1] and not CJK.search(pair[1]) and CJK.search(pair[0]), code
             # In Chinese only the names of formats and encodings stay Latin.
             assert set(LATIN_WORD.findall(pair[0])) <= {"JSON", "UTF", "GB"}, (code, pair[0])
     # District names in English are their pinyin, never the Chinese.
@@ -108,7 +104,9 @@ def test_indicator_definitions_name_departments_rather_than_their_codes() -> Non
 
 
 def test_message_templates_use_the_same_fields_in_both_languages() -> None:
-    for key, (zh, en) in labels.MESSAGES.items():
+    for key, en in labels.MESSAGES.items():
+        zh = translations.pgettext("message", en, "zh")
+        assert zh != en, key  # translated in the catalog
         fields = [{f for _, f, _, _ in string.Formatter().parse(text) if f} for text in (zh, en)]
         # Only a parser's own (English) detail, or a unit English does without, may be left out.
         assert fields[0] ^ fields[1] <= {"detail", "unit"}, key
@@ -133,7 +131,7 @@ CODE_COLUMNS = [
     ("ingest.deliveries", "status", "delivery_status"), ("ingest.deliveries", "reason", "reason"),
     ("ingest.rejections", "reason", "reason"),
     ("marts.alerts", "rule_id", "rule"), ("marts.alerts", "severity", "severity"), ("marts.alerts", "status", "alert_status"),
-    ("marts.alerts", "district_code", "district"), ("marts.alerts", "owner_scope", "owner"), ("marts.alerts", "owner_role", "role"),
+    ("marts.alerts", "district_code", "district"), ("marts.alerts", "owner_scope", "owner"), ("marts.alerts", "owner_kind", "owner_kind"),
     ("quality.findings", "rule", "finding"), ("quality.findings", "owner_department", "department"),
     ("service.tickets", "status", "ticket_status"), ("service.tickets", "handler", "owner"),
     ("service.tickets", "category", "category"), ("service.tickets", "district_code", "district"),
@@ -179,10 +177,15 @@ def test_older_warehouses_gain_the_message_columns(tmp_path: Path) -> None:
         resolved_at TIMESTAMP, acknowledged_at TIMESTAMP, acknowledged_by VARCHAR, ack_comment VARCHAR)""")
     con.execute("""INSERT INTO marts.alerts VALUES ('a', 'feed_missing', 'warning', DATE '2026-11-20', '330100', 'psb/household_events',
                    'open', '公安局「household_events」… (psb/household_events …)', 'steward', 'psb', now(), now(), NULL, NULL, NULL, NULL)""")
-    con.execute(ALERTS_DDL)
-    con.execute(ALERTS_DDL)  # idempotent
+    con.close()
+    connect(tmp_path / "old.duckdb").close()  # the warehouse's migrations, once
+    con = connect(tmp_path / "old.duckdb")
     row = con.execute("SELECT message_key, message_params, message FROM marts.alerts").fetchone()
     assert row[0] is None and row[1] is None and row[2].startswith("公安局")
+    # The owner named by a cockpit role then is named by its kind now.
+    assert con.execute("SELECT owner_kind, owner_scope FROM marts.alerts").fetchone() == ("department", "psb")
+    assert "owner_role" not in {c for (c,) in con.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_name = 'alerts'").fetchall()}
     # An old row without a template is shown as it was stored.
     assert labels.render(row[0], row[1], "en", fallback=row[2]) == row[2]
 

@@ -15,7 +15,7 @@ fails on a phrase without its translation and on a translation nothing uses.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 from babel.messages.pofile import read_po
@@ -31,7 +31,7 @@ def catalog_path(lang: str) -> Path:
     return LOCALE_DIR / CATALOGS[lang] / "LC_MESSAGES" / f"{DOMAIN}.po"
 
 
-@lru_cache(maxsize=None)
+@cache
 def _translations(lang: str) -> dict[tuple[str | None, str], str]:
     """(context, English) -> translation, of the entries translated and not marked fuzzy."""
     if lang not in CATALOGS:
