@@ -80,3 +80,27 @@ def test_no_words_in_two_languages_in_the_cockpits_code() -> None:
                 assert node.func.id != "t", f"{path}:{node.lineno}: t(zh, en); write _('English') instead"
             if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings:
                 assert not CJK.search(node.value) or node.value == "中文", f"{path}:{node.lineno}: {node.value!r}"
+
+
+def _own_scope(fn: ast.AST):
+    """The nodes of a function's own scope (not of the comprehensions and functions inside it)."""
+    stack = list(ast.iter_child_nodes(fn))
+    while stack:
+        node = stack.pop()
+        yield node
+        if not isinstance(node, (ast.FunctionDef, ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)):
+            stack.extend(ast.iter_child_nodes(node))
+
+
+def test_no_function_hides_the_translation_function() -> None:
+    """A callback parameter or a variable named ``_`` would make ``_("…")`` in the same function
+    call it instead of translating (Dash callbacks often name an unused input ``_``)."""
+    for path in sorted((ROOT / "cockpit").rglob("*.py")):
+        for fn in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(fn, (ast.FunctionDef, ast.Lambda)):
+                continue
+            args = fn.args
+            bound = any(a.arg == "_" for a in [*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg] if a)
+            bound |= any(isinstance(n, ast.Name) and n.id == "_" and isinstance(n.ctx, ast.Store) for n in _own_scope(fn))
+            calls = any(isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == "_" for n in ast.walk(fn))
+            assert not (bound and calls), f"{path}:{fn.lineno}: '_' is bound here and called as the translation"
