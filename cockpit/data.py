@@ -53,8 +53,9 @@ def per_snapshot(name: str, args: tuple, compute: Callable[[], T]) -> T:
 
 
 # The text of each query is written in the code: which tables it reads is parsed once, with
-# DuckDB's own parser (no binding: no snapshot needed), on a connection of its own.
-_PARSER = duckdb.connect()
+# DuckDB's own parser (no binding: no snapshot needed), on an in-memory connection of its own,
+# opened when first needed (in the serving process, never before a fork).
+_PARSER: list[duckdb.DuckDBPyConnection] = []
 _PARSER_LOCK = threading.Lock()
 
 
@@ -62,7 +63,9 @@ _PARSER_LOCK = threading.Lock()
 def tables_read(sql: str) -> frozenset[str]:
     """The tables (and views) a query reads, its own common table expressions left out."""
     with _PARSER_LOCK:
-        tree = json.loads(_PARSER.execute("SELECT json_serialize_sql(?)", [sql]).fetchone()[0])
+        if not _PARSER:
+            _PARSER.append(duckdb.connect())
+        tree = json.loads(_PARSER[0].execute("SELECT json_serialize_sql(?)", [sql]).fetchone()[0])
     if tree.get("error"):
         raise ValueError(f"cannot parse query: {tree.get('error_message')}")
     tables: set[str] = set()
