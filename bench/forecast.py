@@ -50,7 +50,7 @@ from citybrain.synth.world import SCALES  # noqa: E402
 from warehouse.contract.workdays import is_workday  # noqa: E402
 from warehouse.ingest.schema import connect  # noqa: E402
 from warehouse.marts import forecasts as fc  # noqa: E402
-from warehouse.marts.indicators.compute import catalog  # noqa: E402
+from warehouse.marts.indicators.catalog import catalog  # noqa: E402
 
 CLI = [str(Path(sys.executable).with_name("citybrain"))]
 STEP = 7
@@ -126,7 +126,7 @@ def city_scale_cost(series: list[fc.Series], as_of: dt.datetime, warehouse: Path
     more of, the day's deviation from that rate by the square root (a count's noise grows as
     the root of its rate). Ratios stay as they are."""
     shaped = duckdb.connect(str(folder / "city-shaped.duckdb"))  # only what the forecast step reads
-    shaped.execute(f"ATTACH '{warehouse}' AS src (READ_ONLY)")
+    shaped.execute("ATTACH ? AS src (READ_ONLY)", [str(warehouse)])
     table_rows, table_days = shaped.execute("SELECT count(*), count(DISTINCT date) FROM src.marts.indicator_values").fetchone()
     read = sum(int((~np.isnan(s.values)).sum()) for s in series)
     longest = max(len(s.values) for s in series)
@@ -152,6 +152,8 @@ def city_scale_cost(series: list[fc.Series], as_of: dt.datetime, warehouse: Path
         UNION ALL BY NAME
         SELECT v.* REPLACE (v.date - INTERVAL 182 DAY AS date) FROM v, first WHERE v.date - INTERVAL 182 DAY < first.d""")
     shaped.unregister("cb_factors")
+    # The table the step writes, shaped as the warehouse's migrations made it.
+    shaped.execute("CREATE OR REPLACE TABLE marts.forecasts AS SELECT * FROM src.marts.forecasts LIMIT 0")
     issued_on = fc.last_complete_day(shaped, as_of)
     city_series = fc.load_series(shaped, issued_on)
     print(f"  a city-shaped table: {len(city_series)} series, {max(len(s.values) for s in city_series)} days each at most, "

@@ -23,12 +23,6 @@ from warehouse.ops.alert_loop import LoopState, states
 T = TypeVar("T")
 log = logging.getLogger("citybrain.cockpit")
 
-# The overview's cards, in this order: how the city serves its people (12345) first.
-KPIS = ["svc.requests", "svc.on_time_rate", "svc.satisfaction", "svc.backlog", "svc.overdue",
-        "pop.registered", "pop.births", "pop.deaths", "le.active", "le.new", "cert.valid", "cert.usage",
-        "gov.rejection_rate", "gov.on_time_rate"]
-
-
 def _pinned():
     """The snapshot this request reads and its cursor: one per request, so a page never mixes
     two refreshes even if one publishes meanwhile; the chosen past day's when the reader
@@ -133,12 +127,13 @@ def catalog() -> pd.DataFrame:
 
 
 def kpis(area: str) -> pd.DataFrame:
-    """Latest value of each key indicator for one area (city-wide ones for the city), the
-    value a week before, and the last 30 days for a sparkline."""
+    """Latest value of each key indicator (those the catalog gives a card on the overview, in
+    its order) for one area (city-wide ones for the city), the value a week before, and the
+    last 30 days for a sparkline."""
     city = info().get("city_code", "")
     return _shared("kpis",
-        """WITH c AS (SELECT *, CASE WHEN scope = 'city' THEN ? ELSE ? END AS area, list_position(?, indicator_id) AS position
-                      FROM indicator_catalog WHERE indicator_id IN (SELECT unnest(?))),
+        """WITH c AS (SELECT *, CASE WHEN scope = 'city' THEN ? ELSE ? END AS area, overview AS position
+                      FROM indicator_catalog WHERE overview IS NOT NULL),
                 v AS (SELECT v.* FROM indicator_values v JOIN c ON c.indicator_id = v.indicator_id AND v.district_code = c.area),
                 last AS (SELECT max(date) AS d FROM v)
            SELECT c.position, c.indicator_id, c.name_zh, c.name_en, c.unit, c.direction, c.area, cur.value, prev.value AS week_before,
@@ -148,7 +143,7 @@ def kpis(area: str) -> pd.DataFrame:
            LEFT JOIN v prev ON prev.indicator_id = c.indicator_id AND prev.date = (SELECT d FROM last) - 7
            LEFT JOIN v h ON h.indicator_id = c.indicator_id AND h.date > (SELECT d FROM last) - 30
            GROUP BY ALL ORDER BY c.position""",
-        (city, area, tuple(KPIS), tuple(KPIS)),
+        (city, area),
     )
 
 
@@ -156,10 +151,10 @@ def requests_by_category(area: str, days: int = 7) -> pd.DataFrame:
     """Citizens' requests of the last ``days`` days of data by category, most first."""
     return _shared("requests_by_category",
         """WITH last AS (SELECT max(date) AS d FROM indicator_values WHERE indicator_id = 'svc.requests')
-           SELECT substr(indicator_id, length('svc.requests.') + 1) AS category, sum(value) AS requests
-           FROM indicator_values
-           WHERE indicator_id LIKE 'svc.requests.%' AND district_code = ? AND date > (SELECT d FROM last) - ?
-           GROUP BY ALL HAVING sum(value) > 0 ORDER BY requests DESC""",
+           SELECT c.dimensions['category'] AS category, sum(v.value) AS requests
+           FROM indicator_values v JOIN indicator_catalog c USING (indicator_id)
+           WHERE c.template = 'svc.requests.{code}' AND v.district_code = ? AND v.date > (SELECT d FROM last) - ?
+           GROUP BY ALL HAVING sum(v.value) > 0 ORDER BY requests DESC""",
         (area, days),
     )
 
@@ -260,11 +255,11 @@ def forecasts(indicators: list[str], areas: list[str]) -> pd.DataFrame:
 
 def deliveries_for(who: Principal) -> pd.DataFrame:
     """A steward's own department's deliveries; every department's for auditors (no row contents)."""
-    if who.role == "steward":
+    if not who.can("see_feed_health"):
+        return pd.DataFrame()
+    if who.scope_kind == "department":
         return _shared("deliveries_for", "SELECT * FROM deliveries WHERE department = ? ORDER BY delivery_id DESC", (who.scope,))
-    if who.role == "auditor":
-        return _shared("deliveries_for", "SELECT * FROM deliveries ORDER BY delivery_id DESC")
-    return pd.DataFrame()
+    return _shared("deliveries_for", "SELECT * FROM deliveries ORDER BY delivery_id DESC")
 
 
 def deliveries_by_id(ids: list[int]) -> dict[int, tuple[str, str, str]]:
@@ -278,12 +273,12 @@ def deliveries_by_id(ids: list[int]) -> dict[int, tuple[str, str, str]]:
 
 def _department_of(who: Principal) -> str | None:
     """The department a steward is limited to (None: every department, for auditors)."""
-    return who.scope if who.role == "steward" else None
+    return who.scope if who.scope_kind == "department" else None
 
 
 def feed_days_for(who: Principal) -> pd.DataFrame:
     """Timeliness per feed and business date: a steward's own feeds, every feed for auditors."""
-    if who.role not in ("steward", "auditor"):
+    if not who.can("see_feed_health"):
         return pd.DataFrame()
     dept = _department_of(who)
     return _shared("feed_days_for", "SELECT * FROM feed_days WHERE ? IS NULL OR department = ? ORDER BY department, feed, business_date", (dept, dept))
@@ -291,7 +286,7 @@ def feed_days_for(who: Principal) -> pd.DataFrame:
 
 def findings_for(who: Principal) -> pd.DataFrame:
     """Cross-department findings (counts, no persons) a steward's department owns; all for auditors."""
-    if who.role not in ("steward", "auditor"):
+    if not who.can("see_feed_health"):
         return pd.DataFrame()
     dept = _department_of(who)
     return _shared("findings_for", """SELECT rule, owner_department, CAST(sum(findings) AS BIGINT) AS findings, min(since) AS since FROM findings_summary
@@ -299,7 +294,7 @@ def findings_for(who: Principal) -> pd.DataFrame:
 
 
 def rejection_reasons_for(who: Principal) -> pd.DataFrame:
-    if who.role not in ("steward", "auditor"):
+    if not who.can("see_feed_health"):
         return pd.DataFrame()
     dept = _department_of(who)
     return _shared("rejection_reasons_for",
@@ -311,7 +306,7 @@ def rejection_reasons_for(who: Principal) -> pd.DataFrame:
 
 def rejected_rows_for(who: Principal, delivery_id: int) -> pd.DataFrame:
     """The rejected rows of one delivery, only for a steward of the department that delivered it."""
-    if who.role != "steward":
+    if not who.can("see_rejected_rows") or who.scope_kind != "department":
         return pd.DataFrame()
     rows = _df("rejected_rows_for",
         """SELECT r.line_number, string_agg(j.reason || coalesce(':' || j.column_name, ''), ', ' ORDER BY j.reason) AS reasons, r.raw
@@ -326,14 +321,14 @@ def overdue_tickets_for(who: Principal) -> pd.DataFrame:
     """Open requests past their due time on the snapshot's clock, in ``who``'s scope: a district
     manager's own district, a steward's own department as handler (the hotline's steward: every
     one), the whole city for city managers. The snapshot holds no caller, so none can leak."""
-    if who.role == "district_manager":
-        where, args = "district_code = ?", (who.scope,)
-    elif who.role == "steward":
-        where, args = ("TRUE", ()) if who.scope == "hotline" else ("handler = ?", (who.scope,))
-    elif who.role == "city_manager":
-        where, args = "TRUE", ()
-    else:
+    if not who.can("see_requests"):
         return pd.DataFrame()
+    if who.scope_kind == "district":
+        where, args = "district_code = ?", (who.scope,)
+    elif who.scope_kind == "department":
+        where, args = ("TRUE", ()) if who.scope == "hotline" else ("handler = ?", (who.scope,))
+    else:
+        where, args = "TRUE", ()
     as_of = info().get("as_of")
     return _shared("overdue_tickets_for",
         f"""SELECT *, date_diff('day', due_at, CAST(? AS TIMESTAMP)) AS days_overdue FROM open_tickets
@@ -347,18 +342,22 @@ def handler_performance(who: Principal) -> pd.DataFrame:
     the last day (city-wide aggregates); a department's steward sees its own line only."""
     df = _shared("handler_performance",
         """WITH last AS (SELECT max(date) AS d FROM indicator_values WHERE indicator_id = 'svc.on_time_rate'),
-                r AS (SELECT substr(indicator_id, length('svc.on_time_rate.') + 1) AS handler,
-                             sum(numerator) / nullif(sum(denominator), 0) AS on_time_rate
-                      FROM indicator_values WHERE indicator_id LIKE 'svc.on_time_rate.%' AND district_code = ?
+                -- Each handler's indicators by the catalog's handler dimension.
+                h AS (SELECT indicator_id, template, dimensions['handler'] AS handler FROM indicator_catalog
+                      WHERE template IN ('svc.on_time_rate.{code}', 'svc.overdue.{code}')),
+                r AS (SELECT h.handler, sum(numerator) / nullif(sum(denominator), 0) AS on_time_rate
+                      FROM indicator_values v JOIN h USING (indicator_id)
+                      WHERE h.template = 'svc.on_time_rate.{code}' AND district_code = ?
                         AND date > (SELECT d FROM last) - 30 GROUP BY 1),
-                o AS (SELECT substr(indicator_id, length('svc.overdue.') + 1) AS handler, value AS overdue
-                      FROM indicator_values WHERE indicator_id LIKE 'svc.overdue.%' AND district_code = ?
+                o AS (SELECT h.handler, value AS overdue
+                      FROM indicator_values v JOIN h USING (indicator_id)
+                      WHERE h.template = 'svc.overdue.{code}' AND district_code = ?
                         AND date = (SELECT d FROM last))
            SELECT r.handler, r.on_time_rate, coalesce(o.overdue, 0) AS overdue
            FROM r LEFT JOIN o USING (handler) ORDER BY r.on_time_rate NULLS LAST, r.handler""",
         (info().get("city_code", ""),) * 2,
     )
-    if who.role == "steward" and who.scope != "hotline" and not df.empty:
+    if who.scope_kind == "department" and who.scope != "hotline" and not df.empty:
         return df[df.handler == who.scope]
     return df
 

@@ -23,7 +23,8 @@ from warehouse.ingest.deliveries import ingest_landing
 from warehouse.ingest.schema import connect
 from warehouse.libraries.build import build_all
 from warehouse.marts.alerts import evaluate
-from warehouse.marts.indicators.compute import catalog, refresh
+from warehouse.marts.indicators.catalog import catalog
+from warehouse.marts.indicators.compute import refresh
 from warehouse.marts.open_data import BASE, export
 from warehouse.serving.publish import current, list_snapshots, publish
 from warehouse.serving.snapshot import Snapshot
@@ -515,9 +516,10 @@ def test_service_indicators_match_an_independent_computation(tiny) -> None:
 
 
 def test_every_handler_category_and_department_has_its_indicators() -> None:
-    """Catalog templates ("each") expand over the contract's code lists: nothing missing, nothing extra."""
+    """Catalog templates (a dimension of "{code}") expand over the contract's code lists: nothing missing,
+    nothing extra, each with its dimension."""
     from warehouse.contract.feeds import DEPARTMENTS, FEEDS, REQUEST_HANDLERS
-    from warehouse.marts.indicators.compute import catalog
+    from warehouse.marts.indicators.catalog import catalog
 
     ids = [i.id for i in catalog()]
     assert len(ids) == len(set(ids))
@@ -530,11 +532,14 @@ def test_every_handler_category_and_department_has_its_indicators() -> None:
     assert by_id["gov.on_time_rate.hotline"].name_zh.endswith(DEPARTMENTS["hotline"][0])
     assert by_id["svc.overdue_share.urban"].params == {"handler": "urban", "category": "*", "overdue": "share"}
     assert by_id["svc.overdue_share.urban"].owner == "urban"
+    assert by_id["svc.overdue_share.urban"].dimensions == {"handler": "urban"}
+    assert by_id["svc.requests.traffic"].dimensions == {"category": "traffic"}
+    assert by_id["gov.on_time_rate.hotline"].dimensions == {"department": "hotline"}
 
 
 def test_vitality_rates_and_both_scores_match_an_independent_computation(tiny) -> None:
     home, con = tiny
-    from warehouse.marts.indicators.compute import catalog
+    from warehouse.marts.indicators.catalog import catalog
     from warehouse.marts.score import compute_scores
 
     days = sorted({d["business_date"] for d in truth_deliveries(home)})
@@ -587,10 +592,10 @@ def test_a_handlers_overdue_backlog_alerts_that_departments_steward(tiny, tmp_pa
                  "('svc.overdue_share.local', ?, ?, 0.2, 8, 40)", [last, CITY, last, CITY])
     evaluate(copy, AS_OF)
     owners = {r[0]: r[1:] for r in copy.execute(
-        "SELECT rule_id, severity, owner_role, owner_scope FROM marts.alerts WHERE rule_id LIKE 'threshold:svc.overdue_share.%' AND date = ?",
+        "SELECT rule_id, severity, owner_kind, owner_scope FROM marts.alerts WHERE rule_id LIKE 'threshold:svc.overdue_share.%' AND date = ?",
         [last]).fetchall()}
-    assert owners["threshold:svc.overdue_share.urban"] == ("critical", "steward", "urban")
-    assert owners["threshold:svc.overdue_share.local"] == ("warning", "city_manager", None)
+    assert owners["threshold:svc.overdue_share.urban"] == ("critical", "department", "urban")
+    assert owners["threshold:svc.overdue_share.local"] == ("warning", "city", None)
 
 
 def test_a_late_step_on_an_old_ticket_recomputes_from_its_own_day_only(tiny_city: Path, tmp_path: Path) -> None:
@@ -747,7 +752,7 @@ def test_a_refresh_forecasts_every_marked_indicator_and_district_two_weeks_ahead
     from helpers import refreshed_copy
 
     from warehouse.marts.forecasts import HORIZON
-    from warehouse.marts.indicators.compute import catalog
+    from warehouse.marts.indicators.catalog import catalog
 
     home = refreshed_copy(tiny_city, tmp_path / "h")
     con = duckdb.connect(str(home / "warehouse.duckdb"), read_only=True)

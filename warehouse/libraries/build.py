@@ -28,6 +28,18 @@ LIBRARIES: dict[str, Library] = {
 for _i, _lib in enumerate(LIBRARIES.values()):
     assert set(_lib.after) <= set(list(LIBRARIES)[:_i]), f"{_lib.name} is listed before a library it reads"
 
+_MODELS = {m.table: m for lib in LIBRARIES.values() for m in lib.models}
+
+
+def feeds_behind(name: str) -> tuple[str, ...]:
+    """The contract feeds (``department/feed``) a feed or a library table is made from: a feed
+    is its own; a library table, those of what its model ``reads``, followed through the
+    library tables it reads. Raises KeyError for a name that is neither."""
+    if name in FEEDS_BY_ID:
+        return (name,)
+    return tuple(dict.fromkeys(f for r in _MODELS[name].reads for f in feeds_behind(r)))
+
+
 # Days public security has to record a death that health reported (死亡未销户).
 DEATH_GRACE_DAYS = 30
 
@@ -56,11 +68,17 @@ class BuildResult:
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
-    """Create the libraries' tables and views if missing."""
-    con.execute(_sql("schema.sql"))
+    """Create the ``live_<feed>`` views a library has not got yet (one read when all exist).
+
+    The libraries' tables are the warehouse's migrations (``warehouse/migrations/``); these
+    views are generated from each library's declared feeds instead, like the staging tables
+    from the contract, so a feed a library starts to fuse needs no hand-written DDL."""
+    have = {f"{s}.{t}" for s, t in con.execute(
+        "SELECT table_schema, table_name FROM information_schema.tables WHERE table_schema IN (SELECT unnest(?))",
+        [list(LIBRARIES)]).fetchall()}
     for lib in LIBRARIES.values():
-        con.execute(lib.sql("schema.sql"))
-        con.execute(live_view_ddl(lib))
+        if any(f"{lib.name}.live_{FEEDS_BY_ID[i].name}" not in have for i in lib.feeds):
+            con.execute(live_view_ddl(lib))
 
 
 def set_clock(con: duckdb.DuckDBPyConnection, as_of: dt.datetime) -> None:
@@ -116,10 +134,11 @@ def build(con: duckdb.DuckDBPyConnection, library: str, *, full: bool = False) -
 def build_findings(con: duckdb.DuckDBPyConnection, grace_days: int = DEATH_GRACE_DAYS) -> int:
     """Recompute the cross-department consistency findings; returns how many there are."""
     ensure_schema(con)
-    sql = _sql("findings.sql").replace("$grace_days", str(int(grace_days)))
+    delete, insert = _sql("findings.sql").split(";", 1)  # one statement per call: only one takes parameters
     con.execute("BEGIN TRANSACTION")
     try:
-        con.execute(sql)
+        con.execute(delete)
+        con.execute(insert, {"grace_days": int(grace_days)})
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")

@@ -15,7 +15,9 @@ CHANGED = "_delivery_id IN (SELECT delivery_id FROM cb_changed)"
 
 @dataclass(frozen=True)
 class Model:
-    """One SQL model (``<library>/<file>``): the table it fills, keyed by ``key``.
+    """One SQL model (``<library>/<file>``): the table it fills, keyed by ``key``, and what it
+    ``reads``: contract feeds (``department/feed``, through the ``live_<feed>`` views) and
+    library tables. Lineage follows ``reads`` from an indicator back to the feeds.
 
     ``__KEYS__(column)`` in the SQL limits it to the affected records of an incremental
     build (and to every record in a full one)."""
@@ -23,6 +25,7 @@ class Model:
     file: str
     table: str
     key: str
+    reads: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -33,9 +36,12 @@ class Library:
     gets a ``<library>.live_<feed>`` view. ``affected`` is SQL giving the keys that the
     changed deliveries (``CHANGED``) touch; ``after`` the libraries its build reads, built
     first; ``rates`` name the shares of its references that resolve in other libraries.
-    ``description`` is what the Dagster UI says of it."""
+    ``description`` is what the Dagster UI says of it; ``name_zh`` and ``name_en`` are what
+    people read (its build step on the analyst's console)."""
 
     name: str
+    name_zh: str
+    name_en: str
     description: str
     feeds: tuple[str, ...]
     models: tuple[Model, ...]

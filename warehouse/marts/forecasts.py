@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 
 from warehouse.contract.workdays import day_kind
-from warehouse.marts.indicators.compute import catalog
+from warehouse.marts.indicators.catalog import catalog
 
 HORIZON = 14
 HISTORY_DAYS = 365  # the most a model sees: a year holds every holiday once, and bounds the cost
@@ -59,14 +59,7 @@ SHORT = "daykind_mean:short_history"
 SPARSE = "daykind_mean:sparse"
 FAILED = "daykind_mean:model_failed"
 
-FORECASTS_DDL = """
-CREATE SCHEMA IF NOT EXISTS marts;
-CREATE TABLE IF NOT EXISTS marts.forecasts (
-    indicator_id VARCHAR NOT NULL, district_code VARCHAR NOT NULL, issued_on DATE NOT NULL, date DATE NOT NULL,
-    mean DOUBLE NOT NULL, lo80 DOUBLE NOT NULL, hi80 DOUBLE NOT NULL, lo95 DOUBLE NOT NULL, hi95 DOUBLE NOT NULL,
-    method VARCHAR NOT NULL, history_days INTEGER NOT NULL
-);
-"""
+# marts.forecasts is made by the warehouse's migrations (warehouse/migrations/).
 
 
 @dataclass(frozen=True)
@@ -268,7 +261,6 @@ def forecast_all(series: list[Series], issued_on: dt.date, workers: int | None =
 
 def refresh_forecasts(con: duckdb.DuckDBPyConnection, as_of: dt.datetime, workers: int | None = None) -> dict[str, int]:
     """Forecast from the values up to the last complete day and store that issue; returns rows per method."""
-    con.execute(FORECASTS_DDL)
     issued_on = last_complete_day(con, as_of)
     if issued_on is None:
         return {}

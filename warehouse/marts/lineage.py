@@ -19,32 +19,23 @@ from __future__ import annotations
 
 from warehouse.contract.feeds import FEEDS
 from warehouse.ingest.schema import staging_table
-from warehouse.marts.indicators.compute import Indicator, catalog
+from warehouse.libraries.build import feeds_behind
+from warehouse.marts.indicators.catalog import Indicator, catalog
+from warehouse.storage.sql import quote_ident
 
-# Feeds behind the indicators that do not name theirs in the catalog (stocks and ratios), by
-# the id's prefix; the longest matching prefix wins.
-_BY_PREFIX: dict[str, tuple[str, ...]] = {
-    "pop.": ("psb/household_events", "health/death_records"),
-    "civ.": ("civil/marriage_registrations",),
-    "hrss.": ("hrss/insurance_events",),
-    "le.": ("samr/entity_events",),
-    "cert.": ("dsb/certificate_events",),
-    "cert.usage": ("dsb/certificate_usage",),
-    "cert.licence_coverage": ("dsb/certificate_events", "samr/entity_events"),
-    "svc.": ("hotline/service_requests",),
-}
+LEDGER = "ingest.deliveries"  # what the departments' sharing figures read: deliveries by business date
 
 
 def feeds_of(indicator: Indicator) -> tuple[str, tuple[str, ...]]:
-    """``(basis, feeds)`` of one indicator: the catalog's feeds where it names them."""
-    if indicator.id.startswith("gov."):
-        # Sharing figures count deliveries by business date: a department's own, or all.
-        own = tuple(f.id for f in FEEDS if f.department == indicator.owner)
-        return "business_date", own if indicator.id.startswith("gov.on_time_rate.") and own else tuple(f.id for f in FEEDS)
-    if indicator.feeds:
-        return "event", indicator.feeds
-    prefix = max((p for p in _BY_PREFIX if indicator.id.startswith(p)), key=len, default=None)
-    return "change", _BY_PREFIX.get(prefix, ())
+    """``(basis, feeds)`` of one indicator, from what its catalog entry ``reads``: a flow's
+    feeds (``event``); the ledger's, every feed or its department dimension's own
+    (``business_date``); else the feeds behind the library tables and feeds it reads
+    (``change``). Raises KeyError for a name that is neither a feed nor a library table."""
+    if LEDGER in indicator.reads:
+        department = indicator.dimensions.get("department")
+        return "business_date", tuple(f.id for f in FEEDS if department in (None, f.department))
+    feeds = tuple(dict.fromkeys(f for r in indicator.reads for f in feeds_behind(r)))
+    return ("event" if indicator.flow else "change"), feeds
 
 
 def indicator_feed_rows() -> list[tuple[str, str, str, str]]:
@@ -62,8 +53,9 @@ def value_sources_sql() -> str:
     for f in FEEDS:
         district = "s.district_code" if "district_code" in f.column_names else "CAST(NULL AS VARCHAR)"
         parts.append(
-            f"SELECT '{f.department}' AS department, '{f.name}' AS feed, s._delivery_id AS delivery_id, "
-            f"CAST(s.{f.event_day_column} AS DATE) AS day, {district} AS district_code, count(*) AS rows "
+            # The feed's names come from its deliveries' ledger rows: no value in the text.
+            f"SELECT d.department, d.feed, s._delivery_id AS delivery_id, "
+            f"CAST(s.{quote_ident(f.event_day_column)} AS DATE) AS day, {district} AS district_code, count(*) AS rows "
             f"FROM {staging_table(f)} s JOIN ingest.live_deliveries d ON d.delivery_id = s._delivery_id GROUP BY ALL")
     return " UNION ALL ".join(parts)
 

@@ -5,11 +5,13 @@ from warehouse.libraries.model import CHANGED, Library, Model
 
 LIBRARY = Library(
     name="e_certificate",
+    name_zh="电子证照库",
+    name_en="E-certificate library",
     description="电子证照库: every e-certificate with its lifecycle; e_certificate.certificates adds 'expired' on the clock date.",
     feeds=("dsb/certificate_events", "dsb/certificate_usage"),
     models=(
-        Model("certificate_history.sql", "e_certificate.certificate_history", "certificate_no"),
-        Model("certificate_state.sql", "e_certificate.certificate_state", "certificate_no"),
+        Model("certificate_history.sql", "e_certificate.certificate_history", "certificate_no", ("dsb/certificate_events",)),
+        Model("certificate_state.sql", "e_certificate.certificate_state", "certificate_no", ("e_certificate.certificate_history",)),
     ),
     affected=f"SELECT certificate_no FROM staging.certificate_events WHERE {CHANGED}",
     rates=(

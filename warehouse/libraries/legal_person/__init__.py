@@ -6,11 +6,13 @@ from warehouse.libraries.population import PERSONS_TOUCHED
 
 LIBRARY = Library(
     name="legal_person",
+    name_zh="法人库",
+    name_en="Legal-person library",
     description="法人综合库: every market entity with status, establishment and closure dates and social-insurance headcount.",
     feeds=("samr/entity_events",),
     models=(
-        Model("entity_history.sql", "legal_person.entity_history", "uscc"),
-        Model("entities.sql", "legal_person.entities", "uscc"),
+        Model("entity_history.sql", "legal_person.entity_history", "uscc", ("samr/entity_events",)),
+        Model("entities.sql", "legal_person.entities", "uscc", ("legal_person.entity_history", "population.persons")),
     ),
     # An entity changes with its own events and with any change to one of its employees.
     affected=f"""

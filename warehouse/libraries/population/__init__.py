@@ -13,13 +13,15 @@ PERSONS_TOUCHED = f"""
 
 LIBRARY = Library(
     name="population",
+    name_zh="人口库",
+    name_en="Population library",
     description="人口综合库: every person public security knows, with status (registered / moved_out / deceased) fused "
     "from psb and health, marital status from civil affairs and employer from social insurance; "
     "population.person_history keeps every version with its source delivery and line.",
     feeds=("psb/household_events", "health/death_records", "civil/marriage_registrations", "hrss/insurance_events"),
     models=(
-        Model("person_history.sql", "population.person_history", "id_number"),
-        Model("persons.sql", "population.persons", "id_number"),
+        Model("person_history.sql", "population.person_history", "id_number", ("psb/household_events", "health/death_records")),
+        Model("persons.sql", "population.persons", "id_number", ("population.person_history", "civil/marriage_registrations", "hrss/insurance_events")),
     ),
     affected=PERSONS_TOUCHED,
     rates=(

@@ -6,13 +6,15 @@ from warehouse.libraries.model import CHANGED, Library, Model
 
 LIBRARY = Library(
     name="service",
+    name_zh="诉求工单库",
+    name_en="Service-request library",
     description="12345热线专题库: every citizen's request with its district and category (from its creation), handler "
     "and due time (latest dispatch), closure, latest rating and reopen count; service.ticket_history keeps every step "
     "with its source delivery and line. The caller is kept only as a keyed hash.",
     feeds=("hotline/service_requests",),
     models=(
-        Model("ticket_history.sql", "service.ticket_history", "ticket_no"),
-        Model("tickets.sql", "service.tickets", "ticket_no"),
+        Model("ticket_history.sql", "service.ticket_history", "ticket_no", ("hotline/service_requests",)),
+        Model("tickets.sql", "service.tickets", "ticket_no", ("service.ticket_history",)),
     ),
     affected=f"SELECT ticket_no FROM staging.service_requests WHERE {CHANGED}",
     rates=(

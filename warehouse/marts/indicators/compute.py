@@ -9,129 +9,34 @@ on a day one of its feeds did not deliver: that value never arrived, so it is NU
 from __future__ import annotations
 
 import datetime as dt
-import json
-from dataclasses import dataclass, field
-from functools import lru_cache
+import re
 from importlib import resources
-from importlib.resources.abc import Traversable
 
 import duckdb
 
 from warehouse.contract.city import load_city
-from warehouse.contract.feeds import DEPARTMENTS, FEEDS, REQUEST_CATEGORIES, REQUEST_HANDLERS
+from warehouse.contract.feeds import FEEDS
 from warehouse.ingest.schema import staging_table
+from warehouse.marts.indicators.catalog import catalog
+from warehouse.storage.sql import quote_ident
 
 _HERE = resources.files(__package__)
 _SQL = _HERE / "sql"
 
-MARTS_DDL = """
-CREATE SCHEMA IF NOT EXISTS marts;
-CREATE TABLE IF NOT EXISTS marts.indicator_values (
-    indicator_id VARCHAR NOT NULL, date DATE NOT NULL, district_code VARCHAR NOT NULL,
-    value DOUBLE, numerator DOUBLE, denominator DOUBLE
-);
-CREATE TABLE IF NOT EXISTS marts.indicator_catalog (
-    indicator_id VARCHAR PRIMARY KEY, name_zh VARCHAR, name_en VARCHAR, unit VARCHAR, domain VARCHAR,
-    owner VARCHAR, kind VARCHAR, direction VARCHAR, scope VARCHAR, target DOUBLE, warn DOUBLE, critical DOUBLE,
-    anomaly BOOLEAN, definition VARCHAR, score VARCHAR, alerts_to VARCHAR, definition_zh VARCHAR, forecast BOOLEAN,
-    signed BOOLEAN, feeds VARCHAR[]
-);
-CREATE TABLE IF NOT EXISTS meta.mart_builds (built_at TIMESTAMP, last_delivery_id BIGINT, first_day DATE, last_day DATE, seconds DOUBLE);
--- Days whose indicators must be recomputed, until the indicator asset has done so.
-CREATE TABLE IF NOT EXISTS meta.indicator_pending (first_day DATE, last_day DATE, last_delivery_id BIGINT);
--- For those days, per feed, the earliest day its changed deliveries touch (NULL: none changed);
--- no rows: every indicator over every pending day. A flow is recomputed from its own feeds' day.
-CREATE TABLE IF NOT EXISTS meta.indicator_pending_feeds (feed VARCHAR, first_day DATE);
-"""
-
-
-@dataclass(frozen=True)
-class Indicator:
-    """One catalog entry."""
-
-    id: str
-    name_zh: str
-    name_en: str
-    unit: str
-    domain: str
-    owner: str
-    kind: str
-    direction: str
-    scope: str
-    target: float | None = None
-    warn: float | None = None
-    critical: float | None = None
-    anomaly: bool = False
-    sql: str | None = None
-    params: dict = field(default_factory=dict)
-    score: str | None = None
-    alerts_to: str | None = None
-    definition_zh: str = ""  # what the value means, for its readers
-    definition_en: str = ""  # the same in English (else its SQL's leading comment)
-    feeds: tuple[str, ...] = ()  # "department/feed" a flow counts from; NULL (not 0) on a day one did not deliver
-    signed: bool = False  # a count that may be negative (net migration)
-    forecast: bool = False  # forecast at every refresh (marts.forecasts)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "feeds", tuple(self.feeds))
-
-    @property
-    def sql_file(self) -> Traversable:
-        return _SQL / f"{self.sql or self.id}.sql"
-
-    def definition(self) -> str:
-        """What the number means, in English: the catalog's words for readers, else the first
-        comment lines of its SQL."""
-        if self.definition_en:
-            return self.definition_en
-        lines = self.sql_file.read_text(encoding="utf-8").splitlines()
-        return " ".join(line.lstrip("- ").strip() for line in lines if line.startswith("--"))
-
-
-def _dimensions() -> dict[str, dict[str, tuple[str, str]]]:
-    """The contract's code lists a catalog entry can be repeated over ("each")."""
-    return {
-        "handler": REQUEST_HANDLERS,
-        "category": REQUEST_CATEGORIES,
-        "feed_department": {d: DEPARTMENTS[d] for d in dict.fromkeys(f.department for f in FEEDS)},
-    }
-
-
-def _expand(entry: dict) -> list[dict]:
-    """An entry with "each" stands for one indicator per code of that code list."""
-    each = entry.pop("each", None)
-    if each is None:
-        return [entry]
-
-    def fill(value, code: str, zh: str, en: str):
-        if isinstance(value, dict):
-            return {k: fill(v, code, zh, en) for k, v in value.items()}
-        return value.format(code=code, name_zh=zh, name_en=en) if isinstance(value, str) else value
-
-    return [fill(entry, code, zh, en) for code, (zh, en) in _dimensions()[each].items()]
-
-
-@lru_cache(maxsize=1)
-def catalog() -> tuple[Indicator, ...]:
-    """Every indicator in ``catalog.json``, templates expanded, in catalog order."""
-    raw = json.loads((_HERE / "catalog.json").read_text(encoding="utf-8"))
-    return tuple(Indicator(**e) for entry in raw["indicators"] for e in _expand(dict(entry)))
-
-
-def _lit(v: str) -> str:
-    return "'" + v.replace("'", "''") + "'"
+# A named parameter in an indicator's SQL ($city, $handler, ...): bound, never spliced.
+_PARAM = re.compile(r"\$([a-z_][a-z0-9_]*)")
+_COMMENT = re.compile(r"--[^\n]*")
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute("CREATE SCHEMA IF NOT EXISTS meta")
-    # The catalog table is the catalog file's copy: recreated, so a warehouse made before a
-    # column was added gets it.
-    con.execute("DROP TABLE IF EXISTS marts.indicator_catalog")
-    con.execute(MARTS_DDL)
+    """Copy the catalog into ``marts.indicator_catalog`` (its columns are the warehouse's
+    migrations: a new catalog field is a new numbered migration and a column here)."""
+    con.execute("DELETE FROM marts.indicator_catalog")
     con.executemany(
-        "INSERT INTO marts.indicator_catalog VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO marts.indicator_catalog VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [(i.id, i.name_zh, i.name_en, i.unit, i.domain, i.owner, i.kind, i.direction, i.scope, i.target, i.warn,
-          i.critical, i.anomaly, i.definition(), i.score, i.alerts_to, i.definition_zh, i.forecast, i.signed, list(i.feeds))
+          i.critical, i.anomaly, i.definition(), i.score, i.alerts_to, i.definition_zh, i.forecast, i.signed, list(i.feeds),
+          list(i.reads), i.flow, i.dimensions, i.overview, i.template)
          for i in catalog()],
     )
 
@@ -147,8 +52,7 @@ def data_days(con: duckdb.DuckDBPyConnection) -> tuple[dt.date, dt.date] | None:
     row = con.execute("SELECT min(business_date), max(business_date) FROM ingest.live_deliveries").fetchone()
     if row[0] is None:
         return None
-    later = f"(SELECT delivery_id FROM ingest.live_deliveries WHERE business_date > {_lit(row[0].isoformat())}::DATE)"
-    earliest = _earliest_event_in(con, later)
+    earliest = _earliest_event_in(con, "SELECT delivery_id FROM ingest.live_deliveries WHERE business_date > ?", [row[0]])
     return (min(row[0], earliest) if earliest is not None else row[0]), row[1]
 
 
@@ -223,28 +127,30 @@ def compute(con: duckdb.DuckDBPyConnection, first: dt.date, last: dt.date, as_of
         con.execute("INSERT INTO cb_recomputed VALUES (?, ?)", [ind.id, since_day])
         if ind.feeds and ind.feeds not in delivered:
             delivered[ind.feeds] = _delivered_days(con, ind.feeds)
-        sql = ind.sql_file.read_text(encoding="utf-8").replace("$city", _lit(city.code))
-        for k, v in ind.params.items():
-            sql = sql.replace(f"${k}", _lit(v))
-        con.execute(f"CREATE OR REPLACE TEMP TABLE cb_raw AS {sql}")
-        iid = _lit(ind.id)
+        # The indicator's SQL names its parameters ($city, and those of its catalog entry).
+        sql = ind.sql_file.read_text(encoding="utf-8")
+        given = {"city": city.code, **ind.params}
+        con.execute(f"CREATE OR REPLACE TEMP TABLE cb_raw AS {sql}", {k: given[k] for k in _PARAM.findall(_COMMENT.sub("", sql))})
         value = "sum(num)" if ind.kind == "count" else "sum(num) / nullif(sum(den), 0)"
         # A count with no row is 0, unless the feed it counts from did not deliver that day:
         # then the value never arrived and stays NULL (CONTRACT §4).
         fill = "NULL" if ind.kind != "count" else (f"CASE WHEN d.day IN (SELECT day FROM {delivered[ind.feeds]}) THEN 0 END"
                                                    if ind.feeds else "0")
-        days = f"d.day >= {_lit(since_day.isoformat())}::DATE"
-        city_row = f"""SELECT {iid}, d.day, {_lit(city.code)}, coalesce({value}, {fill}), coalesce(sum(num), {fill}), sum(den)
-                       FROM cb_days d LEFT JOIN cb_raw r ON r.day = d.day WHERE {days} GROUP BY d.day"""
-        con.execute(f"INSERT INTO cb_values {city_row}")
+        con.execute(
+            f"""INSERT INTO cb_values
+                SELECT $indicator, d.day, $city, coalesce({value}, {fill}), coalesce(sum(num), {fill}), sum(den)
+                FROM cb_days d LEFT JOIN cb_raw r ON r.day = d.day WHERE d.day >= $since GROUP BY d.day""",
+            {"indicator": ind.id, "city": city.code, "since": since_day},
+        )
         if ind.scope == "district":
             con.execute(
                 f"""INSERT INTO cb_values
-                    SELECT {iid}, d.day, k.district_code, coalesce({value}, {fill}), coalesce(sum(num), {fill}), sum(den)
+                    SELECT $indicator, d.day, k.district_code, coalesce({value}, {fill}), coalesce(sum(num), {fill}), sum(den)
                     FROM cb_days d CROSS JOIN cb_districts k
                     LEFT JOIN cb_raw r ON r.day = d.day AND r.district_code = k.district_code
-                    WHERE {days}
-                    GROUP BY d.day, k.district_code"""
+                    WHERE d.day >= $since
+                    GROUP BY d.day, k.district_code""",
+                {"indicator": ind.id, "since": since_day},
             )
     con.execute("BEGIN TRANSACTION")
     try:
@@ -341,33 +247,36 @@ def _delivered_days(con: duckdb.DuckDBPyConnection, feeds: tuple[str, ...]) -> s
     return name
 
 
-def _changed_since(prev: int) -> str:
-    """The deliveries ingested or superseded since ledger position ``prev`` (a subquery)."""
-    return f"(SELECT delivery_id FROM ingest.deliveries WHERE delivery_id > {int(prev)} OR superseded_by > {int(prev)})"
+# The deliveries ingested or superseded since ledger position $prev.
+_CHANGED_SINCE = "SELECT delivery_id FROM ingest.deliveries WHERE delivery_id > $prev OR superseded_by > $prev"
 
 
 def _feed_firsts(con: duckdb.DuckDBPyConnection, prev: int) -> dict[str, dt.date | None]:
     """Per feed, the earliest day its deliveries changed since ``prev`` touch: their business
     date or an event date in their rows, whichever is earlier (None: nothing changed)."""
     touched = dict(con.execute(
-        f"SELECT department || '/' || feed, min(business_date) FROM ingest.deliveries WHERE delivery_id IN {_changed_since(prev)} GROUP BY 1"
+        f"SELECT department || '/' || feed, min(business_date) FROM ingest.deliveries WHERE delivery_id IN ({_CHANGED_SINCE}) GROUP BY 1",
+        {"prev": prev},
     ).fetchall())
-    events = _earliest_events(con, _changed_since(prev))
+    events = _earliest_events(con, _CHANGED_SINCE, {"prev": prev})
     return {f.id: _earliest(touched.get(f.id), events.get(f.id)) for f in FEEDS}
 
 
-def _earliest_events(con: duckdb.DuckDBPyConnection, changed: str) -> dict[str, dt.date | None]:
-    """Per feed, the earliest event date in staged rows of the deliveries ``changed`` (a subquery
-    of delivery ids), by the feed's event day column.
+def _earliest_events(con: duckdb.DuckDBPyConnection, changed: str, params: list | dict) -> dict[str, dt.date | None]:
+    """Per feed, the earliest event date in staged rows of the deliveries ``changed`` selects
+    (a query of delivery ids, with its bound ``params``), by the feed's event day column.
 
     A certificate event's validity dates do not count: it opens a version of the certificate
     on its own event date (e_certificate.certificate_history), which every certificate
     indicator reads, so it moves no day before that. (Counting them sent every daily refresh
     back to the first day: each cancellation carries its certificate's years-old start.)
     """
-    parts = [f"SELECT {_lit(f.id)}, min(CAST({f.event_day_column} AS DATE)) FROM {staging_table(f)} WHERE _delivery_id IN {changed}"
-             for f in FEEDS]
-    return dict(con.execute(" UNION ALL ".join(parts)).fetchall())
+    # The deliveries once in a temporary table that each feed's part reads; a part is known by
+    # its position, so no feed id is written into the text.
+    con.execute(f"CREATE OR REPLACE TEMP TABLE cb_event_deliveries AS {changed}", params)
+    parts = [f"SELECT {n}, min(CAST({quote_ident(f.event_day_column)} AS DATE)) FROM {staging_table(f)} "
+             "WHERE _delivery_id IN (SELECT delivery_id FROM cb_event_deliveries)" for n, f in enumerate(FEEDS)]
+    return {FEEDS[n].id: day for n, day in con.execute(" UNION ALL ".join(parts)).fetchall()}
 
 
 def _earliest(*days: dt.date | None) -> dt.date | None:
@@ -375,6 +284,6 @@ def _earliest(*days: dt.date | None) -> dt.date | None:
     return min((d for d in days if d is not None), default=None)
 
 
-def _earliest_event_in(con: duckdb.DuckDBPyConnection, changed: str) -> dt.date | None:
-    """The earliest event date in staged rows of the deliveries ``changed``, any feed."""
-    return _earliest(*_earliest_events(con, changed).values())
+def _earliest_event_in(con: duckdb.DuckDBPyConnection, changed: str, params: list | dict) -> dt.date | None:
+    """The earliest event date in staged rows of the deliveries ``changed`` selects, any feed."""
+    return _earliest(*_earliest_events(con, changed, params).values())
