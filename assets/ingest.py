@@ -4,6 +4,7 @@ materialized together by one subsettable step."""
 
 import dagster as dg
 
+from assets import named
 from assets.resources import WarehouseResource
 from warehouse.contract.feeds import FEEDS, Feed
 from warehouse.ingest.deliveries import ingest_landing
@@ -79,6 +80,7 @@ def _spec(feed: Feed) -> dg.AssetSpec:
 
 @dg.multi_asset(
     name="ingest",
+    op_tags=named("接收数据", "Ingest deliveries"),
     specs=[*(_spec(f) for f in FEEDS), dg.AssetSpec(
         UNRECOGNISED_KEY, group_name=INGEST_GROUP, kinds={"duckdb"},
         description="Files in the landing zone whose path names no known department/feed: recorded in "

@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from assets import named
 from assets.ingest import staging_key
 from assets.resources import WarehouseResource
 from warehouse.contract.feeds import FEEDS_BY_ID
@@ -29,6 +30,7 @@ def _library_asset(library: str) -> dg.AssetsDefinition:
 
     @dg.asset(
         key=key, group_name=LIBRARY_GROUP, pool="warehouse", kinds={"duckdb"}, deps=deps, description=lib.description,
+        op_tags=named(lib.name_zh, lib.name_en),
         check_specs=[dg.AssetCheckSpec("unique_keys", asset=key), dg.AssetCheckSpec("referential_integrity", asset=key)],
     )
     def _build(context: dg.AssetExecutionContext, config: LibraryConfig, warehouse: WarehouseResource) -> dg.MaterializeResult:
@@ -62,6 +64,7 @@ LIBRARY_BUILDS = [_library_asset(name) for name in LIBRARIES]
 
 @dg.asset(
     key=dg.AssetKey(["quality", "consistency_findings"]), group_name=LIBRARY_GROUP, pool="warehouse", kinds={"duckdb"},
+    op_tags=named("跨部门一致性核查", "Cross-department consistency checks"),
     deps=[a.key for a in LIBRARY_BUILDS],
     description="Cross-department inconsistencies (死亡未销户, certificates of deceased holders, unknown holders and "
     "employers, legal representatives missing or deceased, closed entities with valid licences), each naming "

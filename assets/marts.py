@@ -4,6 +4,7 @@ import datetime as dt
 
 import dagster as dg
 
+from assets import named
 from assets.libraries import LIBRARY_ASSETS, LibraryConfig
 from assets.resources import WarehouseResource
 from warehouse.contract.city import load_city
@@ -19,12 +20,12 @@ LIBRARY_KEYS = [a.key for a in LIBRARY_ASSETS]
 DAILY = dg.DailyPartitionsDefinition(start_date="2020-01-01", end_offset=0)
 
 
-def _asset(name: str, deps: list, description: str, group: str = MARTS_GROUP, prefix: str = "marts"):
+def _asset(name: str, title: tuple[str, str], deps: list, description: str, group: str = MARTS_GROUP, prefix: str = "marts"):
     return dg.asset(key=dg.AssetKey([prefix, name]), group_name=group, pool="warehouse", kinds={"duckdb"},
-                    deps=deps, description=description)
+                    deps=deps, description=description, op_tags=named(*title))
 
 
-@_asset("dirty_days", LIBRARY_KEYS,
+@_asset("dirty_days", ("标记待重算日期", "Mark days to recompute"), LIBRARY_KEYS,
         "The days whose indicators the deliveries since the last refresh can change (from the earliest date they "
         "touch through the last day of data), kept pending until marts/indicator_values has recomputed them.")
 def dirty_days(config: LibraryConfig, warehouse: WarehouseResource) -> dg.MaterializeResult:
@@ -37,8 +38,9 @@ def dirty_days(config: LibraryConfig, warehouse: WarehouseResource) -> dg.Materi
 @dg.asset(
     key=dg.AssetKey(["marts", "indicator_values"]), group_name=MARTS_GROUP, pool="warehouse", kinds={"duckdb"},
     deps=[dg.AssetKey(["marts", "dirty_days"])], partitions_def=DAILY, backfill_policy=dg.BackfillPolicy.single_run(),
+    op_tags=named("计算指标", "Compute indicators"),
     description="City operation indicators (城市运行体征) for every day × district plus city-wide, from the catalog "
-    "warehouse/marts/indicators/catalog.json; one partition per day. The daily refresh computes the dirty days in "
+    "warehouse/marts/indicators/catalog.toml; one partition per day. The daily refresh computes the dirty days in "
     "one run; any range can be backfilled from the UI.",
 )
 def indicator_values(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
@@ -51,7 +53,7 @@ def indicator_values(context: dg.AssetExecutionContext, warehouse: WarehouseReso
     return dg.MaterializeResult(metadata={"rows": rows, "days_with_data": f"{span[0]} .. {span[1]}" if span else "none"})
 
 
-@_asset("city_score", [dg.AssetKey(["marts", "indicator_values"])],
+@_asset("city_score", ("城市评分", "City score"), [dg.AssetKey(["marts", "indicator_values"])],
         "CityScore-style scores per day, week, month and quarter, for the city and each district: the city's "
         "vital signs and data-sharing health apart, with the per-indicator scores behind them (marts.indicator_scores).")
 def city_score(warehouse: WarehouseResource) -> dg.MaterializeResult:
@@ -66,7 +68,7 @@ def city_score(warehouse: WarehouseResource) -> dg.MaterializeResult:
                                           "latest_data_sharing_score": latest.get("sharing", 0.0)})
 
 
-@_asset("forecasts", [dg.AssetKey(["marts", "indicator_values"])],
+@_asset("forecasts", ("预测", "Forecasts"), [dg.AssetKey(["marts", "indicator_values"])],
         f"Forecasts (marts.forecasts) {HORIZON} days ahead with 80% and 95% intervals for every indicator the catalog marks "
         "'forecast', per district and city-wide, from the values up to the last complete day: statsmodels SARIMAX with "
         "workday and holiday regressors (chinese-calendar, 调休 included), or a day-kind mean baseline where the history "
@@ -79,7 +81,7 @@ def forecasts(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -
     return dg.MaterializeResult(metadata={"issued_on": str(issued), **{f"rows_{k}": v for k, v in methods.items()}})
 
 
-@_asset("alerts", [dg.AssetKey(["marts", "indicator_values"]), dg.AssetKey(["marts", "forecasts"]),
+@_asset("alerts", ("预警评估", "Evaluate alerts"), [dg.AssetKey(["marts", "indicator_values"]), dg.AssetKey(["marts", "forecasts"]),
                    dg.AssetKey(["quality", "consistency_findings"])],
         "Alerts (feed_missing, thresholds, anomalies, forecast breaches, cross-department inconsistencies) with their lifecycle "
         "open → resolved (and reopened), one row per condition across re-runs; the handling loop (dispatch, handle, close) "
@@ -90,7 +92,7 @@ def alerts(warehouse: WarehouseResource) -> dg.MaterializeResult:
     return dg.MaterializeResult(metadata={f"alerts_{k}": v for k, v in counts.items()})
 
 
-@_asset("open_data", [dg.AssetKey(["marts", "indicator_values"])],
+@_asset("open_data", ("开放数据导出", "Open-data export"), [dg.AssetKey(["marts", "indicator_values"])],
         "Open data export of the count indicators (CSV, Parquet and a README in <home>/open_data), every count "
         "rounded to a multiple of 10 so no sum or difference of published values reveals 1 to 9 people.")
 def open_data(warehouse: WarehouseResource) -> dg.MaterializeResult:

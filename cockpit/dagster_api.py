@@ -15,23 +15,18 @@ nobody answers, every call raises :class:`DagsterUnavailable` with words fit for
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
 import httpx
 
 from cockpit import context
 from cockpit.cache import Key, cached
+from cockpit.dagster_names import AFTER_INDICATORS, DAILY_JOB, PARTITIONED_ASSET
 
 TIMEOUT_S = 5
 RELOAD_TIMEOUT_S = 45  # reloading imports the pipelines again: seconds on a busy machine (under gunicorn's 60 s)
-# The cockpit speaks to Dagster over HTTP only, never by importing the pipelines; these
-# names are the contract (a test checks them against the Definitions).
-DAILY_JOB = "daily_refresh"
-# The daily-partitioned asset a backfill covers, then the unpartitioned assets after it,
-# rerun once for the whole range.
-PARTITIONED_ASSET = ("marts", "indicator_values")
-AFTER_INDICATORS = (("marts", "city_score"), ("marts", "alerts"), ("marts", "open_data"), ("serving", "snapshot"))
+# The cockpit speaks to Dagster over HTTP only, never by importing the pipelines; the job and
+# asset names it sends come from the table derived from the definitions (cockpit/dagster_names.py).
 
 
 _RUN_FIELDS = "runId jobName status startTime endTime tags { key value }"
@@ -114,10 +109,12 @@ class Backfill:
 
 
 def _endpoint() -> tuple[str, str | None]:
-    """(base URL, unix socket or None): a TCP URL if one is configured, else the data directory's socket."""
-    if os.environ.get("CITYBRAIN_DAGSTER_URL"):
-        return os.environ["CITYBRAIN_DAGSTER_URL"].rstrip("/"), None
-    socket = os.environ.get("CITYBRAIN_DAGSTER_SOCKET") or str(context.ctx().home.dagster_socket)
+    """(base URL, unix socket or None): a TCP URL if one is configured, else the configured
+    socket, else the data directory's (the settings the cockpit was started with)."""
+    ctx = context.ctx()
+    if ctx.settings.dagster_url:
+        return ctx.settings.dagster_url.rstrip("/"), None
+    socket = str(ctx.settings.dagster_socket or ctx.home.dagster_socket)
     return "http://dagster", socket
 
 

@@ -1,14 +1,14 @@
 """The daily job and its schedule: the same job runs from the schedule, the sensor, the UI and the CLI."""
 
 
-import os
+from pathlib import Path
 
 import dagster as dg
 
-from assets.marts import INDICATOR_ASSETS
+from assets import named
+from assets.marts import INDICATOR_ASSETS, dirty_days
 from assets.serving import SERVING_ASSETS
-from warehouse.ops import settings
-from warehouse.storage.home import Home
+from warehouse.settings import Settings, daily_cron
 
 DAILY_JOB = "daily_refresh"
 INDICATOR_JOB = "indicators_refresh"
@@ -24,13 +24,14 @@ TRANSIENT_RETRY = dg.RetryPolicy(max_retries=2, delay=5, backoff=dg.Backoff.EXPO
 QUIET_CONSOLE = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 
-def _executor() -> dg.ExecutorDefinition:
-    """Where steps run: in the run's own process by default; on Celery workers when
-    ``CITYBRAIN_EXECUTOR=celery`` (broker ``CITYBRAIN_CELERY_BROKER``, result backend
-    ``CITYBRAIN_CELERY_BACKEND``; docs/scaling.md). Every step writes the one DuckDB file,
-    so the Celery queue is served by a single worker process, and the warehouse pool
-    serialises writers across runs as well."""
-    if os.environ.get("CITYBRAIN_EXECUTOR", "in_process") != "celery":
+def executor(s: Settings) -> dg.ExecutorDefinition:
+    """Where every job's steps run (the code location's default executor): in the run's own
+    process by default; on Celery workers when ``CITYBRAIN_EXECUTOR=celery`` (broker
+    ``CITYBRAIN_CELERY_BROKER``, result backend ``CITYBRAIN_CELERY_BACKEND``, passed by name
+    so Dagster resolves them where the run executes and never shows their passwords;
+    docs/scaling.md). Every step writes the one DuckDB file, so the Celery queue is served by
+    a single worker process, and the warehouse pool serialises writers across runs as well."""
+    if s.executor != "celery":
         return dg.in_process_executor
     from dagster_celery import celery_executor  # the 'scale' extra
 
@@ -43,20 +44,20 @@ def _executor() -> dg.ExecutorDefinition:
 daily_refresh = dg.define_asset_job(
     DAILY_JOB,
     selection=dg.AssetSelection.all() - INDICATORS_SELECTION,
-    executor_def=_executor(),
     op_retry_policy=TRANSIENT_RETRY,
     config=QUIET_CONSOLE,
     description="Ingest every new delivery, update the libraries and findings, and mark the days to recompute.",
+    metadata=named("每日刷新", "Daily refresh"),
 )
 # Runs after each daily_refresh over the dirty days (one run for a range of daily
 # partitions), then rescores, re-evaluates alerts, exports open data and publishes.
 indicators_refresh = dg.define_asset_job(
     INDICATOR_JOB,
     selection=INDICATORS_SELECTION,
-    executor_def=_executor(),
     op_retry_policy=TRANSIENT_RETRY,
     config=QUIET_CONSOLE,
     description="Indicators for a range of days, then the city score, alerts, open data and the serving snapshot.",
+    metadata=named("指标计算", "Indicator refresh"),
 )
 
 
@@ -64,14 +65,29 @@ def partition_range_tags(first: str, last: str) -> dict[str, str]:
     """Tags that make one run cover the daily partitions first..last."""
     return {"dagster/asset_partition_range_start": first, "dagster/asset_partition_range_end": last}
 
+
+def next_indicator_run(instance: dg.DagsterInstance) -> dict[str, str] | None:
+    """What the next ``indicators_refresh`` computes: the tags of a run over the days the latest
+    ``marts/dirty_days`` marked, or None when it marked none (no data yet). The one decision
+    behind both the run-status sensor and ``citybrain refresh``."""
+    record = instance.get_latest_materialization_event(dirty_days.key)
+    meta = record.asset_materialization.metadata if record and record.asset_materialization else {}
+    first, last = meta.get("first_day"), meta.get("last_day")
+    if not first or first.value == "none":
+        return None
+    return partition_range_tags(first.value, last.value)
+
 # Feeds are due at 06:00 the day after their business date; refresh half an hour later by
-# default. An analyst may move it on the cockpit's console: the time is kept in the
-# platform's settings (warehouse/ops/settings.py), read here when the code location loads.
-daily_schedule = dg.ScheduleDefinition(
-    name="daily_after_deadline",
-    job=daily_refresh,
-    cron_schedule=settings.daily_cron(Home.resolve().root),
-    execution_timezone="Asia/Shanghai",
-    default_status=dg.DefaultScheduleStatus.RUNNING,
-    description="The daily refresh, after every feed's 06:00 deadline.",
-)
+# default. An analyst may move it on the cockpit's console: the time is the runtime setting
+# saved in the data directory (warehouse/settings.py), read when the definitions are built.
+def daily_schedule(root: Path) -> dg.ScheduleDefinition:
+    """The daily refresh's schedule, at the time saved in the data directory ``root``."""
+    return dg.ScheduleDefinition(
+        name="daily_after_deadline",
+        job=daily_refresh,
+        cron_schedule=daily_cron(root),
+        execution_timezone="Asia/Shanghai",
+        default_status=dg.DefaultScheduleStatus.RUNNING,
+        description="The daily refresh, after every feed's 06:00 deadline.",
+        metadata=named("每日刷新（报送截止后）", "Daily refresh (after the feeds' deadline)"),
+    )

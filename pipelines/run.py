@@ -7,18 +7,20 @@ from pathlib import Path
 
 import dagster as dg
 
+from warehouse.settings import settings
 from warehouse.storage.home import Home
 
 _TEMPLATE = Path(__file__).with_name("dagster.yaml")
 
 
 def ensure_dagster_home(home: Home) -> Path:
-    """``$DAGSTER_HOME``, defaulting to ``<home>/dagster``, with the project's instance settings."""
-    dh = Path(os.environ.get("DAGSTER_HOME") or home.root / "dagster")
+    """The ``DAGSTER_HOME`` setting (default ``<home>/dagster``), with the project's instance
+    settings. Dagster's own processes read the variable themselves: ``citybrain serve`` passes
+    this folder to them (``warehouse.settings.child_environment``)."""
+    dh = (settings().dagster_home or home.root / "dagster").resolve()
     dh.mkdir(parents=True, exist_ok=True)
     if not (dh / "dagster.yaml").exists():
         shutil.copy(_TEMPLATE, dh / "dagster.yaml")
-    os.environ["DAGSTER_HOME"] = str(dh)
     return dh
 
 
@@ -65,29 +67,25 @@ def run_daily_job(home: Home, as_of: str = "", instance: dg.DagsterInstance | No
     when the daemon runs). Returns the last run's result (the first one's if it failed).
     ``log_level`` is the console's (every event is recorded in the instance regardless)."""
     from pipelines.definitions import defs
-    from pipelines.jobs import partition_range_tags
+    from pipelines.jobs import DAILY_JOB, INDICATOR_JOB, next_indicator_run
 
-    os.environ["CITYBRAIN_HOME"] = str(home.root)
     if instance is None:
-        ensure_dagster_home(home)
-        instance = dg.DagsterInstance.get()
+        instance = dg.DagsterInstance.from_config(str(ensure_dagster_home(home)))
     recover_abandoned_runs(instance)
     run_config = {
         "resources": {"warehouse": {"config": {"home": str(home.root), "as_of": as_of}}},
         "loggers": {"console": {"config": {"log_level": log_level}}},
     }
-    first = defs.resolve_job_def("daily_refresh").execute_in_process(
+    first = defs.resolve_job_def(DAILY_JOB).execute_in_process(
         instance=instance, run_config=run_config, tags={"citybrain/trigger": "cli", **_owner_tags()}, raise_on_error=False
     )
     if not first.success:
         return first
-    dirty = {m.asset_key.path[-1]: m.materialization.metadata for m in first.get_asset_materialization_events()}.get("dirty_days", {})
-    lo, hi = dirty.get("first_day"), dirty.get("last_day")
-    if not lo or lo.value == "none":
+    days = next_indicator_run(instance)  # as the run-status sensor decides under the daemon
+    if days is None:
         return first
-    return defs.resolve_job_def("indicators_refresh").execute_in_process(
-        instance=instance, run_config=run_config,
-        tags={"citybrain/trigger": "cli", **_owner_tags(), **partition_range_tags(lo.value, hi.value)}, raise_on_error=False,
+    return defs.resolve_job_def(INDICATOR_JOB).execute_in_process(
+        instance=instance, run_config=run_config, tags={"citybrain/trigger": "cli", **_owner_tags(), **days}, raise_on_error=False,
     )
 
 
@@ -115,5 +113,6 @@ def daily_refresh_job() -> dg.JobDefinition:
     """The daily job, resolved: what ``dg.reconstructable`` needs to run it on other processes
     or machines (Celery workers rebuild it from this function)."""
     from pipelines.definitions import defs
+    from pipelines.jobs import DAILY_JOB
 
-    return defs.resolve_job_def("daily_refresh")
+    return defs.resolve_job_def(DAILY_JOB)

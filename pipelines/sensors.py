@@ -3,20 +3,16 @@
 
 import hashlib
 import json
-import os
 
 import dagster as dg
 
+from assets import named
 from assets.ingest import LANDING_DIGEST, UNRECOGNISED_KEY, staging_key
-from pipelines.jobs import INDICATORS_SELECTION, daily_refresh, indicators_refresh, partition_range_tags
+from pipelines.jobs import INDICATORS_SELECTION, daily_refresh, indicators_refresh, next_indicator_run
 from warehouse.contract.feeds import FEEDS_BY_ID
 from warehouse.ingest.landing import UNRECOGNISED, digests
 from warehouse.storage.home import Home
 
-# How often the daemon looks at the landing zone (seconds): a file is picked up within this
-# interval of landing (and the daemon's sensor loop, which turns every 5 s). Listing and
-# stat-ing thousands of files costs well under a second.
-LANDING_INTERVAL = int(os.environ.get("CITYBRAIN_LANDING_INTERVAL", "5"))
 # How soon the indicators follow a finished refresh: the daemon checks run statuses this often
 # (its sensor loop turns at most every 5 s, so a shorter interval would change nothing).
 AFTER_REFRESH_INTERVAL = 5
@@ -38,14 +34,24 @@ def last_ingested(instance: dg.DagsterInstance, feed_ids) -> dict[str, str]:
     return out
 
 
-@dg.sensor(
-    job=daily_refresh,
-    minimum_interval_seconds=LANDING_INTERVAL,
-    default_status=dg.DefaultSensorStatus.RUNNING,
-    description="Watches landing/<department>/<feed>/<date>/ and requests a refresh of the feeds whose files "
-    "differ from what their last ingest read. Cheap on thousands of files: it only lists and stats them.",
-)
+def landing_sensor_every(interval: int) -> dg.SensorDefinition:
+    """The landing sensor, looking every ``interval`` seconds (the ``CITYBRAIN_LANDING_INTERVAL``
+    setting, applied when the definitions are built): a file is picked up within this interval
+    of landing (and of the daemon's sensor loop, which turns every 5 s). Listing and stat-ing
+    thousands of files costs well under a second."""
+    return dg.sensor(
+        name="landing_sensor",
+        job=daily_refresh,
+        minimum_interval_seconds=interval,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        description="Watches landing/<department>/<feed>/<date>/ and requests a refresh of the feeds whose files "
+        "differ from what their last ingest read. Cheap on thousands of files: it only lists and stats them.",
+        metadata=named("落地区传感器", "Landing-zone sensor"),
+    )(landing_sensor)
+
+
 def landing_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult | dg.SkipReason:
+    """What the landing sensor does at each look (``landing_sensor_every`` makes it a sensor)."""
     now = digests(Home.resolve().landing)
     # What was last ingested wins over what this sensor last saw: a refresh run from the
     # command line (scripts/up runs one before the daemon starts) is not requested again.
@@ -74,12 +80,10 @@ def landing_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult | dg.
     minimum_interval_seconds=AFTER_REFRESH_INTERVAL,
     default_status=dg.DefaultSensorStatus.RUNNING,
     description="After each successful daily_refresh, recompute the indicators of the days it marked dirty.",
+    metadata=named("刷新后计算指标", "Indicators after each refresh"),
 )
 def indicators_after_refresh(context: dg.RunStatusSensorContext) -> dg.RunRequest | dg.SkipReason:
-    run = context.dagster_run
-    record = context.instance.get_latest_materialization_event(dg.AssetKey(["marts", "dirty_days"]))
-    meta = record.asset_materialization.metadata if record and record.asset_materialization else {}
-    first, last = (meta.get("first_day"), meta.get("last_day"))
-    if not first or first.value == "none":
+    tags = next_indicator_run(context.instance)
+    if tags is None:
         return dg.SkipReason("no data yet")
-    return dg.RunRequest(run_key=f"after-{run.run_id}", tags=partition_range_tags(first.value, last.value))
+    return dg.RunRequest(run_key=f"after-{context.dagster_run.run_id}", tags=tags)

@@ -15,7 +15,7 @@ import pytest
 from assets.ingest import CHECKS, INGEST_ASSETS, staging_key
 from assets.resources import WarehouseResource
 from pipelines.definitions import defs
-from pipelines.jobs import daily_schedule, partition_range_tags
+from pipelines.jobs import next_indicator_run, partition_range_tags
 from pipelines.run import run_daily_job
 from pipelines.sensors import indicators_after_refresh, landing_sensor
 from warehouse.contract.feeds import FEEDS, FEEDS_BY_ID
@@ -37,6 +37,22 @@ def test_definitions_validate_with_the_dagster_cli() -> None:
     out = subprocess.run([sys.executable, "-m", "dagster", "definitions", "validate", "-m", "pipelines.definitions"],
                          cwd=ROOT, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr[-2000:]
+
+
+def test_the_names_table_the_cockpit_reads_is_derived_from_the_definitions() -> None:
+    """Every job, step, schedule and sensor carries its names on its definition, and the table
+    the cockpit reads them from (with the job and asset names it sends) is current."""
+    from pipelines.names import TABLE, derive, render
+
+    table = derive(defs)  # a definition without its names raises KeyError
+    assert TABLE.read_text(encoding="utf-8") == render(table), "stale: run python -m pipelines.names"
+    assert set(table["job"]) >= {j.name for j in defs.resolve_all_job_defs()} - {"__ASSET_JOB"}
+    assert set(table["instigator"]) == {s.name for s in [*defs.schedules, *defs.sensors]}
+    for kind in ("job", "step", "instigator"):
+        for code, (zh, en) in table[kind].items():
+            assert zh and en and zh != en, (kind, code)
+    library_steps = {"__".join(lib.models[-1].table.split(".")): (lib.name_zh, lib.name_en) for lib in LIBRARIES.values()}
+    assert {k: tuple(v) for k, v in table["step"].items() if k in library_steps} == library_steps
 
 
 def test_every_feed_has_an_asset_in_the_warehouse_pool_with_its_checks() -> None:
@@ -78,7 +94,9 @@ def test_the_daily_job_runs_in_process_and_is_recorded(home: Path) -> None:
         ctx = dg.build_run_status_sensor_context(sensor_name="indicators_after_refresh", dagster_instance=instance,
                                                  dagster_run=daily.dagster_run, dagster_event=success.event_log_entry.dagster_event)
         req = indicators_after_refresh(ctx)
-        assert req.tags["dagster/asset_partition_range_start"] == "2026-11-07"
+        # One decision for both (pipelines.jobs.next_indicator_run): the sensor plans the run the CLI made.
+        cli_range = {k: v for k, v in tags.items() if k.startswith("dagster/asset_partition_range_")}
+        assert req.tags == cli_range == next_indicator_run(instance)
         again = run_daily_job(Home.resolve(home), "", instance)
         assert again.success
     con = duckdb.connect(str(home / "warehouse.duckdb"), read_only=True)
@@ -154,6 +172,7 @@ def test_landing_sensor_does_not_request_again_what_a_refresh_has_just_read(home
 
 
 def test_schedule_requests_the_daily_job_after_the_deadline() -> None:
+    daily_schedule = defs.resolve_schedule_def("daily_after_deadline")
     assert daily_schedule.cron_schedule == "30 6 * * *"
     assert daily_schedule.execution_timezone == "Asia/Shanghai"
     with dg.instance_for_test() as instance:
