@@ -1,4 +1,12 @@
-"""Connections to the warehouse file, with its schema and validation macros in place."""
+"""Connections to the warehouse file, with its schema and validation macros in place.
+
+The schema is the numbered migrations of ``warehouse/migrations/`` (recorded in
+``meta.schema_migrations``), applied when a connection that writes finds them pending. The
+staging tables, one per feed, are the exception: they are generated from the contract's
+columns (:func:`staging_ddl`), so a feed's columns are declared once, in the contract, and a
+new feed's table appears on the next connection that writes. A column added to an existing
+feed is a numbered migration (``ALTER TABLE staging.<feed> ADD COLUMN IF NOT EXISTS ...``).
+"""
 
 from __future__ import annotations
 
@@ -8,9 +16,12 @@ from pathlib import Path
 import duckdb
 
 from warehouse.contract.feeds import FEEDS, Feed
+from warehouse.storage.migrate import DUCKDB, migrate
 from warehouse.storage.subjects import register_subject_hash
 
 _SQL = resources.files(__package__) / "sql"
+MIGRATIONS = resources.files("warehouse") / "migrations"
+MIGRATIONS_TABLE = "meta.schema_migrations"
 
 DUCK_TYPES = {"date": "DATE", "timestamp": "TIMESTAMP", "number": "DECIMAL(20, 4)", "rating": "INTEGER"}
 """Staged type of each contract column kind; every other kind is staged as VARCHAR."""
@@ -37,8 +48,10 @@ def install_macros(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def connect(path: str | Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    """Open the warehouse; a writable connection also creates any missing tables and can hash
-    identity numbers with its data directory's key (``cb_subject_hash``, storage.subjects)."""
+    """Open the warehouse; a writable connection also applies pending migrations, creates
+    missing staging tables and can hash identity numbers with its data directory's key
+    (``cb_subject_hash``, storage.subjects). The validation macros are temporary: every
+    connection defines its own."""
     con = duckdb.connect(str(path), read_only=read_only)
     install_macros(con)
     # Rows carry their lineage (_delivery_id, _line), so physical order never matters
@@ -47,11 +60,15 @@ def connect(path: str | Path, *, read_only: bool = False) -> duckdb.DuckDBPyConn
     if not read_only:
         if str(path) != ":memory:":
             register_subject_hash(con, Path(path).resolve().parent)
-        con.execute((_SQL / "schema.sql").read_text(encoding="utf-8"))
-        for f in FEEDS:
-            con.execute(staging_ddl(f))
-        con.execute(
-            "CREATE OR REPLACE VIEW ingest.live_deliveries AS "
-            "SELECT * FROM ingest.deliveries WHERE status IN ('accepted', 'partial')"
-        )
+        migrate(con, MIGRATIONS, dialect=DUCKDB, table=MIGRATIONS_TABLE)
+        ensure_staging(con)
     return con
+
+
+def ensure_staging(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the staging tables of feeds that have none yet (one read when all exist)."""
+    have = {r[0] for r in con.execute(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'staging'").fetchall()}
+    for f in FEEDS:
+        if f.name not in have:
+            con.execute(staging_ddl(f))

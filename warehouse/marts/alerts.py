@@ -26,29 +26,14 @@ ANOMALY_Z = 5.0
 ANOMALY_MIN_DELTA = 5.0  # ignore tiny counts moving by a few units
 ANOMALY_MIN_MEDIAN = 20.0  # below this volume a day's count is too noisy to call an anomaly
 
-ALERTS_DDL = """
-CREATE SCHEMA IF NOT EXISTS marts;
-CREATE TABLE IF NOT EXISTS marts.alerts (
-    alert_id VARCHAR PRIMARY KEY, rule_id VARCHAR NOT NULL, severity VARCHAR NOT NULL, date DATE NOT NULL,
-    district_code VARCHAR NOT NULL, subject VARCHAR NOT NULL, status VARCHAR NOT NULL, message VARCHAR NOT NULL,
-    owner_role VARCHAR NOT NULL, owner_scope VARCHAR,
-    first_seen TIMESTAMP NOT NULL, last_seen TIMESTAMP NOT NULL, resolved_at TIMESTAMP,
-    acknowledged_at TIMESTAMP, acknowledged_by VARCHAR, ack_comment VARCHAR
-);
--- Messages are a template and its parameters, rendered in the reader's language
--- (warehouse.contract.labels); ``message`` keeps the English text for other tools. Added to
--- warehouses made before.
-ALTER TABLE marts.alerts ADD COLUMN IF NOT EXISTS message_key VARCHAR;
-ALTER TABLE marts.alerts ADD COLUMN IF NOT EXISTS message_params JSON;
-"""
-
+# marts.alerts is made by the warehouse's migrations (warehouse/migrations/).
 _CONDITIONS = """
 CREATE OR REPLACE TEMP TABLE cb_conditions (
     rule_id VARCHAR, severity VARCHAR, date DATE, district_code VARCHAR, subject VARCHAR,
-    message_key VARCHAR, message_params JSON, owner_role VARCHAR, owner_scope VARCHAR, family VARCHAR, message VARCHAR
+    message_key VARCHAR, message_params JSON, owner_kind VARCHAR, owner_scope VARCHAR, family VARCHAR, message VARCHAR
 )"""
 _INSERT = ("INSERT INTO cb_conditions (rule_id, severity, date, district_code, subject, message_key, message_params, "
-           "owner_role, owner_scope, family)")
+           "owner_kind, owner_scope, family)")
 
 
 def _feed_missing(con: duckdb.DuckDBPyConnection, as_of: dt.datetime, first: dt.date) -> None:
@@ -63,7 +48,7 @@ def _feed_missing(con: duckdb.DuckDBPyConnection, as_of: dt.datetime, first: dt.
                   'feed_missing', json_object('department', f.department, 'feed', f.department || '/' || f.feed,
                                               'day', strftime(d.day, '%Y-%m-%d'),
                                               'deadline', strftime(d.day + to_hours(f.deadline_hours), '%m-%d %H:%M')),
-                  'steward', f.department, 'feed'
+                  'department', f.department, 'feed'
            FROM (SELECT CAST(x AS DATE) AS day FROM range($first::DATE, CAST($as_of AS DATE), INTERVAL 1 DAY) t(x)) d,
                 cb_feed_list f
            WHERE d.day + to_hours(f.deadline_hours) <= $as_of
@@ -93,7 +78,7 @@ def _consistency(con: duckdb.DuckDBPyConnection, as_of: dt.datetime) -> None:
                   CASE rule
                     WHEN 'deceased_with_valid_certificate' THEN json_object('persons', count(DISTINCT holder), 'certificates', count(*))
                     ELSE json_object('count', count(*), 'rule', rule) END,
-                  'steward', owner, 'daily'
+                  'department', owner, 'daily'
            FROM (SELECT f.*, CASE WHEN f.rule = 'deceased_with_valid_certificate' THEN c.holder_id END AS holder,
                         CASE WHEN f.rule = 'deceased_with_valid_certificate' THEN 'dsb' ELSE f.owner_department END AS owner,
                         CASE WHEN f.rule <> 'deceased_with_valid_certificate' AND list_contains($districts, f.district_code)
@@ -118,8 +103,8 @@ def _thresholds(con: duckdb.DuckDBPyConnection, since: dt.date) -> None:
                               'value', round(v.value * CASE WHEN c.unit = '%' THEN 100 ELSE 1 END, 1),
                               'level', round(CASE WHEN v.crit THEN c.critical ELSE c.warn END
                                              * CASE WHEN c.unit = '%' THEN 100 ELSE 1 END, 1)),
-                  CASE WHEN o.department IS NOT NULL THEN 'steward'
-                       WHEN v.district_code = $city THEN 'city_manager' ELSE 'district_manager' END,
+                  CASE WHEN o.department IS NOT NULL THEN 'department'
+                       WHEN v.district_code = $city THEN 'city' ELSE 'district' END,
                   CASE WHEN o.department IS NOT NULL THEN o.department
                        WHEN v.district_code = $city THEN NULL ELSE v.district_code END, 'recent'
            FROM (SELECT v.*, coalesce((c.direction = 'higher' AND v.value < c.critical) OR (c.direction = 'lower' AND v.value > c.critical),
@@ -146,7 +131,7 @@ def _anomalies(con: duckdb.DuckDBPyConnection, since: dt.date) -> None:
     con.execute("CREATE OR REPLACE TEMP TABLE cb_day_kind (date DATE, workday BOOLEAN)")
     con.executemany("INSERT INTO cb_day_kind VALUES (?, ?)", [(d, day_kind(d) == "workday") for d in days])
     con.execute(
-        _INSERT + f"""
+        _INSERT + """
             WITH v AS (SELECT v.*, k.workday FROM marts.indicator_values v JOIN cb_day_kind k USING (date)
                        JOIN marts.indicator_catalog c USING (indicator_id) WHERE c.anomaly AND v.value IS NOT NULL),
             scored AS (
@@ -154,26 +139,27 @@ def _anomalies(con: duckdb.DuckDBPyConnection, since: dt.date) -> None:
                        median(b.value) AS med, median(abs(b.value - m.med)) AS mad, count(b.value) AS n
                 FROM v cur
                 JOIN v b ON b.indicator_id = cur.indicator_id AND b.district_code = cur.district_code
-                        AND b.workday = cur.workday AND b.date < cur.date AND b.date >= cur.date - {BASELINE_DAYS}
+                        AND b.workday = cur.workday AND b.date < cur.date AND b.date >= cur.date - $baseline_days
                 JOIN (SELECT cur2.indicator_id, cur2.district_code, cur2.date, median(b2.value) AS med
                       FROM v cur2 JOIN v b2 ON b2.indicator_id = cur2.indicator_id AND b2.district_code = cur2.district_code
-                           AND b2.workday = cur2.workday AND b2.date < cur2.date AND b2.date >= cur2.date - {BASELINE_DAYS}
+                           AND b2.workday = cur2.workday AND b2.date < cur2.date AND b2.date >= cur2.date - $baseline_days
                       WHERE cur2.date >= $since GROUP BY ALL) m
                   ON m.indicator_id = cur.indicator_id AND m.district_code = cur.district_code AND m.date = cur.date
                 WHERE cur.date >= $since
                 GROUP BY ALL HAVING count(b.value) >= 5
             )
             SELECT 'anomaly:' || s.indicator_id,
-                   CASE WHEN abs(s.value - s.med) / greatest(1.4826 * s.mad, sqrt(s.med), 0.1 * s.med, 1) > {2 * ANOMALY_Z} THEN 'critical' ELSE 'warning' END,
+                   CASE WHEN abs(s.value - s.med) / greatest(1.4826 * s.mad, sqrt(s.med), 0.1 * s.med, 1) > 2 * $z THEN 'critical' ELSE 'warning' END,
                    s.date, s.district_code, s.indicator_id,
                    'anomaly', json_object('indicator', s.indicator_id, 'unit', c.unit, 'value', round(s.value, 1),
                                           'usual', round(s.med, 1)),
-                   CASE WHEN s.district_code = $city THEN 'city_manager' ELSE 'district_manager' END,
+                   CASE WHEN s.district_code = $city THEN 'city' ELSE 'district' END,
                    CASE WHEN s.district_code = $city THEN NULL ELSE s.district_code END, 'recent'
             FROM scored s JOIN marts.indicator_catalog c USING (indicator_id)
-            WHERE abs(s.value - s.med) >= {ANOMALY_MIN_DELTA} AND s.med >= {ANOMALY_MIN_MEDIAN}
-              AND abs(s.value - s.med) / greatest(1.4826 * s.mad, sqrt(s.med), 0.1 * s.med, 1) > {ANOMALY_Z}""",
-        {"since": since, "city": load_city().code},
+            WHERE abs(s.value - s.med) >= $min_delta AND s.med >= $min_median
+              AND abs(s.value - s.med) / greatest(1.4826 * s.mad, sqrt(s.med), 0.1 * s.med, 1) > $z""",
+        {"since": since, "city": load_city().code, "baseline_days": BASELINE_DAYS, "z": ANOMALY_Z,
+         "min_delta": ANOMALY_MIN_DELTA, "min_median": ANOMALY_MIN_MEDIAN},
     )
 
 
@@ -202,13 +188,11 @@ def _forecast_breaches(con: duckdb.DuckDBPyConnection) -> None:
     key leaves the date out, so a breach predicted a day later or earlier stays one row).
     Ratios count only where the median day of the last four weeks had 30 or more cases.
     """
-    if not con.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'marts' AND table_name = 'forecasts'").fetchone()[0]:
-        return
     pct = "CASE WHEN b.unit = '%' THEN 100 ELSE 1 END"
     con.execute(
         _INSERT + f"""
             WITH f AS (SELECT * FROM marts.forecasts WHERE issued_on = (SELECT max(issued_on) FROM marts.forecasts)
-                                                       AND date <= issued_on + {BREACH_DAYS}),
+                                                       AND date <= issued_on + $breach_days),
             support AS (SELECT v.indicator_id, v.district_code, median(v.denominator) AS cases
                         FROM marts.indicator_values v JOIN (SELECT DISTINCT issued_on FROM f) i ON v.date > i.issued_on - 28 AND v.date <= i.issued_on
                         GROUP BY ALL),
@@ -219,7 +203,7 @@ def _forecast_breaches(con: duckdb.DuckDBPyConnection) -> None:
                 FROM f JOIN marts.indicator_catalog c USING (indicator_id)
                 LEFT JOIN support s USING (indicator_id, district_code)
                 WHERE (c.warn IS NOT NULL OR c.critical IS NOT NULL)
-                  AND (c.kind = 'count' OR s.cases >= {BREACH_MIN_DENOMINATOR})),
+                  AND (c.kind = 'count' OR s.cases >= $min_cases)),
             first AS (
                 SELECT indicator_id, district_code, bool_or(crit) AS crit,
                        min(date) FILTER (WHERE crit OR warn_hit) AS day,
@@ -235,19 +219,19 @@ def _forecast_breaches(con: duckdb.DuckDBPyConnection) -> None:
                    json_object('indicator', b.indicator_id, 'unit', b.unit, 'day', strftime(b.day, '%Y-%m-%d'),
                                'level', round(CASE WHEN b.crit THEN b.critical ELSE b.warn END * {pct}, 1),
                                'bound', round(CASE WHEN b.crit THEN b.bound95 ELSE b.bound80 END * {pct}, 1)),
-                   CASE WHEN o.department IS NOT NULL THEN 'steward'
-                        WHEN b.district_code = $city THEN 'city_manager' ELSE 'district_manager' END,
+                   CASE WHEN o.department IS NOT NULL THEN 'department'
+                        WHEN b.district_code = $city THEN 'city' ELSE 'district' END,
                    CASE WHEN o.department IS NOT NULL THEN o.department
                         WHEN b.district_code = $city THEN NULL ELSE b.district_code END, 'forecast'
             FROM first b
             LEFT JOIN (SELECT unnest($departments) AS department) o ON b.alerts_to = 'owner' AND o.department = b.owner""",
-        {"city": load_city().code, "departments": list(STEWARD_DEPARTMENTS)},
+        {"city": load_city().code, "departments": list(STEWARD_DEPARTMENTS), "breach_days": BREACH_DAYS,
+         "min_cases": BREACH_MIN_DENOMINATOR},
     )
 
 
 def evaluate(con: duckdb.DuckDBPyConnection, as_of: dt.datetime) -> dict[str, int]:
     """Compute today's conditions and merge them into ``marts.alerts``; returns counts by status."""
-    con.execute(ALERTS_DDL)
     con.execute(_CONDITIONS)
     span = con.execute("SELECT min(business_date), max(business_date) FROM ingest.live_deliveries").fetchone()
     if span[0] is not None:
@@ -259,8 +243,7 @@ def evaluate(con: duckdb.DuckDBPyConnection, as_of: dt.datetime) -> dict[str, in
         _forecast_breaches(con)
     else:
         since = as_of.date()
-    if con.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'quality' AND table_name = 'findings'").fetchone()[0]:
-        _consistency(con, as_of)
+    _consistency(con, as_of)
     _render_messages(con)
     now = as_of
     con.execute("BEGIN TRANSACTION")
@@ -284,9 +267,9 @@ def evaluate(con: duckdb.DuckDBPyConnection, as_of: dt.datetime) -> dict[str, in
         )
         con.execute(
             """INSERT INTO marts.alerts (alert_id, rule_id, severity, date, district_code, subject, status, message,
-                                         message_key, message_params, owner_role, owner_scope, first_seen, last_seen)
+                                         message_key, message_params, owner_kind, owner_scope, first_seen, last_seen)
                SELECT alert_id, rule_id, severity, date, district_code, subject, 'open', message, message_key, message_params,
-                      owner_role, owner_scope, $now, $now
+                      owner_kind, owner_scope, $now, $now
                FROM cb_keyed WHERE alert_id NOT IN (SELECT alert_id FROM marts.alerts)""",
             {"now": now},
         )

@@ -48,10 +48,11 @@ or a change of one to nine people.
 def published_table(con: duckdb.DuckDBPyConnection, base: int = BASE) -> pd.DataFrame:
     """Every count indicator per district and day, its value rounded to a multiple of ``base``."""
     return con.execute(
-        f"""SELECT v.indicator_id, c.name_zh, c.name_en, c.unit, v.date, v.district_code,
-                   CAST(round(v.value / {base}) * {base} AS BIGINT) AS value, {base} AS rounded_to
-            FROM marts.indicator_values v JOIN marts.indicator_catalog c USING (indicator_id)
-            WHERE c.kind = 'count' AND v.value IS NOT NULL ORDER BY v.indicator_id, v.date, v.district_code"""
+        """SELECT v.indicator_id, c.name_zh, c.name_en, c.unit, v.date, v.district_code,
+                  CAST(round(v.value / $base) * $base AS BIGINT) AS value, $base AS rounded_to
+           FROM marts.indicator_values v JOIN marts.indicator_catalog c USING (indicator_id)
+           WHERE c.kind = 'count' AND v.value IS NOT NULL ORDER BY v.indicator_id, v.date, v.district_code""",
+        {"base": int(base)},
     ).df()
 
 

@@ -26,10 +26,12 @@ import sqlite3
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from importlib import resources
 from pathlib import Path
 
 from warehouse.contract import labels
 from warehouse.ops.alert_loop import ALLOWED_FROM, state_of
+from warehouse.storage.migrate import SQLITE, migrate
 from warehouse.storage.subjects import subject_hash, subject_key
 
 # Audit-log actions that start something in Dagster; their purpose names it ("run <id>").
@@ -37,54 +39,24 @@ LAUNCH_ACTIONS = ("run_launch", "run_reexecute", "backfill_launch")
 SESSION_MAX_S = 12 * 3600  # a session lasts a working day at most
 SESSION_IDLE_S = 2 * 3600  # and ends after two idle hours
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS users (
-    username TEXT PRIMARY KEY, password_hash TEXT NOT NULL, role TEXT NOT NULL, scope TEXT,
-    created_at TEXT NOT NULL, disabled INTEGER NOT NULL DEFAULT 0
-);
-CREATE TABLE IF NOT EXISTS sessions (
-    sid TEXT PRIMARY KEY, username TEXT NOT NULL, created_at REAL NOT NULL, last_seen REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS login_failures (username TEXT, remote TEXT, at REAL);
-CREATE TABLE IF NOT EXISTS acknowledgements (
-    alert_id TEXT NOT NULL, username TEXT NOT NULL, comment TEXT, at TEXT NOT NULL, applied INTEGER NOT NULL DEFAULT 0
-);
-CREATE TABLE IF NOT EXISTS alert_steps (
-    step_no INTEGER PRIMARY KEY AUTOINCREMENT, alert_id TEXT NOT NULL, step TEXT NOT NULL,
-    actor TEXT NOT NULL, role TEXT, scope TEXT, owner_kind TEXT, owner_code TEXT, due_at TEXT,
-    note TEXT, rating INTEGER, at TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS alert_steps_alert ON alert_steps (alert_id, step_no);
-CREATE TABLE IF NOT EXISTS access_log (
-    at TEXT NOT NULL, username TEXT NOT NULL, role TEXT NOT NULL, action TEXT NOT NULL,
-    delivery_id INTEGER, rows INTEGER, subject_hashes TEXT, purpose TEXT
-);
-CREATE INDEX IF NOT EXISTS access_log_at ON access_log (at);
-"""
-# Columns added since the first release, with what existing rows get.
-_ADDED = {
-    "users": {"subject_hash": "TEXT"},
-    "access_log": {"scope": "TEXT", "legal_basis": "TEXT", "prev_hash": "TEXT", "entry_hash": "TEXT"},
-}
-_APPEND_ONLY = """
-CREATE TRIGGER IF NOT EXISTS access_log_no_update BEFORE UPDATE ON access_log
-BEGIN SELECT RAISE(ABORT, 'the access log is append-only'); END;
-CREATE TRIGGER IF NOT EXISTS access_log_no_delete BEFORE DELETE ON access_log
-BEGIN SELECT RAISE(ABORT, 'the access log is append-only'); END;
-CREATE TRIGGER IF NOT EXISTS alert_steps_no_update BEFORE UPDATE ON alert_steps
-BEGIN SELECT RAISE(ABORT, 'alert steps are append-only'); END;
-CREATE TRIGGER IF NOT EXISTS alert_steps_no_delete BEFORE DELETE ON alert_steps
-BEGIN SELECT RAISE(ABORT, 'alert steps are append-only'); END;
-"""
-# Acknowledgements made before the loop existed become ``acknowledge`` steps, once each.
-_MIGRATE_ACKNOWLEDGEMENTS = """
-INSERT INTO alert_steps (alert_id, step, actor, role, scope, note, at)
-SELECT a.alert_id, 'acknowledge', a.username, u.role, u.scope, a.comment, a.at
-FROM acknowledgements a LEFT JOIN users u USING (username)
-WHERE NOT EXISTS (SELECT 1 FROM alert_steps s WHERE s.step = 'acknowledge' AND s.alert_id = a.alert_id
-                  AND s.actor = a.username AND s.at = a.at)
-ORDER BY a.rowid
-"""
+# The store's schema: numbered migrations (warehouse.storage.migrate), one folder per engine.
+MIGRATIONS = resources.files(__package__) / "migrations" / "sqlite"
+MIGRATIONS_TABLE = "schema_migrations"
+
+
+def _legacy_version(con: sqlite3.Connection) -> int:
+    """How far a store made before migrations were recorded had come (0: a new store). Its
+    tables then were made and altered in place on every open; SQLite cannot add a column only
+    if it is missing, so the migrations those tables already reflect are recorded, not run.
+    (A PostgreSQL store is always made by the migrations and never needs this.)"""
+    tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    if "access_log" not in tables:
+        return 0
+    if "entry_hash" not in {r[1] for r in con.execute("SELECT * FROM pragma_table_info('access_log')")}:
+        return 1  # 0002: sessions and the chained log
+    return 4 if "alert_steps" in tables else 3  # 0004: the alert loop
+
+
 # Why a person's data may be processed (PIPL Art. 13): every person-level access names one.
 # The legal bases an access may cite, with their names: the label registry's.
 LEGAL_BASES = labels.LEGAL_BASES
@@ -115,16 +87,9 @@ class OpsStore:
         home.mkdir(parents=True, exist_ok=True)
         with self._con() as con:
             con.execute("PRAGMA journal_mode=WAL")
-            con.executescript(SCHEMA)
-            for table, cols in _ADDED.items():
-                have = {r[1] for r in con.execute(f"PRAGMA table_info({table})")}
-                for name, kind in cols.items():
-                    if name not in have:
-                        con.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
-        self._chain_unchained()
-        with self._con() as con:
-            con.executescript(_APPEND_ONLY)
-            con.execute(_MIGRATE_ACKNOWLEDGEMENTS)
+            # Once per new version; a store already at the latest runs no DDL.
+            migrate(con, MIGRATIONS, dialect=SQLITE, table=MIGRATIONS_TABLE, adopt=_legacy_version,
+                    hooks={2: self._chain_unchained})
 
     @contextmanager
     def _con(self) -> Iterator[sqlite3.Connection]:
@@ -296,17 +261,14 @@ class OpsStore:
                 f"AND purpose IN ({', '.join('?' * len(targets))})", [*LAUNCH_ACTIONS, *targets]).fetchall()
         return dict(rows)
 
-    def _chain_unchained(self) -> None:
-        """Chain entries written before the log was chained (once, on upgrade)."""
-        with self._con() as con:
-            if not con.execute("SELECT count(*) FROM access_log WHERE entry_hash IS NULL").fetchone()[0]:
-                return
-            con.execute("DROP TRIGGER IF EXISTS access_log_no_update")
-            key, prev = self._chain_key(), ""
-            for rowid, *fields in con.execute(f"SELECT rowid, {', '.join(_LOG_FIELDS)} FROM access_log ORDER BY rowid").fetchall():
-                h = self._entry_hash(key, prev, fields)
-                con.execute("UPDATE access_log SET prev_hash = ?, entry_hash = ? WHERE rowid = ?", [prev, h, rowid])
-                prev = h
+    def _chain_unchained(self, con: sqlite3.Connection) -> None:
+        """Chain entries written before the log was chained (migration 0002's step: it runs
+        before 0003 makes the log append-only)."""
+        key, prev = self._chain_key(), ""
+        for rowid, *fields in con.execute(f"SELECT rowid, {', '.join(_LOG_FIELDS)} FROM access_log ORDER BY rowid").fetchall():
+            h = self._entry_hash(key, prev, fields)
+            con.execute("UPDATE access_log SET prev_hash = ?, entry_hash = ? WHERE rowid = ?", [prev, h, rowid])
+            prev = h
 
     def verify_audit_chain(self) -> tuple[int, int | None]:
         """(entries checked, position of the first entry that does not match, None if all do).

@@ -61,9 +61,9 @@ def end_of_day(snaps: list[SnapshotFile]) -> dict[dt.date, Path]:
     return {s.day: s.path for s in snaps}
 
 
-# Every feed with its deadline, as a relation (the contract's feeds are fixed).
-_FEED_LIST = "(VALUES " + ", ".join(f"('{f.department}', '{f.name}', {int(f.deadline_hours)})" for f in FEEDS) + \
-    ") AS f(department, feed, deadline_hours)"
+# Every feed with its deadline (the contract's), as the temporary table publish() fills with
+# bound values before the queries below read it.
+_FEED_LIST = "cb_contract_feeds"
 
 # What the cockpit may read. Only rejected rows carry personal data: the cockpit shows
 # them to the owning department's steward alone and audits every view.
@@ -82,7 +82,7 @@ SERVING: dict[str, tuple[tuple[str, ...], str]] = {
     "rejections": (("ingest.rejections",), "SELECT * FROM ingest.rejections"),
     # One row per feed and business date: on time, late, rejected (nothing usable arrived) or
     # missing, with rows and schema drift; the steward's and auditor's timeliness grid.
-    "feed_days": (("ingest.deliveries",), f"""
+    "feed_days": (("ingest.deliveries",), """
         WITH d AS (SELECT * FROM ingest.deliveries WHERE status <> 'superseded' AND business_date IS NOT NULL),
              days AS (SELECT CAST(unnest(generate_series(min(business_date), max(business_date), INTERVAL 1 DAY)) AS DATE)
                              AS business_date FROM d)
@@ -95,7 +95,7 @@ SERVING: dict[str, tuple[tuple[str, ...], str]] = {
                count(d.delivery_id) AS deliveries, coalesce(sum(d.rows_read), 0) AS rows_read,
                coalesce(sum(d.rows_rejected), 0) AS rows_rejected,
                coalesce(list_distinct(flatten(list(d.extra_columns) FILTER (WHERE d.extra_columns IS NOT NULL))), []) AS schema_drift
-        FROM {_FEED_LIST} CROSS JOIN days
+        FROM cb_contract_feeds f CROSS JOIN days
         LEFT JOIN d ON d.department = f.department AND d.feed = f.feed AND d.business_date = days.business_date
         GROUP BY f.department, f.feed, f.deadline_hours, days.business_date"""),
     "rejected_rows": (("ingest.rejected_rows", "ingest.deliveries"),
@@ -133,7 +133,9 @@ def publish(con: duckdb.DuckDBPyConnection, serving: Path, as_of: dt.datetime, *
     present = _tables_present(con)
     alias = "snap_" + uuid.uuid4().hex[:8]
     try:
-        con.execute(f"ATTACH '{tmp}' AS {alias}")
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {_FEED_LIST} (department VARCHAR, feed VARCHAR, deadline_hours INTEGER)")
+        con.executemany(f"INSERT INTO {_FEED_LIST} VALUES (?, ?, ?)", [(f.department, f.name, f.deadline_hours) for f in FEEDS])
+        con.execute(f"ATTACH ? AS {alias}", [str(tmp)])
         counts = {}
         for name, (sources, sql) in SERVING.items():
             if not set(sources) <= present:

@@ -1,5 +1,8 @@
--- The warehouse's own tables (CONTRACT §4 names plus the project's extra columns).
--- Idempotent: run on every connection that writes.
+-- Ingestion: the ledger of deliveries, rejected rows and their reasons, the landing scan's
+-- memory (CONTRACT §4 names plus the project's extra columns). IF NOT EXISTS throughout: a
+-- warehouse made before migrations were recorded keeps its tables. The staging tables, one
+-- per feed, are not written here: they are generated from the contract
+-- (warehouse.ingest.schema.staging_ddl), so a feed's columns are declared once.
 CREATE SCHEMA IF NOT EXISTS ingest;
 CREATE SCHEMA IF NOT EXISTS staging;
 
@@ -34,10 +37,6 @@ CREATE TABLE IF NOT EXISTS ingest.deliveries (
     superseded_by  BIGINT
 );
 
--- The error as a message template and its parameters (warehouse.contract.labels), rendered in
--- the reader's language; ``error`` keeps its English text. Added to warehouses made before.
-ALTER TABLE ingest.deliveries ADD COLUMN IF NOT EXISTS error_key VARCHAR;
-ALTER TABLE ingest.deliveries ADD COLUMN IF NOT EXISTS error_params JSON;
 
 -- Every reason that applies to every rejected row.
 CREATE TABLE IF NOT EXISTS ingest.rejections (
@@ -62,3 +61,7 @@ CREATE TABLE IF NOT EXISTS ingest.landing_files (
     sha256       VARCHAR NOT NULL,
     seen_at      TIMESTAMP NOT NULL
 );
+
+-- The deliveries whose rows count: accepted whole or in part.
+CREATE OR REPLACE VIEW ingest.live_deliveries AS
+SELECT * FROM ingest.deliveries WHERE status IN ('accepted', 'partial');
