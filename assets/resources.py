@@ -9,6 +9,7 @@ import dagster as dg
 import duckdb
 
 from warehouse.ingest.schema import connect
+from warehouse.settings import Settings, variable
 from warehouse.storage.failpoints import hold_while_planted, planted_fault
 from warehouse.storage.faults import disk_full, is_disk_full
 from warehouse.storage.home import Home
@@ -17,11 +18,22 @@ from warehouse.storage.home import Home
 class WarehouseResource(dg.ConfigurableResource):
     """The City Brain data directory and the clock deadlines are judged against.
 
-    ``home`` defaults to ``$CITYBRAIN_HOME`` (or ``./citybrain_home``); ``as_of`` to now.
+    ``home`` defaults to the ``CITYBRAIN_HOME`` setting (``./citybrain_home``); ``as_of`` to
+    now. A run's config may set either (``citybrain refresh --home --as-of`` does).
     """
 
     home: str = ""
     as_of: str = ""
+
+    @classmethod
+    def from_settings(cls, s: Settings) -> "WarehouseResource":
+        """The resource as the code location configures it from the deployment's settings:
+        a field whose variable the environment sets names it (``dg.EnvVar``: Dagster resolves
+        it where the run executes and shows the variable, not its value, in its UI); one left
+        unset holds the setting's default (an EnvVar has none: Dagster refuses a run whose
+        variable is unset)."""
+        home = variable("home").name
+        return cls(home=dg.EnvVar(home) if home in s.given else str(s.home))
 
     @property
     def paths(self) -> Home:

@@ -35,12 +35,13 @@ from cockpit import context, data  # noqa: E402
 from cockpit.cache import CACHE  # noqa: E402
 from cockpit.roles import Principal  # noqa: E402
 from warehouse.serving.publish import current, list_snapshots  # noqa: E402
+from warehouse.settings import settings  # noqa: E402
 from warehouse.storage.home import Home  # noqa: E402
 
 
 def _direct(home: Path, rounds: int, seed: int, city: str, districts: list[str], indicators: list[str]) -> dict[str, list[float]]:
     """The queries behind each callback, run directly on the snapshot (no HTTP, no Dash)."""
-    context.init(Home(home))
+    context.init(Home(home), settings())
     rng = random.Random(seed)
     boss = Principal("boss", "city_manager")
     out: dict[str, list[float]] = {"page /": [], "overview": [], "page /explorer": [], "explorer": []}

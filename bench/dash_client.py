@@ -52,9 +52,10 @@ def snapshot_choices(root: Path) -> tuple[str, list[str], list[str], list[str]]:
     """What the simulated users pick from in ``root``'s current snapshot: the city code, the
     districts, the indicators and the days with values."""
     from cockpit import context, data
+    from warehouse.settings import settings
     from warehouse.storage.home import Home
 
-    context.init(Home(root))
+    context.init(Home(root), settings())
     city = data.info()["city_code"]
     days = [str(d)[:10] for d in data.series(["pop.registered"], [city], None, None).date]
     return city, list(data.districts().district_code), list(data.catalog().indicator_id), days

@@ -38,9 +38,9 @@ from libraries import deliver_held, hold_back  # noqa: E402
 
 from citybrain.synth.generate import generate  # noqa: E402
 from cockpit.auth import add_user  # noqa: E402
-from pipelines.sensors import LANDING_INTERVAL  # noqa: E402
 from warehouse.contract.city import load_city  # noqa: E402
 from warehouse.ops.store import OpsStore  # noqa: E402
+from warehouse.settings import settings  # noqa: E402
 
 BIN = Path(sys.executable).parent
 INDICATOR = "svc.requests"  # every day of the hotline has requests: the value is never absent
@@ -86,7 +86,7 @@ def main() -> None:
     ap.add_argument("--scale", default="small", choices=["tiny", "small", "city"])
     ap.add_argument("--days", type=int, default=30, help="days of history generated (the held days included)")
     ap.add_argument("--rounds", type=int, default=2, help="days held back and landed one at a time")
-    ap.add_argument("--interval", type=int, default=LANDING_INTERVAL, help="the landing sensor's interval in seconds (default: the platform's)")
+    ap.add_argument("--interval", type=int, default=settings().landing_interval, help="the landing sensor's interval in seconds (default: the platform's)")
     ap.add_argument("--end", default="2026-11-20")
     args = ap.parse_args()
     end = dt.date.fromisoformat(args.end)

@@ -12,12 +12,13 @@ from typing import Annotated
 
 import typer
 
+from warehouse.settings import SettingError, settings
 from warehouse.storage.home import Home, keep_private
 
 app = typer.Typer(help="City Brain (城市大脑): ingest a city's feeds, build its libraries, indicators and cockpit.",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_show_locals=False)
 
-HomeOpt = Annotated[Path | None, typer.Option("--home", envvar="CITYBRAIN_HOME", help="Data directory (default ./citybrain_home).")]
+HomeOpt = Annotated[Path | None, typer.Option("--home", help="Data directory (default: CITYBRAIN_HOME, else ./citybrain_home).")]
 
 
 class ScaleName(str, Enum):
@@ -30,6 +31,11 @@ class ScaleName(str, Enum):
 def _root() -> None:
     """City Brain (城市大脑)."""
     keep_private()
+    try:
+        settings()  # read once, here: a setting that cannot be used stops every command plainly
+    except SettingError as e:
+        typer.echo(f"Error: {e} (docs/operations.md, \"Settings\")", err=True)
+        raise typer.Exit(2) from None
 
 
 def _date(text: str | None) -> dt.date | None:

@@ -26,6 +26,7 @@ from pathlib import Path
 import httpx
 
 from pipelines.run import alive
+from warehouse.settings import child_environment
 from warehouse.storage.home import Home
 
 READY_TIMEOUT_S = 300
@@ -50,17 +51,18 @@ def _services(home: Home, port: int) -> list[Service]:
     ]
 
 
-def _prepare_dagster(home: Home) -> None:
-    """``$DAGSTER_HOME`` (for the services too) with its storage created or migrated here, once:
+def _prepare_dagster(home: Home) -> Path:
+    """``DAGSTER_HOME`` for the services, with its storage created or migrated here, once:
     Dagster's webserver and daemon starting together on a fresh folder can both write the
     storage's schema history and leave it unreadable ("more than one head")."""
     import dagster as dg
 
     from pipelines.run import ensure_dagster_home
 
-    ensure_dagster_home(home)
-    with dg.DagsterInstance.get():
+    dagster_home = ensure_dagster_home(home)
+    with dg.DagsterInstance.from_config(str(dagster_home)):
         pass
+    return dagster_home
 
 
 def _cockpit_answers(port: int) -> bool:
@@ -104,9 +106,10 @@ def serve_platform(home: Home, port: int, notes: list[str] = ()) -> int:
 
     logs = home.root / "logs"
     logs.mkdir(parents=True, exist_ok=True)
-    _prepare_dagster(home)
+    dagster_home = _prepare_dagster(home)
     services = _services(home, port)
-    env = {**os.environ, "CITYBRAIN_HOME": str(home.root)}
+    # The services read the settings this process resolved (--home, Dagster's folder).
+    env = child_environment(CITYBRAIN_HOME=str(home.root), DAGSTER_HOME=str(dagster_home))
     for svc in services:
         with (logs / f"{svc.name}.log").open("ab") as log:
             svc.process = subprocess.Popen(svc.argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,

@@ -1,4 +1,4 @@
-"""What every page and callback needs: the snapshot, the operational store, the caller."""
+"""What every page and callback needs: the snapshot, the operational store, the settings, the caller."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from flask_login import current_user
 from cockpit.roles import Principal
 from warehouse.ops.store import OpsStore
 from warehouse.serving.snapshot import Snapshot
+from warehouse.settings import Settings
 from warehouse.storage.home import Home
 
 
@@ -18,14 +19,16 @@ class Context:
     home: Home
     snapshot: Snapshot
     store: OpsStore
+    settings: Settings  # the deployment's, as the app factory received them
 
 
 _CTX: Context | None = None
 
 
-def init(home: Home) -> Context:
+def init(home: Home, settings: Settings) -> Context:
+    """The context of the cockpit for ``home``, run with ``settings``."""
     global _CTX
-    _CTX = Context(home, Snapshot(home.serving), OpsStore(home.root))
+    _CTX = Context(home, Snapshot(home.serving), OpsStore(home.root), settings)
     return _CTX
 
 

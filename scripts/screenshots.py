@@ -18,7 +18,6 @@ indicator's sources in both languages). ``--only NAME ...`` retakes just those.
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import socket
 import subprocess
@@ -29,6 +28,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
 
 from dash_client import BENCH_USERS, PASSWORD, scratch_home, start_cockpit  # noqa: E402
 from playwright.sync_api import sync_playwright  # noqa: E402
+
+from warehouse.settings import settings  # noqa: E402
 
 # Stands for the oldest day with a snapshot (a shot needing it is skipped when there is no other day).
 PAST_DAY = "{past_day}"
@@ -102,7 +103,7 @@ def _steward_reads_a_citizens_row(root: Path, url: str, browser) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--home", type=Path, default=Path(os.environ.get("CITYBRAIN_HOME", "citybrain_home")))
+    ap.add_argument("--home", type=Path, default=settings().home)
     ap.add_argument("--out", type=Path, default=Path("docs/screenshots"))
     ap.add_argument("--only", nargs="+", metavar="NAME", help="retake only these (file names without .png)")
     args = ap.parse_args()

@@ -5,7 +5,8 @@ quarantine, ledger, feed health) → ``libraries`` (the thematic libraries fused
 rows, and cross-department findings) → ``marts`` (indicators, city score, alerts, open data)
 → ``serving`` (the immutable snapshot and the read API the cockpit uses) → ``ops`` (the
 operational store, backups, retention). ``storage`` is the ground every stage stands on:
-the data directory's layout, fault classes and crash points.
+the data directory's layout, fault classes and crash points; ``settings`` (the deployment's
+settings from the environment, and the one saved in the data directory) is read by all.
 
-A stage imports only ``storage`` and the stages before it.
+A stage imports only ``settings``, ``storage`` and the stages before it.
 """

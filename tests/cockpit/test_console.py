@@ -26,7 +26,7 @@ from werkzeug.serving import make_server
 from cockpit import dagster_api
 from cockpit.app import create_app
 from cockpit.auth import add_user
-from warehouse.ops import settings
+from warehouse import settings
 from warehouse.ops.store import OpsStore
 from warehouse.storage.failpoints import fault_file, hold_file
 from warehouse.storage.home import Home
@@ -216,12 +216,12 @@ def test_an_analyst_turns_the_schedule_off_and_on_and_nobody_else_can(app, home:
     for user in OTHERS:
         assert _act(_client(app, user), app, "ru-time-set", at="07:45").status_code == 204
     assert "请按“时:分”填写时间" in _said(_act(ana, app, "ru-time-set", at="25:99"))[0]
-    assert settings.load(home)["daily_refresh_at"] == "06:30"
+    assert settings.saved(home)["daily_refresh_at"] == "06:30"
     assert "每日刷新改为每天 07:45" in _said(_act(ana, app, "ru-time-set", at="07:45"))[0]
     moved = _instigators(ana, app)[daily]
     assert moved["when"] == "每天 07:45（北京时间）" and moved["switch"] == "开启"
     assert (dt.datetime.fromisoformat(moved["next_tick"]) - before) % dt.timedelta(days=1) == dt.timedelta(minutes=75)
-    assert settings.load(home)["daily_refresh_at"] == "07:45" and settings.daily_cron(home) == "45 7 * * *"
+    assert settings.saved(home)["daily_refresh_at"] == "07:45" and settings.daily_cron(home) == "45 7 * * *"
     log = _console_log(home)
     assert {("ana", "instigator_off"), ("ana", "instigator_on"), ("ana", "schedule_time")} <= set(log)
     assert not [u for u, _ in log if u != "ana"]

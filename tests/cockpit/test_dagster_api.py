@@ -11,8 +11,10 @@ import dagster as dg
 import pytest
 from helpers import served_dagster
 
-from cockpit import dagster_api
+from cockpit import context, dagster_api
 from pipelines.definitions import defs
+from warehouse.settings import Settings
+from warehouse.storage.home import Home
 
 
 def test_the_names_the_cockpit_sends_exist_in_the_code_location() -> None:
@@ -31,10 +33,9 @@ def dagster_socket(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[P
         yield served
 
 
-def test_runs_are_listed_and_launched_through_dagsters_graphql(dagster_socket, monkeypatch) -> None:
+def test_runs_are_listed_and_launched_through_dagsters_graphql(dagster_socket, tmp_path: Path) -> None:
     sock, dagster_home = dagster_socket
-    monkeypatch.delenv("CITYBRAIN_DAGSTER_URL", raising=False)
-    monkeypatch.setenv("CITYBRAIN_DAGSTER_SOCKET", str(sock))
+    context.init(Home(tmp_path), Settings(dagster_socket=sock))  # as the app factory hands the settings on
     assert sock.parent.stat().st_mode & 0o077 == 0  # no other user of the host can reach the socket
     assert dagster_api.recent_runs() == []
     run_id = dagster_api.launch_refresh("ana")
@@ -50,8 +51,7 @@ def test_runs_are_listed_and_launched_through_dagsters_graphql(dagster_socket, m
         assert backfill.tags["citybrain/launched_by"] == "ana"
 
 
-def test_a_stopped_dagster_is_reported_in_plain_words(monkeypatch, tmp_path: Path) -> None:
-    monkeypatch.delenv("CITYBRAIN_DAGSTER_URL", raising=False)
-    monkeypatch.setenv("CITYBRAIN_DAGSTER_SOCKET", str(tmp_path / "dagster.sock"))
+def test_a_stopped_dagster_is_reported_in_plain_words(tmp_path: Path) -> None:
+    context.init(Home(tmp_path), Settings(dagster_socket=tmp_path / "dagster.sock"))
     with pytest.raises(dagster_api.DagsterUnavailable, match="not answering"):
         dagster_api.recent_runs()

@@ -27,6 +27,7 @@ from helpers import CITIZENS, FORMULA, PASSWORD, csrf_token, dash_call, sign_in
 from cockpit.app import create_app
 from cockpit.auth import add_user
 from warehouse.ops.store import OpsStore
+from warehouse.settings import Settings
 from warehouse.storage.home import Home
 
 
@@ -231,10 +232,8 @@ def test_every_response_carries_the_security_headers(app) -> None:
     assert cookie.http_only and cookie.same_site == "Lax"
 
 
-def test_behind_a_tls_proxy_the_cookie_is_secure_and_the_forwarded_address_counts(home: Path, monkeypatch) -> None:
-    monkeypatch.setenv("CITYBRAIN_SECURE_COOKIES", "1")
-    monkeypatch.setenv("CITYBRAIN_TRUSTED_PROXIES", "1")
-    proxied = create_app(Home.resolve(home))
+def test_behind_a_tls_proxy_the_cookie_is_secure_and_the_forwarded_address_counts(home: Path) -> None:
+    proxied = create_app(Home.resolve(home), Settings.from_env({"CITYBRAIN_SECURE_COOKIES": "1", "CITYBRAIN_TRUSTED_PROXIES": "1"}))
     c = proxied.server.test_client()
     c.environ_base.update({"REMOTE_ADDR": "127.0.0.1", "HTTP_X_FORWARDED_FOR": "203.0.113.9", "HTTP_X_FORWARDED_PROTO": "https"})
     token = csrf_token(c, "https://localhost")

@@ -1,18 +1,19 @@
 """The city the platform serves, read from configuration (default: Hangzhou).
 
 Another city is another JSON file with the same shape (``cities/hangzhou.json``), chosen
-with the ``CITYBRAIN_CITY`` environment variable (a path). A city may bring its districts'
+with the ``CITYBRAIN_CITY`` setting (a path; ``warehouse/settings.py``). A city may bring its districts'
 boundaries (a GeoJSON file named in ``boundaries``, beside the city file) for the cockpit's map.
 """
 
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
+
+from warehouse.settings import settings
 
 _DEFAULT = resources.files(__package__) / "cities" / "hangzhou.json"
 
@@ -60,8 +61,8 @@ class City:
 
 @lru_cache(maxsize=4)
 def load_city(path: str | None = None) -> City:
-    """The configured city: ``path``, else ``$CITYBRAIN_CITY``, else Hangzhou."""
-    chosen = path or os.environ.get("CITYBRAIN_CITY")
+    """The configured city: ``path``, else the ``CITYBRAIN_CITY`` setting, else Hangzhou."""
+    chosen = path or settings().city
     source = Path(chosen) if chosen else _DEFAULT
     raw = json.loads(source.read_text(encoding="utf-8"))
     districts = tuple(

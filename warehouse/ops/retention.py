@@ -2,8 +2,8 @@
 
 Serving snapshots: the last snapshot of each day is kept for ``SNAPSHOT_DAYS`` days (90 by
 default) plus the newest ``SNAPSHOT_NEWEST``, however often the refresh runs: they are the
-cockpit's "any past day" (time travel). Both are set by ``CITYBRAIN_SNAPSHOT_DAYS`` and
-``CITYBRAIN_SNAPSHOT_NEWEST``.
+cockpit's "any past day" (time travel). Both are settings, ``CITYBRAIN_SNAPSHOT_DAYS`` and
+``CITYBRAIN_SNAPSHOT_NEWEST`` (``warehouse/settings.py``).
 
 Personal data: the original text of rejected rows is the only personal data kept outside the
 thematic libraries, and it is kept only as long as a department may need it to fix and
@@ -15,17 +15,17 @@ so a person can still learn that (and when) their rows were deleted.
 from __future__ import annotations
 
 import datetime as dt
-import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 import duckdb
 
 from warehouse.ops.store import OpsStore, id_numbers_in
+from warehouse.settings import Settings, settings
 
 DEFAULT_DAYS = 180
-SNAPSHOT_DAYS = 90
-SNAPSHOT_NEWEST = 3
+SNAPSHOT_DAYS = Settings.snapshot_days  # the settings' defaults
+SNAPSHOT_NEWEST = Settings.snapshot_newest
 
 
 class Dated(Protocol):
@@ -35,10 +35,8 @@ class Dated(Protocol):
 
 
 def snapshot_policy() -> tuple[int, int]:
-    """(days, newest) from the environment, else the defaults; at least one newest is always kept."""
-    days = int(os.environ.get("CITYBRAIN_SNAPSHOT_DAYS") or SNAPSHOT_DAYS)
-    newest = int(os.environ.get("CITYBRAIN_SNAPSHOT_NEWEST") or SNAPSHOT_NEWEST)
-    return max(0, days), max(1, newest)
+    """(days, newest) from the settings (which keep at least one newest)."""
+    return settings().snapshot_days, settings().snapshot_newest
 
 
 def snapshots_to_keep(snaps: Sequence[Dated], *, days: int = SNAPSHOT_DAYS, newest: int = SNAPSHOT_NEWEST) -> list[int]:

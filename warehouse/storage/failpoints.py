@@ -19,10 +19,12 @@ import os
 import signal
 from pathlib import Path
 
+from warehouse.settings import settings
+
 
 def failpoint(name: str) -> None:
-    """Die here, uncleanly, if the environment asks for it."""
-    if os.environ.get("CITYBRAIN_FAILPOINT") == name:
+    """Die here, uncleanly, if the ``CITYBRAIN_FAILPOINT`` setting names this point."""
+    if settings().failpoint == name:
         os.kill(os.getpid(), signal.SIGKILL)
 
 

@@ -8,7 +8,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-DEFAULT_HOME = "citybrain_home"
+from warehouse.settings import settings
 
 
 def private_key(path: Path, size: int = 32) -> bytes:
@@ -43,8 +43,8 @@ class Home:
 
     @classmethod
     def resolve(cls, home: str | os.PathLike[str] | None = None) -> Home:
-        """``home``, else ``$CITYBRAIN_HOME``, else ``./citybrain_home``."""
-        return cls(Path(home or os.environ.get("CITYBRAIN_HOME") or DEFAULT_HOME).resolve())
+        """``home``, else the ``CITYBRAIN_HOME`` setting (default ``./citybrain_home``)."""
+        return cls(Path(home or settings().home).resolve())
 
     @property
     def landing(self) -> Path:
