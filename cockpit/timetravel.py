@@ -13,12 +13,17 @@ import datetime as dt
 from flask import has_request_context, request
 
 from cockpit.context import ctx
+from cockpit.roles import Principal
 from warehouse.serving.publish import current
 
 DAY_COOKIE = "cb_day"
-# Roles whose pages read the snapshot; the administrator's and the citizen's read only the
-# operational store as it is now, so a past day means nothing there.
-TRAVELLERS = {"city_manager", "district_manager", "analyst", "steward", "auditor"}
+
+
+def travels(who: Principal | None) -> bool:
+    """Whether ``who`` may choose a past day: roles whose pages read the snapshot (capability
+    ``time_travel``); the administrator's and the citizen's read only the operational store as
+    it is now, so a past day means nothing there."""
+    return who is not None and who.can("time_travel")
 
 
 def parse_day(value) -> dt.date | None:

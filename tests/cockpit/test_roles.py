@@ -1,0 +1,157 @@
+"""The role registry (cockpit/roles.py): each role declared once, each page saying which
+capability opens it, no role named anywhere else, and a new role being one entry."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import dash
+import pytest
+from helpers import PASSWORD, dash_call, sign_in
+
+from cockpit import roles
+from cockpit.app import create_app
+from cockpit.auth import UserRefused, add_user, check_user
+from cockpit.roles import CAPABILITIES, REGISTRY, Principal, Role, page_capability, roles_that
+from warehouse.contract import labels
+from warehouse.ops.store import OpsStore
+from warehouse.storage.home import Home
+
+ROOT = Path(__file__).parents[2]
+# The folders of the platform itself (the tests name roles freely: they play them).
+SOURCE = ("cockpit", "warehouse", "assets", "pipelines", "citybrain")
+ROLE_IDS = ("city_manager", "district_manager", "analyst", "steward", "auditor", "admin", "citizen", "officer")
+QUOTED_ROLE = re.compile("([\"'])(" + "|".join(ROLE_IDS) + r")\1")
+REFUSED = "无权访问"
+
+# Who may open what (DESIGN "Roles"), written out by hand: changing who may see a page is a
+# change of this table too, made on purpose. Separation of duties: the administrator manages
+# users and reads no personal data; the auditor audits and changes no user; a citizen sees only
+# who used their own data.
+WHO_OPENS = {
+    "/": {"city_manager", "district_manager"},
+    "/service": {"city_manager", "district_manager", "steward"},
+    "/explorer": {"analyst", "city_manager", "district_manager"},
+    "/trace": {"analyst", "city_manager", "district_manager"},
+    "/alerts": {"city_manager", "district_manager", "analyst", "steward"},
+    "/ingestion": {"steward", "auditor"},
+    "/audit": {"auditor"},
+    "/runs": {"analyst"},
+    "/users": {"admin"},
+    "/my-data": {"citizen"},
+}
+
+
+@pytest.fixture(scope="module")
+def app(home: Path):
+    return create_app(Home.resolve(home))
+
+
+def _pages() -> dict[str, str | None]:
+    """Every registered page's path and the capability it declares."""
+    return {p["path"]: p.get("allowed") for p in dash.page_registry.values()}
+
+
+def test_no_role_is_named_outside_the_registry() -> None:
+    """Code asks what the caller may do or how it is limited, never which role it is; the label
+    registry holds each role's names once."""
+    found = []
+    for folder in SOURCE:
+        for path in sorted((ROOT / folder).rglob("*")):
+            if path.suffix not in (".py", ".sql", ".toml", ".yaml", ".yml", ".js") or path == ROOT / "cockpit" / "roles.py":
+                continue
+            text = path.read_text(encoding="utf-8")
+            hits = [m[2] for m in QUOTED_ROLE.finditer(text)]
+            if path == ROOT / "warehouse" / "contract" / "labels.py":
+                hits = [h for h in hits if h not in labels.ROLES] + [h for h in labels.ROLES if hits.count(h) > 1]
+            found += [f"{path.relative_to(ROOT)}: {h}" for h in hits]
+    assert not found, found
+
+
+def test_every_role_has_names_a_home_it_may_open_and_only_known_capabilities(app) -> None:
+    assert set(REGISTRY) == set(labels.ROLES)  # one role, one pair of names
+    pages = _pages()
+    for r in REGISTRY.values():
+        assert r.names == labels.pair("role", r.id) and r.names[1] == labels.ROLES[r.id] and r.may <= CAPABILITIES.keys()
+        for home in filter(None, (r.home, r.handler_home)):
+            assert pages.get(home) in r.may, (r.id, home)
+        assert r.default_indicator in labels.names("indicator"), r.id
+    with pytest.raises(ValueError, match="unknown capabilities"):
+        Role("nobody", may={"see_everything"}, home="/")
+
+
+def test_every_page_declares_a_capability_some_role_has(app) -> None:
+    declared = {path: cap for path, cap in _pages().items() if path != "/404"}
+    assert set(declared) == set(WHO_OPENS)
+    for path, cap in declared.items():
+        assert cap in CAPABILITIES and roles_that(cap), path
+    # Every capability is held by a role: none is a dead word.
+    assert {c for r in REGISTRY.values() for c in r.may} == set(CAPABILITIES)
+    # An address no page declares opens for nobody; a misspelt capability fails loudly.
+    assert page_capability("/404") is None and not any(Principal("x", r).may_open("/404") for r in REGISTRY)
+    assert not Principal("x", "city_manager").may_open("/nowhere")
+    with pytest.raises(KeyError):
+        Principal("x", "city_manager").can("dispatch_alert")
+
+
+def test_who_opens_what_is_the_designed_table(app) -> None:
+    derived = {path: set(roles_that(cap)) for path, cap in _pages().items() if cap}
+    assert derived == WHO_OPENS
+    for path, opening in WHO_OPENS.items():
+        for r in REGISTRY:
+            assert Principal("x", r).may_open(path) == (r in opening), (r, path)
+    # A role the registry does not know (a user row from an older release) may do nothing.
+    ghost = Principal("x", "retired_role")
+    assert not ghost.can("see_alerts") and ghost.scope_kind is None and not any(ghost.may_open(p) for p in WHO_OPENS)
+
+
+def _nav(client) -> list[str]:
+    """The navigation's links in the page frame the caller is served."""
+    found: list[str] = []
+
+    def walk(node) -> None:
+        if isinstance(node, dict):
+            props = node.get("props", {})
+            if isinstance(props, dict) and props.get("className") == "nav-link":
+                found.append(props["href"])
+            for v in node.values():
+                walk(v)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v)
+
+    walk(json.loads(client.get("/_dash-layout").get_data(as_text=True)))
+    return found
+
+
+def _page(client, app, path: str) -> str:
+    return json.dumps(json.loads(dash_call(client, app, "_pages_content.children", [path, ""], []).get_data(as_text=True)),
+                      ensure_ascii=False)
+
+
+def test_a_new_role_is_one_entry(app, home: Path, monkeypatch) -> None:
+    """A role declared at run time, with its name and nothing else: who may be it, where it
+    lands, its navigation, the pages it opens and is refused, and the users page follow. (Its
+    Chinese name would be one more entry in the translation catalog; without it the English shows.)"""
+    inspector = Role("inspector", scope="department", home="/ingestion", may={"see_feed_health", "time_travel"})
+    monkeypatch.setitem(REGISTRY, inspector.id, inspector)
+    monkeypatch.setitem(labels.ROLES, inspector.id, "Inspector")
+
+    with pytest.raises(UserRefused, match="needs a scope"):
+        check_user("insp", PASSWORD, "inspector", None)
+    add_user(OpsStore(home), "insp", PASSWORD, "inspector", "psb")
+    client = app.server.test_client()
+    signed_in = sign_in(client, "insp")
+    assert signed_in.status_code == 302 and signed_in.headers["Location"].endswith("/ingestion")
+    assert _nav(client) == ["/ingestion"]
+    assert REFUSED not in _page(client, app, "/ingestion") and REFUSED in _page(client, app, "/alerts")
+    # Limited to its department as a steward is: the scope kind decides, not the role.
+    from cockpit import data
+    assert data._department_of(roles.Principal("insp", "inspector", "psb")) == "psb"
+    # The administrator may make one.
+    admin = app.server.test_client()
+    assert sign_in(admin, "root").status_code == 302
+    assert '"value": "inspector"' in _page(admin, app, "/users")
+    OpsStore(home).set_disabled("insp", True)
