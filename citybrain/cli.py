@@ -144,8 +144,8 @@ app.add_typer(users_app, name="users")
 @users_app.command("add")
 def users_add(
     name: Annotated[str, typer.Argument(help="User name.")],
-    role: Annotated[str, typer.Option(help="city_manager, district_manager, analyst, steward, auditor, admin or citizen.")],
-    scope: Annotated[str | None, typer.Option(help="District code (district_manager) or department (steward).")] = None,
+    role: Annotated[str, typer.Option(help="A role of the cockpit (docs/security.md); an unknown one is refused with the list.")],
+    scope: Annotated[str | None, typer.Option(help="District code or department, for a role limited to one.")] = None,
     id_number: Annotated[str | None, typer.Option(help="A citizen's identity number (kept only as its keyed hash).")] = None,
     password: Annotated[str | None, typer.Option(help="Password (asked for when omitted).")] = None,
     home: HomeOpt = None,
@@ -268,6 +268,7 @@ def retention(
     days: Annotated[int, typer.Option(min=1, help="Keep rejected rows of the last N business days.")] = 180,
 ) -> None:
     """Delete the original text of rejected rows older than --days (logged in the audit log)."""
+    from cockpit.roles import Principal
     from warehouse.ingest.schema import connect
     from warehouse.ops.retention import purge_rejected_rows
     from warehouse.ops.store import OpsStore
@@ -275,7 +276,8 @@ def retention(
     h = Home.resolve(home)
     before = dt.date.today() - dt.timedelta(days=days)
     with _plain_failure("retention refused", PermissionError, ValueError), connect(h.warehouse) as con:
-        n = purge_rejected_rows(con, OpsStore(h.root), before=before, authorised_by=by, reason=reason)
+        n = purge_rejected_rows(con, OpsStore(h.root), before=before, authorised_by=by, reason=reason,
+                                may_authorise=lambda role: Principal(by, role).can("authorise_purge"))
     typer.echo(f"deleted the original text of {n} rejected rows of business dates before {before} (logged for {by}); "
                "the serving snapshots that still hold them age out as new ones are published")
 

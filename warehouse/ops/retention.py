@@ -55,11 +55,13 @@ def snapshots_to_keep(snaps: Sequence[Dated], *, days: int = SNAPSHOT_DAYS, newe
 
 
 def purge_rejected_rows(con: duckdb.DuckDBPyConnection, store: OpsStore, *, before: dt.date, authorised_by: str,
-                        reason: str) -> int:
+                        reason: str, may_authorise: Callable[[str], bool]) -> int:
     """Delete the original text of rejected rows of deliveries for business dates before
-    ``before`` (their reasons stay in ``ingest.rejections``); returns how many rows."""
+    ``before`` (their reasons stay in ``ingest.rejections``); returns how many rows.
+    ``may_authorise`` says whether a user of a role may authorise it (the cockpit's role
+    registry knows: the auditor)."""
     user = store.user(authorised_by)
-    if user is None or user["role"] != "auditor" or user["disabled"]:
+    if user is None or not may_authorise(user["role"]) or user["disabled"]:
         raise PermissionError(f"'{authorised_by}' is not an active auditor: only an auditor may authorise a purge")
     if not reason.strip():
         raise ValueError("a purge needs a reason for the audit log")
@@ -70,7 +72,7 @@ def purge_rejected_rows(con: duckdb.DuckDBPyConnection, store: OpsStore, *, befo
         raws = [r for (r,) in con.execute(f"SELECT raw {doomed}", [before]).fetchall()]
         con.execute(f"DELETE {doomed}", [before])
         # Logged before the commit: a purge that is not in the log does not happen.
-        store.log_access(authorised_by, "auditor", "purge_rejected_rows", delivery_id=None, rows=len(raws),
+        store.log_access(authorised_by, user["role"], "purge_rejected_rows", delivery_id=None, rows=len(raws),
                          id_numbers=id_numbers_in(raws), purpose=f"retention before {before.isoformat()}: {reason.strip()}"[:200],
                          scope="dsb", legal_basis="retention")
         con.execute("COMMIT")
