@@ -31,8 +31,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from dash_client import DashUser, Scenario, drive, free_port, report, scratch_home, snapshot_choices, start_cockpit  # noqa: E402
 
-from cockpit import context, data  # noqa: E402
+from cockpit import context  # noqa: E402
 from cockpit.cache import CACHE  # noqa: E402
+from cockpit.data import reference  # noqa: E402
+from cockpit.data.alerts import alerts_for  # noqa: E402
+from cockpit.data.indicators import district_scores, kpis, scores, series  # noqa: E402
 from cockpit.roles import Principal  # noqa: E402
 from warehouse.serving.publish import current, list_snapshots  # noqa: E402
 from warehouse.settings import settings  # noqa: E402
@@ -48,12 +51,12 @@ def _direct(home: Path, rounds: int, seed: int, city: str, districts: list[str],
     for _ in range(rounds):
         area = rng.choice(districts + [city])
         steps = {
-            "page /": lambda: (data.info(), data.districts()),
-            "overview": lambda a=area: (data.info(), data.districts(), data.scores(a), data.catalog(), data.kpis(a),
-                                        data.district_scores(), data.alerts_for(boss)),
-            "page /explorer": lambda: (data.info(), data.catalog(), data.districts()),
-            "explorer": lambda: (data.series(rng.sample(indicators, 2), rng.sample(districts, 2) + [city], None, None),
-                                 data.catalog()),
+            "page /": lambda: (reference.info(), reference.districts()),
+            "overview": lambda a=area: (reference.info(), reference.districts(), scores(a), reference.catalog(), kpis(a),
+                                        district_scores(), alerts_for(boss)),
+            "page /explorer": lambda: (reference.info(), reference.catalog(), reference.districts()),
+            "explorer": lambda: (series(rng.sample(indicators, 2), rng.sample(districts, 2) + [city], None, None),
+                                 reference.catalog()),
         }
         for name, run in steps.items():
             CACHE.clear()  # the queries themselves, not the cockpit's cache

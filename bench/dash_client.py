@@ -51,14 +51,15 @@ def scratch_home(home: Path) -> Path:
 def snapshot_choices(root: Path) -> tuple[str, list[str], list[str], list[str]]:
     """What the simulated users pick from in ``root``'s current snapshot: the city code, the
     districts, the indicators and the days with values."""
-    from cockpit import context, data
+    from cockpit import context
+    from cockpit.data import indicators, reference
     from warehouse.settings import settings
     from warehouse.storage.home import Home
 
     context.init(Home(root), settings())
-    city = data.info()["city_code"]
-    days = [str(d)[:10] for d in data.series(["pop.registered"], [city], None, None).date]
-    return city, list(data.districts().district_code), list(data.catalog().indicator_id), days
+    city = reference.info()["city_code"]
+    days = [str(d)[:10] for d in indicators.series(["pop.registered"], [city], None, None).date]
+    return city, list(reference.districts().district_code), list(reference.catalog().indicator_id), days
 
 
 def start_cockpit(root: Path, port: int, workers: int, threads: int) -> subprocess.Popen:

@@ -204,13 +204,13 @@ def page(path: str, *, needs_data: bool = True, query: bool = False) -> Callable
     def wrap(build: Callable) -> Callable:
         @wraps(build)
         def layout(**params):
-            from cockpit import data  # late: pages import this module
+            from cockpit.data import reference  # late: pages import this module
 
             who = allowed(path)
             if who is None:
                 return forbidden()
             try:
-                if needs_data and not data.info():
+                if needs_data and not reference.info():
                     return no_data()
                 return build(who, **params) if query else build(who)
             except LoadError:  # logged by the query with its name

@@ -1,7 +1,7 @@
 """What a page shows when reading the snapshot fails: "could not load", never "no data".
 
 A query that fails (a bug, a damaged snapshot) raises :class:`LoadError` after logging the
-query's name (``cockpit/data.py``). A page layout that meets it shows :func:`could_not_load`
+query's name (``cockpit/data/snapshot.py``). A page layout that meets it shows :func:`could_not_load`
 (``cockpit/components.py``, ``page``); a callback that meets it, or fails in any other way,
 goes through :func:`on_callback_error` (the app's ``on_error``), which puts the message
 where the callback would have put its text or chart.

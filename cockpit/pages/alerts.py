@@ -18,9 +18,10 @@ import dash
 import pandas as pd
 from dash import Input, Output, State, callback, html
 
-from cockpit import data
 from cockpit.components import button, confirmation, confirmation_toggle, data_grid, page, select, text_input
 from cockpit.context import ctx, guard
+from cockpit.data import reference
+from cockpit.data.alerts import alerts_for
 from cockpit.i18n import N_, _, columns, label, message, pgettext
 from cockpit.timetravel import chosen_day
 from warehouse.contract.feeds import STEWARD_DEPARTMENTS
@@ -113,7 +114,7 @@ def _rows_where(df: pd.DataFrame, keep: list[bool]) -> pd.DataFrame:
 
 def _queue(who, view: str, search: str | None) -> pd.DataFrame:
     """The alerts of ``view`` in ``who``'s scope, most pressing first."""
-    df = data.alerts_for(who)
+    df = alerts_for(who)
     if df.empty:
         return df
     if view == "mine":
@@ -150,7 +151,7 @@ def render(view, search, _unused, selected):
         "owner": _owner_name(a.owner_kind, a.owner_code),
         "due_at": _due(a.due_at) + (_(" (overdue)") if a.loop.overdue(now) else ""),
         "overdue": int(a.loop.overdue(now))} for a in df.itertuples()]
-    mine = data.alerts_for(who)
+    mine = alerts_for(who)
     waiting = sum(bool(who.alert_actions(a, a["loop"])) for a in mine.to_dict("records")) if not mine.empty else 0
     overdue = sum(lp.overdue(now) for lp in mine.loop) if not mine.empty else 0
     summary = _("{shown} shown · {waiting} waiting for me · {overdue} overdue").format(shown=len(rows), waiting=waiting, overdue=overdue) if _can_act(who) else \
@@ -172,7 +173,7 @@ def _selected(who, selected_ids) -> dict | None:
     """The chosen alert as the snapshot and the store have it, if ``who`` may see it."""
     if not selected_ids:
         return None
-    df = data.alerts_for(who)
+    df = alerts_for(who)
     hit = df[df.alert_id == selected_ids[0]] if not df.empty else df
     return None if hit.empty else hit.iloc[0].to_dict()
 
@@ -186,7 +187,7 @@ def _history(alert_id: str) -> list[dict]:
 
 
 def _targets(who, alert: dict) -> list[tuple[str, str]]:
-    districts = [d for d in data.districts().district_code]
+    districts = [d for d in reference.districts().district_code]
     return who.dispatch_targets(alert, districts, list(STEWARD_DEPARTMENTS))
 
 

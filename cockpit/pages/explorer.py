@@ -6,9 +6,10 @@ import dash
 import pandas as pd
 from dash import Input, Output, State, callback, dcc, html
 
-from cockpit import data
 from cockpit.components import button, page, select, send_csv
 from cockpit.context import guard
+from cockpit.data import lineage, reference
+from cockpit.data.indicators import forecasts, series
 from cockpit.fan import fan_traces, threshold_lines, today_marker
 from cockpit.i18n import N_, _, date_picker_text, either, figure_layout, graph_config, label, pgettext
 from warehouse.contract.feeds import FEEDS
@@ -20,9 +21,9 @@ dash.register_page(__name__, path=PATH, name=N_("Explorer"), order=1,
 
 @page(PATH)
 def layout(who) -> html.Div:
-    cat = data.catalog()
-    city = data.info().get("city_code", "")
-    ds = data.districts()
+    cat = reference.catalog()
+    city = reference.info().get("city_code", "")
+    ds = reference.districts()
     options = [{"label": _("{city} (whole city)").format(city=label("district", city)), "value": city}] + [
         {"label": label("district", c), "value": c} for c in ds.district_code]
     options = [o for o in options if o["value"] in who.district_filter([o["value"]], city)]
@@ -41,9 +42,9 @@ def layout(who) -> html.Div:
 
 
 def _query(who, indicators, districts, start, end):
-    city = data.info().get("city_code", "")
+    city = reference.info().get("city_code", "")
     areas = who.district_filter(districts or [], city)  # a forged request for another district gets nothing
-    return data.series(indicators or [], areas, start, end)
+    return series(indicators or [], areas, start, end)
 
 
 PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf",
@@ -76,7 +77,7 @@ def gap_reasons(entry, days: list[str]) -> dict[str, str]:
     """Why each of ``days`` has no value of the indicator ``entry``, in the reader's language: the
     feed it counts from never arrived, or every file of it was rejected; otherwise (nothing
     delivered that day could make the value) said as such. Never drawn as 0."""
-    not_delivered = data.feeds_not_delivered(_feeds_of(entry))
+    not_delivered = lineage.feeds_not_delivered(_feeds_of(entry))
     why: dict[str, list[str]] = {}
     for r in not_delivered.itertuples():
         what = _("not delivered") if r.timeliness == "missing" else _("rejected")
@@ -211,21 +212,21 @@ def _figure(df, cat, names: dict[str, str], fc, today: str | None, city: str) ->
 def render(indicators, districts, start, end):
     who = guard(PATH)
     df = _query(who, indicators, districts, start, end)
-    cat = data.catalog()
-    ds = data.districts()
-    today = str(data.info().get("as_of", ""))[:10] or None
+    cat = reference.catalog()
+    ds = reference.districts()
+    today = str(reference.info().get("as_of", ""))[:10] or None
     # Forecasts start after the last day of data: shown unless the chosen dates end before it.
-    fc = data.forecasts(indicators or [], list(dict.fromkeys(df.district_code))) if not df.empty else df
+    fc = forecasts(indicators or [], list(dict.fromkeys(df.district_code))) if not df.empty else df
     if not fc.empty and end and str(end)[:10] < str(fc.date.min())[:10]:
         fc = fc.iloc[0:0]
-    names = {data.info().get("city_code", ""): _("Whole city"),
+    names = {reference.info().get("city_code", ""): _("Whole city"),
              **{c: label("district", c) for c in ds.district_code}}
     chosen = cat[cat.indicator_id.isin(indicators or [])]
     defs = [html.P([html.B(_("{name} ({unit})").format(name=label("indicator", r.indicator_id), unit=label("unit", r.unit)) + " — "
                            + _("owner: {department}. ").format(department=label("department", r.owner))),
                     either(getattr(r, "definition_zh", None), r.definition)])
             for r in chosen.itertuples()]
-    return _figure(df, cat, names, fc, today, data.info().get("city_code", "")), defs
+    return _figure(df, cat, names, fc, today, reference.info().get("city_code", "")), defs
 
 
 @callback(Output("ex-download", "data"), Input("ex-download-btn", "n_clicks"),
@@ -233,7 +234,7 @@ def render(indicators, districts, start, end):
           prevent_initial_call=True)
 def download(_, indicators, districts, start, end):
     who = guard(PATH)
-    return send_csv(table(_query(who, indicators, districts, start, end), data.catalog()), "indicators.csv")
+    return send_csv(table(_query(who, indicators, districts, start, end), reference.catalog()), "indicators.csv")
 
 
 def table(df: pd.DataFrame, cat: pd.DataFrame) -> pd.DataFrame:

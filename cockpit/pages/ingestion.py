@@ -8,9 +8,9 @@ import dash
 import pandas as pd
 from dash import Input, Output, State, callback, dcc, html
 
-from cockpit import data
 from cockpit.components import button, data_grid, page, scope_name, select, send_csv, text_input
 from cockpit.context import ctx, guard
+from cockpit.data import ingestion
 from cockpit.i18n import N_, _, columns, figure_layout, graph_config, label, lang, message, named, pgettext
 from warehouse.contract.labels import REASONS
 from warehouse.ops.store import LEGAL_BASES, id_numbers_in
@@ -161,10 +161,10 @@ def _reasons_explained(reasons: list[str]) -> html.Div:
 
 @page(PATH)
 def layout(who) -> html.Div:
-    deliveries = data.deliveries_for(who)
-    reasons = data.rejection_reasons_for(who)
-    days = data.feed_days_for(who)
-    findings = data.findings_for(who)
+    deliveries = ingestion.deliveries_for(who)
+    reasons = ingestion.rejection_reasons_for(who)
+    days = ingestion.feed_days_for(who)
+    findings = ingestion.findings_for(who)
     parts = [html.H3(_("Deliveries") + (f" — {scope_name(who.scope)}" if who.scope else ""))]
     if deliveries.empty and days.empty:
         parts.append(html.Div(_("No deliveries yet: once your department's files arrive and a refresh has run, each file and what became of it is listed here."), className="notice", id="in-empty"))
@@ -228,7 +228,7 @@ def _rejected(who, delivery_id, purpose, basis, action):
         return None
     if not who.can("see_rejected_rows") or not (purpose or "").strip() or basis not in LEGAL_BASES:
         return None
-    rows = data.rejected_rows_for(who, delivery_id)
+    rows = ingestion.rejected_rows_for(who, delivery_id)
     if rows.empty:
         return rows
     ctx().store.log_access(who.username, who.role, action, delivery_id=delivery_id, rows=len(rows),

@@ -10,9 +10,9 @@ from __future__ import annotations
 import dash
 from dash import Input, Output, callback, dcc, html
 
-from cockpit import data
 from cockpit.components import data_grid, logged_purpose, page
 from cockpit.context import ctx, guard
+from cockpit.data import ingestion, reference
 from cockpit.i18n import N_, _, label
 from cockpit.roles import role_of
 
@@ -46,7 +46,7 @@ def render(_unused):
     if not who.subject:
         return _("Your account is not linked to an identity number."), []
     entries = ctx().store.access_log(subject=who.subject)
-    feeds = data.deliveries_by_id([e["delivery_id"] for e in entries if e["delivery_id"] is not None]) if data.info() else {}
+    feeds = ingestion.deliveries_by_id([e["delivery_id"] for e in entries if e["delivery_id"] is not None]) if reference.info() else {}
     rows = []
     for e in entries:
         # A role limited to no department may act for one (the auditor for the data resources bureau).

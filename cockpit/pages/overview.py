@@ -10,9 +10,10 @@ import dash
 import pandas as pd
 from dash import Input, Output, callback, dcc, html
 
-from cockpit import data
 from cockpit.components import page, select, trace_href
 from cockpit.context import guard
+from cockpit.data import indicators, reference, snapshot
+from cockpit.data.alerts import alerts_for
 from cockpit.daypicker import day_name
 from cockpit.fan import sparkline_fan
 from cockpit.figures.city_map import DistrictOnMap, centre_view, city_view, map_config, score_range
@@ -26,7 +27,7 @@ dash.register_page(__name__, path=PATH, name=N_("Overview"), order=0, allowed="s
 
 
 def _area_of(who, clicked: str | None) -> str:
-    city = data.info().get("city_code", "")
+    city = reference.info().get("city_code", "")
     if who.scope_kind == "district":
         return who.scope  # a district manager drills into nothing but their own district
     return clicked or city
@@ -34,8 +35,8 @@ def _area_of(who, clicked: str | None) -> str:
 
 @page(PATH)
 def layout(who) -> html.Div:
-    ds = data.districts()
-    city = data.info().get("city_code", "")
+    ds = reference.districts()
+    city = reference.info().get("city_code", "")
     choices = [{"label": _("Whole city"), "value": city}] + [
         {"label": label("district", c), "value": c} for c in ds.district_code]
     if who.scope_kind == "district":
@@ -108,7 +109,7 @@ def _kpi_card(k, area: str, ahead, today: str | None) -> html.Div:
 def _district_maps(area: str, may_pick: bool) -> tuple[dict, dict]:
     """The districts coloured by their latest vital signs score: the real boundaries (the whole
     city and its enlarged centre), or the tile map when the city brings no boundaries."""
-    ds = data.district_scores()
+    ds = indicators.district_scores()
     names = [label("district", c) for c in ds.district_code]
     scores = [None if s != s else float(s) for s in ds.score]
     day = ds.day.iloc[0] if len(ds) and ds.day.iloc[0] == ds.day.iloc[0] else None
@@ -142,7 +143,7 @@ def _tile_map(ds: pd.DataFrame, names: list[str], scores: list, area: str, title
 
 def _categories(area: str) -> dict:
     """The last week's citizens' requests by category (12345), most first."""
-    by = data.requests_by_category(area)
+    by = indicators.requests_by_category(area)
     layout = figure_layout()
     layout.update(title={"text": _("Citizens' requests, last 7 days, by category")}, height=300,
                   margin={"l": 10, "r": 10, "t": 40, "b": 10}, yaxis={"autorange": "reversed", "automargin": True},
@@ -178,11 +179,11 @@ def _outlook(open_alerts: list[dict]) -> list:
 def render(selected):
     who = guard(PATH)
     area = _area_of(who, selected)
-    info = data.info()
+    info = reference.info()
     may_pick = who.scope_kind != "district"
     # All but the alerts is the same for every reader of a snapshot, area, language and theme;
     # where an alert stands in the loop is read from the operational store each time.
-    asof, scores, cards, city_map, centre_map, categories = data.per_snapshot(
+    asof, scores, cards, city_map, centre_map, categories = snapshot.per_snapshot(
         "overview", (area, lang(), dark(), may_pick), lambda: _snapshot_part(area, info, may_pick))
     alert_box, outlook = _alerts(who, area, info)
     return asof, scores, cards, city_map, centre_map, alert_box, categories, outlook
@@ -191,10 +192,10 @@ def render(selected):
 def _snapshot_part(area: str, info: dict, may_pick: bool) -> tuple:
     """The overview's parts read from the snapshot alone: as-of line, scores, cards, maps and
     the requests by category."""
-    title = label("district", area if area in {*data.districts().district_code, info.get("city_code")} else info.get("city_code"))
-    scores = score_cards(title, data.scores(area), data.contributors(area))
-    kpis = data.kpis(area)
-    ahead = data.forecasts(list(kpis.indicator_id), list({*kpis.area})) if not kpis.empty else None
+    title = label("district", area if area in {*reference.districts().district_code, info.get("city_code")} else info.get("city_code"))
+    scores = score_cards(title, indicators.scores(area), indicators.contributors(area))
+    kpis = indicators.kpis(area)
+    ahead = indicators.forecasts(list(kpis.indicator_id), list({*kpis.area})) if not kpis.empty else None
     today = str(info.get("as_of", ""))[:10] or None
     # Each card's forecast rows, split once (a mask per card cost more than the rest of the card).
     fans = {} if ahead is None or ahead.empty else dict(iter(ahead.groupby(["indicator_id", "district_code"], sort=False)))
@@ -222,7 +223,7 @@ SHOWN_ALERT_FIELDS = ["rule_id", "severity", "district_code", "subject", "date",
 def _alerts(who, area: str, info: dict) -> tuple[list, list]:
     """Open alerts by severity and their messages (a ticker on the wall screen), and the next
     7 days' predicted breaches among them."""
-    alerts = data.alerts_for(who)
+    alerts = alerts_for(who)
     # Open conditions not yet closed in the loop, as plain records (read faster than frame
     # slices), made of the rows and columns shown only.
     if not alerts.empty:

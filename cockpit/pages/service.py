@@ -5,9 +5,9 @@ from __future__ import annotations
 import dash
 from dash import Input, Output, callback, dcc, html
 
-from cockpit import data
 from cockpit.components import data_grid, page
 from cockpit.context import guard
+from cockpit.data import reference, service
 from cockpit.i18n import N_, _, columns, label
 
 PATH = "/service"
@@ -32,14 +32,14 @@ def layout(who) -> html.Div:
 @callback(Output("sv-scope", "children"), Output("sv-overdue", "rowData"), Output("sv-handlers", "rowData"), Input("sv-load", "data"))
 def render(_unused):
     who = guard(PATH)
-    tickets = data.overdue_tickets_for(who)
+    tickets = service.overdue_tickets_for(who)
     if who.scope_kind == "district":
         scope = _("Requests in {district}").format(district=label('district', who.scope))
     elif who.scope_kind == "department":
         scope = _("Requests handled by {owner}").format(owner=label('owner', who.scope))
     else:
         scope = _("Requests across the city")
-    as_of = str(data.info().get("as_of", "?"))[:16]
+    as_of = str(reference.info().get("as_of", "?"))[:16]
     # Counted now, at the refresh: the overview's cards count at the end of the day before.
     scope += _(" · overdue and still open at {as_of}: {len_tickets}").format(as_of=as_of, len_tickets=len(tickets))
     overdue = [{
@@ -50,5 +50,5 @@ def render(_unused):
     handlers = [{
         "handler": label("owner", r.handler),
         "on_time_rate": "—" if r.on_time_rate != r.on_time_rate else f"{r.on_time_rate * 100:.1f}%",
-        "overdue": int(r.overdue)} for r in data.handler_performance(who).itertuples()]
+        "overdue": int(r.overdue)} for r in service.handler_performance(who).itertuples()]
     return scope, overdue, handlers

@@ -14,9 +14,9 @@ import dash
 from dash import Input, Output, callback, dcc, html
 from dash.exceptions import PreventUpdate
 
-from cockpit import data
 from cockpit.components import TRACE_PATH, data_grid, page, select
 from cockpit.context import guard
+from cockpit.data import indicators, lineage, reference
 from cockpit.fan import threshold_lines
 from cockpit.i18n import N_, _, columns, either, figure_layout, graph_config, label
 from cockpit.timetravel import parse_day
@@ -29,9 +29,9 @@ SOURCE_COLUMNS = ["department", "feed", "file_name", "business_date", "arrived_a
 
 def _areas(who) -> list[dict]:
     """The city and the districts ``who`` may see, named in the reader's language."""
-    info = data.info()
+    info = reference.info()
     city = info.get("city_code", "")
-    ds = data.districts()
+    ds = reference.districts()
     options = [{"label": _("{city} (whole city)").format(city=label("district", city)), "value": city}] + [
         {"label": label("district", c), "value": c} for c in ds.district_code]
     return [o for o in options if who.district_filter([o["value"]], city)]
@@ -39,7 +39,7 @@ def _areas(who) -> list[dict]:
 
 def _checked(who, area, indicator) -> tuple[str, str]:
     """The area and indicator if ``who`` may see them and they exist; else nothing happens."""
-    cat = data.catalog()
+    cat = reference.catalog()
     if not isinstance(indicator, str) or cat.empty or indicator not in set(cat.indicator_id):
         raise PreventUpdate
     if area not in {o["value"] for o in _areas(who)}:
@@ -50,11 +50,11 @@ def _checked(who, area, indicator) -> tuple[str, str]:
 @page(PATH, query=True)
 def layout(who, area: str | None = None, indicator: str | None = None, day: str | None = None, **_unused) -> html.Div:
     areas = _areas(who)
-    cat = data.catalog()
+    cat = reference.catalog()
     allowed = {o["value"] for o in areas}
-    area = area if area in allowed else (who.scope if who.scope_kind == "district" else data.info().get("city_code", ""))
+    area = area if area in allowed else (who.scope if who.scope_kind == "district" else reference.info().get("city_code", ""))
     indicator = indicator if indicator in set(cat.indicator_id) else "svc.requests"
-    day = _day(data.history(indicator, area), day)
+    day = _day(indicators.history(indicator, area), day)
     return html.Div([
         html.H3(id="tr-path", className="trace-path"),
         html.Div([
@@ -143,10 +143,10 @@ def _rows(df, area_is_city: bool) -> list[dict]:
 def render(area, indicator, day):
     who = guard(PATH)
     area, indicator = _checked(who, area, indicator)
-    entry = next(data.catalog().pipe(lambda c: c[c.indicator_id == indicator]).itertuples())
-    hist = data.history(indicator, area)
+    entry = next(reference.catalog().pipe(lambda c: c[c.indicator_id == indicator]).itertuples())
+    hist = indicators.history(indicator, area)
     day = _day(hist, day)
-    info = data.info()
+    info = reference.info()
     city = info.get("city_code", "")
     area_name = next((o["label"] for o in _areas(who) if o["value"] == area), "")
     city_name = label("district", city)
@@ -155,8 +155,8 @@ def render(area, indicator, day):
         return " › ".join(crumbs), _definition(entry), _history(hist, entry, "", area_name), \
             _("No records: this indicator has no values here yet"), []
     value = hist.value[hist.date.astype(str).str[:10] == day].iloc[0]
-    src = data.sources(indicator, area, day)
-    basis = data.basis(indicator)
+    src = lineage.sources(indicator, area, day)
+    basis = lineage.basis(indicator)
     how = {"business_date": _("Sources: every delivery for that business date."),
            "change": _("Sources: the deliveries holding rows dated that day. A stock or a rate builds on every earlier day; these are the ones that changed it that day.")}.get(
         basis, _("Sources: the deliveries holding rows dated that day."))

@@ -148,8 +148,8 @@ def test_a_new_role_is_one_entry(app, home: Path, monkeypatch) -> None:
     assert _nav(client) == ["/ingestion"]
     assert REFUSED not in _page(client, app, "/ingestion") and REFUSED in _page(client, app, "/alerts")
     # Limited to its department as a steward is: the scope kind decides, not the role.
-    from cockpit import data
-    assert data._department_of(roles.Principal("insp", "inspector", "psb")) == "psb"
+    from cockpit.data.scope import row_filter
+    assert row_filter(roles.Principal("insp", "inspector", "psb")).department == "psb"
     # The administrator may make one.
     admin = app.server.test_client()
     assert sign_in(admin, "root").status_code == 302
