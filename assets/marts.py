@@ -10,7 +10,8 @@ from assets.resources import WarehouseResource
 from warehouse.contract.city import load_city
 from warehouse.marts.alerts import evaluate
 from warehouse.marts.forecasts import HORIZON, refresh_forecasts
-from warehouse.marts.indicators.compute import compute_range, dirty_range
+from warehouse.marts.indicators.compute import compute_range
+from warehouse.marts.indicators.plan import dirty_range
 from warehouse.marts.open_data import export
 from warehouse.marts.score import compute_scores
 

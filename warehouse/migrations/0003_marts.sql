@@ -7,7 +7,7 @@ CREATE TABLE IF NOT EXISTS marts.indicator_values (
     indicator_id VARCHAR NOT NULL, date DATE NOT NULL, district_code VARCHAR NOT NULL,
     value DOUBLE, numerator DOUBLE, denominator DOUBLE
 );
--- The catalog file's entries, copied at every computation (compute.ensure_schema).
+-- The catalog file's entries, copied at every computation (catalog.write_catalog).
 CREATE TABLE IF NOT EXISTS marts.indicator_catalog (
     indicator_id VARCHAR PRIMARY KEY, name_zh VARCHAR, name_en VARCHAR, unit VARCHAR, domain VARCHAR,
     owner VARCHAR, kind VARCHAR, direction VARCHAR, scope VARCHAR, target DOUBLE, warn DOUBLE, critical DOUBLE,

@@ -13,6 +13,8 @@ from functools import lru_cache
 from importlib import resources
 from importlib.resources.abc import Traversable
 
+import duckdb
+
 from warehouse.contract.feeds import DEPARTMENTS, FEEDS, REQUEST_CATEGORIES, REQUEST_HANDLERS
 from warehouse.libraries.build import feeds_behind
 
@@ -121,3 +123,16 @@ def catalog() -> tuple[Indicator, ...]:
 def overview() -> tuple[Indicator, ...]:
     """The indicators with a card on the overview, in the order of their cards."""
     return tuple(sorted((i for i in catalog() if i.overview is not None), key=lambda i: i.overview))
+
+
+def write_catalog(con: duckdb.DuckDBPyConnection) -> None:
+    """Copy the catalog into ``marts.indicator_catalog`` (its columns are the warehouse's
+    migrations: a new catalog field is a new numbered migration and a column here)."""
+    con.execute("DELETE FROM marts.indicator_catalog")
+    con.executemany(
+        "INSERT INTO marts.indicator_catalog VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [(i.id, i.name_zh, i.name_en, i.unit, i.domain, i.owner, i.kind, i.direction, i.scope, i.target, i.warn,
+          i.critical, i.anomaly, i.definition(), i.score, i.alerts_to, i.definition_zh, i.forecast, i.signed, list(i.feeds),
+          list(i.reads), i.flow, i.dimensions, i.overview, i.template)
+         for i in catalog()],
+    )
