@@ -12,8 +12,8 @@ from cockpit.components import button, data_grid, page, scope_name, select, send
 from cockpit.context import ctx, guard
 from cockpit.data import ingestion
 from cockpit.i18n import N_, _, columns, figure_layout, graph_config, label, lang, message, named, pgettext
-from warehouse.contract.labels import REASONS
-from warehouse.ops.store import LEGAL_BASES, id_numbers_in
+from warehouse.contract.labels import LEGAL_BASES, REASONS
+from warehouse.ops.access_log import id_numbers_in
 
 PATH = "/ingestion"
 dash.register_page(__name__, path=PATH, name=N_("Ingestion"), order=3,

@@ -20,7 +20,8 @@ from typing import Protocol
 
 import duckdb
 
-from warehouse.ops.store import OpsStore, id_numbers_in
+from warehouse.ops.access_log import id_numbers_in
+from warehouse.ops.store import OpsStore
 from warehouse.settings import Settings, settings
 
 DEFAULT_DAYS = 180
