@@ -8,6 +8,7 @@ from assets.resources import WarehouseResource
 from warehouse.contract.feeds import FEEDS_BY_ID
 from warehouse.libraries.build import LIBRARIES, build, build_findings, set_clock
 from warehouse.libraries.checks import integrity_rates, key_duplicates
+from warehouse.storage.sql import quote_table
 
 LIBRARY_GROUP = "libraries"
 
@@ -42,7 +43,7 @@ def _library_asset(library: str) -> dg.AssetsDefinition:
             dupes = key_duplicates(con, key_table, key_column, among)
             checked = "every record" if among is None else f"{r.keys_rebuilt} rebuilt"
             rates = integrity_rates(con, library)
-            rows = con.execute(f"SELECT count(*) FROM {key_table}").fetchone()[0]
+            rows = con.execute(f"SELECT count(*) FROM {quote_table(key_table)}").fetchone()[0]
         context.log.info(f"{library}: {r.mode} build, {r.keys_rebuilt} records rebuilt in {r.seconds}s")
         return dg.MaterializeResult(
             metadata={"mode": r.mode, "records_rebuilt": r.keys_rebuilt, "seconds": r.seconds, "rows": rows,

@@ -49,11 +49,11 @@ PERIODS = ("day", "week", "month", "quarter")
 def scores(area: str) -> pd.DataFrame:
     """The latest score of each family (vital, sharing) and period, day first, with the days it covers."""
     return shared("scores",
-        f"""SELECT family, period, period_start, first_day, last_day, score, indicators, weakest_indicator, strongest_indicator
+        """SELECT family, period, period_start, first_day, last_day, score, indicators, weakest_indicator, strongest_indicator
             FROM city_score WHERE district_code = ?
             QUALIFY row_number() OVER (PARTITION BY family, period ORDER BY period_start DESC) = 1
-            ORDER BY family DESC, list_position({list(PERIODS)}, period)""",
-        (area,),
+            ORDER BY family DESC, list_position(?, period)""",
+        (area, PERIODS),
     )
 
 

@@ -21,11 +21,21 @@ from warehouse.contract.city import load_city
 from warehouse.contract.feeds import Feed
 from warehouse.contract.labels import render
 from warehouse.ingest.landing import LandingFile, scan
-from warehouse.ingest.loaders import LOADERS, FileFacts, FileRejected, RawLoad, explain_error, scan_file, sha256_of
+from warehouse.ingest.loaders import (
+    LOADERS,
+    FileFacts,
+    FileRejected,
+    RawLoad,
+    as_json_object,
+    explain_error,
+    scan_file,
+    sha256_of,
+)
 from warehouse.ingest.schema import staging_table
 from warehouse.ingest.validation import checked_sql
 from warehouse.storage.failpoints import failpoint
 from warehouse.storage.faults import LandingUnreadable
+from warehouse.storage.sql import Sql, quote_ident
 
 
 @dataclass(frozen=True)
@@ -158,10 +168,11 @@ def _ingest_checked(
     districts = load_city().district_codes
     pairs: list[tuple[int, str, str | None]] = []
 
-    def checked(header: list[str], source: str, keep: list[str], raw_text: str) -> str:
-        sql, found = checked_sql(feed, _map_columns(feed, header), districts, business_date, source, keep, raw_text)
-        pairs[:] = found
-        return sql
+    def checked(header: list[str], source: Sql, keep: list[str], raw_text: Sql) -> tuple[Sql, dict[str, object]]:
+        query = checked_sql(feed, _map_columns(feed, header), districts, business_date, source, keep, raw_text)
+        query.define_code_lists(con)
+        pairs[:] = query.pairs
+        return query.sql, query.params
 
     try:
         load = LOADERS[f.format](con, f.path, scratch, checked, lambda: facts.result().interior_blank_line)
@@ -185,14 +196,14 @@ def _normalised(header: list[str]) -> list[str]:
     return [h.strip().lower() for h in header]
 
 
-def _map_columns(feed: Feed, header: list[str]) -> dict[str, str | None]:
+def _map_columns(feed: Feed, header: list[str]) -> dict[str, Sql | None]:
     """Contract column -> source column (``c3``), None where the delivery lacks it."""
     normalised = _normalised(header)
     dupes = sorted({h for h in normalised if normalised.count(h) > 1})
     if dupes:
         raise FileRejected("unreadable", "duplicate_columns", {"columns": ", ".join(dupes)})
     index = {h: i for i, h in enumerate(normalised)}
-    return {c: (f"c{index[c]}" if c in index else None) for c in feed.column_names}
+    return {c: (quote_ident(f"c{index[c]}") if c in index else None) for c in feed.column_names}
 
 
 def _check_columns(feed: Feed, load: RawLoad) -> list[str]:
@@ -229,30 +240,33 @@ def _mark_duplicates(con: duckdb.DuckDBPyConnection, feed: Feed, superseded: int
     Within the delivery the first clean occurrence of a key wins. Only keys that repeat
     or already exist are examined, so the common case costs one aggregation.
     """
-    key = f'"{feed.key}"'
-    exclude = f"AND s._delivery_id <> {int(superseded)}" if superseded else ""
+    key, staged = quote_ident(feed.key), staging_table(feed)
+    # The delivery a correction supersedes does not count (none: $superseded is NULL, nothing is left out).
+    exclude = "AND s._delivery_id IS DISTINCT FROM $superseded"
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE cb_dup_keys AS
             SELECT {key} AS k FROM checked WHERE {key} IS NOT NULL GROUP BY {key} HAVING count(*) > 1
             UNION
-            SELECT DISTINCT s.{key} FROM {staging_table(feed)} s
+            SELECT DISTINCT s.{key} FROM {staged} s
             JOIN ingest.live_deliveries d ON d.delivery_id = s._delivery_id
-            WHERE s.{key} IN (SELECT {key} FROM checked) {exclude}"""
+            WHERE s.{key} IN (SELECT {key} FROM checked) {exclude}""",
+        {"superseded": superseded},
     )
     if not con.execute("SELECT count(*) FROM cb_dup_keys").fetchone()[0]:
         return
     con.execute(
-        f"""UPDATE checked SET problems = problems | {int(dup_bit)}
+        f"""UPDATE checked SET problems = problems | $dup_bit
             WHERE rowid IN (
               WITH cand AS (SELECT c._line, c._rid, c.{key} AS k, c.problems FROM checked_rows c SEMI JOIN cb_dup_keys d ON d.k = c.{key}),
                    firsts AS (SELECT k, min(_line) AS first_line FROM cand WHERE problems = 0 GROUP BY k),
-                   prior AS (SELECT DISTINCT s.{key} AS k FROM {staging_table(feed)} s
+                   prior AS (SELECT DISTINCT s.{key} AS k FROM {staged} s
                              JOIN ingest.live_deliveries d ON d.delivery_id = s._delivery_id
                              WHERE s.{key} IN (SELECT k FROM cb_dup_keys) {exclude})
               SELECT c._rid FROM cand c
               LEFT JOIN firsts f ON f.k = c.k
               LEFT JOIN prior p ON p.k = c.k
-              WHERE c._line > f.first_line OR p.k IS NOT NULL)"""
+              WHERE c._line > f.first_line OR p.k IS NOT NULL)""",
+        {"dup_bit": dup_bit, "superseded": superseded},
     )
 
 
@@ -268,10 +282,10 @@ def _commit(
     if rejected:
         note = {"error_key": "rows_rejected", "error_params": json.dumps({"rejected": rejected, "rows_read": rows_read})}
         error = render("rows_rejected", note["error_params"], "en")
-    cols = ", ".join(f'"{c}"' for c in feed.column_names)
+    cols = [quote_ident(c) for c in feed.column_names]
     # A row refused only as a duplicate passed every check before keys were compared, so
     # its original text was not kept: it is quarantined as its checked values.
-    values = "json_object(" + ", ".join(f"'{c}', \"{c}\"" for c in feed.column_names) + ")"
+    values = as_json_object("$names", cols)
     con.execute("BEGIN TRANSACTION")
     try:
         did = _insert_delivery(
@@ -279,17 +293,19 @@ def _commit(
             error=error, encoding=load.encoding, extra=extra, manifest_rows=None, t0=t0, **note,
         )
         con.execute(
-            f"INSERT INTO {staging_table(feed)} SELECT {cols}, {did}, _line FROM checked_rows WHERE problems = 0"
+            f"INSERT INTO {staging_table(feed)} SELECT {', '.join(cols)}, ?, _line FROM checked_rows WHERE problems = 0", [did]
         )
         if rejected:
             con.execute(
-                f"""INSERT INTO ingest.rejections
-                    SELECT {did}, c._line, b.reason, b.column_name
-                    FROM checked_rows c JOIN cb_reason_bits b ON (c.problems & b.bit) <> 0
-                    WHERE c.problems <> 0 ORDER BY c._line, b.bit"""
+                """INSERT INTO ingest.rejections
+                   SELECT ?, c._line, b.reason, b.column_name
+                   FROM checked_rows c JOIN cb_reason_bits b ON (c.problems & b.bit) <> 0
+                   WHERE c.problems <> 0 ORDER BY c._line, b.bit""",
+                [did],
             )
             con.execute(
-                f"INSERT INTO ingest.rejected_rows SELECT {did}, _line, coalesce(_raw, {values}) FROM checked_rows WHERE problems <> 0"
+                f"INSERT INTO ingest.rejected_rows SELECT $did, _line, coalesce(_raw, {values}) FROM checked_rows WHERE problems <> 0",
+                {"did": did, "names": feed.column_names},
             )
             if load.malformed:
                 con.executemany(
@@ -339,7 +355,7 @@ def _insert_delivery(con: duckdb.DuckDBPyConnection, ledger: dict, *, t0: float,
     }
     names = list(row)
     con.execute(
-        f"INSERT INTO ingest.deliveries ({', '.join(names)}) VALUES ({', '.join('?' for _ in names)})",
+        f"INSERT INTO ingest.deliveries ({', '.join(quote_ident(n) for n in names)}) VALUES ({', '.join('?' for _ in names)})",
         [row[n] for n in names],
     )
     return did

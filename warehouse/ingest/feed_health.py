@@ -37,27 +37,27 @@ class FeedHealth:
 def feed_health(con: duckdb.DuckDBPyConnection, feed: Feed) -> FeedHealth:
     """Health of ``feed`` on its most recent business date (and the window before it)."""
     row = con.execute(
-        f"""
+        """
         WITH d AS (
             SELECT business_date, rows_read, rows_rejected, status, arrived_at, extra_columns,
-                   arrived_at <= business_date + INTERVAL {int(feed.deadline_hours)} HOUR AS on_time
+                   arrived_at <= business_date + to_hours($deadline_hours) AS on_time
             FROM ingest.deliveries
-            WHERE department = ? AND feed = ? AND status <> 'superseded' AND business_date IS NOT NULL),
+            WHERE department = $department AND feed = $feed AND status <> 'superseded' AND business_date IS NOT NULL),
         latest AS (SELECT max(business_date) AS day FROM d),
         per_day AS (SELECT business_date, sum(rows_read) AS rows FROM d WHERE status <> 'rejected' GROUP BY 1),
         hist AS (SELECT median(rows) AS med FROM per_day, latest
-                 WHERE business_date < latest.day AND business_date >= latest.day - {WINDOW_DAYS})
+                 WHERE business_date < latest.day AND business_date >= latest.day - $window_days)
         SELECT strftime(any_value(latest.day), '%Y-%m-%d'),
                coalesce(sum(rows_read) FILTER (WHERE d.business_date = latest.day AND status <> 'rejected'), 0),
                coalesce(sum(rows_rejected) FILTER (WHERE d.business_date = latest.day AND status <> 'rejected'), 0),
                any_value(hist.med),
-               avg(CASE WHEN on_time THEN 1.0 ELSE 0.0 END) FILTER (WHERE d.business_date > latest.day - {WINDOW_DAYS}),
-               count(*) FILTER (WHERE NOT on_time AND d.business_date > latest.day - {WINDOW_DAYS}),
-               list_distinct(flatten(list(extra_columns) FILTER (WHERE d.business_date > latest.day - {WINDOW_DAYS}))),
+               avg(CASE WHEN on_time THEN 1.0 ELSE 0.0 END) FILTER (WHERE d.business_date > latest.day - $window_days),
+               count(*) FILTER (WHERE NOT on_time AND d.business_date > latest.day - $window_days),
+               list_distinct(flatten(list(extra_columns) FILTER (WHERE d.business_date > latest.day - $window_days))),
                count(*) FILTER (WHERE d.business_date = latest.day AND status = 'rejected')
         FROM d, latest, hist
         """,
-        [feed.department, feed.name],
+        {"department": feed.department, "feed": feed.name, "deadline_hours": feed.deadline_hours, "window_days": WINDOW_DAYS},
     ).fetchone()
     day, rows, rejected, med, on_time, late, drift, rejected_files = row if row else (None, 0, 0, None, None, 0, [], 0)
     return FeedHealth(

@@ -8,6 +8,10 @@ the view ``checked_rows`` = ``checked`` with ``_line`` (1 = first data row) and 
 (the row's id in ``checked``), and reports the malformed lines it could not parse.
 Problems that condemn the whole file raise :class:`FileRejected` with the file-level
 reason and a message for the department that must fix it.
+
+The file's path, its header's names (JSON keys of a row's original text) and its JSON paths
+are bound parameters of the loader's SQL, named ``file_*``; the source columns are ``c0``,
+``c1``, … in file order, the file's own column names (Parquet) quoted.
 """
 
 from __future__ import annotations
@@ -26,14 +30,16 @@ from typing import BinaryIO
 import duckdb
 
 from warehouse.contract.labels import render
+from warehouse.storage.sql import Sql, quote_ident
 
 _CHUNK = 8 << 20
 _BOM = codecs.BOM_UTF8
 _BLANK_LINE = re.compile(rb"\n\r?\n")
 _OPERATOR = re.compile(r"─ ([A-Z][A-Za-z ]+?) ─")  # operator names in DuckDB's EXPLAIN boxes
 
-CheckedSql = Callable[[list[str], str, list[str], str], str]
-"""(header, source SELECT, source columns to keep, raw-text expression) -> SQL creating ``checked``."""
+CheckedSql = Callable[[list[str], Sql, list[str], Sql], tuple[Sql, dict[str, object]]]
+"""(header, source SELECT, source columns to keep, raw-text expression) -> SQL creating
+``checked`` and the parameters it binds (none named ``file_*``: those are the loader's)."""
 
 
 class FileRejected(Exception):
@@ -115,7 +121,7 @@ def explain_error(e: Exception, path: Path) -> str:
     return str(e).splitlines()[0].replace(str(path.parent) + "/", "")[:300]
 
 
-def run_in_file_order(con: duckdb.DuckDBPyConnection, create_table: str) -> None:
+def run_in_file_order(con: duckdb.DuckDBPyConnection, create_table: Sql, params: dict[str, object] | None = None) -> None:
     """Run a ``CREATE TABLE … AS`` keeping the source's rows in file order (rowid = record order).
 
     Line numbers are derived from that order, so the plan is checked before it runs: on
@@ -123,29 +129,38 @@ def run_in_file_order(con: duckdb.DuckDBPyConnection, create_table: str) -> None
     (DuckDB turns long ``IN`` lists into joins unless told not to) would silently shuffle
     rows across threads. Everything after the load carries its line number explicitly, so
     ingestion otherwise runs with ``preserve_insertion_order`` off, which lets DuckDB
-    insert in parallel.
+    insert in parallel. ``params`` are the statement's bound values.
     """
     con.execute("SET preserve_insertion_order = true")
     con.execute("SET disabled_optimizers = 'in_clause'")
     try:
-        plan = con.execute(f"EXPLAIN {create_table}").fetchall()[0][1]
+        plan = con.execute(f"EXPLAIN {create_table}", params).fetchall()[0][1]
         operators = _OPERATOR.findall(plan)
         one_thread = con.execute("SELECT current_setting('threads')").fetchone()[0] == 1
         if not one_thread and operators[:1] != ["Batch Create Table As"]:
             raise RuntimeError(f"this load would not keep the file's row order: {' <- '.join(operators)}")
-        con.execute(create_table)
+        con.execute(create_table, params)
     finally:
         con.execute("SET preserve_insertion_order = false")
         con.execute("RESET disabled_optimizers")
 
 
-def _sql_str(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
+def as_json_object(keys: Sql, columns: list[Sql]) -> Sql:
+    """SQL for a row's text as a JSON object: ``columns`` under the names in the bound list
+    ``keys`` (a placeholder), in order."""
+    return "json_object(" + ", ".join(f"{keys}[{i}], {c}" for i, c in enumerate(columns, 1)) + ")"
 
 
-def _as_json_object(header: list[str], columns: list[str]) -> str:
-    """SQL for a row's original text: a JSON object of its source values under their header names."""
-    return "json_object(" + ", ".join(f"{_sql_str(h)}, {c}" for h, c in zip(header, columns)) + ")"
+def _source_columns(n: int) -> list[Sql]:
+    """The loaders' names for a file's ``n`` columns, in file order: ``c0``, ``c1``, …"""
+    return [quote_ident(f"c{i}") for i in range(n)]
+
+
+def _with_file(checked: tuple[Sql, dict[str, object]], **mine: object) -> tuple[Sql, dict[str, object]]:
+    """The checked SQL and its parameters, with the loader's own (``file_*``) added."""
+    sql, params = checked
+    assert not params.keys() & mine.keys(), "the validation SQL names a parameter of the loader's"
+    return sql, {**params, **mine}
 
 
 # --------------------------------------------------------------------------- encodings
@@ -255,20 +270,21 @@ def _duck_csv(
     """Parse and check with DuckDB; None if the file holds bytes that are not UTF-8."""
     if not header or any(h == "" for h in header):
         raise FileRejected("unreadable", "empty_column_name")
-    raw = [f"c{i}" for i in range(len(header))]
-    columns = "{" + ", ".join(f"'{c}': 'VARCHAR'" for c in raw) + "}"
-    sql = checked(
-        header,
-        f"""SELECT * FROM read_csv({_sql_str(str(path))},
-            columns = {columns}, header = true, delim = ',', quote = '"', escape = '"',
-            auto_detect = false, strict_mode = true, null_padding = false,
-            store_rejects = true, rejects_table = 'cb_rejects', rejects_scan = 'cb_reject_scans')""",
-        [],
-        _as_json_object(header, raw),
+    sql, params = _with_file(
+        checked(
+            header,
+            """SELECT * FROM read_csv($file_path,
+                columns = $file_columns, header = true, delim = ',', quote = '"', escape = '"',
+                auto_detect = false, strict_mode = true, null_padding = false,
+                store_rejects = true, rejects_table = 'cb_rejects', rejects_scan = 'cb_reject_scans')""",
+            [],
+            as_json_object("$file_keys", _source_columns(len(header))),
+        ),
+        file_path=str(path), file_columns={f"c{i}": "VARCHAR" for i in range(len(header))}, file_keys=header,
     )
     con.execute("DROP TABLE IF EXISTS cb_rejects; DROP TABLE IF EXISTS cb_reject_scans")
     try:
-        run_in_file_order(con, sql)
+        run_in_file_order(con, sql, params)
     except duckdb.Error as e:
         raise FileRejected("unreadable", "csv_unparseable", {"detail": explain_error(e, path)}) from None
     rejects = con.execute(
@@ -331,11 +347,12 @@ def load_jsonl(
         try:
             run_in_file_order(
                 con,
-                f"""CREATE TEMP TABLE raw_lines AS
-                        SELECT ltrim(line, chr(65279)) AS line FROM read_csv({_sql_str(str(source))},
-                            columns = {{'line': 'VARCHAR'}}, header = false, delim = chr(1), quote = '', escape = '',
-                            auto_detect = false, strict_mode = false, null_padding = false,
-                            store_rejects = true, rejects_table = 'cb_rejects', rejects_scan = 'cb_reject_scans')""",
+                """CREATE TEMP TABLE raw_lines AS
+                       SELECT ltrim(line, chr(65279)) AS line FROM read_csv($file_path,
+                           columns = {'line': 'VARCHAR'}, header = false, delim = chr(1), quote = '', escape = '',
+                           auto_detect = false, strict_mode = false, null_padding = false,
+                           store_rejects = true, rejects_table = 'cb_rejects', rejects_scan = 'cb_reject_scans')""",
+                {"file_path": str(source)},
             )
         except duckdb.Error as e:
             raise FileRejected("unreadable", "jsonl_unreadable", {"detail": explain_error(e, source)}) from None
@@ -361,17 +378,18 @@ def load_jsonl(
         ).fetchall()
     ]
     parsed = con.execute("SELECT count(*) FROM raw_json WHERE ok").fetchone()[0]
-    paths = "[" + ", ".join(_sql_str("$." + _json_key(h)) for h in header) + "]" if header else "[]::VARCHAR[]"
-    cols = ", ".join(f"v[{i + 1}] AS c{i}" for i in range(len(header)))
+    cols = ", ".join(f"v[{i + 1}] AS {c}" for i, c in enumerate(_source_columns(len(header))))
     source = f"""SELECT _line, line AS _text{', ' + cols if cols else ''}
-                 FROM (SELECT _line, line, json_extract_string(line, {paths}) AS v FROM raw_json WHERE ok)"""
-    con.execute(checked(header, source, ["_line"], "_text"))
+                 FROM (SELECT _line, line, json_extract_string(line, $file_paths::VARCHAR[]) AS v FROM raw_json WHERE ok)"""
+    con.execute(*_with_file(checked(header, source, ["_line"], "_text"), file_paths=[_json_path(h) for h in header]))
     con.execute("CREATE OR REPLACE TEMP VIEW checked_rows AS SELECT rowid AS _rid, * FROM checked")
     return RawLoad(header, encoding, parsed, sorted(malformed), json_source=True)
 
 
-def _json_key(key: str) -> str:
-    return '"' + key.replace("\\", "\\\\").replace('"', '\\"') + '"'
+def _json_path(key: str) -> str:
+    """The JSON path of a top-level key (a bound value, not SQL): ``$."key"``, backslash-escaped."""
+    escaped = key.replace("\\", "\\\\").replace('"', '\\"')
+    return f'$."{escaped}"'
 
 
 # --------------------------------------------------------------------------- Parquet
@@ -381,16 +399,18 @@ def load_parquet(
     con: duckdb.DuckDBPyConnection, path: Path, scratch: Path, checked: CheckedSql, blank_lines: Callable[[], bool]
 ) -> RawLoad:
     """Load and check a Parquet delivery; every column is read as text (dates as YYYY-MM-DD)."""
-    src = f"read_parquet({_sql_str(str(path))})"
     try:
-        header = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {src}").fetchall()]
+        header = [r[0] for r in con.execute("DESCRIBE SELECT * FROM read_parquet(?)", [str(path)]).fetchall()]
     except duckdb.Error as e:
         raise FileRejected("unreadable", "parquet_unreadable", {"detail": explain_error(e, path)}) from None
-    raw = [f"c{i}" for i in range(len(header))]
-    cols = ", ".join(f'CAST("{h.replace(chr(34), chr(34) * 2)}" AS VARCHAR) AS {c}' for h, c in zip(header, raw))
-    sql = checked(header, f"SELECT {cols} FROM {src}", [], _as_json_object(header, raw))
+    if any(h == "" for h in header):
+        raise FileRejected("unreadable", "empty_column_name")
+    raw = _source_columns(len(header))
+    cols = ", ".join(f"CAST({quote_ident(h)} AS VARCHAR) AS {c}" for h, c in zip(header, raw))
+    sql, params = _with_file(checked(header, f"SELECT {cols} FROM read_parquet($file_path)", [], as_json_object("$file_keys", raw)),
+                             file_path=str(path), file_keys=header)
     try:
-        run_in_file_order(con, sql)
+        run_in_file_order(con, sql, params)
     except duckdb.Error as e:
         raise FileRejected("unreadable", "parquet_unreadable", {"detail": explain_error(e, path)}) from None
     _number_lines(con, [])

@@ -17,6 +17,7 @@ import duckdb
 
 from warehouse.contract.feeds import FEEDS, Feed
 from warehouse.storage.migrate import DUCKDB, migrate
+from warehouse.storage.sql import Sql, quote_ident, read_sql
 from warehouse.storage.subjects import register_subject_hash
 
 _SQL = resources.files(__package__) / "sql"
@@ -27,14 +28,14 @@ DUCK_TYPES = {"date": "DATE", "timestamp": "TIMESTAMP", "number": "DECIMAL(20, 4
 """Staged type of each contract column kind; every other kind is staged as VARCHAR."""
 
 
-def staging_table(feed: Feed) -> str:
-    """Fully qualified staging table of a feed's accepted rows."""
-    return f"staging.{feed.name}"
+def staging_table(feed: Feed) -> Sql:
+    """The staging table of a feed's accepted rows, qualified and quoted for SQL text."""
+    return quote_ident("staging", feed.name)
 
 
-def staging_ddl(feed: Feed) -> str:
+def staging_ddl(feed: Feed) -> Sql:
     """DDL of a feed's staging table: typed contract columns plus lineage."""
-    cols = ",\n    ".join(f"{c.name} {DUCK_TYPES.get(c.kind, 'VARCHAR')}" for c in feed.columns)
+    cols = ",\n    ".join(f"{quote_ident(c.name)} {DUCK_TYPES.get(c.kind, 'VARCHAR')}" for c in feed.columns)
     return (
         f"CREATE TABLE IF NOT EXISTS {staging_table(feed)} (\n    {cols},\n"
         "    _delivery_id BIGINT NOT NULL,  -- lineage: the delivery ...\n"
@@ -44,7 +45,7 @@ def staging_ddl(feed: Feed) -> str:
 
 def install_macros(con: duckdb.DuckDBPyConnection) -> None:
     """Define the validation macros (temporary: they never persist in the file)."""
-    con.execute((_SQL / "macros.sql").read_text(encoding="utf-8"))
+    con.execute(read_sql(_SQL / "macros.sql"))
 
 
 def connect(path: str | Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:

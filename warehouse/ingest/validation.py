@@ -6,104 +6,119 @@ the feed's (reason, column) pairs (0 when the row is clean). The rules are integ
 arithmetic and pattern tests rather than string copies, since they are most of the pass's cost.
 Precedence keeps reasons exact: a cross-field ``mismatch`` is only judged when both
 fields are individually valid.
+
+Nothing of the feed's values is written into the SQL text: the business date, the code lists
+and the mask's bits are bound (storage.sql), column names quoted.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import duckdb
 
 from warehouse.contract.feeds import CERTIFICATE_HOLDER, DEPARTMENTS, HANDLER_DEPARTMENTS, Column, Feed
+from warehouse.storage.sql import Params, Sql, quote_ident
 
 
-def _lit(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
+class CodeLists:
+    """The code lists a feed's rules look values up in, each a temporary ENUM type.
 
-
-def _in_list(values: list[str] | tuple[str, ...]) -> str:
-    return "(" + ", ".join(_lit(v) for v in values) + ")"
-
-
-def _not_listed(value: str, codes: list[str] | tuple[str, ...]) -> str:
-    """SQL true when a present ``value`` is none of ``codes`` (exact, case-sensitive).
-
-    A cast to an anonymous ENUM looks the value up in a hash table, where ``NOT IN``
-    compares it with every code in turn: for the 58 ethnicity codes that is 700
-    instructions a row against 175.
+    A cast to an ENUM looks the value up in a hash table, where ``NOT IN`` compares it with
+    every code in turn: for the 58 ethnicity codes that is 700 instructions a row against
+    175. A type's values are bound when it is made (:meth:`CheckedQuery.define_code_lists`).
     """
-    return f"try_cast({value} AS ENUM{_in_list(codes)}) IS NULL"
 
+    def __init__(self) -> None:
+        self.types: dict[Sql, list[str]] = {}
 
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
+    def enum_cast(self, value: Sql, codes: Iterable[str]) -> Sql:
+        """``value`` cast to the type of ``codes``: NULL when it is none of them (exact, case-sensitive)."""
+        codes = list(codes)
+        name = next((n for n, have in self.types.items() if have == codes), None)
+        if name is None:
+            name = quote_ident(f"cb_codes_{len(self.types)}")
+            self.types[name] = codes
+        return f"try_cast({value} AS {name})"
 
 
 class ReasonBits:
-    """Assigns one bit of the ``problems`` mask to each (reason, column) pair of a feed."""
+    """Assigns one bit of the ``problems`` mask to each (reason, column) pair of a feed; in
+    SQL a bit is the parameter ``$bit_<n>`` (:meth:`param`), bound in ``params``."""
 
-    def __init__(self) -> None:
+    def __init__(self, params: Params | None = None) -> None:
         self.pairs: list[tuple[int, str, str | None]] = []
+        self.params = Params() if params is None else params
 
-    def __call__(self, reason: str, column: str | None) -> str:
-        for bit, r, c in self.pairs:
-            if (r, c) == (reason, column):
-                return str(bit)
-        bit = 1 << len(self.pairs)
-        assert bit < 2**62, "too many reason/column pairs for one mask"
-        self.pairs.append((bit, reason, column))
-        return str(bit)
+    def add(self, reason: str, column: str | None) -> int:
+        """The bit of (reason, column): the number of the pair, given when it is first asked for."""
+        n = next((n for n, (_, r, c) in enumerate(self.pairs) if (r, c) == (reason, column)), len(self.pairs))
+        if n == len(self.pairs):
+            assert n < 62, "too many reason/column pairs for one mask"
+            self.pairs.append((1 << n, reason, column))
+        return n
+
+    def param(self, reason: str, column: str | None) -> Sql:
+        """The bit of (reason, column) in SQL: its parameter, bound to the bit's value."""
+        n = self.add(reason, column)
+        return self.params.bind(f"bit_{n}", 1 << n)
 
 
-def _problem(bits: ReasonBits, cond: str, reason: str, column: str) -> str:
-    return f"CASE WHEN {cond} THEN {bits(reason, column)} ELSE 0 END"
+def _problem(bits: ReasonBits, cond: Sql, reason: str, column: str) -> Sql:
+    return f"CASE WHEN {cond} THEN {bits.param(reason, column)} ELSE 0 END"
 
 
-def _typed(col: Column) -> str | None:
+def _typed(col: Column) -> Sql | None:
     """Expression parsing a column's text into its staged type (None: staged as text)."""
-    v = _q(col.name)
+    v = quote_ident(col.name)
     return {"date": f"cb_date({v})", "timestamp": f"cb_timestamp({v})", "number": f"cb_number({v})",
             "rating": f"cb_rating({v})"}.get(col.kind)
 
 
-def _column_problems(bits: ReasonBits, col: Column, districts: list[str], business_date: str) -> str:
+def _column_problems(bits: ReasonBits, lists: CodeLists, col: Column, districts: list[str], business_date: dt.date) -> Sql:
     """One CASE yielding the first applicable reason for a single column."""
-    v, t = _q(col.name), _q(col.name + "__t")
-    branches: list[tuple[str, str]] = []
+    v, t = quote_ident(col.name), quote_ident(col.name + "__t")
+    branches: list[tuple[Sql, str]] = []
     if col.required:
         branches.append((f"{v} IS NULL", "missing_value"))
-    check: list[tuple[str, str]] = []
+    check: list[tuple[Sql, str]] = []
     if col.kind == "id_number":
-        check.append((f"NOT {_q(col.name + '__ok')}", "bad_id_number"))
+        check.append((f"NOT {quote_ident(col.name + '__ok')}", "bad_id_number"))
     elif col.kind == "uscc":
-        check.append((f"NOT {_q(col.name + '__ok')}", "bad_uscc"))
+        check.append((f"NOT {quote_ident(col.name + '__ok')}", "bad_uscc"))
     elif col.kind in ("date", "timestamp"):
         check.append((f"{t} IS NULL OR {t} < DATE '1900-01-01'", "bad_date"))
         if col.event_date:
-            check.append((f"CAST({t} AS DATE) > DATE {business_date}", "future_date"))
+            check.append((f"CAST({t} AS DATE) > {bits.params.bind('business_date', business_date)}", "future_date"))
     elif col.kind == "code":
-        check.append((_not_listed(v, col.codes), "bad_code"))
+        check.append((f"{lists.enum_cast(v, col.codes)} IS NULL", "bad_code"))
     elif col.kind == "district":
-        check.append((_not_listed(v, districts), "unknown_district"))
+        check.append((f"{lists.enum_cast(v, districts)} IS NULL", "unknown_district"))
     elif col.kind in ("number", "rating"):
         check.append((f"{t} IS NULL", "bad_number"))
     elif col.kind == "handler":
-        check.append((_not_listed(v, [*DEPARTMENTS, *HANDLER_DEPARTMENTS, *districts]), "bad_code"))
+        check.append((f"{lists.enum_cast(v, [*DEPARTMENTS, *HANDLER_DEPARTMENTS, *districts])} IS NULL", "bad_code"))
     if not branches and not check:
         return ""
-    parts = [f"WHEN {c} THEN {bits(r, col.name)}" for c, r in branches]
+    parts = [f"WHEN {c} THEN {bits.param(r, col.name)}" for c, r in branches]
     # Optional columns are only checked when present.
-    parts += [f"WHEN {v} IS NOT NULL AND ({c}) THEN {bits(r, col.name)}" for c, r in check]
+    parts += [f"WHEN {v} IS NOT NULL AND ({c}) THEN {bits.param(r, col.name)}" for c, r in check]
     case = "CASE " + " ".join(parts) + " ELSE 0 END"
     # A column of some event types only: ignored on the other rows.
-    return f"CASE WHEN event_type IN {_in_list(col.only_on)} THEN {case} ELSE 0 END" if col.only_on else case
+    return f"CASE WHEN {lists.enum_cast('event_type', col.only_on)} IS NOT NULL THEN {case} ELSE 0 END" if col.only_on else case
 
 
-def _holder_problems(bits: ReasonBits) -> list[str]:
+def _holder_problems(bits: ReasonBits) -> list[Sql]:
     """dsb/certificate_events: the holder must be valid as the kind holder_type names."""
-    allowed = " ".join(f"WHEN {_lit(t)} THEN {_lit(k)}" for t, k in CERTIFICATE_HOLDER.items())
+    types = bits.params.bind("holder_certificates", list(CERTIFICATE_HOLDER))
+    kinds = bits.params.bind("holder_kinds", list(CERTIFICATE_HOLDER.values()))
+    allowed = f"map_extract_value(map({types}, {kinds}), certificate_type)"
     # Kind the holder_id must have: holder_type if valid, else what the certificate type allows.
-    kind = f"CASE WHEN holder_type IN ('person', 'legal_person') THEN holder_type ELSE (CASE certificate_type {allowed} END) END"
-    missing, mismatch = bits("missing_value", "holder_id"), bits("mismatch", "holder_id")
-    bad_id, bad_uscc = bits("bad_id_number", "holder_id"), bits("bad_uscc", "holder_id")
+    kind = f"CASE WHEN holder_type IN ('person', 'legal_person') THEN holder_type ELSE {allowed} END"
+    missing, mismatch = bits.param("missing_value", "holder_id"), bits.param("mismatch", "holder_id")
+    bad_id, bad_uscc = bits.param("bad_id_number", "holder_id"), bits.param("bad_uscc", "holder_id")
     holder = (
         f"CASE WHEN holder_id IS NULL THEN {missing} "
         f"WHEN ({kind}) = 'person' THEN (CASE WHEN holder_id__id_ok THEN 0 "
@@ -114,15 +129,15 @@ def _holder_problems(bits: ReasonBits) -> list[str]:
     )
     type_vs_cert = _problem(
         bits,
-        f"holder_type IN ('person', 'legal_person') AND (CASE certificate_type {allowed} END) <> holder_type",
+        f"holder_type IN ('person', 'legal_person') AND {allowed} <> holder_type",
         "mismatch",
         "holder_type",
     )
     return [holder, type_vs_cert]
 
 
-def _extra_problems(bits: ReasonBits, feed: Feed) -> list[str]:
-    out: list[str] = []
+def _extra_problems(bits: ReasonBits, feed: Feed) -> list[Sql]:
+    out: list[Sql] = []
     if "gender_matches_id" in feed.extra_checks:
         out.append(_problem(bits, "id_number__ok AND gender IN ('1', '2') AND gender <> cb_id_gender(id_number__n)", "mismatch", "gender"))
     if "birth_date_matches_id" in feed.extra_checks:
@@ -143,16 +158,33 @@ def _extra_problems(bits: ReasonBits, feed: Feed) -> list[str]:
     return out
 
 
+@dataclass(frozen=True)
+class CheckedQuery:
+    """What :func:`checked_sql` builds: the SQL creating ``checked``, the values it binds, the
+    code lists it casts to (temporary ENUM types) and the mask's (bit, reason, column) pairs."""
+
+    sql: Sql
+    params: dict[str, object]
+    pairs: list[tuple[int, str, str | None]]
+    code_lists: dict[Sql, list[str]] = field(default_factory=dict)
+
+    def define_code_lists(self, con: duckdb.DuckDBPyConnection) -> None:
+        """Make the ENUM types the query casts to, on ``con``, before the query runs."""
+        for name, codes in self.code_lists.items():
+            con.execute(f"CREATE OR REPLACE TEMP TYPE {name} AS ENUM (SELECT unnest(?))", [codes])
+
+
 def checked_sql(
     feed: Feed,
-    source_columns: dict[str, str | None],
+    source_columns: dict[str, Sql | None],
     districts: list[str],
     business_date: dt.date,
-    source: str,
+    source: Sql,
     keep: list[str],
-    raw_text: str,
-) -> tuple[str, list[tuple[int, str, str | None]]]:
-    """SQL creating temp table ``checked`` from the rows ``source`` selects, and the mask's (bit, reason, column) pairs.
+    raw_text: Sql,
+) -> CheckedQuery:
+    """SQL creating temp table ``checked`` from the rows ``source`` selects, with what it binds
+    and the mask's (bit, reason, column) pairs.
 
     ``source`` is a SELECT yielding one text column per source column (``c0``, ``c1``, …);
     the loader runs it while it reads the file, so a delivery is read, typed and checked in
@@ -164,33 +196,34 @@ def checked_sql(
     The pair list always includes ``duplicate`` on the feed's key, which ingestion sets
     after comparing keys.
     """
-    bits = ReasonBits()
-    bits("duplicate", feed.key)
-    bd = _lit(business_date.isoformat())
-    src_cols = []
+    params = Params()
+    bits, lists = ReasonBits(params), CodeLists()
+    bits.add("duplicate", feed.key)
+    src_cols: list[Sql] = []
     for c in feed.columns:
         src = source_columns.get(c.name)
         expr = f"cb_text({src})" if src else "NULL::VARCHAR"
         if c.kind in ("id_number", "uscc", "holder_id"):
             expr = f"upper({expr})"
-        src_cols.append(f"{expr} AS {_q(c.name)}")
+        src_cols.append(f"{expr} AS {quote_ident(c.name)}")
         if c.kind in ("id_number", "holder_id"):
-            src_cols.append(f"cb_id_digits({expr}) AS {_q(c.name + '__n')}")
-    typed_cols = [f"{_typed(c)} AS {_q(c.name + '__t')}" for c in feed.columns if _typed(c)]
+            src_cols.append(f"cb_id_digits({expr}) AS {quote_ident(c.name + '__n')}")
+    typed_cols = [f"{_typed(c)} AS {quote_ident(c.name + '__t')}" for c in feed.columns if _typed(c)]
     # Each check character is computed once per column and reused by every rule.
     for c in feed.columns:
-        v = _q(c.name)
-        n = _q(c.name + "__n")
+        v = quote_ident(c.name)
+        n = quote_ident(c.name + "__n")
         if c.kind == "id_number":
-            typed_cols.append(f"cb_id_number_ok_n({v}, {n}) AS {_q(c.name + '__ok')}")
+            typed_cols.append(f"cb_id_number_ok_n({v}, {n}) AS {quote_ident(c.name + '__ok')}")
         elif c.kind == "uscc":
-            typed_cols.append(f"cb_uscc_ok({v}) AS {_q(c.name + '__ok')}")
+            typed_cols.append(f"cb_uscc_ok({v}) AS {quote_ident(c.name + '__ok')}")
         elif c.kind == "holder_id":
             typed_cols += [f"cb_id_number_ok_n({v}, {n}) AS holder_id__id_ok", f"cb_uscc_ok({v}) AS holder_id__uscc_ok"]
-    problems = [p for c in feed.columns if c.kind != "holder_id" for p in [_column_problems(bits, c, districts, bd)] if p]
+    problems = [p for c in feed.columns if c.kind != "holder_id"
+                for p in [_column_problems(bits, lists, c, districts, business_date)] if p]
     problems += _extra_problems(bits, feed)
-    out_cols = [f"{_q(c.name + '__t')} AS {_q(c.name)}" if _typed(c) else _q(c.name) for c in feed.columns]
-    kept = "".join(f"{_q(k)}, " for k in keep)
+    out_cols = [f"{quote_ident(c.name + '__t')} AS {quote_ident(c.name)}" if _typed(c) else quote_ident(c.name) for c in feed.columns]
+    kept = "".join(f"{quote_ident(k)}, " for k in keep)
     sql = f"""
 CREATE OR REPLACE TEMP TABLE checked AS
 WITH src AS (SELECT raw.*, {', '.join(src_cols)} FROM ({source}) AS raw),
@@ -199,4 +232,4 @@ judged AS (SELECT *, ({' | '.join(problems) or '0'})::BIGINT AS problems FROM ty
 SELECT {kept}{', '.join(out_cols)}, problems, CASE WHEN problems <> 0 THEN {raw_text} END AS _raw
 FROM judged
 """
-    return sql, bits.pairs
+    return CheckedQuery(sql, dict(params), bits.pairs, lists.types)

@@ -19,6 +19,7 @@ from warehouse.contract.feeds import FEEDS_BY_ID
 from warehouse.ingest.schema import staging_table
 from warehouse.libraries import e_certificate, legal_person, population, service
 from warehouse.libraries.model import Library
+from warehouse.storage.sql import Sql, quote_ident, quote_table, read_sql
 
 # Every library, in build order: a library comes after those it reads. Its DDL is created in
 # the same order, so a view may read the libraries declared before it.
@@ -44,15 +45,15 @@ def feeds_behind(name: str) -> tuple[str, ...]:
 DEATH_GRACE_DAYS = 30
 
 
-def _sql(file: str) -> str:
-    return resources.files(__package__).joinpath(file).read_text(encoding="utf-8")
+def _sql(file: str) -> Sql:
+    return read_sql(resources.files(__package__).joinpath(file))
 
 
-def live_view_ddl(library: Library) -> str:
+def live_view_ddl(library: Library) -> Sql:
     """The ``<library>.live_<feed>`` views: a fused feed's staged rows of live deliveries only
     (rows of superseded or rejected deliveries never count)."""
     return "\n".join(
-        f"CREATE OR REPLACE VIEW {library.name}.live_{f.name} AS SELECT s.* FROM {staging_table(f)} s "
+        f"CREATE OR REPLACE VIEW {quote_ident(library.name, 'live_' + f.name)} AS SELECT s.* FROM {staging_table(f)} s "
         "JOIN ingest.live_deliveries d ON d.delivery_id = s._delivery_id;"
         for f in (FEEDS_BY_ID[i] for i in library.feeds)
     )
@@ -102,9 +103,9 @@ def build(con: duckdb.DuckDBPyConnection, library: str, *, full: bool = False) -
     try:
         if mode == "full":
             for m in lib.models:
-                con.execute(f"DELETE FROM {m.table}")
+                con.execute(f"DELETE FROM {quote_table(m.table)}")
                 con.execute(lib.render(m, incremental=False))
-            keys = con.execute(f"SELECT count(*) FROM {lib.models[-1].table}").fetchone()[0]
+            keys = con.execute(f"SELECT count(*) FROM {quote_table(lib.models[-1].table)}").fetchone()[0]
         else:
             con.execute(
                 "CREATE OR REPLACE TEMP TABLE cb_changed AS SELECT delivery_id FROM ingest.deliveries "
@@ -117,7 +118,7 @@ def build(con: duckdb.DuckDBPyConnection, library: str, *, full: bool = False) -
             if keys == 0:
                 mode = "unchanged"
             for m in lib.models if keys else []:
-                con.execute(f"DELETE FROM {m.table} WHERE {m.key} IN (SELECT k FROM {lib.affected_table})")
+                con.execute(f"DELETE FROM {quote_table(m.table)} WHERE {quote_ident(m.key)} IN (SELECT k FROM {lib.affected_table})")
                 con.execute(lib.render(m, incremental=True))
         seconds = round(time.perf_counter() - t0, 3)
         con.execute(

@@ -7,10 +7,12 @@ import re
 from dataclasses import dataclass
 from importlib import resources
 
+from warehouse.storage.sql import Sql, quote_ident, read_sql
+
 _KEYS = re.compile(r"__KEYS__\(([^)]+)\)")
 
 # Rows of deliveries ingested (or superseded) since the library's previous build.
-CHANGED = "_delivery_id IN (SELECT delivery_id FROM cb_changed)"
+CHANGED: Sql = "_delivery_id IN (SELECT delivery_id FROM cb_changed)"
 
 
 @dataclass(frozen=True)
@@ -45,22 +47,22 @@ class Library:
     description: str
     feeds: tuple[str, ...]
     models: tuple[Model, ...]
-    affected: str
+    affected: Sql
     after: tuple[str, ...] = ()
     rates: tuple[tuple[str, str], ...] = ()
 
     @property
-    def affected_table(self) -> str:
-        """The temporary table an incremental build fills with the affected keys."""
-        return f"cb_affected_{self.name}"
+    def affected_table(self) -> Sql:
+        """The temporary table an incremental build fills with the affected keys (quoted)."""
+        return quote_ident(f"cb_affected_{self.name}")
 
-    def sql(self, file: str) -> str:
+    def sql(self, file: str) -> Sql:
         """One of the library's SQL files (shipped inside its package)."""
-        return resources.files(f"{__package__}.{self.name}").joinpath(file).read_text(encoding="utf-8")
+        return read_sql(resources.files(f"{__package__}.{self.name}").joinpath(file))
 
-    def render(self, model: Model, *, incremental: bool) -> str:
+    def render(self, model: Model, *, incremental: bool) -> Sql:
         """A model's SQL limited to the affected keys, or to every key."""
         sql = self.sql(model.file)
         if not incremental:
             return _KEYS.sub("TRUE", sql)
-        return _KEYS.sub(lambda m: f"{m.group(1)} IN (SELECT k FROM {self.affected_table})", sql)
+        return _KEYS.sub(rf"\1 IN (SELECT k FROM {self.affected_table})", sql)

@@ -21,7 +21,7 @@ from warehouse.contract.feeds import FEEDS
 from warehouse.ingest.schema import staging_table
 from warehouse.libraries.build import feeds_behind
 from warehouse.marts.indicators.catalog import Indicator, catalog
-from warehouse.storage.sql import quote_ident
+from warehouse.storage.sql import Sql, quote_ident
 
 LEDGER = "ingest.deliveries"  # what the departments' sharing figures read: deliveries by business date
 
@@ -47,7 +47,7 @@ def indicator_feed_rows() -> list[tuple[str, str, str, str]]:
     return rows
 
 
-def value_sources_sql() -> str:
+def value_sources_sql() -> Sql:
     """Rows of live deliveries per delivery, day and district, for every feed."""
     parts = []
     for f in FEEDS:
@@ -62,4 +62,4 @@ def value_sources_sql() -> str:
 
 def value_sources_needs() -> tuple[str, ...]:
     """The warehouse relations ``value_sources_sql`` reads."""
-    return ("ingest.deliveries", *(staging_table(f) for f in FEEDS))
+    return ("ingest.deliveries", *(f"staging.{f.name}" for f in FEEDS))

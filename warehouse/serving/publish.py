@@ -25,6 +25,7 @@ from warehouse.contract.city import load_city
 from warehouse.contract.feeds import FEEDS
 from warehouse.marts.lineage import indicator_feed_rows, value_sources_needs, value_sources_sql
 from warehouse.ops.retention import snapshot_policy, snapshots_to_keep
+from warehouse.storage.sql import Sql, quote_ident
 
 POINTER = "CURRENT"
 # snapshot-<published: YYYYmmddTHHMMSSffffff>-<6 hex>[-d<clock day: YYYYmmdd>].duckdb. The
@@ -67,7 +68,7 @@ _FEED_LIST = "cb_contract_feeds"
 
 # What the cockpit may read. Only rejected rows carry personal data: the cockpit shows
 # them to the owning department's steward alone and audits every view.
-SERVING: dict[str, tuple[tuple[str, ...], str]] = {
+SERVING: dict[str, tuple[tuple[str, ...], Sql]] = {
     # name: (warehouse relations it needs, query)
     "indicator_values": (("marts.indicator_values",), "SELECT * FROM marts.indicator_values"),
     "indicator_catalog": (("marts.indicator_catalog",), "SELECT * FROM marts.indicator_catalog"),
@@ -131,7 +132,7 @@ def publish(con: duckdb.DuckDBPyConnection, serving: Path, as_of: dt.datetime, *
     final = serving / snapshot_name(stamp, uuid.uuid4().hex[:6], as_of.date())
     tmp = final.with_suffix(".tmp")
     present = _tables_present(con)
-    alias = "snap_" + uuid.uuid4().hex[:8]
+    alias = quote_ident("snap_" + uuid.uuid4().hex[:8])
     try:
         con.execute(f"CREATE OR REPLACE TEMP TABLE {_FEED_LIST} (department VARCHAR, feed VARCHAR, deadline_hours INTEGER)")
         con.executemany(f"INSERT INTO {_FEED_LIST} VALUES (?, ?, ?)", [(f.department, f.name, f.deadline_hours) for f in FEEDS])
@@ -140,8 +141,9 @@ def publish(con: duckdb.DuckDBPyConnection, serving: Path, as_of: dt.datetime, *
         for name, (sources, sql) in SERVING.items():
             if not set(sources) <= present:
                 continue  # a layer not built yet (e.g. before the first library build)
-            con.execute(f"CREATE TABLE {alias}.{name} AS {sql}")
-            counts[name] = con.execute(f"SELECT count(*) FROM {alias}.{name}").fetchone()[0]
+            table = f"{alias}.{quote_ident(name)}"
+            con.execute(f"CREATE TABLE {table} AS {sql}")
+            counts[name] = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
         city = load_city()
         con.execute(f"CREATE TABLE {alias}.districts (district_code VARCHAR, name VARCHAR, name_en VARCHAR, population BIGINT, "
                     "lat DOUBLE, lon DOUBLE, tile_row INTEGER, tile_col INTEGER)")

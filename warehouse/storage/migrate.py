@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from importlib.resources.abc import Traversable
 from typing import Any
 
-from warehouse.storage.sql import quote_ident
+from warehouse.storage.sql import Sql, quote_ident, read_sql
 
 _FILE = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
 
@@ -41,7 +41,7 @@ class Migration:
 
     version: int
     name: str  # the file's name, as recorded
-    sql: str
+    sql: Sql
 
 
 def migrations(folder: Traversable) -> tuple[Migration, ...]:
@@ -50,7 +50,7 @@ def migrations(folder: Traversable) -> tuple[Migration, ...]:
     for f in folder.iterdir():
         m = _FILE.match(f.name)
         if m:
-            found.append(Migration(int(m.group(1)), f.name, f.read_text(encoding="utf-8")))
+            found.append(Migration(int(m.group(1)), f.name, read_sql(f)))
         elif f.name.endswith(".sql"):
             raise ValueError(f"{f.name}: a migration is named NNNN_lowercase_words.sql")
     found.sort(key=lambda m: m.version)
@@ -84,10 +84,10 @@ class Dialect:
     placeholder of a bound parameter."""
 
     name: str
-    begin: str
-    has_table: str
-    statements: Callable[[str], list[str]]
-    param: str = "?"
+    begin: Sql
+    has_table: Sql
+    statements: Callable[[Sql], list[Sql]]
+    param: Sql = "?"
 
 
 DUCKDB = Dialect(
