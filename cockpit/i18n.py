@@ -24,6 +24,9 @@ from warehouse.contract import labels, translations
 LANG_COOKIE = "cb_lang"
 THEME_COOKIE = "cb_theme"
 LANGS = ("zh", "en")
+# Each language named in itself, on the switch to it; the html lang attribute of a page in it.
+LANGUAGE_NAMES = {"zh": "中文", "en": "English"}
+HTML_LANG = {"zh": "zh-CN", "en": "en"}
 THEMES = ("light", "dark")
 
 def N_(text: str) -> str:
