@@ -21,35 +21,53 @@ from cockpit.loading import LoadError, could_not_load
 log = logging.getLogger("citybrain.cockpit")
 
 def grid_words() -> dict:
-    """AG Grid's own words the cockpit's grids can show (paging, the empty grid, the filter and
-    column menus), in the caller's language: AG Grid's localeText, its English defaults as msgids."""
+    """AG Grid's own words the cockpit's grids can show (paging, the empty grid, the filter menu
+    under a column's header, what screen readers read), in the caller's language: AG Grid's
+    localeText (its community keys; the column menu's own items are in its enterprise edition),
+    its English defaults as msgids."""
     return {
         "page": pgettext("grid", "Page"), "of": pgettext("grid", "of"), "to": pgettext("grid", "to"),
         "more": pgettext("grid", "more"), "firstPage": pgettext("grid", "First Page"),
         "previousPage": pgettext("grid", "Previous Page"), "nextPage": pgettext("grid", "Next Page"),
         "lastPage": pgettext("grid", "Last Page"), "pageSizeSelectorLabel": pgettext("grid", "Page Size:"),
         "noRowsToShow": pgettext("grid", "No records"), "loadingOoo": pgettext("grid", "Loading..."),
-        "filterOoo": pgettext("grid", "Filter..."), "searchOoo": pgettext("grid", "Search..."),
-        "blanks": pgettext("grid", "(Blanks)"), "selectAll": pgettext("grid", "(Select All)"),
+        "filterOoo": pgettext("grid", "Filter..."), "blanks": pgettext("grid", "(Blanks)"),
         "equals": pgettext("grid", "Equals"), "notEqual": pgettext("grid", "Does not equal"),
         "contains": pgettext("grid", "Contains"), "notContains": pgettext("grid", "Does not contain"),
         "startsWith": pgettext("grid", "Begins with"), "endsWith": pgettext("grid", "Ends with"),
         "blank": pgettext("grid", "Blank"), "notBlank": pgettext("grid", "Not blank"), "andCondition": pgettext("grid", "AND"),
         "orCondition": pgettext("grid", "OR"), "applyFilter": pgettext("grid", "Apply"),
         "resetFilter": pgettext("grid", "Reset"), "clearFilter": pgettext("grid", "Clear"),
-        "cancelFilter": pgettext("grid", "Cancel"), "filterConditions": pgettext("grid", "Filter Conditions"),
-        "filterValue": pgettext("grid", "Filter Value"), "lessThan": pgettext("grid", "Less than"),
+        "cancelFilter": pgettext("grid", "Cancel"),
+        "ariaFilterValue": pgettext("grid", "Filter Value"), "lessThan": pgettext("grid", "Less than"),
         "greaterThan": pgettext("grid", "Greater than"), "inRange": pgettext("grid", "Between"),
         "lessThanOrEqual": pgettext("grid", "Less than or equal to"),
         "greaterThanOrEqual": pgettext("grid", "Greater than or equal to"),
         "ariaPageSizeSelectorLabel": pgettext("grid", "Page Size"), "ariaChecked": pgettext("grid", "checked"),
         "ariaUnchecked": pgettext("grid", "unchecked"), "ariaRowSelect": pgettext("grid", "Press SPACE to select this row"),
-        "ariaRowDeselect": pgettext("grid", "Press SPACE to deselect this row"), "ariaSearch": pgettext("grid", "Search"),
-        "ariaFilterInput": pgettext("grid", "Filter Input"), "ariaColumnFilter": pgettext("grid", "Column Filter"),
-        "ariaSortableColumn": pgettext("grid", "Press ENTER to sort"), "sortAscending": pgettext("grid", "Sort Ascending"),
-        "sortDescending": pgettext("grid", "Sort Descending"), "sortUnSort": pgettext("grid", "Clear Sort"),
-        "noMatches": pgettext("grid", "No matches."), "inRangeStart": pgettext("grid", "From"),
-        "inRangeEnd": pgettext("grid", "To"),
+        "ariaRowDeselect": pgettext("grid", "Press SPACE to deselect this row"),
+        "ariaFilterInput": pgettext("grid", "Filter Input"), "ariaLabelColumnFilter": pgettext("grid", "Column Filter"),
+        "ariaSortableColumn": pgettext("grid", "Press ENTER to sort"), "inRangeStart": pgettext("grid", "From"),
+        "inRangeEnd": pgettext("grid", "To"), "empty": pgettext("grid", "Choose one"),
+        "noMatchingRows": pgettext("grid", "No Matching Rows"),
+        # What a floating filter shows of a condition that takes no typed value.
+        "filterSummaryInactive": pgettext("grid", "is (All)"), "filterSummaryContains": pgettext("grid", "contains"),
+        "filterSummaryNotContains": pgettext("grid", "does not contain"),
+        "filterSummaryTextEquals": pgettext("grid", "equals"), "filterSummaryTextNotEqual": pgettext("grid", "does not equal"),
+        "filterSummaryStartsWith": pgettext("grid", "begins with"), "filterSummaryEndsWith": pgettext("grid", "ends with"),
+        "filterSummaryBlank": pgettext("grid", "is blank"), "filterSummaryNotBlank": pgettext("grid", "is not blank"),
+        # Read out by screen readers.
+        "ariaFilterMenuOpen": pgettext("grid", "Open Filter Menu"),
+        "ariaFilteringOperator": pgettext("grid", "Filtering operator"),
+        "ariaFilterFromValue": pgettext("grid", "Filter from value"), "ariaFilterToValue": pgettext("grid", "Filter to Value"),
+        "ariaLabelColumnMenu": pgettext("grid", "Column Menu"), "ariaColumnFiltered": pgettext("grid", "Column Filtered"),
+        "ariaFilterColumn": pgettext("grid", "Press CTRL ENTER to open filter"),
+        "ariaMenuColumn": pgettext("grid", "Press ALT DOWN to open column menu"),
+        "ariaRowToggleSelection": pgettext("grid", "Press Space to toggle row selection"),
+        "ariaRowSelectAll": pgettext("grid", "Press Space to toggle all rows selection"),
+        "ariaRowSelectionDisabled": pgettext("grid", "Row Selection is disabled for this row"),
+        "ariaHeaderSelection": pgettext("grid", "Column with Header Selection"),
+        "ariaIndeterminate": pgettext("grid", "indeterminate"), "ariaLabelSelectField": pgettext("grid", "Select Field"),
     }
 
 

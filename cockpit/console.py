@@ -10,7 +10,7 @@ import datetime as dt
 
 from cockpit import dagster_api
 from cockpit.context import ctx
-from cockpit.i18n import N_, _, label, pgettext
+from cockpit.i18n import N_, _, label, ngettext, pgettext
 from cockpit.roles import Principal
 
 # Audit-log actions per console action; the entry's purpose names the target ("run <id>").
@@ -107,8 +107,8 @@ def plain_error(message: str) -> str:
         if phrase in message:
             return _(words)
     head, sep, rest = message.partition(": ")
-    # In English the error's own words; in Chinese a pointer to them.
-    return pgettext("step failure", "{error}").format(error=rest if sep and "." in head and " " not in head else message)
+    # The error's own words are English: the Chinese leaves them out and points to them.
+    return _("{error} (more in the details below)").format(error=rest if sep and "." in head and " " not in head else message)
 
 
 # Worst first: a stage is as late as its latest asset.
@@ -158,7 +158,8 @@ def tick_outcome(tick: dagster_api.Tick | None, runs: dict[str, dagster_api.Run]
         found = [f for r in tick.run_ids if r in runs for f in runs[r].tags.get("citybrain/feeds", "").split(",") if f]
         feeds = pgettext("list separator", ", ").join(label("feed", f) for f in found)
         what = _(": new deliveries of {feeds}").format(feeds=feeds) if found else ""
-        return _("runs requested: {count}").format(count=len(tick.run_ids)) + what
+        count = len(tick.run_ids)
+        return ngettext("{count} run requested", "{count} runs requested", count).format(count=count) + what
     if tick.status == "SKIPPED":
         return _("no new or corrected deliveries") if "deliver" in tick.note else label("tick_state", "SKIPPED")
     return label("tick_state", tick.status)

@@ -17,7 +17,7 @@ from dash.exceptions import PreventUpdate
 from cockpit import timetravel
 from cockpit.components import button
 from cockpit.context import caller, ctx
-from cockpit.i18n import _, day_text
+from cockpit.i18n import _, date_picker_text, day_text
 from cockpit.roles import Principal
 
 
@@ -40,8 +40,7 @@ def picker(who: Principal | None) -> list:
     return [html.Div([
         html.Span(_("Day shown"), className="tt-label"),
         dcc.DatePickerSingle(id="tt-day", date=str(shown), min_date_allowed=str(days[0]), max_date_allowed=str(days[-1]),
-                             disabled_days=gaps, display_format="YYYY-MM-DD", month_format=_("MMMM YYYY"),
-                             first_day_of_week=1, clearable=False, placeholder=_("Pick a day")),
+                             disabled_days=gaps, clearable=False, **date_picker_text(_("Pick a day"))),
         dcc.Location(id="tt-go", refresh=True),
     ], className="tt-picker")]
 

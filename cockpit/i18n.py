@@ -4,8 +4,8 @@ of the request renders consistently.
 
 Words in the reader's language come from one place, the gettext catalogs of
 ``warehouse.contract.translations``: a phrase is written in English and wrapped in ``_()``
-(``pgettext`` when its English reads two ways in Chinese; ``N_`` marks one kept in a table
-and translated where it is shown); a code the warehouse produces (department, district,
+(``pgettext`` when its English reads two ways in Chinese, ``ngettext`` when it counts; ``N_``
+marks one kept in a table and translated where it is shown); a code the warehouse produces (department, district,
 status, rule…) is named by the label registry through ``label``, and a stored message is
 rendered by ``message``, so the warehouse and the cockpit name them alike. Data that carries
 both languages itself (the indicator catalog's columns) is read with ``either``."""
@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import pandas as pd
-from babel.dates import format_skeleton
+from babel.dates import format_interval, format_skeleton
 from flask import has_request_context, request
 
 from cockpit import dagster_names
@@ -103,6 +103,12 @@ def pgettext(context: str, text: str) -> str:
     return translations.pgettext(context, text, lang())
 
 
+def ngettext(singular: str, plural: str, n: int) -> str:
+    """The form of a phrase counting ``n`` things in the caller's language, its count still to be
+    filled in: ``ngettext("{count} run requested", "{count} runs requested", n).format(count=n)``."""
+    return translations.ngettext(singular, plural, n, lang())
+
+
 class Refused(Exception):
     """An error whose words are a phrase of the catalogs (English, marked with ``N_``) and its
     parameters, put in the reader's language when shown; str() is the English (the command
@@ -152,17 +158,27 @@ def day_text(day, skeleton: str = "yMMMd") -> str:
     return format_skeleton(skeleton, day, locale=DATE_LOCALES[lang()])
 
 
+def days_text(first, last, skeleton: str = "MMMd") -> str:
+    """The days from ``first`` to ``last`` as the reader writes a span, from CLDR's interval
+    formats: 11月16日至20日 / 16 – 20 Nov; one day when they are the same."""
+    return format_interval(first, last, skeleton, locale=DATE_LOCALES[lang()])
+
+
 def graph_config(**extra) -> dict:
     """dcc.Graph's config in the caller's language (cockpit/assets/locale-zh.js gives plotly
-    its Chinese month names and buttons)."""
-    return {"locale": "en" if lang() == "en" else "zh-CN", **extra}
+    its Chinese mode bar, month names and date ticks). No "share chart" button: plotly would
+    send the chart's data to its cloud."""
+    return {"locale": "en" if lang() == "en" else "zh-CN", "showSendToCloud": False, **extra}
 
 
-def date_picker_text() -> dict:
-    """Placeholders and formats of the date pickers in the caller's language (their month
-    and day names come from cockpit/assets/locale-zh.js)."""
-    return {"start_date_placeholder_text": _("Start date"), "end_date_placeholder_text": _("End date"),
-            "display_format": "YYYY-MM-DD", "month_format": _("MMMM YYYY"), "first_day_of_week": 1}
+def date_picker_text(placeholder: str | None = None) -> dict:
+    """A date picker's words and formats in the caller's language: a DatePickerSingle's
+    ``placeholder`` (translated by the caller), else a DatePickerRange's "Start date" and "End
+    date". Their month and day names come from cockpit/assets/locale-zh.js."""
+    shared = {"display_format": "YYYY-MM-DD", "month_format": _("MMMM YYYY"), "first_day_of_week": 1}
+    if placeholder is not None:
+        return {**shared, "placeholder": placeholder}
+    return {**shared, "start_date_placeholder_text": _("Start date"), "end_date_placeholder_text": _("End date")}
 
 
 def columns(ids: list[str]) -> list[dict]:

@@ -10,7 +10,7 @@ import datetime as dt
 import pandas as pd
 from dash import html
 
-from cockpit.i18n import _, day_text, label, lang
+from cockpit.i18n import _, days_text, label, pgettext
 
 TOP = 5  # Boston's mayor's view: the top five and the bottom five
 
@@ -57,8 +57,8 @@ def _family_card(family: str, rows: list[dict], contributors: list[dict]) -> htm
         when = _span(day[0]["first_day"], day[0]["last_day"])
         # How many fall short, said outright: indicators above target can carry the score over 1.0.
         short = sum(1 for r in contributors if r["score"] < 1.0)
-        listed = _("; the lowest {TOP} below").format(TOP=TOP) if short > TOP else ""
-        body.append(html.Div(_("{short} of {len_contributors} indicators short of target ({when}){listed}").format(len_contributors=len(contributors), short=short, when=when, listed=listed),
+        listed = _("; the lowest {count} below").format(count=TOP) if short > TOP else ""
+        body.append(html.Div(_("{short} of {count} indicators short of target ({when}){listed}").format(count=len(contributors), short=short, when=when, listed=listed),
                              className="delta short-of-target"))
         body.append(html.Div([_contributor_list(_("Pulling the score down most ({when})").format(when=when),
                                                 _worst(contributors), _("No indicator is short of its target")),
@@ -104,7 +104,10 @@ def _value(value: float, unit: str | None) -> str:
     if unit == "‰":
         return f"{value:.2f}‰"
     shown = f"{value:,.2f}" if abs(value) < 100 and not float(value).is_integer() else f"{value:,.0f}"
-    return f"{shown}{label('unit', unit)}" if lang() == "zh" else f"{shown} {label('unit', unit)}"
+    if not unit:
+        return shown
+    # Chinese writes a unit word right after the number (12人), English after a space (12 people).
+    return pgettext("quantity", "{value} {unit}").format(value=shown, unit=label("unit", unit))
 
 
 def _target(r: dict) -> str:
@@ -113,17 +116,5 @@ def _target(r: dict) -> str:
 
 
 def _span(first, last) -> str:
-    """The days a period covers, in the reader's language: 11月16日–11月20日, 16–20 Nov."""
-    first, last = (d if type(d) is dt.date else pd.Timestamp(d).date() for d in (first, last))
-    if lang() == "zh":
-        day = lambda d: day_text(d, "MMMd")  # noqa: E731
-        return day(first) if first == last else f"{day(first)}–{day(last)}"
-    if first == last:
-        return _en(first)
-    if first.month == last.month:
-        return f"{first.day}–{_en(last)}"
-    return f"{_en(first)} – {_en(last)}"
-
-
-def _en(d: dt.date) -> str:
-    return f"{d.day} {d:%b}"
+    """The days a period covers, in the reader's language: 11月16日至20日, 16 – 20 Nov."""
+    return days_text(*(d if type(d) is dt.date else pd.Timestamp(d).date() for d in (first, last)))

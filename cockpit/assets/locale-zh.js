@@ -10,13 +10,21 @@
   var numberedMonths = months.map(function (_, i) { return (i + 1) + "月"; });
 
   // plotly.js: picked up from window.PlotlyLocales when plotly loads (dash loads it lazily).
+  // The dictionary is keyed by plotly's own English (its mode bar's tooltips and notices, as
+  // plotly.js 4 writes them); the formats give its date ticks the Chinese order (11月8日).
   var plotly = {
     moduleType: "locale", name: "zh-CN",
-    dictionary: {"Autoscale": "自动缩放", "Box Select": "框选", "Download plot as a png": "下载为图片",
-                 "Download plot": "下载图表", "Lasso Select": "套索选择", "Pan": "平移", "Reset axes": "重置坐标轴",
+    dictionary: {"Autoscale": "自动缩放", "Box Select": "框选", "Lasso Select": "套索选择",
+                 "Download plot as a PNG": "下载图片", "Download plot": "下载图片", "Download plot as JSON": "下载 JSON 数据",
+                 "Preparing image - this may take a few seconds": "正在生成图片，请稍候",
+                 "Image download succeeded": "图片已下载",
+                 "Sorry, there was a problem downloading your image!": "图片下载失败",
+                 "Pan": "平移", "Reset axes": "重置坐标轴", "Reset view": "重置视图", "Reset views": "重置视图",
                  "Zoom": "缩放", "Zoom in": "放大", "Zoom out": "缩小", "Double-click to zoom back out": "双击还原",
-                 "Produced with Plotly.js": "由 Plotly.js 生成"},
-    format: {days: days, shortDays: shortDays, months: months, shortMonths: numberedMonths, date: "%Y-%m-%d"}
+                 "Toggle Spike Lines": "显示或隐藏参考线", "Show closest data on hover": "悬停显示最近的数据",
+                 "Compare data on hover": "悬停比较数据", "Produced with Plotly.js": "由 Plotly.js 生成"},
+    format: {days: days, shortDays: shortDays, months: months, shortMonths: numberedMonths, date: "%Y-%m-%d",
+             year: "%Y年", month: "%Y年%-m月", dayMonth: "%-m月%-d日", dayMonthYear: "%Y年%-m月%-d日"}
   };
   if (window.Plotly && window.Plotly.register) { window.Plotly.register(plotly); }
   else { (window.PlotlyLocales = window.PlotlyLocales || []).push(plotly); }

@@ -56,7 +56,7 @@ def layout(who) -> html.Div:
         select("al-owner", placeholder=_("Dispatch to (department or district)"),
                className="wide", style=_hidden(dispatcher)),
         select("al-due", placeholder=_("Time limit"), style=_hidden(dispatcher),
-               options=[{"label": _("within {h} hours").format(h=h) if h < 168 else _("within 7 days"),
+               options=[{"label": _("within {hours} hours").format(hours=h) if h < 168 else _("within 7 days"),
                          "value": str(h)} for h in DUE_HOURS]),
         text_input("al-note", _("Note: what was done, why it is returned, or the evaluation"),
                    className="wide", inputProps={"maxLength": 500}),

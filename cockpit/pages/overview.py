@@ -17,7 +17,7 @@ from cockpit.data.alerts import alerts_for
 from cockpit.daypicker import day_name
 from cockpit.fan import sparkline_fan
 from cockpit.figures.city_map import DistrictOnMap, centre_view, city_view, map_config, score_range
-from cockpit.i18n import N_, _, dark, day_text, figure_layout, graph_config, label, lang, message
+from cockpit.i18n import N_, _, dark, day_text, figure_layout, graph_config, label, lang, message, ngettext
 from cockpit.scorecard import score_cards
 from warehouse.contract.geo import district_shapes
 from warehouse.contract.labels import SEVERITIES
@@ -244,7 +244,7 @@ def _alerts(who, area: str, info: dict) -> tuple[list, list]:
     # The ticker scrolls by half its length and starts over: a second copy makes the loop seamless
     # (shown only where the ticker moves, and hidden from screen readers).
     copies = [html.Li(text, className=f"sev-{severity} ticker-copy", **{"aria-hidden": "true"}) for text, severity in shown]
-    more = [dcc.Link(_("See all {len_open} open alerts").format(len_open=len(open_)), href="/alerts", id="ov-all-alerts")] \
+    more = [dcc.Link(ngettext("See the {count} open alert", "See all {count} open alerts", len(open_)).format(count=len(open_)), href="/alerts", id="ov-all-alerts")] \
         if who.may_open("/alerts") else []
     return [head, html.Div(html.Ul(items + copies, className="ticker-track"), className="ticker"), *more], _outlook(open_)
 

@@ -105,7 +105,7 @@ def render(_unused, __):
     try:
         runs, instigators, backfills = dagster_api.recent_runs(), dagster_api.instigators(), dagster_api.backfills()
     except dagster_api.DagsterUnavailable as e:
-        return [], [], [], [], [], [], _("Cannot reach Dagster: {e}").format(e=e)
+        return [], [], [], [], [], [], _("Cannot reach Dagster: {error}").format(error=e)
     by = console.launchers(runs)
     by_id = {r.run_id: r for r in runs}
     rows = [{"run_id": r.run_id[:8], "job": label("job", r.job), "status": label("run_state", r.status),
@@ -185,7 +185,7 @@ def _run_detail(run_id: str | None) -> tuple:
     try:
         run = dagster_api.run_detail(run_id)
     except dagster_api.DagsterUnavailable as e:
-        return _("Cannot read this run: {e}").format(e=e), True, True, True
+        return _("Cannot read this run: {error}").format(error=e), True, True, True
     done = sum(1 for s in run.steps if s.status in ("SUCCESS", "FAILURE", "SKIPPED"))
     by = console.launchers([run.run])[run_id]
     parts = [
@@ -246,7 +246,7 @@ def act(*args):
         if action == "refresh":
             new = dagster_api.launch_refresh(who.username)
             console.record(who, action, f"run {new}")
-            return _("Refresh launched: run {new_8}").format(new_8=new[:8]), new
+            return _("Refresh launched: run {run}").format(run=new[:8]), new
         if action == "backfill":
             days = _days(first, last)  # a forged value is refused here
             if days is None:
@@ -266,7 +266,7 @@ def act(*args):
             from_failure = button == "ru-from-failure"
             new = dagster_api.reexecute(run.run.run_id, from_failure)
             console.record(who, action, f"run {new}")
-            return (_("Re-executed as run {new_8}").format(new_8=new[:8]), new)
+            return (_("Re-executed as run {run}").format(run=new[:8]), new)
         if action in ("on", "off"):
             kind, _rest, name = (instigator or "").partition(":")
             if kind not in ("schedule", "sensor") or not name:
@@ -291,4 +291,4 @@ def act(*args):
         console.record(who, action, f"backfill {backfill_id}")
         return _("Asked backfill {backfill_id} to stop").format(backfill_id=backfill_id), dash.no_update
     except (dagster_api.DagsterUnavailable, ValueError) as e:
-        return _("Not done: {e}").format(e=e), dash.no_update
+        return _("Not done: {error}").format(error=e), dash.no_update

@@ -41,7 +41,7 @@ def render(_unused):
         scope = _("Requests across the city")
     as_of = str(reference.info().get("as_of", "?"))[:16]
     # Counted now, at the refresh: the overview's cards count at the end of the day before.
-    scope += _(" · overdue and still open at {as_of}: {len_tickets}").format(as_of=as_of, len_tickets=len(tickets))
+    scope += _(" · overdue and still open at {as_of}: {count}").format(as_of=as_of, count=len(tickets))
     overdue = [{
         "ticket_no": r.ticket_no, "district": label("district", r.district_code) or "—",
         "category": label("category", r.category) or "—",

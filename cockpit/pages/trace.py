@@ -18,7 +18,7 @@ from cockpit.components import TRACE_PATH, data_grid, page, select
 from cockpit.context import guard
 from cockpit.data import indicators, lineage, reference
 from cockpit.fan import threshold_lines
-from cockpit.i18n import N_, _, columns, either, figure_layout, graph_config, label
+from cockpit.i18n import N_, _, columns, date_picker_text, either, figure_layout, graph_config, label
 from cockpit.timetravel import parse_day
 
 PATH = TRACE_PATH
@@ -61,9 +61,8 @@ def layout(who, area: str | None = None, indicator: str | None = None, day: str 
             select("tr-area", areas, value=area, className="picker"),
             select("tr-ind", [{"label": label("indicator", r.indicator_id), "value": r.indicator_id} for r in cat.itertuples()],
                    value=indicator, className="picker"),
-            dcc.DatePickerSingle(id="tr-day", date=day, display_format="YYYY-MM-DD", className="trace-day",
-                                 month_format=_("MMMM YYYY"), first_day_of_week=1, clearable=False,
-                                 placeholder=_("Day of the value")),
+            dcc.DatePickerSingle(id="tr-day", date=day, className="trace-day", clearable=False,
+                                 **date_picker_text(_("Day of the value"))),
         ], className="trace-bar"),
         html.Div(id="tr-def", className="card trace-def"),
         dcc.Graph(id="tr-history", config=graph_config(displayModeBar=False)),
