@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import os
 import re
 import shutil
@@ -14,15 +15,21 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 
 from citybrain.synth.generate import generate
+from warehouse.contract.city import load_city
 from warehouse.ingest.deliveries import ingest_landing
 from warehouse.ingest.schema import connect
+from warehouse.libraries.build import build_all
+from warehouse.marts.alerts import evaluate
+from warehouse.marts.indicators.compute import refresh
 
 KEY = ["department", "feed", "business_date", "file_name"]
 
 # The cockpit tests' city: refreshed as of this time, one user per role (and a second steward).
 AS_OF = "2026-11-21 07:00"
+AS_OF_TIME = dt.datetime.fromisoformat(AS_OF)
 PASSWORD = "correct horse"
 USERS = {"boss": ("city_manager", None), "xihu": ("district_manager", "330106"), "ana": ("analyst", None),
          "police": ("steward", "psb"), "doctor": ("steward", "health"), "roads": ("steward", "urban"), "aud": ("auditor", None),
@@ -185,3 +192,43 @@ def served_dagster(root: Path, *, daemon: bool = False) -> Iterator[tuple[Path, 
             p.terminate()
         for p in procs:
             p.wait(timeout=60)
+
+
+# ---------------------------------------------------------------- oracles of the warehouse's suites
+
+CITY = load_city().code
+
+
+def clean_rows(home: Path, feed: str) -> pd.DataFrame:
+    """The rows of one feed the generator wrote without defects (its ground truth), in delivery order."""
+    df = pd.read_parquet(home / "truth" / "clean" / f"{feed}.parquet")
+    return df.sort_values(["_business_date", "_line"], kind="stable")
+
+
+def expected_persons(home: Path) -> pd.DataFrame:
+    """Status, district and death of every person, computed in pandas from clean rows."""
+    psb = clean_rows(home, "psb__household_events")
+    health = clean_rows(home, "health__death_records")
+    psb = psb.assign(day=psb.event_date, src="psb")
+    deaths = health.assign(day=health.death_date, src="health", event_type="death")
+    ev = pd.concat([psb, deaths[["id_number", "day", "src", "event_type", "_business_date", "_line", "district_code"]]])
+    ev = ev[ev.id_number.isin(set(psb.id_number))].sort_values(["day", "_business_date", "_line"], kind="stable")
+    last = ev[ev.src == "psb"].groupby("id_number").tail(1).set_index("id_number")
+    dead = set(ev[ev.event_type == "death"].id_number)
+    status = pd.Series("registered", index=last.index).where(last.event_type != "move_out", "moved_out")
+    status[status.index.isin(dead)] = "deceased"
+    health_death = ev[ev.src == "health"].groupby("id_number").day.min()
+    psb_death = ev[(ev.src == "psb") & (ev.event_type == "death")].groupby("id_number").day.min()
+    death_date = health_death.combine_first(psb_death).reindex(last.index)
+    return pd.DataFrame({"status": status, "district_code": last.district_code, "name": last["name"],
+                         "death_date": death_date.astype(object).where(death_date.notna(), None)})
+
+
+def run_to_alerts(home: Path, as_of: dt.datetime = AS_OF_TIME) -> duckdb.DuckDBPyConnection:
+    """Ingest ``home``'s landing zone, build the libraries, compute the indicators and alerts."""
+    con = connect(home / "warehouse.duckdb")
+    ingest_landing(con, home / "landing", home / "tmp")
+    build_all(con, as_of)
+    refresh(con, as_of)
+    evaluate(con, as_of)
+    return con

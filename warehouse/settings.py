@@ -11,7 +11,7 @@ Two kinds, for two kinds of people:
   entry point first asks (the Dagster code location building its definitions, the cockpit's
   app factory, the command line), never at import; they reach Dagster through its resources
   and executor config and the cockpit through its app factory. Nothing else reads the
-  environment (``tests/test_settings.py`` greps for it). A value that cannot be used stops the
+  environment (``tests/warehouse/test_settings.py`` greps for it). A value that cannot be used stops the
   process with the variable's name and why.
 - **The runtime setting**, changed while the platform runs, saved in the data directory:
   the time of day the daily refresh fires (``<home>/settings.json``, ``daily_refresh_at``,

@@ -19,8 +19,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from browsing import Session, expect
 from helpers import PASSWORD, USERS, dash_call, served_dagster, sign_in
-from test_browser import Session, expect
 from werkzeug.serving import make_server
 
 from cockpit import dagster_api

@@ -3,7 +3,7 @@
 A full build recomputes every record. An incremental build recomputes only the records
 touched by deliveries ingested (or superseded) since the previous build: each model is
 the same SQL with its key filter narrowed to those records, so the result is identical
-to a full rebuild (``tests/warehouse/test_libraries.py`` proves it).
+to a full rebuild (``tests/warehouse/libraries/test_libraries.py`` proves it).
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ bound; they come only from code constants or the contract, or name the columns o
 file, and reach SQL through :func:`quote_ident`, never quoted by hand.
 
 SQL text the code builds is typed :data:`Sql`: a function that returns some says so
-(``-> Sql``), as does a parameter or field that holds some. ``tests/warehouse/test_sql_style.py``
+(``-> Sql``), as does a parameter or field that holds some. ``tests/warehouse/storage/test_sql_style.py``
 reads every f-string, ``+`` and ``.format`` that builds SQL and fails on any part that is not
 text written in the code, a name through :func:`quote_ident`, a :func:`placeholder`, or SQL
 text of that kind: a value spliced into the text fails, quoted or not.

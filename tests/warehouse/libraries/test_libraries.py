@@ -9,15 +9,14 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 import pytest
-from helpers import ingest_all, make_city
+from helpers import AS_OF_TIME as AS_OF
+from helpers import clean_rows, expected_persons, ingest_all, make_city
 
 from warehouse.ingest.deliveries import ingest_landing
 from warehouse.ingest.schema import connect
 from warehouse.libraries.build import DEATH_GRACE_DAYS, build_all
 from warehouse.libraries.checks import key_duplicates
 from warehouse.ops.store import OpsStore
-
-AS_OF = dt.datetime(2026, 11, 21, 7, 0)
 
 
 def _built_copy(city: Path, tmp_path: Path) -> tuple[Path, duckdb.DuckDBPyConnection]:
@@ -27,30 +26,6 @@ def _built_copy(city: Path, tmp_path: Path) -> tuple[Path, duckdb.DuckDBPyConnec
     con = ingest_all(home)
     build_all(con, AS_OF)
     return home, con
-
-
-def _clean(home: Path, feed: str) -> pd.DataFrame:
-    df = pd.read_parquet(home / "truth" / "clean" / f"{feed}.parquet")
-    return df.sort_values(["_business_date", "_line"], kind="stable")
-
-
-def expected_persons(home: Path) -> pd.DataFrame:
-    """Status, district and death of every person, computed in pandas from clean rows."""
-    psb = _clean(home, "psb__household_events")
-    health = _clean(home, "health__death_records")
-    psb = psb.assign(day=psb.event_date, src="psb")
-    deaths = health.assign(day=health.death_date, src="health", event_type="death")
-    ev = pd.concat([psb, deaths[["id_number", "day", "src", "event_type", "_business_date", "_line", "district_code"]]])
-    ev = ev[ev.id_number.isin(set(psb.id_number))].sort_values(["day", "_business_date", "_line"], kind="stable")
-    last = ev[ev.src == "psb"].groupby("id_number").tail(1).set_index("id_number")
-    dead = set(ev[ev.event_type == "death"].id_number)
-    status = pd.Series("registered", index=last.index).where(last.event_type != "move_out", "moved_out")
-    status[status.index.isin(dead)] = "deceased"
-    health_death = ev[ev.src == "health"].groupby("id_number").day.min()
-    psb_death = ev[(ev.src == "psb") & (ev.event_type == "death")].groupby("id_number").day.min()
-    death_date = health_death.combine_first(psb_death).reindex(last.index)
-    return pd.DataFrame({"status": status, "district_code": last.district_code, "name": last["name"],
-                         "death_date": death_date.astype(object).where(death_date.notna(), None)})
 
 
 def test_population_matches_an_independent_computation(tiny_city: Path, tmp_path: Path) -> None:
@@ -70,7 +45,7 @@ def test_population_matches_an_independent_computation(tiny_city: Path, tmp_path
 
 def test_entities_and_certificates_match_clean_rows(tiny_city: Path, tmp_path: Path) -> None:
     home, con = _built_copy(tiny_city, tmp_path)
-    samr = _clean(home, "samr__entity_events").sort_values(["event_date", "_business_date", "_line"], kind="stable")
+    samr = clean_rows(home, "samr__entity_events").sort_values(["event_date", "_business_date", "_line"], kind="stable")
     last = samr.groupby("uscc").tail(1).set_index("uscc")
     status = last.event_type.map({"establish": "active", "change": "active", "deregister": "deregistered", "revoke": "revoked"})
     got = con.execute("SELECT uscc, status, district_code FROM legal_person.entities").df().set_index("uscc")
@@ -78,7 +53,7 @@ def test_entities_and_certificates_match_clean_rows(tiny_city: Path, tmp_path: P
     assert (got.status.sort_index() == status.sort_index()).all()
     assert (got.district_code.sort_index() == last.district_code.sort_index()).all()
 
-    dsb = _clean(home, "dsb__certificate_events").sort_values(["event_date", "_business_date", "_line"], kind="stable")
+    dsb = clean_rows(home, "dsb__certificate_events").sort_values(["event_date", "_business_date", "_line"], kind="stable")
     lastc = dsb.groupby("certificate_no").tail(1).set_index("certificate_no")
     life = lastc.event_type.map({"issue": "valid", "renew": "valid", "revoke": "revoked", "cancel": "cancelled"})
     expired = (life == "valid") & lastc.valid_to.notna() & (lastc.valid_to.fillna("9999") < AS_OF.date().isoformat())
@@ -91,8 +66,8 @@ def test_entities_and_certificates_match_clean_rows(tiny_city: Path, tmp_path: P
 def expected_findings(home: Path, persons: pd.DataFrame) -> set[tuple[str, str]]:
     """The consistency findings implied by the clean rows, computed in pandas."""
     today = AS_OF.date()
-    psb = _clean(home, "psb__household_events")
-    health = _clean(home, "health__death_records")
+    psb = clean_rows(home, "psb__household_events")
+    health = clean_rows(home, "health__death_records")
     psb_dead = set(psb[psb.event_type == "death"].id_number)
     out: set[tuple[str, str]] = set()
     for r in health.itertuples():
@@ -101,10 +76,10 @@ def expected_findings(home: Path, persons: pd.DataFrame) -> set[tuple[str, str]]
                 out.add(("death_not_deregistered", r.id_number))
         else:
             out.add(("death_of_unknown_person", r.id_number))
-    dsb = _clean(home, "dsb__certificate_events").sort_values(["event_date", "_business_date", "_line"], kind="stable")
+    dsb = clean_rows(home, "dsb__certificate_events").sort_values(["event_date", "_business_date", "_line"], kind="stable")
     certs = dsb.groupby("certificate_no").tail(1)
     valid = certs[certs.event_type.isin(["issue", "renew"]) & (certs.valid_to.isna() | (certs.valid_to >= today.isoformat()))]
-    samr = _clean(home, "samr__entity_events").sort_values(["event_date", "_business_date", "_line"], kind="stable")
+    samr = clean_rows(home, "samr__entity_events").sort_values(["event_date", "_business_date", "_line"], kind="stable")
     ent = samr.groupby("uscc").tail(1).set_index("uscc")
     deceased = set(persons[persons.status == "deceased"].index)
     for c in valid.itertuples():
@@ -117,7 +92,7 @@ def expected_findings(home: Path, persons: pd.DataFrame) -> set[tuple[str, str]]
             out.add(("certificate_holder_unknown", c.certificate_no))
         elif c.certificate_type == "business_licence" and ent.loc[c.holder_id].event_type in ("deregister", "revoke"):
             out.add(("closed_entity_valid_licence", c.holder_id))
-    hrss = _clean(home, "hrss__insurance_events").sort_values(["event_date", "_business_date", "_line"], kind="stable")
+    hrss = clean_rows(home, "hrss__insurance_events").sort_values(["event_date", "_business_date", "_line"], kind="stable")
     jobs = hrss.groupby("id_number").tail(1)
     for j in jobs[jobs.event_type == "enrol"].itertuples():
         if j.employer_uscc not in ent.index:
@@ -129,7 +104,7 @@ def expected_findings(home: Path, persons: pd.DataFrame) -> set[tuple[str, str]]
             out.add(("legal_rep_unknown", uscc))
         elif e.legal_rep_id_number in deceased:
             out.add(("legal_rep_deceased", uscc))
-    hotline = _clean(home, "hotline__service_requests")
+    hotline = clean_rows(home, "hotline__service_requests")
     created = set(hotline[hotline.event_type == "create"].ticket_no)
     out |= {("ticket_without_creation", t) for t in set(hotline.ticket_no) - created}
     return out
@@ -141,7 +116,7 @@ def _findings(con: duckdb.DuckDBPyConnection) -> set[tuple[str, str]]:
 
 def test_tickets_match_clean_rows_and_keep_no_caller_in_clear(tiny_city: Path, tmp_path: Path) -> None:
     home, con = _built_copy(tiny_city, tmp_path)
-    steps = _clean(home, "hotline__service_requests").sort_values(["event_time", "_business_date", "_line"], kind="stable")
+    steps = clean_rows(home, "hotline__service_requests").sort_values(["event_time", "_business_date", "_line"], kind="stable")
     by_ticket = steps.groupby("ticket_no")
     create = steps[steps.event_type == "create"].groupby("ticket_no").head(1).set_index("ticket_no")
     life = steps[steps.event_type.isin(["close", "reopen"])].groupby("ticket_no").tail(1).set_index("ticket_no").event_type

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from test_marts import _run
+from helpers import run_to_alerts
 
 from warehouse.contract import labels, translations
 from warehouse.contract.city import load_city
@@ -44,7 +44,7 @@ def _named(kind: str, code: str) -> None:
 
 
 def _finding_rules() -> set[str]:
-    sql = (Path(__file__).parents[2] / "warehouse" / "libraries" / "findings.sql").read_text(encoding="utf-8")
+    sql = (Path(__file__).parents[3] / "warehouse" / "libraries" / "findings.sql").read_text(encoding="utf-8")
     return set(re.findall(r"^SELECT '(\w+)'", sql, flags=re.M))
 
 
@@ -120,7 +120,7 @@ def warehouse(tiny_city: Path, tmp_path_factory: pytest.TempPathFactory) -> duck
     # A file in no feed's folder and a file whose manifest disagrees: file-level messages too.
     (home / "landing" / "psb" / "nowhere").mkdir(parents=True)
     (home / "landing" / "psb" / "nowhere" / "stray.csv").write_text("a\n1\n", encoding="utf-8")
-    con = _run(home)
+    con = run_to_alerts(home)
     compute_scores(con)
     return con
 

@@ -19,7 +19,7 @@ from warehouse.ops.store import OpsStore, _legacy_version
 from warehouse.storage.migrate import DUCKDB, SQLITE, migrate, migrations, recorded_version
 from warehouse.storage.sql import placeholder, quote_ident
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 SOURCES = ("warehouse", "cockpit", "assets", "pipelines", "citybrain")
 # --------------------------------------------------------------------------- what SQL text may interpolate
 

@@ -18,7 +18,7 @@ from assets.resources import WarehouseResource
 from pipelines.definitions import build_definitions
 from warehouse.settings import VARIABLES, SettingError, Settings, markdown_table, settings
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SOURCE = ("warehouse", "cockpit", "assets", "pipelines", "citybrain", "scripts")
 
 # Reading (or writing) the process environment: os.environ, os.getenv, a bare environ, a CLI

@@ -16,7 +16,7 @@ from babel.messages.pofile import read_po
 
 from warehouse.contract import labels, translations
 
-ROOT = Path(__file__).parents[2]
+ROOT = Path(__file__).parents[3]
 CJK = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")
 
 
