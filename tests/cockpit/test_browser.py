@@ -549,6 +549,82 @@ def test_the_overview_fits_a_phone(session) -> None:
     s.assert_clean()
 
 
+# --------------------------------------------------------------------------- the widgets' own words
+
+# What the third-party widgets say themselves, in each language: plotly's mode bar, AG Grid's
+# filter menu and empty grid, the date pickers' month caption, weekdays and placeholders, and
+# the browser tab's title.
+WIDGET_WORDS = {
+    "zh": {"download": "下载图片", "zoom": "缩放", "filter_button": "打开筛选菜单", "no_rows": "暂无记录",
+           "operators": ["包含", "不包含", "等于", "不等于", "开头是", "结尾是", "为空", "不为空"],
+           "caption": r"\d{4}年\d{1,2}月", "month": r"\d{1,2}月", "weekdays": ["周一", "周二", "周三", "周四", "周五", "周六", "周日"],
+           "range": ["开始日期", "结束日期"], "day": "选择日期", "titles": ["指标分析 · 城市大脑 · 数字驾驶舱", "预警 · 城市大脑 · 数字驾驶舱"]},
+    "en": {"download": "Download plot as a PNG", "zoom": "Zoom", "filter_button": "Open Filter Menu", "no_rows": "No records",
+           "operators": ["Contains", "Does not contain", "Equals", "Does not equal", "Begins with", "Ends with", "Blank", "Not blank"],
+           "caption": r"[A-Z][a-z]+ \d{4}", "month": r"[A-Z][a-z]+", "weekdays": ["Mo", "Tu", "We", "Th", "Fr", "Sa", "Su"],
+           "range": ["Start date", "End date"], "day": "Pick a day", "titles": ["Explorer · City Brain · Digital cockpit",
+                                                                          "Alerts · City Brain · Digital cockpit"]},
+}
+CALENDAR = "[role=dialog] .dash-datepicker-calendar-wrapper"
+
+
+def _calendar_words(s: Session, picker: str) -> tuple[list[str], list[str], str]:
+    """Open the date picker whose input is ``picker``: the captions over its months (a range
+    shows two months, each under its caption; a single day one, under the month list), the
+    first month's weekday names, and the month chosen in its month list."""
+    s.page.click(picker)
+    s.page.wait_for_selector(CALENDAR)
+    calendar = s.page.locator(CALENDAR)
+    captions = calendar.locator(".dash-datepicker-calendar-month-header").all_inner_texts()
+    weekdays = calendar.locator("table").first.locator("thead tr").last.locator("th").all_inner_texts()
+    month = calendar.locator(".dash-dropdown-value").first.inner_text()
+    s.page.keyboard.press("Escape")
+    return captions, weekdays, month
+
+
+def test_the_widgets_own_words_follow_the_pages_language(session, cockpit_url: str) -> None:
+    analyst, steward = session("ana"), session("police")
+    for lang, words in WIDGET_WORDS.items():
+        for s in (analyst, steward):
+            s.context.add_cookies([{"name": "cb_lang", "value": lang, "url": cockpit_url}])
+        s = analyst
+        s.open("/explorer")
+        assert s.page.title() == words["titles"][0]
+        # Plotly's mode bar: each button's tooltip is its data-title, shown on hover.
+        s.page.wait_for_selector("#ex-graph .modebar-btn")
+        s.page.hover("#ex-graph .modebar-btn >> nth=0")
+        assert s.page.get_attribute("#ex-graph .modebar-btn >> nth=0", "data-title") == words["download"]
+        tooltips = s.page.eval_on_selector_all("#ex-graph .modebar-btn", "bs => bs.map(b => b.getAttribute('data-title'))")
+        assert words["zoom"] in tooltips and all(bool(CJK.search(t)) == (lang == "zh") for t in tooltips), tooltips
+        # The date pickers: the explorer's range and the header's day.
+        assert [s.page.get_attribute(f, "placeholder") for f in ("#ex-dates", "#ex-dates-end-date")] == words["range"]
+        assert s.page.get_attribute("#tt-day", "placeholder") == words["day"]
+        for picker, months in (("#ex-dates", 2), ("#tt-day", 0)):
+            captions, weekdays, month = _calendar_words(s, picker)
+            assert len(captions) == months and all(re.fullmatch(words["caption"], c) for c in captions), (picker, captions)
+            assert re.fullmatch(words["month"], month) and weekdays == words["weekdays"], (picker, month, weekdays)
+        # AG Grid's empty grid, and the tab's title after moving by the navigation.
+        s.page.click("nav a[href='/alerts']")
+        s.page.wait_for_selector("#al-table .ag-header-cell")
+        expect(s.page).to_have_title(words["titles"][1])
+        s.page.fill("#al-search", "no alert says this")
+        s.page.keyboard.press("Enter")
+        expect(s.page.locator("#al-table .ag-overlay-no-rows-center")).to_have_text(words["no_rows"])
+        # AG Grid's filter menu, opened from the filter under a column's header.
+        s = steward
+        s.open("/ingestion")
+        button = s.page.locator("#in-deliveries .ag-floating-filter[col-id=feed] .ag-floating-filter-button-button")
+        assert button.get_attribute("aria-label") == words["filter_button"]
+        button.click()
+        operator = s.page.locator(".ag-filter-menu .ag-picker-field-wrapper")
+        expect(operator.locator(".ag-picker-field-display")).to_have_text(words["operators"][0])
+        operator.click()
+        assert [t.strip() for t in s.page.locator(".ag-select-list-item").all_inner_texts()] == words["operators"]
+        s.page.keyboard.press("Escape")
+    for s in (analyst, steward):
+        s.assert_clean()
+
+
 # --------------------------------------------------------------------------- one language per page
 
 # One user per role, and a steward of a department that only handles requests (its own pages).

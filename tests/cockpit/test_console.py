@@ -263,7 +263,9 @@ def test_the_landing_sensors_last_tick_names_the_feeds_it_found() -> None:
         assert tick_outcome(tick, {"r1": run}) == "发起 1 次运行：发现户籍变动、死亡医学证明的新报送"
     with Flask(__name__).test_request_context(headers={"Cookie": "cb_lang=en"}):
         said = tick_outcome(tick, {"r1": run})
-    assert said.startswith("requested 1 run: new deliveries of ") and "household_events" not in said
+    assert said.startswith("1 run requested: new deliveries of ") and "household_events" not in said
+    with Flask(__name__).test_request_context(headers={"Cookie": "cb_lang=en"}):
+        assert tick_outcome(dagster_api.Tick(1.0, "SUCCESS", ["r1", "r2"], ""), {}) == "2 runs requested"
 
 
 # ---------------------------------------------------------------- in a browser

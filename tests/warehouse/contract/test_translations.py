@@ -33,15 +33,28 @@ def _extracted() -> dict[tuple[str | None, str], str]:
 
 
 def _catalog(lang: str) -> dict[tuple[str | None, str], str]:
+    """(context, English) -> its translation as the cockpit uses it; a phrase that counts is keyed
+    by its English singular, as extracted, and its forms are joined (empty when one is missing).
+    An entry marked fuzzy (pybabel update's guess) counts as untranslated: gettext skips it, so
+    the reader would see the English (a reason read "Malformed row" on a Chinese page)."""
     with translations.catalog_path(lang).open("rb") as f:
-        return {(m.context, m.id): m.string for m in read_po(f) if m.id}
+        return {(m.context, m.id[0] if m.pluralizable else m.id):
+                "" if m.fuzzy else ("\n".join(m.string) if all(m.string) else "") if m.pluralizable else m.string
+                for m in read_po(f) if m.id}
+
+
+def _english(lang: str) -> dict[tuple[str | None, str], str]:
+    """(context, English) -> the English of every form (singular and plural joined)."""
+    with translations.catalog_path(lang).open("rb") as f:
+        return {(m.context, m.id[0] if m.pluralizable else m.id): "\n".join(m.id) if m.pluralizable else m.id
+                for m in read_po(f) if m.id}
 
 
 def test_every_phrase_has_its_translation_and_every_translation_a_phrase() -> None:
     found, catalog = _extracted(), _catalog("zh")
     assert len(found) > 500  # the extraction sees the cockpit and the registry
     missing = {k: where for k, where in found.items() if not catalog.get(k)}
-    assert not missing, f"without a Chinese translation (docs/extending.md, Words): {missing}"
+    assert not missing, f"without a Chinese translation, or marked fuzzy (docs/extending.md, Words): {missing}"
     stale = sorted(set(catalog) - set(found), key=str)
     assert not stale, f"translations nothing uses any more: {stale}"
 
@@ -51,7 +64,9 @@ def _fields(text: str) -> set[str]:
 
 
 def test_translations_use_only_the_fields_the_english_fills() -> None:
-    for (context, english), chinese in _catalog("zh").items():
+    english_of = _english("zh")
+    for key, chinese in _catalog("zh").items():
+        context, english = key[0], english_of[key]
         assert not CJK.search(english), (context, english)  # the source language is English
         extra = _fields(chinese) - _fields(english)
         # A message may name a unit English does without ("{value}{unit:unit}" against "{value}").
@@ -65,6 +80,13 @@ def test_a_name_and_a_message_are_translated_through_the_catalog() -> None:
     # Each step of the alert loop is named once; the access log's alert_<step> is named after it.
     assert labels.name("action", "alert_dispatch", "zh") == "预警" + labels.name("alert_step", "dispatch", "zh")
     assert translations.gettext("No such phrase", "zh") == "No such phrase"  # untranslated reads in English
+
+
+def test_a_phrase_that_counts_takes_the_form_of_its_count() -> None:
+    forms = ("{count} run requested", "{count} runs requested")
+    assert [translations.ngettext(*forms, n, "en").format(count=n) for n in (1, 2)] == ["1 run requested", "2 runs requested"]
+    # Chinese has one form, whatever the count.
+    assert {translations.ngettext(*forms, n, "zh") for n in (1, 2)} == {"发起 {count} 次运行"}
 
 
 def test_no_words_in_two_languages_in_the_cockpits_code() -> None:
