@@ -57,6 +57,9 @@ def test_every_phrase_has_its_translation_and_every_translation_a_phrase() -> No
     assert not missing, f"without a Chinese translation, or marked fuzzy (docs/extending.md, Words): {missing}"
     stale = sorted(set(catalog) - set(found), key=str)
     assert not stale, f"translations nothing uses any more: {stale}"
+    # Nor kept as obsolete entries (#~), which gettext ignores: pybabel update --ignore-obsolete.
+    obsolete = [line for line in translations.catalog_path("zh").read_text(encoding="utf-8").splitlines() if line.startswith("#~")]
+    assert not obsolete, f"obsolete entries left in the catalog: {obsolete[:5]}"
 
 
 def _fields(text: str) -> set[str]:
