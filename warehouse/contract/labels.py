@@ -116,10 +116,12 @@ _RULES: dict[str, str] = {
 }
 # Rules per indicator: the prefix, and how the indicator's name is framed.
 _INDICATOR_RULES: dict[str, str] = {
-    "threshold": "Threshold: {}",
-    "anomaly": "Anomaly: {}",
-    "forecast_breach": "Forecast breach: {}",
+    "threshold": "Threshold: {indicator}",
+    "anomaly": "Anomaly: {indicator}",
+    "forecast_breach": "Forecast breach: {indicator}",
 }
+# An access-log entry for a step of the alert loop (alert_<step>), named after the step.
+_ALERT_ACTION = "Alert: {step}"
 
 SEVERITIES: dict[str, str] = {"critical": "Critical", "warning": "Warning"}
 # An alert's condition (marts.alerts.status): the contract's open and resolved, and the
@@ -293,9 +295,9 @@ def names(kind: str) -> Mapping[str, Name]:
     return {code: _both(kind, n) for code, n in KINDS[kind]().items()}
 
 
-def _framed(context: str, frame: str, of: Name | None) -> Name | None:
-    """A name made of a translated frame ("Alert: {}") around another name."""
-    return None if of is None else (pgettext(context, frame, "zh").format(of[0]), frame.format(of[1]))
+def _framed(context: str, frame: str, field: str, of: Name | None) -> Name | None:
+    """A name made of a translated frame ("Alert: {step}") around another name, its ``field``."""
+    return None if of is None else (pgettext(context, frame, "zh").format(**{field: of[0]}), frame.format(**{field: of[1]}))
 
 
 def pair(kind: str, code: str | None) -> Name | None:
@@ -314,9 +316,9 @@ def pair(kind: str, code: str | None) -> Name | None:
         prefix, _, rest = code.partition(":")
         if prefix == "consistency":
             return pair("finding", rest)
-        return _framed("rule", _INDICATOR_RULES[prefix], pair("indicator", rest)) if prefix in _INDICATOR_RULES else None
+        return _framed("rule", _INDICATOR_RULES[prefix], "indicator", pair("indicator", rest)) if prefix in _INDICATOR_RULES else None
     if kind == "action" and code not in ACTIONS and code.startswith("alert_"):
-        return _framed("action", "Alert: {}", pair("alert_step", code.removeprefix("alert_")))
+        return _framed("action", _ALERT_ACTION, "step", pair("alert_step", code.removeprefix("alert_")))
     found = KINDS[kind]().get(code)
     return None if found is None else _both(kind, found)
 
@@ -402,7 +404,7 @@ def msgids() -> Iterator[tuple[str | None, str]]:
         yield None, reason.means
         yield None, reason.fix
     yield from (("rule", frame) for frame in _INDICATOR_RULES.values())
-    yield "action", "Alert: {}"
+    yield "action", _ALERT_ACTION
     yield from (("message", template) for template in (*MESSAGES.values(), *_MANIFEST_PROBLEMS.values(), _PROBLEM_SEPARATOR))
 
 
