@@ -19,7 +19,7 @@ from stdnum.cn import ric
 from cockpit.i18n import N_, Refused
 from cockpit.roles import REGISTRY, Principal, role_of
 from warehouse.contract.city import load_city
-from warehouse.contract.feeds import STEWARD_DEPARTMENTS
+from warehouse.contract.feeds import OWNER_DEPARTMENTS
 from warehouse.ops.store import OpsStore
 
 _HASHER = PasswordHasher()
@@ -62,7 +62,7 @@ def scopes_for(role: str | None) -> list[str]:
     """The scopes a role may have (district codes or departments); empty for unscoped roles."""
     entry = role_of(role)
     kind = entry.listed_scope if entry else None
-    return {"district": list(load_city().district_codes), "department": list(STEWARD_DEPARTMENTS)}.get(kind or "", [])
+    return {"district": list(load_city().district_codes), "department": list(OWNER_DEPARTMENTS)}.get(kind or "", [])
 
 
 def check_user(username: str, password: str, role: str, scope: str | None, id_number: str | None = None) -> None:

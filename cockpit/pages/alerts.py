@@ -24,7 +24,7 @@ from cockpit.data import reference
 from cockpit.data.alerts import alerts_for
 from cockpit.i18n import N_, _, columns, label, message, pgettext
 from cockpit.timetravel import chosen_day
-from warehouse.contract.feeds import STEWARD_DEPARTMENTS
+from warehouse.contract.feeds import OWNER_DEPARTMENTS
 from warehouse.ops.alert_loop import DUE_HOURS, RATINGS, owner_performance
 
 PATH = "/alerts"
@@ -188,7 +188,7 @@ def _history(alert_id: str) -> list[dict]:
 
 def _targets(who, alert: dict) -> list[tuple[str, str]]:
     districts = [d for d in reference.districts().district_code]
-    return who.dispatch_targets(alert, districts, list(STEWARD_DEPARTMENTS))
+    return who.dispatch_targets(alert, districts, list(OWNER_DEPARTMENTS))
 
 
 @callback(Output("al-detail", "children"), Output("al-dispatch", "disabled"), Output("al-handle", "disabled"),

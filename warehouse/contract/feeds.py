@@ -8,6 +8,10 @@ are all generated from these declarations, so the contract lives in one place.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import duckdb
 
 DEPARTMENTS: dict[str, tuple[str, str]] = {
     # code: (Chinese name, English name)
@@ -34,9 +38,10 @@ REQUEST_HANDLERS: dict[str, tuple[str, str]] = {
     **HANDLER_DEPARTMENTS,
     "local": ("属地区县政府", "District governments"),
 }
-# The departments a data steward can speak for: those that deliver feeds, and those that
-# only handle requests (their steward follows their own on-time closure).
-STEWARD_DEPARTMENTS: dict[str, tuple[str, str]] = {**DEPARTMENTS, **HANDLER_DEPARTMENTS}
+# The departments that own data and alerts: those that deliver feeds (their data), and those
+# that only handle requests (their own on-time closure); a user limited to a department is
+# limited to one of these.
+OWNER_DEPARTMENTS: dict[str, tuple[str, str]] = {**DEPARTMENTS, **HANDLER_DEPARTMENTS}
 # First-level categories of citizens' requests (诉求分类).
 REQUEST_CATEGORIES: dict[str, tuple[str, str]] = {
     "urban_management": ("城市管理", "Urban management"),
@@ -307,3 +312,18 @@ FEEDS_BY_ID: dict[str, Feed] = {f.id: f for f in FEEDS}
 def feed(department: str, name: str) -> Feed | None:
     """The feed a landing path names, or None for an unknown department/feed."""
     return FEEDS_BY_ID.get(f"{department}/{name}")
+
+
+# The temporary table load_feed_table() fills: every feed with its deadline.
+FEED_TABLE = "cb_contract_feeds"
+
+
+def load_feed_table(con: duckdb.DuckDBPyConnection) -> None:
+    """Make the contract's feeds readable by SQL on ``con``: the temporary table ``FEED_TABLE``
+    (department, feed, deadline_hours), its values bound, and the macro ``cb_due_at(day,
+    deadline_hours)``, the moment a feed's delivery for business date ``day`` is due (its
+    deadline, CONTRACT §2). Queries that judge timeliness read both, so the deadline is
+    reckoned one way everywhere."""
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {FEED_TABLE} (department VARCHAR, feed VARCHAR, deadline_hours INTEGER)")
+    con.executemany(f"INSERT INTO {FEED_TABLE} VALUES (?, ?, ?)", [(f.department, f.name, f.deadline_hours) for f in FEEDS])
+    con.execute("CREATE OR REPLACE TEMP MACRO cb_due_at(day, deadline_hours) AS (day + to_hours(deadline_hours))")

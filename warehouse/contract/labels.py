@@ -26,9 +26,9 @@ from functools import lru_cache
 from warehouse.contract.city import load_city
 from warehouse.contract.feeds import (
     FEEDS,
+    OWNER_DEPARTMENTS,
     REQUEST_CATEGORIES,
     REQUEST_HANDLERS,
-    STEWARD_DEPARTMENTS,
     UNKNOWN_FEED,
 )
 from warehouse.contract.translations import gettext, pgettext
@@ -246,7 +246,7 @@ def _indicators() -> dict[str, Name]:
 
 
 def _departments() -> dict[str, Name]:
-    return {**STEWARD_DEPARTMENTS, **REQUEST_HANDLERS}
+    return {**OWNER_DEPARTMENTS, **REQUEST_HANDLERS}
 
 
 # A kind's codes and their names: an English name (a str) is translated from the catalogs with

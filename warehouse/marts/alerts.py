@@ -16,7 +16,7 @@ import datetime as dt
 import duckdb
 
 from warehouse.contract.city import load_city
-from warehouse.contract.feeds import FEEDS, STEWARD_DEPARTMENTS
+from warehouse.contract.feeds import FEED_TABLE, OWNER_DEPARTMENTS, load_feed_table
 from warehouse.contract.labels import render
 from warehouse.contract.workdays import day_kind
 
@@ -38,20 +38,20 @@ _INSERT = ("INSERT INTO cb_conditions (rule_id, severity, date, district_code, s
 
 def _feed_missing(con: duckdb.DuckDBPyConnection, as_of: dt.datetime, first: dt.date) -> None:
     city = load_city().code
-    con.execute("CREATE OR REPLACE TEMP TABLE cb_feed_list (department VARCHAR, feed VARCHAR, deadline_hours INTEGER)")
-    con.executemany("INSERT INTO cb_feed_list VALUES (?, ?, ?)", [(f.department, f.name, f.deadline_hours) for f in FEEDS])
+    load_feed_table(con)
     con.execute(
-        _INSERT + """
+        _INSERT + f"""
            SELECT 'feed_missing',
-                  CASE WHEN $as_of > d.day + to_hours(f.deadline_hours + 24) THEN 'critical' ELSE 'warning' END,
+                  -- critical a day after the deadline
+                  CASE WHEN $as_of > cb_due_at(d.day, f.deadline_hours + 24) THEN 'critical' ELSE 'warning' END,
                   d.day, $city, f.department || '/' || f.feed,
                   'feed_missing', json_object('department', f.department, 'feed', f.department || '/' || f.feed,
                                               'day', strftime(d.day, '%Y-%m-%d'),
-                                              'deadline', strftime(d.day + to_hours(f.deadline_hours), '%m-%d %H:%M')),
+                                              'deadline', strftime(cb_due_at(d.day, f.deadline_hours), '%m-%d %H:%M')),
                   'department', f.department, 'feed'
            FROM (SELECT CAST(x AS DATE) AS day FROM range($first::DATE, CAST($as_of AS DATE), INTERVAL 1 DAY) t(x)) d,
-                cb_feed_list f
-           WHERE d.day + to_hours(f.deadline_hours) <= $as_of
+                {FEED_TABLE} f
+           WHERE cb_due_at(d.day, f.deadline_hours) <= $as_of
              AND NOT EXISTS (SELECT 1 FROM ingest.live_deliveries l
                              WHERE l.department = f.department AND l.feed = f.feed AND l.business_date = d.day)""",
         {"as_of": as_of, "first": first, "city": city},
@@ -117,7 +117,7 @@ def _thresholds(con: duckdb.DuckDBPyConnection, since: dt.date) -> None:
            WHERE c.warn IS NOT NULL AND v.value IS NOT NULL AND v.date >= $since
              AND (c.kind = 'count' OR v.denominator >= 30)  -- a ratio over a handful of cases is noise
              AND ((c.direction = 'higher' AND v.value < c.warn) OR (c.direction = 'lower' AND v.value > c.warn))""",
-        {"since": since, "city": load_city().code, "departments": list(STEWARD_DEPARTMENTS)},
+        {"since": since, "city": load_city().code, "departments": list(OWNER_DEPARTMENTS)},
     )
 
 
@@ -225,7 +225,7 @@ def _forecast_breaches(con: duckdb.DuckDBPyConnection) -> None:
                         WHEN b.district_code = $city THEN NULL ELSE b.district_code END, 'forecast'
             FROM first b
             LEFT JOIN (SELECT unnest($departments) AS department) o ON b.alerts_to = 'owner' AND o.department = b.owner""",
-        {"city": load_city().code, "departments": list(STEWARD_DEPARTMENTS), "breach_days": BREACH_DAYS,
+        {"city": load_city().code, "departments": list(OWNER_DEPARTMENTS), "breach_days": BREACH_DAYS,
          "min_cases": BREACH_MIN_DENOMINATOR},
     )
 

@@ -17,10 +17,10 @@ from warehouse.contract.city import load_city
 from warehouse.contract.feeds import (
     FEEDS,
     FILE_REASONS,
+    OWNER_DEPARTMENTS,
     REQUEST_CATEGORIES,
     REQUEST_HANDLERS,
     ROW_REASONS,
-    STEWARD_DEPARTMENTS,
     UNKNOWN_FEED,
 )
 from warehouse.ingest.schema import connect
@@ -56,7 +56,7 @@ def test_every_contract_code_has_both_names() -> None:
 
     city = load_city()
     expected = {
-        "department": set(STEWARD_DEPARTMENTS) | set(REQUEST_HANDLERS),
+        "department": set(OWNER_DEPARTMENTS) | set(REQUEST_HANDLERS),
         "district": {city.code, *city.district_codes},
         "feed": {f.id for f in FEEDS} | {f.name for f in FEEDS},
         "reason": {*ROW_REASONS, *FILE_REASONS, UNKNOWN_FEED},
