@@ -22,7 +22,7 @@ from pathlib import Path
 import duckdb
 
 from warehouse.contract.city import load_city
-from warehouse.contract.feeds import FEEDS
+from warehouse.contract.feeds import FEED_TABLE, load_feed_table
 from warehouse.marts.lineage import indicator_feed_rows, value_sources_needs, value_sources_sql
 from warehouse.ops.retention import snapshot_policy, snapshots_to_keep
 from warehouse.storage.sql import Sql, quote_ident
@@ -62,10 +62,6 @@ def end_of_day(snaps: list[SnapshotFile]) -> dict[dt.date, Path]:
     return {s.day: s.path for s in snaps}
 
 
-# Every feed with its deadline (the contract's), as the temporary table publish() fills with
-# bound values before the queries below read it.
-_FEED_LIST = "cb_contract_feeds"
-
 # What the cockpit may read. Only rejected rows carry personal data: the cockpit shows
 # them to the owning department's steward alone and audits every view.
 SERVING: dict[str, tuple[tuple[str, ...], Sql]] = {
@@ -83,7 +79,7 @@ SERVING: dict[str, tuple[tuple[str, ...], Sql]] = {
     "rejections": (("ingest.rejections",), "SELECT * FROM ingest.rejections"),
     # One row per feed and business date: on time, late, rejected (nothing usable arrived) or
     # missing, with rows and schema drift; the steward's and auditor's timeliness grid.
-    "feed_days": (("ingest.deliveries",), """
+    "feed_days": (("ingest.deliveries",), f"""
         WITH d AS (SELECT * FROM ingest.deliveries WHERE status <> 'superseded' AND business_date IS NOT NULL),
              days AS (SELECT CAST(unnest(generate_series(min(business_date), max(business_date), INTERVAL 1 DAY)) AS DATE)
                              AS business_date FROM d)
@@ -91,12 +87,12 @@ SERVING: dict[str, tuple[tuple[str, ...], Sql]] = {
                CASE WHEN count(d.delivery_id) = 0 THEN 'missing'
                     WHEN count(d.delivery_id) FILTER (WHERE d.status IN ('accepted', 'partial')) = 0 THEN 'rejected'
                     WHEN min(d.arrived_at) FILTER (WHERE d.status IN ('accepted', 'partial'))
-                         <= days.business_date + to_hours(f.deadline_hours) THEN 'on_time'
+                         <= cb_due_at(days.business_date, f.deadline_hours) THEN 'on_time'
                     ELSE 'late' END AS timeliness,
                count(d.delivery_id) AS deliveries, coalesce(sum(d.rows_read), 0) AS rows_read,
                coalesce(sum(d.rows_rejected), 0) AS rows_rejected,
                coalesce(list_distinct(flatten(list(d.extra_columns) FILTER (WHERE d.extra_columns IS NOT NULL))), []) AS schema_drift
-        FROM cb_contract_feeds f CROSS JOIN days
+        FROM {FEED_TABLE} f CROSS JOIN days
         LEFT JOIN d ON d.department = f.department AND d.feed = f.feed AND d.business_date = days.business_date
         GROUP BY f.department, f.feed, f.deadline_hours, days.business_date"""),
     "rejected_rows": (("ingest.rejected_rows", "ingest.deliveries"),
@@ -134,8 +130,7 @@ def publish(con: duckdb.DuckDBPyConnection, serving: Path, as_of: dt.datetime, *
     present = _tables_present(con)
     alias = quote_ident("snap_" + uuid.uuid4().hex[:8])
     try:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {_FEED_LIST} (department VARCHAR, feed VARCHAR, deadline_hours INTEGER)")
-        con.executemany(f"INSERT INTO {_FEED_LIST} VALUES (?, ?, ?)", [(f.department, f.name, f.deadline_hours) for f in FEEDS])
+        load_feed_table(con)  # the feeds and their deadlines, which feed_days reads
         con.execute(f"ATTACH ? AS {alias}", [str(tmp)])
         counts = {}
         for name, (sources, sql) in SERVING.items():

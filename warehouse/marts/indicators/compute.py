@@ -16,7 +16,7 @@ from importlib import resources
 import duckdb
 
 from warehouse.contract.city import load_city
-from warehouse.contract.feeds import FEEDS
+from warehouse.contract.feeds import FEED_TABLE, load_feed_table
 from warehouse.marts.indicators.catalog import Indicator, catalog, write_catalog
 from warehouse.marts.indicators.plan import clear_pending, data_days, dirty_range, flow_firsts, own_firsts, pending_since
 from warehouse.storage.sql import Sql, quote_ident, read_sql
@@ -40,17 +40,16 @@ def _prepare(con: duckdb.DuckDBPyConnection, first: dt.date, last: dt.date, as_o
     # What several indicators share: files named _*.sql, run before any indicator.
     for shared in sorted(f for f in _SQL.iterdir() if f.name.startswith("_") and f.name.endswith(".sql")):
         con.execute(shared.read_text(encoding="utf-8"))
-    con.execute("CREATE OR REPLACE TEMP TABLE cb_feeds (department VARCHAR, feed VARCHAR, deadline_hours INTEGER)")
-    con.executemany("INSERT INTO cb_feeds VALUES (?, ?, ?)", [(f.department, f.name, f.deadline_hours) for f in FEEDS])
+    load_feed_table(con)
     # A feed is due for D once its deadline has passed on the refresh's clock.
     con.execute(
-        """CREATE OR REPLACE TEMP TABLE cb_feed_due AS
+        f"""CREATE OR REPLACE TEMP TABLE cb_feed_due AS
            SELECT d.day, f.department, f.feed,
                   EXISTS (SELECT 1 FROM ingest.live_deliveries l
                           WHERE l.department = f.department AND l.feed = f.feed AND l.business_date = d.day
-                            AND l.arrived_at <= d.day + to_hours(f.deadline_hours)) AS on_time
-           FROM cb_days d, cb_feeds f
-           WHERE d.day + to_hours(f.deadline_hours) <= ?""",
+                            AND l.arrived_at <= cb_due_at(d.day, f.deadline_hours)) AS on_time
+           FROM cb_days d, {FEED_TABLE} f
+           WHERE cb_due_at(d.day, f.deadline_hours) <= ?""",
         [as_of],
     )
 
