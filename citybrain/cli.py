@@ -262,13 +262,13 @@ def restore(
 
 @app.command()
 def retention(
-    by: Annotated[str, typer.Option("--by", help="The auditor who authorises the purge (a cockpit user).")],
+    by: Annotated[str, typer.Option("--by", help="The cockpit user who authorises the purge (one whose role may: the auditor's).")],
     reason: Annotated[str, typer.Option("--reason", help="Why, for the audit log.")],
     home: HomeOpt = None,
     days: Annotated[int, typer.Option(min=1, help="Keep rejected rows of the last N business days.")] = 180,
 ) -> None:
     """Delete the original text of rejected rows older than --days (logged in the audit log)."""
-    from cockpit.roles import Principal
+    from cockpit.roles import Principal, role_of
     from warehouse.ingest.schema import connect
     from warehouse.ops.retention import purge_rejected_rows
     from warehouse.ops.store import OpsStore
@@ -277,7 +277,8 @@ def retention(
     before = dt.date.today() - dt.timedelta(days=days)
     with _plain_failure("retention refused", PermissionError, ValueError), connect(h.warehouse) as con:
         n = purge_rejected_rows(con, OpsStore(h.root), before=before, authorised_by=by, reason=reason,
-                                may_authorise=lambda role: Principal(by, role).can("authorise_purge"))
+                                may_authorise=lambda role: Principal(by, role).can("authorise_purge"),
+                                acts_for=lambda role: getattr(role_of(role), "acts_for", None))
     typer.echo(f"deleted the original text of {n} rejected rows of business dates before {before} (logged for {by}); "
                "the serving snapshots that still hold them age out as new ones are published")
 

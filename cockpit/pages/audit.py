@@ -8,6 +8,7 @@ from dash import Input, Output, callback, html
 from cockpit.components import data_grid, logged_purpose, page, text_input
 from cockpit.context import ctx, guard
 from cockpit.i18n import N_, _, columns, label
+from cockpit.roles import role_of
 
 PATH = "/audit"
 dash.register_page(__name__, path=PATH, name=N_("Audit"), order=4, allowed="audit_access")
@@ -30,7 +31,8 @@ def render(id_number):
     # auditor's own search is an access to that person's record, and is logged like any other.
     if id_number:
         ctx().store.log_access(who.username, who.role, "audit_search", delivery_id=None, rows=0, id_numbers=[id_number],
-                               purpose="audit of accesses to one person's data", scope="dsb", legal_basis="statutory_duty")
+                               purpose="audit of accesses to one person's data", scope=role_of(who.role).acts_for,
+                               legal_basis="statutory_duty")
     return [{**e, "role": label("role", e["role"]) if e["role"] else "", "action": label("action", e["action"]),
              "purpose": logged_purpose(e), "legal_basis": label("legal_basis", e["legal_basis"]) if e["legal_basis"] else ""}
             for e in ctx().store.access_log(id_number)]

@@ -7,7 +7,7 @@ cockpit's "any past day" (time travel). Both are settings, ``CITYBRAIN_SNAPSHOT_
 
 Personal data: the original text of rejected rows is the only personal data kept outside the
 thematic libraries, and it is kept only as long as a department may need it to fix and
-resubmit. A purge is authorised by an auditor of the data resources bureau, run by an operator, and
+resubmit. A purge is authorised by a user whose role may (the auditor's, for the data resources bureau), run by an operator, and
 written to the access audit log with the keyed hashes of every identity number it removed,
 so a person can still learn that (and when) their rows were deleted.
 """
@@ -56,14 +56,15 @@ def snapshots_to_keep(snaps: Sequence[Dated], *, days: int = SNAPSHOT_DAYS, newe
 
 
 def purge_rejected_rows(con: duckdb.DuckDBPyConnection, store: OpsStore, *, before: dt.date, authorised_by: str,
-                        reason: str, may_authorise: Callable[[str], bool]) -> int:
+                        reason: str, may_authorise: Callable[[str], bool], acts_for: Callable[[str], str | None]) -> int:
     """Delete the original text of rejected rows of deliveries for business dates before
     ``before`` (their reasons stay in ``ingest.rejections``); returns how many rows.
-    ``may_authorise`` says whether a user of a role may authorise it (the cockpit's role
-    registry knows: the auditor)."""
+    ``may_authorise`` says whether a user of a role may authorise it, ``acts_for`` which
+    department a user of that role acts for, logged as the access's scope (the cockpit's role
+    registry knows both; the warehouse names no role)."""
     user = store.user(authorised_by)
     if user is None or not may_authorise(user["role"]) or user["disabled"]:
-        raise PermissionError(f"'{authorised_by}' is not an active auditor: only an auditor may authorise a purge")
+        raise PermissionError(f"'{authorised_by}' is not an active user whose role may authorise a purge of personal data")
     if not reason.strip():
         raise ValueError("a purge needs a reason for the audit log")
     doomed = """FROM ingest.rejected_rows WHERE delivery_id IN
@@ -75,7 +76,7 @@ def purge_rejected_rows(con: duckdb.DuckDBPyConnection, store: OpsStore, *, befo
         # Logged before the commit: a purge that is not in the log does not happen.
         store.log_access(authorised_by, user["role"], "purge_rejected_rows", delivery_id=None, rows=len(raws),
                          id_numbers=id_numbers_in(raws), purpose=f"retention before {before.isoformat()}: {reason.strip()}"[:200],
-                         scope="dsb", legal_basis="retention")
+                         scope=acts_for(user["role"]), legal_basis="retention")
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
