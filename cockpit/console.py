@@ -10,7 +10,7 @@ import datetime as dt
 
 from cockpit import dagster_api
 from cockpit.context import ctx
-from cockpit.i18n import N_, _, label, ngettext, pgettext
+from cockpit.i18n import N_, _, label, ngettext, pgettext, time_text
 from cockpit.roles import Principal
 
 # Audit-log actions per console action; the entry's purpose names the target ("run <id>").
@@ -24,7 +24,8 @@ def record(who: Principal, action: str, target: str) -> None:
 
 
 def when(ts: float | None) -> str:
-    return "" if not ts else dt.datetime.fromtimestamp(ts).isoformat(sep=" ", timespec="seconds")
+    """A moment Dagster gives in seconds since the epoch, to the second as the cockpit shows times."""
+    return time_text(dt.datetime.fromtimestamp(ts) if ts else None, seconds=True)
 
 
 def duration(start: float | None, end: float | None) -> str:

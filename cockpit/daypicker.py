@@ -21,11 +21,6 @@ from cockpit.i18n import _, date_picker_text, day_text
 from cockpit.roles import Principal
 
 
-def day_name(day: dt.date) -> str:
-    """A day as the reader writes it: 2026年11月18日 / 18 Nov 2026."""
-    return day_text(day)
-
-
 def picker(who: Principal | None) -> list:
     """The picker for roles whose pages read the snapshot (nothing for the others)."""
     if not timetravel.travels(who):
@@ -53,7 +48,7 @@ def banner(who: Principal | None) -> list:
         return [html.Div(back, hidden=True)]  # present, so the callback's inputs always exist
     return [html.Div([
         html.B(_("Historical view")),
-        html.Span(_(": the cockpit as it stood at the end of {day}. Figures, scores and alerts are as they were then; actions are switched off.").format(day=day_name(day))),
+        html.Span(_(": the cockpit as it stood at the end of {day}. Figures, scores and alerts are as they were then; actions are switched off.").format(day=day_text(day))),
         back,
     ], className="tt-banner", role="status")]
 

@@ -15,7 +15,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import pandas as pd
-from babel.dates import format_interval, format_skeleton
+from babel.dates import format_datetime, format_interval, format_skeleton
+from babel.numbers import format_percent
 from flask import has_request_context, request
 
 from cockpit import dagster_names
@@ -148,7 +149,7 @@ def named(df: pd.DataFrame, kinds: Mapping[str, str]) -> pd.DataFrame:
     return df.assign(**{col: [label(kind, v) for v in df[col]] for col, kind in kinds.items() if col in df})
 
 
-# The locale whose calendar words (CLDR, through Babel) each language's dates are written with.
+# The locale whose calendar words and number symbols (CLDR, through Babel) each language is written with.
 DATE_LOCALES = {"zh": "zh_CN", "en": "en_GB"}
 
 
@@ -162,6 +163,29 @@ def days_text(first, last, skeleton: str = "MMMd") -> str:
     """The days from ``first`` to ``last`` as the reader writes a span, from CLDR's interval
     formats: 11月16日至20日 / 16 – 20 Nov; one day when they are the same."""
     return format_interval(first, last, skeleton, locale=DATE_LOCALES[lang()])
+
+
+def time_text(value, *, seconds: bool = False) -> str:
+    """A moment as the cockpit shows it, to the minute (``seconds``: to the second, where the
+    second decides, as a delivery's arrival against its deadline): 2026-11-18 06:05. The same
+    figures in both languages, so a grid sorts them as it sorts text; "" for no value. Takes a
+    datetime, a pandas Timestamp or an ISO text (the snapshot's ``as_of``); a text that is not
+    a time is shown as it is."""
+    if value is None or value == "" or (not isinstance(value, str) and pd.isna(value)):
+        return ""
+    try:
+        moment = pd.Timestamp(value)
+    except ValueError:
+        return str(value)
+    return format_datetime(moment, "yyyy-MM-dd HH:mm:ss" if seconds else "yyyy-MM-dd HH:mm", locale=DATE_LOCALES[lang()])
+
+
+def pct(value, decimals: int = 1) -> str:
+    """A share as a percentage in the reader's locale (CLDR, through Babel): 0.123 -> 12.3%;
+    "—" for no value."""
+    if value is None or value != value:
+        return "—"
+    return format_percent(value, "#,##0" + ("." + "0" * decimals if decimals else "") + "%", locale=DATE_LOCALES[lang()])
 
 
 def graph_config(**extra) -> dict:

@@ -10,7 +10,7 @@ import datetime as dt
 import pandas as pd
 from dash import html
 
-from cockpit.i18n import _, days_text, label, pgettext
+from cockpit.i18n import _, days_text, label, pct, pgettext
 
 TOP = 5  # Boston's mayor's view: the top five and the bottom five
 
@@ -100,7 +100,7 @@ def _value(value: float, unit: str | None) -> str:
     if value is None or value != value:
         return "—"
     if unit == "%":
-        return f"{value * 100:.1f}%"
+        return pct(value)
     if unit == "‰":
         return f"{value:.2f}‰"
     shown = f"{value:,.2f}" if abs(value) < 100 and not float(value).is_integer() else f"{value:,.0f}"

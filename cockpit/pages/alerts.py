@@ -22,7 +22,7 @@ from cockpit.components import button, confirmation, confirmation_toggle, data_g
 from cockpit.context import ctx, guard
 from cockpit.data import reference
 from cockpit.data.alerts import alerts_for
-from cockpit.i18n import N_, _, columns, label, message, pgettext
+from cockpit.i18n import N_, _, columns, label, message, pct, pgettext, time_text
 from cockpit.timetravel import chosen_day
 from warehouse.contract.feeds import OWNER_DEPARTMENTS
 from warehouse.ops.alert_loop import DUE_HOURS, RATINGS, owner_performance
@@ -103,10 +103,6 @@ def _what(alert) -> str:
     return _("{rule} ({district}, {date})").format(rule=label('rule', get('rule_id')), district=label('district', get('district_code')), date=str(get('date'))[:10])
 
 
-def _due(value) -> str:
-    return "" if pd.isna(value) else pd.Timestamp(value).strftime("%Y-%m-%d %H:%M")
-
-
 def _rows_where(df: pd.DataFrame, keep: list[bool]) -> pd.DataFrame:
     """The rows where ``keep`` is true (an empty list would select columns, not rows)."""
     return df[pd.Series(keep, index=df.index, dtype=bool)]
@@ -149,7 +145,7 @@ def render(view, search, _unused, selected):
         "condition": label("alert_status", a.status), "date": str(a.date)[:10], "district_code": label("district", a.district_code),
         "rule_id": label("rule", a.rule_id), "message": message(a.message_key, a.message_params, a.message),
         "owner": _owner_name(a.owner_kind, a.owner_code),
-        "due_at": _due(a.due_at) + (_(" (overdue)") if a.loop.overdue(now) else ""),
+        "due_at": time_text(a.due_at) + (_(" (overdue)") if a.loop.overdue(now) else ""),
         "overdue": int(a.loop.overdue(now))} for a in df.itertuples()]
     mine = alerts_for(who)
     waiting = sum(bool(who.alert_actions(a, a["loop"])) for a in mine.to_dict("records")) if not mine.empty else 0
@@ -212,7 +208,7 @@ def detail(selected, _unused, pending):
         html.B(f"{_what(alert)} · {label('alert_state', alert['state'])}"),
         html.Div(message(alert.get("message_key"), alert.get("message_params"), alert["message"])),
         html.Div(_("Owner: {owner}").format(owner=_owner_name(alert['owner_kind'], alert['owner_code']))
-                 + (_(" · due {due}").format(due=_due(alert['due_at'])) if _due(alert["due_at"]) else ""),
+                 + (_(" · due {due}").format(due=time_text(alert['due_at'])) if time_text(alert["due_at"]) else ""),
                  className="delta"),
         html.Div(_("You may: ") + (pgettext("list separator", ", ").join(label("alert_step", a) for a in actions) if actions else _("nothing"))
                  if _can_act(who) else "", className="delta"),
@@ -314,7 +310,7 @@ def act(_unused, pending):
     store.log_access(who.username, who.role, f"alert_{step}", delivery_id=None, rows=0, id_numbers=[],
                      purpose=f"alert {alert_id}", scope=who.scope)
     what = _what(alert)
-    done = {"dispatch": _("Dispatched {what} to {owner}, due {due}").format(what=what, owner=_owner_name(*target) if target else '', due=_due(due_at)),
+    done = {"dispatch": _("Dispatched {what} to {owner}, due {due}").format(what=what, owner=_owner_name(*target) if target else '', due=time_text(due_at)),
             "handle": _("Handling recorded: {what}").format(what=what),
             "close": _("Closed: {what} (rated {rating})").format(what=what, rating=rating),
             "return": _("Returned: {what}").format(what=what)}
@@ -323,10 +319,6 @@ def act(_unused, pending):
 
 # ---------------------------------------------------------------------------- how owners perform
 
-def _pct(v) -> str:
-    return "—" if v is None else f"{v * 100:.0f}%"
-
-
 @callback(Output("al-perf", "rowData"), Input("al-result", "children"), Input("al-view", "value"))
 def performance(_, __):
     """Owners' on-time disposal and time to close, from the loop's steps: the city manager's."""
@@ -334,7 +326,7 @@ def performance(_, __):
     if not who.can("evaluate_alerts"):
         raise dash.exceptions.PreventUpdate
     return [{**r, "owner_kind": label("owner_kind", r["owner_kind"]), "owner": _owner_name(r["owner_kind"], r["owner_code"]),
-             "disposal_rate": _pct(r["on_time_rate"]), "open_now": r["overdue"],
+             "disposal_rate": pct(r["on_time_rate"], 0), "open_now": r["overdue"],
              "median_hours_to_close": "—" if r["median_hours_to_close"] is None else f"{r['median_hours_to_close']:.1f}",
              "mean_rating": "—" if r["mean_rating"] is None else f"{r['mean_rating']:.1f}"}
             for r in owner_performance(ctx().store.alert_steps(), dt.datetime.now())]

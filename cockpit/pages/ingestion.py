@@ -11,7 +11,7 @@ from dash import Input, Output, State, callback, dcc, html
 from cockpit.components import button, data_grid, page, scope_name, select, send_csv, text_input
 from cockpit.context import ctx, guard
 from cockpit.data import ingestion
-from cockpit.i18n import N_, _, columns, figure_layout, graph_config, label, lang, message, named, pgettext
+from cockpit.i18n import N_, _, columns, figure_layout, graph_config, label, lang, message, named, pgettext, time_text
 from warehouse.contract.labels import LEGAL_BASES, REASONS
 from warehouse.ops.access_log import id_numbers_in
 
@@ -85,11 +85,6 @@ def _reasons_chart(reasons: pd.DataFrame) -> dict:
     return {"data": traces, "layout": layout}
 
 
-def _second(value) -> str:
-    """A time to the second (the ledger keeps microseconds)."""
-    return "" if value is None or pd.isna(value) else pd.Timestamp(value).strftime("%Y-%m-%d %H:%M:%S")
-
-
 def _fix(reason, rows_rejected) -> str:
     """What the department does about a file: the whole-file reason's fix, or for rows rejected
     one by one, correcting them by their reasons (listed under the chart)."""
@@ -110,7 +105,7 @@ def _deliveries(deliveries: pd.DataFrame) -> list[dict]:
             deliveries.get("error_key", [None] * len(deliveries)), deliveries.get("error_params", [None] * len(deliveries)),
             deliveries.error)],
         fix=[_fix(r, n) for r, n in zip(deliveries.reason, deliveries.rows_rejected)],
-        arrived_at=[_second(v) for v in deliveries.arrived_at],
+        arrived_at=[time_text(v, seconds=True) for v in deliveries.arrived_at],
         business_date=[str(v)[:10] for v in deliveries.business_date])
     df = named(df, {"department": "department", "feed": "feed", "status": "delivery_status", "reason": "reason"})
     return df[DELIVERY_COLUMNS].fillna("").astype(str).to_dict("records")

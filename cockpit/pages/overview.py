@@ -14,10 +14,9 @@ from cockpit.components import page, select, trace_href
 from cockpit.context import guard
 from cockpit.data import indicators, reference, snapshot
 from cockpit.data.alerts import alerts_for
-from cockpit.daypicker import day_name
 from cockpit.fan import sparkline_fan
 from cockpit.figures.city_map import DistrictOnMap, centre_view, city_view, map_config, score_range
-from cockpit.i18n import N_, _, dark, day_text, figure_layout, graph_config, label, lang, message, ngettext
+from cockpit.i18n import N_, _, dark, day_text, figure_layout, graph_config, label, lang, message, ngettext, time_text
 from cockpit.scorecard import score_cards
 from warehouse.contract.geo import district_shapes
 from warehouse.contract.labels import SEVERITIES
@@ -208,12 +207,12 @@ def _snapshot_part(area: str, info: dict, may_pick: bool) -> tuple:
 def _as_of(info: dict) -> str:
     """Which day the figures are, and when: indicators are whole days, up to the day before the
     refresh (a value of the refresh's own day would be a part of it)."""
-    as_of, published = str(info.get("as_of", "?")), str(info.get("published_at", "?"))[:19]
+    as_of, published = str(info.get("as_of", "?")), time_text(info.get("published_at"), seconds=True) or "?"
     try:
         day = dt.date.fromisoformat(as_of[:10]) - dt.timedelta(days=1)
     except ValueError:
         return _("Data as of {as_of} · published {published}").format(as_of=as_of, published=published)
-    return _("Data as of {as_of}: figures are for the whole of {day} · published {published}").format(as_of=as_of[:16], day=day_name(day), published=published)
+    return _("Data as of {as_of}: figures are for the whole of {day} · published {published}").format(as_of=time_text(as_of), day=day_text(day), published=published)
 
 
 SHOWN_ALERT_FIELDS = ["rule_id", "severity", "district_code", "subject", "date", "state", "message_key", "message_params",

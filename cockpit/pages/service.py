@@ -8,7 +8,7 @@ from dash import Input, Output, callback, dcc, html
 from cockpit.components import data_grid, page
 from cockpit.context import guard
 from cockpit.data import reference, service
-from cockpit.i18n import N_, _, columns, label
+from cockpit.i18n import N_, _, columns, label, pct, time_text
 
 PATH = "/service"
 dash.register_page(__name__, path=PATH, name=N_("Citizens' requests"), order=1,
@@ -39,16 +39,16 @@ def render(_unused):
         scope = _("Requests handled by {owner}").format(owner=label('owner', who.scope))
     else:
         scope = _("Requests across the city")
-    as_of = str(reference.info().get("as_of", "?"))[:16]
+    as_of = time_text(reference.info().get("as_of")) or "?"
     # Counted now, at the refresh: the overview's cards count at the end of the day before.
     scope += _(" · overdue and still open at {as_of}: {count}").format(as_of=as_of, count=len(tickets))
     overdue = [{
         "ticket_no": r.ticket_no, "district": label("district", r.district_code) or "—",
         "category": label("category", r.category) or "—",
-        "handler": label("owner", r.handler), "created_at": str(r.created_at)[:16], "due_at": str(r.due_at)[:16],
+        "handler": label("owner", r.handler), "created_at": time_text(r.created_at), "due_at": time_text(r.due_at),
         "days_overdue": int(r.days_overdue)} for r in tickets.itertuples()]
     handlers = [{
         "handler": label("owner", r.handler),
-        "on_time_rate": "—" if r.on_time_rate != r.on_time_rate else f"{r.on_time_rate * 100:.1f}%",
+        "on_time_rate": pct(r.on_time_rate),
         "overdue": int(r.overdue)} for r in service.handler_performance(who).itertuples()]
     return scope, overdue, handlers

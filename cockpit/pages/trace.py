@@ -18,7 +18,7 @@ from cockpit.components import TRACE_PATH, data_grid, page, select
 from cockpit.context import guard
 from cockpit.data import indicators, lineage, reference
 from cockpit.fan import threshold_lines
-from cockpit.i18n import N_, _, columns, date_picker_text, either, figure_layout, graph_config, label
+from cockpit.i18n import N_, _, columns, date_picker_text, either, figure_layout, graph_config, label, pct
 from cockpit.timetravel import parse_day
 
 PATH = TRACE_PATH
@@ -88,7 +88,7 @@ def _number(value, unit: str | None) -> str:
     if value is None or value != value:
         return _("no value")
     if unit == "%":
-        return f"{value * 100:.1f}%"
+        return pct(value)
     return f"{value:,.0f}" if float(value).is_integer() or abs(value) >= 100 else f"{value:.2f}"
 
 
