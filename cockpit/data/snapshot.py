@@ -100,11 +100,13 @@ def query(name: str, sql: str, params: list | None = None) -> pd.DataFrame:
     path, con = _pinned()
     if con is None:
         return pd.DataFrame()
-    if not tables_read(sql) <= snapshot_tables():
-        return pd.DataFrame()
+    # Which tables the query reads and the snapshot holds are asked inside the try: a query
+    # that does not parse, or a snapshot whose tables cannot be listed, is a failure like any.
     try:
+        if not tables_read(sql) <= snapshot_tables():
+            return pd.DataFrame()
         return con.execute(sql, params or []).df()
-    except duckdb.Error as e:
+    except (duckdb.Error, ValueError) as e:
         log.error("query %s failed on snapshot %s: %s", name, path.name if path else "?", e)
         raise LoadError(name) from e
 

@@ -87,3 +87,16 @@ def test_a_grid_whose_rows_could_not_load_does_not_say_no_records(tmp_path: Path
     assert COULD_NOT_LOAD["zh"] in json.dumps(answer["response"]["sv-scope"], ensure_ascii=False)
     assert "sv-overdue" not in answer["response"]  # the rows are left as they were...
     assert answer["sideUpdate"]["sv-overdue"] == {"className": "cb-grid cb-failed"}  # ...and the grid says nothing of them
+
+
+def test_a_snapshot_whose_tables_cannot_be_listed_shows_could_not_load(tmp_path: Path, caplog, monkeypatch) -> None:
+    # Listing the snapshot's tables (asked before every query) fails like any query would.
+    home = _home(tmp_path, "CREATE TABLE city_score (district_code VARCHAR, period VARCHAR)")
+
+    def damaged():
+        raise duckdb.IOException("the snapshot cannot be read")
+    monkeypatch.setattr("cockpit.data.snapshot.snapshot_tables", damaged)
+    with caplog.at_level(logging.ERROR, logger="citybrain.cockpit"):
+        body = _overview(home, "en")
+    assert COULD_NOT_LOAD["en"] in body, body[:500]
+    assert any("query info failed" in r.getMessage() for r in caplog.records), caplog.text
