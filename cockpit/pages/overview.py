@@ -16,7 +16,7 @@ from cockpit.data import indicators, reference, snapshot
 from cockpit.data.alerts import alerts_for
 from cockpit.fan import sparkline_fan
 from cockpit.figures.city_map import DistrictOnMap, centre_view, city_view, map_config, score_range
-from cockpit.i18n import N_, _, dark, day_text, figure_layout, graph_config, label, lang, message, ngettext, time_text
+from cockpit.i18n import N_, _, dark, day_text, figure_layout, graph_config, label, lang, message, ngettext, pct, time_text
 from cockpit.scorecard import score_cards
 from warehouse.contract.geo import district_shapes
 from warehouse.contract.labels import SEVERITIES
@@ -76,13 +76,14 @@ def pick_district(click, centre_click, picked):
     return area, area
 
 
-def _fmt(value, pct: bool, sign: str = "") -> str:
+def _fmt(value, share: bool, sign: str = "") -> str:
     """A card's figure (``sign`` "+": a change, signed): counts whole, small measures to two
-    decimals (satisfaction 4.62, a change of +0.03), shares as percentages."""
+    decimals (satisfaction 4.62, a change of +0.03), shares as percentages (a share's change is
+    in points, written by the card)."""
     if value is None or value != value:
         return "—"
-    if pct:
-        return f"{value * 100:{sign}.1f}%"
+    if share:
+        return pct(value)
     return f"{value:{sign},.0f}" if float(value).is_integer() or abs(value) >= 100 else f"{value:{sign}.2f}"
 
 
@@ -90,16 +91,16 @@ def _kpi_card(k, area: str, ahead, today: str | None) -> html.Div:
     """One key indicator: its latest value, the change in a week, and a small fan of the last
     30 days and the forecast (``ahead``: the forecast rows of this indicator and area); a click
     drills down to its definition, history and the deliveries behind it (the trace page)."""
-    pct = k.unit == "%"
+    share = k.unit == "%"
     delta = ""
     if not (k.week_before is None or k.week_before != k.week_before or k.value is None or k.value != k.value):
-        change = _("{points:+.1f} pt").format(points=(k.value - k.week_before) * 100) if pct else _fmt(k.value - k.week_before, False, "+")
+        change = _("{points:+.1f} pt").format(points=(k.value - k.week_before) * 100) if share else _fmt(k.value - k.week_before, False, "+")
         delta = _("vs 7 days earlier {change}").format(change=change)
-    unit = html.Span(label("unit", k.unit), className="unit") if k.unit and not pct else None
+    unit = html.Span(label("unit", k.unit), className="unit") if k.unit and not share else None
     days = [] if k.history is None else [(d, v) for d, v in zip(k.history_dates, k.history) if v == v and v is not None]
     spark = sparkline_fan([d for d, _ in days], [v for _, v in days], ahead, today)
     name = label("indicator", k.indicator_id) + (_(" (city)") if k.area != area else "")
-    card = html.Div([html.Div(name), html.Div([_fmt(k.value, pct), unit], className="value"), html.Div(delta, className="delta"),
+    card = html.Div([html.Div(name), html.Div([_fmt(k.value, share), unit], className="value"), html.Div(delta, className="delta"),
                      dcc.Graph(figure=spark, config=graph_config(staticPlot=True), style={"height": "40px"})],
                     className="card kpi", **{"data-indicator": k.indicator_id})
     return dcc.Link(card, href=trace_href(k.indicator_id, k.area), className="kpi-link")
