@@ -25,7 +25,7 @@ CREATE TABLE IF NOT EXISTS meta.indicator_pending_feeds (feed VARCHAR, first_day
 CREATE TABLE IF NOT EXISTS marts.alerts (
     alert_id VARCHAR PRIMARY KEY, rule_id VARCHAR NOT NULL, severity VARCHAR NOT NULL, date DATE NOT NULL,
     district_code VARCHAR NOT NULL, subject VARCHAR NOT NULL, status VARCHAR NOT NULL, message VARCHAR NOT NULL,
-    owner_role VARCHAR NOT NULL, owner_scope VARCHAR,
+    owner_kind VARCHAR NOT NULL, owner_scope VARCHAR,  -- 'department', 'district' or 'city', and its code
     first_seen TIMESTAMP NOT NULL, last_seen TIMESTAMP NOT NULL, resolved_at TIMESTAMP,
     acknowledged_at TIMESTAMP, acknowledged_by VARCHAR, ack_comment VARCHAR
 );

@@ -67,23 +67,56 @@ def test_a_new_warehouse_is_made_by_its_migrations_and_reopening_runs_no_ddl(tmp
     assert all(s.lstrip().startswith("SELECT") for s in rec.statements), rec.statements
 
 
-def test_a_warehouse_made_before_migrations_comes_out_at_the_latest_version(tmp_path: Path) -> None:
-    """A warehouse as the code before migrations left it: the same tables, made and altered in
-    place on every connection, an alert owned by a cockpit role, and no migrations table."""
-    path = tmp_path / "warehouse.duckdb"
+PRE_MIGRATIONS = Path(__file__).with_name("pre_migrations_warehouse.sql")
+
+
+def _pre_migrations(path: Path) -> duckdb.DuckDBPyConnection:
+    """A warehouse at ``path`` with the schema the code before migrations made, and no rows."""
     con = duckdb.connect(str(path))
-    for m in migrations(MIGRATIONS):
-        if m.name != "0006_alert_owner_kind.sql":  # that code named a role, not a kind
-            con.execute(m.sql)
+    con.execute(PRE_MIGRATIONS.read_text(encoding="utf-8"))
+    return con
+
+
+def _columns(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str, str], tuple[str, str]]:
+    """Every column of every table and view but the migrations table's: (schema, table, column)
+    -> (type, nullable). Not their order: every write names its columns."""
+    return {(s, t, c): (ty, n) for s, t, c, ty, n in con.execute(
+        """SELECT table_schema, table_name, column_name, data_type, is_nullable FROM information_schema.columns
+           WHERE table_catalog = current_database() AND NOT (table_schema = 'meta' AND table_name = 'schema_migrations')""").fetchall()}
+
+
+def test_a_new_warehouse_and_one_made_before_migrations_end_with_the_same_tables(tmp_path: Path) -> None:
+    """Migrated, a warehouse made before migrations has the very columns, types and nullability
+    of one its migrations made from nothing (0006's NOT NULL owner_kind included)."""
+    _pre_migrations(tmp_path / "old.duckdb").close()
+    old, new = connect(tmp_path / "old.duckdb"), connect(tmp_path / "new.duckdb")
+    for con in (old, new):
+        ensure_live_views(con)  # generated from the declarations, as the staging tables are
+    assert recorded_version(old, DUCKDB, MIGRATIONS_TABLE) == recorded_version(new, DUCKDB, MIGRATIONS_TABLE) == _latest(MIGRATIONS)
+    have, want = _columns(old), _columns(new)
+    assert {k: v for k, v in have.items() if want.get(k) != v} == {} and set(want) - set(have) == set()
+    assert want[("marts", "alerts", "owner_kind")] == ("VARCHAR", "NO")
+
+
+def test_a_warehouse_made_before_migrations_comes_out_at_the_latest_version(tmp_path: Path) -> None:
+    """A warehouse as the code before migrations left it (its schema frozen in
+    pre_migrations_warehouse.sql): an alert owned by a cockpit role, and no migrations table."""
+    path = tmp_path / "warehouse.duckdb"
+    con = _pre_migrations(path)
     con.execute("""INSERT INTO marts.alerts (alert_id, rule_id, severity, date, district_code, subject, status, message,
                    owner_role, owner_scope, first_seen, last_seen)
                    VALUES ('a', 'feed_missing', 'warning', DATE '2026-11-20', '330100', 'psb/household_events', 'open', 'm',
-                           'steward', 'psb', now(), now())""")
+                           'steward', 'psb', now(), now()),
+                          ('b', 'threshold', 'warning', DATE '2026-11-20', '330106', 'pop.births', 'open', 'm',
+                           'district_manager', '330106', now(), now()),
+                          ('c', 'threshold', 'warning', DATE '2026-11-20', '330100', 'pop.births', 'open', 'm',
+                           'city_manager', NULL, now(), now())""")
     con.execute("INSERT INTO ingest.landing_files VALUES ('x.csv', 'f', 'h', now())")
     con.close()
     con = connect(path)
     assert recorded_version(con, DUCKDB, MIGRATIONS_TABLE) == _latest(MIGRATIONS)
-    assert con.execute("SELECT owner_kind, owner_scope FROM marts.alerts").fetchall() == [("department", "psb")]
+    assert con.execute("SELECT owner_kind, owner_scope FROM marts.alerts ORDER BY alert_id").fetchall() == [
+        ("department", "psb"), ("district", "330106"), ("city", None)]
     assert con.execute("SELECT count(*) FROM ingest.landing_files").fetchone()[0] == 1
     con.close()
     con = connect(path)  # again: nothing left to do
