@@ -10,6 +10,7 @@ import pytest
 
 from warehouse.ingest.schema import MIGRATIONS, MIGRATIONS_TABLE, connect, ensure_staging
 from warehouse.libraries.build import ensure_schema as ensure_live_views
+from warehouse.marts.indicators.catalog import write_catalog
 from warehouse.ops.store import MIGRATIONS as OPS_MIGRATIONS
 from warehouse.storage.migrate import DUCKDB, migrate, migrations, recorded_version
 
@@ -96,6 +97,11 @@ def test_a_new_warehouse_and_one_made_before_migrations_end_with_the_same_tables
     have, want = _columns(old), _columns(new)
     assert {k: v for k, v in have.items() if want.get(k) != v} == {} and set(want) - set(have) == set()
     assert want[("marts", "alerts", "owner_kind")] == ("VARCHAR", "NO")
+    # The catalog's copy names its columns: both hold the same rows.
+    for con in (old, new):
+        write_catalog(con)
+    rows = "SELECT * FROM marts.indicator_catalog ORDER BY indicator_id"
+    assert old.execute(rows).fetchall() == new.execute(rows).fetchall()
 
 
 def test_a_warehouse_made_before_migrations_comes_out_at_the_latest_version(tmp_path: Path) -> None:

@@ -127,10 +127,14 @@ def overview() -> tuple[Indicator, ...]:
 
 def write_catalog(con: duckdb.DuckDBPyConnection) -> None:
     """Copy the catalog into ``marts.indicator_catalog`` (its columns are the warehouse's
-    migrations: a new catalog field is a new numbered migration and a column here)."""
+    migrations: a new catalog field is a new numbered migration and a column here). The
+    columns are named: a warehouse made before migrations has them in another order."""
     con.execute("DELETE FROM marts.indicator_catalog")
     con.executemany(
-        "INSERT INTO marts.indicator_catalog VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        """INSERT INTO marts.indicator_catalog (indicator_id, name_zh, name_en, unit, domain, owner, kind, direction, scope,
+                                               target, warn, critical, anomaly, definition, score, alerts_to, definition_zh,
+                                               forecast, signed, feeds, reads, flow, dimensions, overview, template)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
         [(i.id, i.name_zh, i.name_en, i.unit, i.domain, i.owner, i.kind, i.direction, i.scope, i.target, i.warn,
           i.critical, i.anomaly, i.definition(), i.score, i.alerts_to, i.definition_zh, i.forecast, i.signed, list(i.feeds),
           list(i.reads), i.flow, i.dimensions, i.overview, i.template)

@@ -58,7 +58,6 @@ def compute(con: duckdb.DuckDBPyConnection, first: dt.date, last: dt.date, as_of
             since: dict[str, dt.date | None] | None = None) -> int:
     """Recompute the indicators for ``first``..``last`` (flows from their own feeds' days when
     ``since`` says which feeds changed from when: :func:`plan.own_firsts`); returns the rows written."""
-    write_catalog(con)
     city = load_city()
     own = own_firsts(con, first, last, since)
     _prepare(con, first, last, as_of, flow_firsts(own, first))
@@ -109,9 +108,12 @@ def _raw(con: duckdb.DuckDBPyConnection, ind: Indicator, city: str) -> None:
 
 def _write(con: duckdb.DuckDBPyConnection, last: dt.date) -> int:
     """Replace each recomputed indicator's values from its first recomputed day to ``last`` with
-    those computed (``cb_values``), in one transaction; returns the rows written."""
+    those computed (``cb_values``), and the catalog's copy the scores, alerts and snapshot read
+    beside them with the catalog they were computed from, in one transaction; returns the rows
+    written."""
     con.execute("BEGIN TRANSACTION")
     try:
+        write_catalog(con)
         con.execute("""DELETE FROM marts.indicator_values v USING cb_recomputed r
                        WHERE v.indicator_id = r.indicator_id AND v.date BETWEEN r.first_day AND ?""", [last])
         con.execute("INSERT INTO marts.indicator_values SELECT * FROM cb_values")
@@ -124,7 +126,6 @@ def _write(con: duckdb.DuckDBPyConnection, last: dt.date) -> int:
 
 def compute_range(con: duckdb.DuckDBPyConnection, first: dt.date, last: dt.date, as_of: dt.datetime) -> tuple[dt.date, dt.date] | None:
     """Compute the days of ``first``..``last`` that hold data, and clear what they cover from pending."""
-    write_catalog(con)
     span = data_days(con)
     if span is None:
         return None

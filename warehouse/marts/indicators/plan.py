@@ -16,7 +16,7 @@ import duckdb
 
 from warehouse.contract.feeds import FEEDS
 from warehouse.ingest.schema import staging_table
-from warehouse.marts.indicators.catalog import catalog, write_catalog
+from warehouse.marts.indicators.catalog import catalog
 from warehouse.storage.sql import Sql, quote_ident
 
 
@@ -45,7 +45,6 @@ def dirty_range(con: duckdb.DuckDBPyConnection, *, full: bool = False) -> tuple[
     ``meta.indicator_pending`` until :func:`compute` covers it, so two refreshes in a row
     before the indicators run lose nothing. Returns None when there is no data at all.
     """
-    write_catalog(con)
     span = data_days(con)
     if span is None:
         return None
