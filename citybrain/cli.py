@@ -163,6 +163,61 @@ def users_add(
     typer.echo(f"user {name}: {role}" + (f" ({scope})" if scope else ""))
 
 
+# Where the demo users limited to a district or a department are limited to: the district of
+# the synthetic city's Xihu, and the police, whose rejected rows name the demo citizen.
+DEMO_SCOPES = {"district": "330106", "department": "psb"}
+
+
+@users_app.command("demo")
+def users_demo(home: HomeOpt = None) -> None:
+    """Create one demo user per role of the cockpit, all with one new password, and print them:
+    each role's demo user (``demo_user`` on its registry entry, else the role's id), limited to
+    Xihu or the police where its role is limited to a district or a department, and for a role
+    limited to one person a citizen named in the police's rejected rows (none when the
+    warehouse names nobody)."""
+    import secrets
+
+    from cockpit.auth import add_user
+    from cockpit.roles import REGISTRY
+    from warehouse.ops.store import OpsStore
+
+    h = Home.resolve(home).ensure()
+    store = OpsStore(h.root)
+    pw = secrets.token_urlsafe(9)
+    for role in REGISTRY.values():
+        name, scope, id_number = role.demo_user or role.id, DEMO_SCOPES.get(role.scope or ""), None
+        if role.scope == "person":
+            id_number = _demo_citizen(h.warehouse, DEMO_SCOPES["department"])
+            if not id_number:
+                continue
+        try:
+            add_user(store, name, pw, role.id, scope, id_number)
+        except ValueError as e:
+            raise typer.BadParameter(str(e)) from None
+        typer.echo(f"user {name}: {role.id}" + (f" ({scope})" if scope else ""))
+    typer.echo(f"password for every demo user: {pw}")
+
+
+def _demo_citizen(warehouse: Path, department: str) -> str | None:
+    """A valid identity number named in ``department``'s rejected rows (so its steward can open
+    that citizen's record), else the first person's; None when the warehouse has neither."""
+    import duckdb
+    from stdnum.cn import ric
+
+    if not warehouse.is_file():
+        return None
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        rejected = con.execute("""
+            SELECT i FROM (SELECT CASE WHEN json_valid(raw) THEN json_extract_string(raw, '$.id_number') END AS i
+                           FROM ingest.rejected_rows JOIN ingest.deliveries USING (delivery_id) WHERE department = ?)
+            WHERE regexp_full_match(i, '[0-9]{17}[0-9X]') ORDER BY i""", [department]).fetchall()
+        persons = con.execute("SELECT id_number FROM population.persons ORDER BY id_number LIMIT 1").fetchall()
+    finally:
+        con.close()
+    return next((i for (i,) in rejected + persons if ric.is_valid(i)), None)
+
+
 audit_app = typer.Typer(help="The access audit log.", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
 

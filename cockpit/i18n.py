@@ -19,7 +19,7 @@ from babel.dates import format_datetime, format_interval, format_skeleton
 from babel.numbers import format_percent
 from flask import has_request_context, request
 
-from cockpit import dagster_names
+from cockpit import dagster_names, roles
 from warehouse.contract import labels, translations
 
 LANG_COOKIE = "cb_lang"
@@ -132,11 +132,16 @@ def either(zh: str | None, en: str | None) -> str:
 
 def label(kind: str, code: str | None) -> str:
     """A code's name in the caller's language, from the label registry; a Dagster job, step or
-    instigator's from its definition (cockpit/dagster_names.py)."""
-    if kind in dagster_names.KINDS:
+    instigator's from its definition (cockpit/dagster_names.py); a role's from its entry in the
+    role registry (cockpit/roles.py: only the cockpit knows roles)."""
+    if kind == "role":
+        entry = roles.role_of(code)
+        found = entry.names if entry else None
+    elif kind in dagster_names.KINDS:
         found = dagster_names.pair(kind, code) if code else None
-        return (found[1] if lang() == "en" else found[0]) if found else (code or "")
-    return labels.name(kind, code, lang())
+    else:
+        return labels.name(kind, code, lang())
+    return (found[1] if lang() == "en" else found[0]) if found else (code or "")
 
 
 def message(key: str | None, params, fallback: str = "") -> str:

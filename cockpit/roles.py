@@ -2,24 +2,24 @@
 callback asks what it may do.
 
 A :class:`Role` says what limits what it sees (its scope kind), where signing in lands, what it
-may do (capabilities, named in :data:`CAPABILITIES`), what the explorer shows first and, through
-the label registry, its names. A page says which capability opens it where it is registered
+may do (capabilities, named in :data:`CAPABILITIES`), what the explorer shows first and its name
+(English; the catalog translates it, context "role"). A page says which capability opens it where it is registered
 (``dash.register_page(__name__, ..., allowed="see_alerts")``); :meth:`Principal.may_open`, the
 navigation and every callback's guard read that. Code elsewhere asks what the caller may do
 (``who.can("dispatch_alerts")``) or how it is limited (``who.scope_kind``), never which role it
-is: adding a role is one entry in :data:`REGISTRY` (and its names) plus its pages.
+is: adding a role is one entry in :data:`REGISTRY` (and its name's translation) plus its pages.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
 import dash
 
-from warehouse.contract import labels  # role names live in the label registry
 from warehouse.contract.feeds import HANDLER_DEPARTMENTS
+from warehouse.contract.translations import pgettext
 from warehouse.ops.alert_loop import ALLOWED_FROM, OWNER_KINDS, LoopState
 
 __all__ = ["CAPABILITIES", "REGISTRY", "Role", "Principal", "role_of", "roles_that", "page_capability", "current_owner",
@@ -55,19 +55,23 @@ CAPABILITIES: dict[str, str] = {
 class Role:
     """One role, declared once.
 
-    ``home``: where signing in lands; ``handler_home``: where instead for a department that
+    ``name``: what the role is called, in English (the catalog translates it with the context
+    "role"; :func:`extract_names` hands it to the extraction); ``home``: where signing in lands; ``handler_home``: where instead for a department that
     delivers no feeds and only handles citizens' requests; ``acts_for``: the department an
     unscoped role acts for (what a citizen is told accessed their data); ``default_indicator``:
-    what the explorer shows first. Names: :data:`warehouse.contract.labels.ROLES`.
+    what the explorer shows first; ``demo_user``: the name of the demo user ``citybrain users
+    demo`` makes for it (its id when not given).
     """
 
     id: str
+    name: str
     may: frozenset[str]  # capabilities (a set given is frozen)
     home: str
     scope: ScopeKind | None = None
     default_indicator: str = "cert.usage"
     handler_home: str | None = None
     acts_for: str | None = None
+    demo_user: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "may", frozenset(self.may))
@@ -83,8 +87,8 @@ class Role:
 
     @property
     def names(self) -> tuple[str, str]:
-        """(Chinese, English) names, from the label registry."""
-        return labels.pair("role", self.id)
+        """(Chinese, English) names: the English declared here, the Chinese from the catalog."""
+        return pgettext("role", self.name, "zh"), self.name
 
 
 def _declare(*roles: Role) -> dict[str, Role]:
@@ -93,21 +97,33 @@ def _declare(*roles: Role) -> dict[str, Role]:
 
 # The roles, in the order the users page offers them.
 REGISTRY: dict[str, Role] = _declare(
-    Role("city_manager", home="/", default_indicator="svc.on_time_rate",
+    Role("city_manager", name="City manager", demo_user="mayor", home="/", default_indicator="svc.on_time_rate",
          may={"see_overview", "see_requests", "explore_indicators", "see_alerts", "see_all_alerts", "dispatch_alerts",
               "evaluate_alerts", "time_travel"}),
-    Role("district_manager", scope="district", home="/", default_indicator="svc.on_time_rate",
+    Role("district_manager", name="District manager", demo_user="xihu", scope="district", home="/",
+         default_indicator="svc.on_time_rate",
          may={"see_overview", "see_requests", "explore_indicators", "see_alerts", "dispatch_alerts", "handle_owned_alerts",
               "time_travel"}),
-    Role("analyst", home="/explorer",
+    Role("analyst", name="Analyst", home="/explorer",
          may={"explore_indicators", "see_alerts", "see_all_alerts", "launch_runs", "time_travel"}),
-    Role("steward", scope="department", home="/ingestion", handler_home="/service",
+    Role("steward", name="Data steward", demo_user="police", scope="department", home="/ingestion", handler_home="/service",
          may={"see_requests", "see_feed_health", "see_rejected_rows", "see_alerts", "handle_owned_alerts", "time_travel"}),
-    Role("auditor", home="/ingestion", acts_for="dsb",
+    Role("auditor", name="Auditor", home="/ingestion", acts_for="dsb",
          may={"see_feed_health", "audit_access", "authorise_purge", "time_travel"}),
-    Role("admin", home="/users", may={"manage_users"}),
-    Role("citizen", scope="person", home="/my-data", may={"see_own_data_use"}),
+    Role("admin", name="Administrator", home="/users", may={"manage_users"}),
+    Role("citizen", name="Citizen", scope="person", home="/my-data", may={"see_own_data_use"}),
 )
+
+
+def extract_names(fileobj, keywords, comment_tags, options) -> Iterator[tuple[int, str, tuple[str, str] | str, list[str]]]:
+    """Babel extraction method for this module (see ``babel.cfg``): its phrases as Python's
+    extraction finds them, and each role's name with the context "role", read from the
+    registry as the code sees it, so a role added is in the next extraction."""
+    from babel.messages.extract import extract_python
+
+    yield from extract_python(fileobj, keywords, comment_tags, options)
+    for r in REGISTRY.values():
+        yield 0, "pgettext", ("role", r.name), []
 
 
 def role_of(role_id: str | None) -> Role | None:

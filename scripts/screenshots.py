@@ -4,7 +4,7 @@
 
 Serves the data directory's current snapshot with a scratch operational store (the real
 users and audit log are not touched), signs in as one user per role in Debian's headless
-chromium and saves ``<role>.png`` (plus the city manager's overview in English and in the
+chromium and saves ``<role>.png`` (the citizen's ``my_data.png``; plus the city manager's overview in English and in the
 dark big-screen mode on a 1920×1080 wall screen, a district manager's and a city manager's
 overview on a phone, the citizens' requests page as a district manager, a steward in English,
 a city manager on a phone and the steward of a department that only handles requests, a
@@ -43,8 +43,8 @@ SHOTS = [(role, user, {}, (1440, 1000), None) for user, (role, _) in BENCH_USERS
     ("service_steward_en", "police", {"cb_lang": "en"}, (1440, 1000), "/service"),
     ("service_city_manager_phone", "boss", {}, (390, 844), "/service"),
     ("service_handler_steward", "roads", {}, (1440, 1000), None),
-    ("citizen", "citizen", {}, (1440, 1000), None),
-    ("citizen_en_phone", "citizen", {"cb_lang": "en"}, (390, 844), None),
+    ("my_data", "resident", {}, (1440, 1000), None),
+    ("my_data_en_phone", "resident", {"cb_lang": "en"}, (390, 844), None),
     ("login", None, {}, (1440, 700), "/login"),
     ("login_en", None, {"cb_lang": "en"}, (1440, 700), "/login"),
     ("alerts_city_manager", "boss", {}, (1440, 1000), "/alerts"),
@@ -74,6 +74,7 @@ def _steward_reads_a_citizens_row(root: Path, url: str, browser) -> None:
     from stdnum.cn import ric
 
     from cockpit.auth import add_user
+    from cockpit.roles import roles_that
     from warehouse.ops.store import OpsStore
 
     snapshot = root / "serving" / (root / "serving" / "CURRENT").read_text().strip()
@@ -83,8 +84,10 @@ def _steward_reads_a_citizens_row(root: Path, url: str, browser) -> None:
     con.close()
     delivery, id_number = next((d, i) for d, i in rows if ric.is_valid(i))
     store = OpsStore(root)
-    add_user(store, "citizen", PASSWORD, "citizen", None, id_number)
-    add_user(store, "roads", PASSWORD, "steward", "urban")
+    # The roles these users play, by what they may do: the person's own data use; a
+    # department's rejected rows (here a department that only handles requests).
+    add_user(store, "resident", PASSWORD, roles_that("see_own_data_use")[0], None, id_number)
+    add_user(store, "roads", PASSWORD, roles_that("see_rejected_rows")[0], "urban")
     context = browser.new_context(locale="zh-CN")
     page = context.new_page()
     page.goto(f"{url}/login")

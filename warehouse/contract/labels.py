@@ -1,8 +1,9 @@
 """The label registry: the name of every code a person can see, in the reader's language.
 
-Departments, feeds, districts, reasons, alert rules, severities, statuses, roles, Dagster
-run states, units and indicators each form a *kind* (Dagster's jobs, steps, schedules and
-sensors are named on their definitions: ``pipelines/names.py``); ``name(kind, code, lang)`` is
+Departments, feeds, districts, reasons, alert rules, severities, statuses, Dagster run
+states, units and indicators each form a *kind* (Dagster's jobs, steps, schedules and
+sensors are named on their definitions: ``pipelines/names.py``; roles on their entries in the
+cockpit's role registry, ``cockpit/roles.py``, since only the cockpit knows roles); ``name(kind, code, lang)`` is
 the one way to turn a code into words. Codes declared with their names elsewhere in the
 contract keep them there, in both languages (``feeds.py``, the city file, the indicator
 catalog); every other code is named here, in English, and translated through the gettext
@@ -143,15 +144,6 @@ TICKET_STATUSES: dict[str, str] = {"open": "Open", "closed": "Closed"}
 # A feed's business date: "rejected" is a day whose every file was rejected (nothing usable arrived).
 TIMELINESS: dict[str, str] = {"on_time": "On time", "late": "Late", "rejected": "Only rejected files",
                                "missing": "Missing"}
-ROLES: dict[str, str] = {
-    "city_manager": "City manager",
-    "district_manager": "District manager",
-    "analyst": "Analyst",
-    "steward": "Data steward",
-    "auditor": "Auditor",
-    "admin": "Administrator",
-    "citizen": "Citizen",
-}
 # The states of a Dagster run (DagsterRunStatus); jobs, steps, schedules and sensors are named
 # on their definitions (pipelines/names.py).
 RUN_STATES: dict[str, str] = {
@@ -267,7 +259,6 @@ KINDS: dict[str, Callable[[], Mapping[str, str | Name]]] = {
     "delivery_status": lambda: DELIVERY_STATUSES,
     "ticket_status": lambda: TICKET_STATUSES,
     "timeliness": lambda: TIMELINESS,
-    "role": lambda: ROLES,
     "run_state": lambda: RUN_STATES,
     "unit": lambda: UNITS,
     "indicator": _indicators,

@@ -51,7 +51,6 @@ def _finding_rules() -> set[str]:
 def test_every_contract_code_has_both_names() -> None:
     from dagster import DagsterRunStatus
 
-    from cockpit.roles import REGISTRY
     from pipelines.definitions import defs
 
     city = load_city()
@@ -72,7 +71,6 @@ def test_every_contract_code_has_both_names() -> None:
         "owner_kind": set(alert_loop.OWNER_KINDS),
         "delivery_status": {"accepted", "partial", "rejected", "superseded"},
         "ticket_status": {"open", "closed"},
-        "role": set(REGISTRY),
         "run_state": {s.value for s in DagsterRunStatus},
         "unit": {i.unit for i in catalog()},
         "indicator": {i.id for i in catalog()},
