@@ -12,6 +12,7 @@ from typing import Annotated
 
 import typer
 
+from warehouse.ops.retention import DEFAULT_DAYS
 from warehouse.settings import SettingError, settings
 from warehouse.storage.home import Home, keep_private
 
@@ -320,7 +321,7 @@ def retention(
     by: Annotated[str, typer.Option("--by", help="The cockpit user who authorises the purge (one whose role may: the auditor's).")],
     reason: Annotated[str, typer.Option("--reason", help="Why, for the audit log.")],
     home: HomeOpt = None,
-    days: Annotated[int, typer.Option(min=1, help="Keep rejected rows of the last N business days.")] = 180,
+    days: Annotated[int, typer.Option(min=1, help="Keep rejected rows of the last N business days.")] = DEFAULT_DAYS,
 ) -> None:
     """Delete the original text of rejected rows older than --days (logged in the audit log)."""
     from cockpit.roles import Principal, role_of

@@ -24,7 +24,7 @@ from warehouse.ops.access_log import id_numbers_in
 from warehouse.ops.store import OpsStore
 from warehouse.settings import Settings, settings
 
-DEFAULT_DAYS = 180
+DEFAULT_DAYS = 180  # rejected rows' original text is kept this many business days (citybrain retention --days)
 SNAPSHOT_DAYS = Settings.snapshot_days  # the settings' defaults
 SNAPSHOT_NEWEST = Settings.snapshot_newest
 
