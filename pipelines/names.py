@@ -40,7 +40,6 @@ def derive(defs: dg.Definitions) -> dict:
     assert len(partitioned) == 1, partitioned
     return {
         "daily_job": DAILY_JOB,
-        "indicator_job": INDICATOR_JOB,
         "backfill": {"partitioned": list(partitioned[0].path),
                      "after": [list(k.path) for k in indicator_assets if k not in partitioned]},
         "job": {**{j.name: _name(j.metadata) for j in jobs if j.name in (DAILY_JOB, INDICATOR_JOB)}, **DAGSTER_JOBS},
