@@ -8,9 +8,11 @@ Two kinds, for two kinds of people:
   below, declared with its variable, default and meaning; the table of variables
   (``VARIABLES``, and the one in docs/operations.md, made by ``python -m warehouse.settings``)
   is derived from those fields. They are read once per process, by :func:`settings`, when an
-  entry point first asks (the Dagster code location building its definitions, the cockpit's
-  app factory, the command line), never at import; they reach Dagster through its resources
-  and executor config and the cockpit through its app factory. Nothing else reads the
+  entry point first asks: the Dagster code location when it loads (Dagster loads it by
+  importing ``pipelines.definitions``, which builds ``defs`` at module level, so importing that
+  one module reads them), the cockpit's app factory, the command line. No other module reads
+  them at import (``tests/warehouse/test_settings.py`` checks it). They reach Dagster through
+  its resources and executor config and the cockpit through its app factory. Nothing else reads the
   environment (``tests/warehouse/test_settings.py`` greps for it). A value that cannot be used stops the
   process with the variable's name and why.
 - **The runtime setting**, changed while the platform runs, saved in the data directory:

@@ -1,6 +1,7 @@
 """The deployment's settings: every variable declared once (``warehouse/settings.py``), with a
 default and a meaning, listed in the docs, refused plainly when unusable, read once per
-process and never at import, and read by nobody else; the Dagster code location and the
+process and at import by no module but the code location's (pipelines.definitions builds its
+definitions when Dagster loads it), and read by nobody else; the Dagster code location and the
 cockpit receive them from their factories."""
 
 from __future__ import annotations
