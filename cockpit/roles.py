@@ -197,12 +197,6 @@ class Principal:
         entry = role_of(self.role)
         return entry.default_indicator if entry else Role.default_indicator
 
-    def district_filter(self, requested: list[str], city_code: str) -> list[str]:
-        """The districts this user may see among ``requested`` (own district and the city for a district's users)."""
-        if self.scope_kind == "district":
-            return [d for d in requested if d in (self.scope, city_code)]
-        return list(requested)
-
     def sees_all_alerts(self) -> bool:
         return self.can("see_all_alerts")
 

@@ -1,6 +1,6 @@
 """The indicators' figures: the overview's key indicators, scores and requests by category, the
 explorer's series, forecasts and each indicator's history. Aggregates: every reader allowed
-the page sees the same (a district's users are kept to their areas by the page, who.district_filter)."""
+the page sees the same (a district's users are kept to their areas by the page, scope.areas_for)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,8 @@
 """Role scoping in one place: which rows of the snapshot a caller sees, as the filter a query
-binds. Queries ask :func:`row_filter` and bind its fields as ``(? IS NULL OR column = ?)``, so
-one query text serves every caller and none decides by itself who sees what."""
+binds, and which areas (the city, its districts) a caller may look at. Queries ask
+:func:`row_filter` and bind its fields as ``(? IS NULL OR column = ?)``, so one query text
+serves every caller and none decides by itself who sees what; pages that choose an area (the
+overview, the explorer, the trace) ask :func:`areas_for`."""
 
 from __future__ import annotations
 
@@ -19,6 +21,45 @@ class RowFilter:
     district: str | None = None  # rows of one district (a district's users)
     department: str | None = None  # what one department delivered or owns (its steward)
     handler: str | None = None  # citizens' requests one department handles (its steward, but the hotline's)
+
+
+@dataclass(frozen=True)
+class Areas:
+    """The areas a caller may look at: the city (by its code) and every district, or, for a
+    caller limited to a district, that district (and the city's own figures beside it)."""
+
+    city: str
+    district: str | None = None  # the one district the caller is kept to; None: any
+
+    @property
+    def may_pick(self) -> bool:
+        """Whether the caller chooses among the city's areas (the overview's picker and map)."""
+        return self.district is None
+
+    @property
+    def first(self) -> str:
+        """The area shown when none is asked for: the caller's district, else the city."""
+        return self.district or self.city
+
+    def allows(self, area: str | None) -> bool:
+        """Whether the caller may look at ``area`` (a district's users: theirs and the city)."""
+        return self.district is None or area in (self.district, self.city)
+
+    def among(self, requested: list[str]) -> list[str]:
+        """The areas of ``requested`` the caller may look at (a forged request for another
+        district gets nothing)."""
+        return [a for a in requested if self.allows(a)]
+
+    def chosen(self, picked: str | None) -> str:
+        """The area the overview shows for ``picked`` (a district or the city; None: the city):
+        a caller kept to a district drills into nothing but that district."""
+        return self.district or picked or self.city
+
+
+def areas_for(who: Principal, city_code: str) -> Areas:
+    """The areas ``who`` may look at in the city ``city_code``: a district's users their
+    district (and the city's figures), everyone else every area."""
+    return Areas(city_code, who.scope if who.scope_kind == "district" else None)
 
 
 def row_filter(who: Principal, capability: str | None = None) -> RowFilter | None:

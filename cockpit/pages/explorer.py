@@ -10,6 +10,7 @@ from cockpit.components import button, page, select, send_csv
 from cockpit.context import guard
 from cockpit.data import lineage, reference
 from cockpit.data.indicators import forecasts, series
+from cockpit.data.scope import areas_for
 from cockpit.fan import fan_traces, threshold_lines, today_marker
 from cockpit.i18n import N_, _, date_picker_text, either, figure_layout, graph_config, label, pgettext
 from warehouse.contract.feeds import FEEDS
@@ -26,7 +27,7 @@ def layout(who) -> html.Div:
     ds = reference.districts()
     options = [{"label": _("{city} (whole city)").format(city=label("district", city)), "value": city}] + [
         {"label": label("district", c), "value": c} for c in ds.district_code]
-    options = [o for o in options if o["value"] in who.district_filter([o["value"]], city)]
+    options = [o for o in options if areas_for(who, city).allows(o["value"])]
     return html.Div([
         select("ex-ind", [{"label": label("indicator", r.indicator_id), "value": r.indicator_id} for r in cat.itertuples()], multi=True,
                value=[who.default_indicator], placeholder=_("Choose indicators")),
@@ -43,7 +44,7 @@ def layout(who) -> html.Div:
 
 def _query(who, indicators, districts, start, end):
     city = reference.info().get("city_code", "")
-    areas = who.district_filter(districts or [], city)  # a forged request for another district gets nothing
+    areas = areas_for(who, city).among(districts or [])  # a forged request for another district gets nothing
     return series(indicators or [], areas, start, end)
 
 

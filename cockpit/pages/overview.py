@@ -14,6 +14,7 @@ from cockpit.components import page, select, trace_href
 from cockpit.context import guard
 from cockpit.data import indicators, reference, snapshot
 from cockpit.data.alerts import alerts_for
+from cockpit.data.scope import areas_for
 from cockpit.fan import sparkline_fan
 from cockpit.figures.city_map import DistrictOnMap, centre_view, city_view, map_config, score_range
 from cockpit.i18n import N_, _, dark, day_text, figure_layout, graph_config, label, lang, message, ngettext, pct, time_text
@@ -26,10 +27,7 @@ dash.register_page(__name__, path=PATH, name=N_("Overview"), order=0, allowed="s
 
 
 def _area_of(who, clicked: str | None) -> str:
-    city = reference.info().get("city_code", "")
-    if who.scope_kind == "district":
-        return who.scope  # a district manager drills into nothing but their own district
-    return clicked or city
+    return areas_for(who, reference.info().get("city_code", "")).chosen(clicked)
 
 
 @page(PATH)
@@ -38,8 +36,9 @@ def layout(who) -> html.Div:
     city = reference.info().get("city_code", "")
     choices = [{"label": _("Whole city"), "value": city}] + [
         {"label": label("district", c), "value": c} for c in ds.district_code]
-    if who.scope_kind == "district":
-        choices = [c for c in choices if c["value"] == who.scope]
+    areas = areas_for(who, city)
+    if not areas.may_pick:
+        choices = [c for c in choices if c["value"] == areas.first]
     # Without boundaries the city is drawn as tiles, and there is no centre to enlarge.
     maps = [dcc.Graph(id="ov-map", config=map_config(), className="map-city"),
             dcc.Graph(id="ov-map-centre", config=map_config(), className="map-centre",
@@ -180,7 +179,7 @@ def render(selected):
     who = guard(PATH)
     area = _area_of(who, selected)
     info = reference.info()
-    may_pick = who.scope_kind != "district"
+    may_pick = areas_for(who, info.get("city_code", "")).may_pick
     # All but the alerts is the same for every reader of a snapshot, area, language and theme;
     # where an alert stands in the loop is read from the operational store each time.
     asof, scores, cards, city_map, centre_map, categories = snapshot.per_snapshot(
@@ -228,7 +227,8 @@ def _alerts(who, area: str, info: dict) -> tuple[list, list]:
     # slices), made of the rows and columns shown only.
     if not alerts.empty:
         alerts = alerts[(alerts.status == "open") & (alerts.state != "closed")]
-        if who.scope_kind != "district" and area != info.get("city_code"):
+        # A caller who picks an area sees its alerts; a district's users' are their district's already.
+        if areas_for(who, info.get("city_code", "")).may_pick and area != info.get("city_code"):
             alerts = alerts[alerts.district_code == area]
     open_ = [] if alerts.empty else alerts[[c for c in SHOWN_ALERT_FIELDS if c in alerts.columns]].to_dict("records")
     counts = Counter(a["severity"] for a in open_)

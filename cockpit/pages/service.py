@@ -8,6 +8,7 @@ from dash import Input, Output, callback, dcc, html
 from cockpit.components import data_grid, page
 from cockpit.context import guard
 from cockpit.data import reference, service
+from cockpit.data.scope import row_filter
 from cockpit.i18n import N_, _, columns, label, pct, time_text
 
 PATH = "/service"
@@ -33,10 +34,11 @@ def layout(who) -> html.Div:
 def render(_unused):
     who = guard(PATH)
     tickets = service.overdue_tickets_for(who)
-    if who.scope_kind == "district":
-        scope = _("Requests in {district}").format(district=label('district', who.scope))
-    elif who.scope_kind == "department":
-        scope = _("Requests handled by {owner}").format(owner=label('owner', who.scope))
+    rows = row_filter(who)
+    if rows.district:
+        scope = _("Requests in {district}").format(district=label('district', rows.district))
+    elif rows.department:
+        scope = _("Requests handled by {owner}").format(owner=label('owner', rows.department))
     else:
         scope = _("Requests across the city")
     as_of = time_text(reference.info().get("as_of")) or "?"

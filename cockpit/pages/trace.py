@@ -17,6 +17,7 @@ from dash.exceptions import PreventUpdate
 from cockpit.components import TRACE_PATH, data_grid, page, select
 from cockpit.context import guard
 from cockpit.data import indicators, lineage, reference
+from cockpit.data.scope import areas_for
 from cockpit.fan import threshold_lines
 from cockpit.i18n import N_, _, columns, date_picker_text, either, figure_layout, graph_config, label, pct
 from cockpit.timetravel import parse_day
@@ -34,7 +35,7 @@ def _areas(who) -> list[dict]:
     ds = reference.districts()
     options = [{"label": _("{city} (whole city)").format(city=label("district", city)), "value": city}] + [
         {"label": label("district", c), "value": c} for c in ds.district_code]
-    return [o for o in options if who.district_filter([o["value"]], city)]
+    return [o for o in options if areas_for(who, city).allows(o["value"])]
 
 
 def _checked(who, area, indicator) -> tuple[str, str]:
@@ -52,7 +53,7 @@ def layout(who, area: str | None = None, indicator: str | None = None, day: str 
     areas = _areas(who)
     cat = reference.catalog()
     allowed = {o["value"] for o in areas}
-    area = area if area in allowed else (who.scope if who.scope_kind == "district" else reference.info().get("city_code", ""))
+    area = area if area in allowed else areas_for(who, reference.info().get("city_code", "")).first
     indicator = indicator if indicator in set(cat.indicator_id) else "svc.requests"
     day = _day(indicators.history(indicator, area), day)
     return html.Div([

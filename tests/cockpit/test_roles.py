@@ -175,3 +175,17 @@ def test_a_new_role_is_one_entry(app, home: Path, monkeypatch) -> None:
     assert sign_in(admin, "root").status_code == 302
     assert '"value": "inspector"' in _page(admin, app, "/users")
     OpsStore(home).set_disabled("insp", True)
+
+
+def test_the_areas_a_caller_may_look_at_follow_its_scope_kind() -> None:
+    """One place decides which areas a page offers and accepts: a district's users their
+    district and the city's figures, with nothing to pick; anyone else every area."""
+    from cockpit.data.scope import areas_for
+
+    xihu = areas_for(Principal("x", "district_manager", "330106"), "330100")
+    assert not xihu.may_pick and xihu.first == "330106" and xihu.chosen("330102") == "330106"
+    assert xihu.among(["330100", "330102", "330106"]) == ["330100", "330106"] and not xihu.allows("330102")
+    for role in ("city_manager", "analyst"):
+        city = areas_for(Principal("x", role), "330100")
+        assert city.may_pick and city.first == "330100" and city.chosen(None) == "330100" and city.chosen("330102") == "330102"
+        assert city.among(["330100", "330102"]) == ["330100", "330102"]
