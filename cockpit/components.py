@@ -17,6 +17,8 @@ from dash import Input, Output, callback, dcc, html
 from cockpit.context import caller, guard
 from cockpit.i18n import _, label, pgettext
 from cockpit.loading import LoadError, could_not_load
+from warehouse.contract.labels import CONSOLE_ACTIONS, alert_action
+from warehouse.ops.alert_loop import STEPS
 
 log = logging.getLogger("citybrain.cockpit")
 
@@ -275,13 +277,16 @@ _WRITTEN = [
 ]
 
 
+# The actions whose purpose the cockpit writes itself, in the forms above (a person types the others'):
+# signing in, an audit search, a user saved, the alert loop's steps and the console's actions.
+_PURPOSE_WRITTEN = frozenset({"sign_in", "sign_in_failed", "sign_in_refused", "audit_search", "user_saved",
+                              *map(alert_action, STEPS), *CONSOLE_ACTIONS})
+
+
 def logged_purpose(entry: dict) -> str:
     """An access-log entry's purpose in the reader's language when the cockpit wrote it."""
     text = entry["purpose"] or ""
-    if entry["action"] in ("sign_in", "sign_in_failed", "sign_in_refused", "audit_search", "user_saved",
-                           "alert_dispatch", "alert_handle", "alert_return", "alert_close",
-                           "run_launch", "run_reexecute", "run_cancel", "backfill_launch", "backfill_cancel",
-                           "instigator_on", "instigator_off", "schedule_time"):
+    if entry["action"] in _PURPOSE_WRITTEN:
         for pattern, show in _WRITTEN:
             found = pattern.match(text)
             if found:

@@ -13,7 +13,8 @@ from cockpit.context import ctx
 from cockpit.i18n import N_, _, label, ngettext, pgettext, time_text
 from cockpit.roles import Principal
 
-# Audit-log actions per console action; the entry's purpose names the target ("run <id>").
+# Audit-log actions per console action (labels.CONSOLE_ACTIONS, each once); the entry's
+# purpose names the target ("run <id>").
 ACTIONS = {"refresh": "run_launch", "reexecute": "run_reexecute", "cancel": "run_cancel", "backfill": "backfill_launch",
            "backfill_cancel": "backfill_cancel", "on": "instigator_on", "off": "instigator_off", "schedule_time": "schedule_time"}
 

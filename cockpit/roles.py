@@ -20,7 +20,7 @@ import dash
 
 from warehouse.contract.feeds import HANDLER_DEPARTMENTS
 from warehouse.contract.translations import pgettext
-from warehouse.ops.alert_loop import ALLOWED_FROM, OWNER_KINDS, LoopState
+from warehouse.ops.alert_loop import ALLOWED_FROM, OWNER_KINDS, STEPS, LoopState
 
 __all__ = ["CAPABILITIES", "REGISTRY", "Role", "Principal", "role_of", "roles_that", "page_capability", "current_owner",
            "natural_owner"]
@@ -251,9 +251,9 @@ class Principal:
         return self.can("evaluate_alerts") and loop.state == "handled"
 
     def alert_actions(self, alert: Mapping, loop: LoopState) -> list[str]:
-        """The steps this user may take on ``alert`` now, in the loop's order."""
-        return [step for step, ok in (("dispatch", self.may_dispatch(alert, loop)), ("handle", self.may_handle(alert, loop)),
-                                      ("close", self.may_evaluate(alert, loop)), ("return", self.may_evaluate(alert, loop))) if ok]
+        """The steps this user may take on ``alert`` now, in the loop's order (alert_loop.STEPS)."""
+        may = {"dispatch": self.may_dispatch, "handle": self.may_handle, "close": self.may_evaluate, "return": self.may_evaluate}
+        return [step for step in STEPS if may[step](alert, loop)]
 
 
 def natural_owner(alert: Mapping) -> tuple[str, str] | None:

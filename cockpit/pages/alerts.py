@@ -25,7 +25,8 @@ from cockpit.data.alerts import alerts_for
 from cockpit.i18n import N_, _, columns, label, message, pct, pgettext, time_text
 from cockpit.timetravel import chosen_day
 from warehouse.contract.feeds import OWNER_DEPARTMENTS
-from warehouse.ops.alert_loop import DUE_HOURS, RATINGS, owner_performance
+from warehouse.contract.labels import alert_action
+from warehouse.ops.alert_loop import DUE_HOURS, RATINGS, STEPS, owner_performance
 
 PATH = "/alerts"
 dash.register_page(__name__, path=PATH, name=N_("Alerts"), order=2, allowed="see_alerts")
@@ -271,7 +272,7 @@ def _describe(step: str, alert: dict, owner: str | None, due, rating) -> str:
 def ask(_d, _h, _c, _r, selected, owner, due, note, rating):
     """A step asked for: checked, then put to the user to confirm (nothing is written yet)."""
     who = guard(PATH)
-    step = {"al-dispatch": "dispatch", "al-handle": "handle", "al-close": "close", "al-return": "return"}.get(dash.ctx.triggered_id)
+    step = {f"al-{s}": s for s in STEPS}.get(dash.ctx.triggered_id)  # each step's button is al-<step>
     alert = _selected(who, _ids(selected))
     note = (note or "").strip()[:500]
     due, rating = _as_whole(due), _as_whole(rating)
@@ -297,7 +298,7 @@ def act(_unused, pending):
     owner, due, rating = pending.get("owner"), pending.get("due"), pending.get("rating")
     note = str(pending.get("note") or "").strip()[:500]
     alert = _selected(who, [alert_id]) if isinstance(alert_id, str) else None
-    problem = _problem(who, step, alert, owner, due, note, rating) if step in ("dispatch", "handle", "close", "return") \
+    problem = _problem(who, step, alert, owner, due, note, rating) if step in STEPS \
         else _("Unknown action.")
     if problem:
         return problem, dash.no_update
@@ -307,7 +308,7 @@ def act(_unused, pending):
     if not store.add_alert_step(alert_id, step, actor=who.username, role=who.role, scope=who.scope, owner=target,
                                 due_at=due_at, note=note, rating=rating if step == "close" else None):
         return _("Someone else has just acted on this alert; see where it stands now."), dash.no_update
-    store.log_access(who.username, who.role, f"alert_{step}", delivery_id=None, rows=0, id_numbers=[],
+    store.log_access(who.username, who.role, alert_action(step), delivery_id=None, rows=0, id_numbers=[],
                      purpose=f"alert {alert_id}", scope=who.scope)
     what = _what(alert)
     done = {"dispatch": _("Dispatched {what} to {owner}, due {due}").format(what=what, owner=_owner_name(*target) if target else '', due=time_text(due_at)),

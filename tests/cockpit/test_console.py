@@ -252,6 +252,16 @@ def test_an_analyst_previews_launches_and_cancels_a_backfill(app, home: Path, da
     assert {("ana", "backfill_launch"), ("ana", "backfill_cancel")} <= set(_console_log(home))
 
 
+def test_each_console_action_is_logged_as_one_named_audit_action() -> None:
+    """The console's buttons map onto the label registry's console actions, each once; those
+    that start something are among them (the console shows who launched what from them)."""
+    from cockpit import console
+    from warehouse.contract import labels
+
+    assert sorted(console.ACTIONS.values()) == sorted(labels.CONSOLE_ACTIONS)
+    assert set(labels.LAUNCH_ACTIONS) < set(labels.CONSOLE_ACTIONS) <= set(labels.ACTIONS)
+
+
 def test_the_landing_sensors_last_tick_names_the_feeds_it_found() -> None:
     from flask import Flask
 

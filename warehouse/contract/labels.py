@@ -121,8 +121,9 @@ _INDICATOR_RULES: dict[str, str] = {
     "anomaly": "Anomaly: {indicator}",
     "forecast_breach": "Forecast breach: {indicator}",
 }
-# An access-log entry for a step of the alert loop (alert_<step>), named after the step.
+# An access-log entry for a step of the alert loop (alert_<step>: alert_action), named after the step.
 _ALERT_ACTION = "Alert: {step}"
+_ALERT_ACTION_PREFIX = "alert_"
 
 SEVERITIES: dict[str, str] = {"critical": "Critical", "warning": "Warning"}
 # An alert's condition (marts.alerts.status): the contract's open and resolved, and the
@@ -171,7 +172,10 @@ ACTIONS: dict[str, str] = {
     "sign_out": "Signed out",
     "sign_in_failed": "Sign-in failed",
     "sign_in_refused": "Sign-in refused (too many failures)",
-    # The analyst's console (pipeline-runs page): what was done to Dagster, by whom.
+}
+# The analyst's console (pipeline-runs page): what was done to Dagster, by whom; the entry's
+# purpose names what it touched ("run <id>"). Part of ACTIONS.
+CONSOLE_ACTIONS: dict[str, str] = {
     "run_launch": "Run launched",
     "run_reexecute": "Run re-executed",
     "run_cancel": "Run cancelled",
@@ -181,6 +185,9 @@ ACTIONS: dict[str, str] = {
     "instigator_off": "Schedule or sensor turned off",
     "schedule_time": "Schedule time changed",
 }
+ACTIONS.update(CONSOLE_ACTIONS)
+# The console's actions that start something in Dagster (whose launcher the console shows).
+LAUNCH_ACTIONS: tuple[str, ...] = ("run_launch", "run_reexecute", "backfill_launch")
 # Dagster's verdict on an asset against its freshness policy (the analyst's console).
 FRESHNESS: dict[str, str] = {
     "HEALTHY": "On time", "WARNING": "Nearly late", "DEGRADED": "Late",
@@ -291,6 +298,11 @@ def _framed(context: str, frame: str, field: str, of: Name | None) -> Name | Non
     return None if of is None else (pgettext(context, frame, "zh").format(**{field: of[0]}), frame.format(**{field: of[1]}))
 
 
+def alert_action(step: str) -> str:
+    """The access log's action for a step of the alert loop: ``alert_<step>``, named after the step."""
+    return _ALERT_ACTION_PREFIX + step
+
+
 def pair(kind: str, code: str | None) -> Name | None:
     """The (Chinese, English) name of ``code``, or None when the registry has none.
 
@@ -308,8 +320,8 @@ def pair(kind: str, code: str | None) -> Name | None:
         if prefix == "consistency":
             return pair("finding", rest)
         return _framed("rule", _INDICATOR_RULES[prefix], "indicator", pair("indicator", rest)) if prefix in _INDICATOR_RULES else None
-    if kind == "action" and code not in ACTIONS and code.startswith("alert_"):
-        return _framed("action", _ALERT_ACTION, "step", pair("alert_step", code.removeprefix("alert_")))
+    if kind == "action" and code not in ACTIONS and code.startswith(_ALERT_ACTION_PREFIX):
+        return _framed("action", _ALERT_ACTION, "step", pair("alert_step", code.removeprefix(_ALERT_ACTION_PREFIX)))
     found = KINDS[kind]().get(code)
     return None if found is None else _both(kind, found)
 

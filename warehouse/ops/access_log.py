@@ -18,13 +18,13 @@ import json
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
+# Audit-log actions that start something in Dagster; their purpose names it ("run <id>").
+from warehouse.contract.labels import LAUNCH_ACTIONS
 from warehouse.storage.subjects import subject_key
 
 if TYPE_CHECKING:
     import sqlite3
 
-# Audit-log actions that start something in Dagster; their purpose names it ("run <id>").
-LAUNCH_ACTIONS = ("run_launch", "run_reexecute", "backfill_launch")
 _LOG_FIELDS = ("at", "username", "role", "action", "delivery_id", "rows", "subject_hashes", "purpose", "scope", "legal_basis")
 
 

@@ -26,10 +26,11 @@ import statistics
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-STEPS = ("dispatch", "handle", "return", "close")
-LEGACY_STEP = "acknowledge"
 STATES = ("new", "dispatched", "handled", "returned", "closed")
-STATE_AFTER = {"dispatch": "dispatched", "handle": "handled", "return": "returned", "close": "closed"}
+# The steps of the loop, in the order the cockpit offers them, and the state each leaves.
+STATE_AFTER = {"dispatch": "dispatched", "handle": "handled", "close": "closed", "return": "returned"}
+STEPS = tuple(STATE_AFTER)
+LEGACY_STEP = "acknowledge"
 # The states each step may follow: checked again inside the write, so two people acting on
 # one alert at once cannot, say, close it twice or handle it after it was closed.
 ALLOWED_FROM: dict[str, frozenset[str]] = {
