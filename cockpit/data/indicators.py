@@ -8,6 +8,7 @@ import pandas as pd
 
 from cockpit.data.reference import info
 from cockpit.data.snapshot import query, shared
+from warehouse.marts.indicators.catalog import catalog, overview
 
 
 def kpis(area: str) -> pd.DataFrame:
@@ -15,9 +16,13 @@ def kpis(area: str) -> pd.DataFrame:
     its order) for one area (city-wide ones for the city), the value a week before, and the
     last 30 days for a sparkline."""
     city = info().get("city_code", "")
+    # Which indicators have a card, and in what order, is the code's catalog (bound, as values):
+    # a past day's snapshot, published by an earlier version, may lack the catalog's newer
+    # columns; its values and names are read from the snapshot.
+    cards = tuple(i.id for i in overview())
     return shared("kpis",
-        """WITH c AS (SELECT *, CASE WHEN scope = 'city' THEN ? ELSE ? END AS area, overview AS position
-                      FROM indicator_catalog WHERE overview IS NOT NULL),
+        """WITH c AS (SELECT *, CASE WHEN scope = 'city' THEN ? ELSE ? END AS area, list_position(?, indicator_id) AS position
+                      FROM indicator_catalog WHERE indicator_id IN (SELECT unnest(?))),
                 v AS (SELECT v.* FROM indicator_values v JOIN c ON c.indicator_id = v.indicator_id AND v.district_code = c.area),
                 last AS (SELECT max(date) AS d FROM v)
            SELECT c.position, c.indicator_id, c.name_zh, c.name_en, c.unit, c.direction, c.area, cur.value, prev.value AS week_before,
@@ -27,20 +32,31 @@ def kpis(area: str) -> pd.DataFrame:
            LEFT JOIN v prev ON prev.indicator_id = c.indicator_id AND prev.date = (SELECT d FROM last) - 7
            LEFT JOIN v h ON h.indicator_id = c.indicator_id AND h.date > (SELECT d FROM last) - 30
            GROUP BY ALL ORDER BY c.position""",
-        (city, area),
+        (city, area, cards, cards),
     )
 
 
 def requests_by_category(area: str, days: int = 7) -> pd.DataFrame:
     """Citizens' requests of the last ``days`` days of data by category, most first."""
+    ids, categories = by_dimension("svc.requests.{code}", "category")
     return shared("requests_by_category",
-        """WITH last AS (SELECT max(date) AS d FROM indicator_values WHERE indicator_id = 'svc.requests')
-           SELECT c.dimensions['category'] AS category, sum(v.value) AS requests
-           FROM indicator_values v JOIN indicator_catalog c USING (indicator_id)
-           WHERE c.template = 'svc.requests.{code}' AND v.district_code = ? AND v.date > (SELECT d FROM last) - ?
+        """WITH last AS (SELECT max(date) AS d FROM indicator_values WHERE indicator_id = 'svc.requests'),
+                c AS (SELECT unnest(?) AS indicator_id, unnest(?) AS category)
+           SELECT c.category, sum(v.value) AS requests
+           FROM indicator_values v JOIN c USING (indicator_id)
+           WHERE v.district_code = ? AND v.date > (SELECT d FROM last) - ?
            GROUP BY ALL HAVING sum(v.value) > 0 ORDER BY requests DESC""",
-        (area, days),
+        (ids, categories, area, days),
     )
+
+
+def by_dimension(template: str, dimension: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The indicators the code's catalog expands from ``template`` and, for each, its code of
+    ``dimension`` (two tuples, in catalog order), bound by the queries that break a figure down:
+    the snapshot's own catalog need not carry templates or dimensions (one published by an
+    earlier version does not)."""
+    pairs = [(i.id, i.dimensions[dimension]) for i in catalog() if i.template == template]
+    return tuple(p[0] for p in pairs), tuple(p[1] for p in pairs)
 
 
 PERIODS = ("day", "week", "month", "quarter")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from cockpit.data.indicators import by_dimension
 from cockpit.data.reference import info
 from cockpit.data.scope import row_filter
 from cockpit.data.snapshot import shared
@@ -32,20 +33,19 @@ def handler_performance(who: Principal) -> pd.DataFrame:
     the last day (city-wide aggregates); a department's steward sees its own line only."""
     df = shared("handler_performance",
         """WITH last AS (SELECT max(date) AS d FROM indicator_values WHERE indicator_id = 'svc.on_time_rate'),
-                -- Each handler's indicators by the catalog's handler dimension.
-                h AS (SELECT indicator_id, template, dimensions['handler'] AS handler FROM indicator_catalog
-                      WHERE template IN ('svc.on_time_rate.{code}', 'svc.overdue.{code}')),
-                r AS (SELECT h.handler, sum(numerator) / nullif(sum(denominator), 0) AS on_time_rate
-                      FROM indicator_values v JOIN h USING (indicator_id)
-                      WHERE h.template = 'svc.on_time_rate.{code}' AND district_code = ?
-                        AND date > (SELECT d FROM last) - 30 GROUP BY 1),
-                o AS (SELECT h.handler, value AS overdue
-                      FROM indicator_values v JOIN h USING (indicator_id)
-                      WHERE h.template = 'svc.overdue.{code}' AND district_code = ?
-                        AND date = (SELECT d FROM last))
+                -- Each handler's indicators by the code catalog's handler dimension (bound).
+                hr AS (SELECT unnest(?) AS indicator_id, unnest(?) AS handler),
+                ho AS (SELECT unnest(?) AS indicator_id, unnest(?) AS handler),
+                r AS (SELECT hr.handler, sum(numerator) / nullif(sum(denominator), 0) AS on_time_rate
+                      FROM indicator_values v JOIN hr USING (indicator_id)
+                      WHERE district_code = ? AND date > (SELECT d FROM last) - 30 GROUP BY 1),
+                o AS (SELECT ho.handler, value AS overdue
+                      FROM indicator_values v JOIN ho USING (indicator_id)
+                      WHERE district_code = ? AND date = (SELECT d FROM last))
            SELECT r.handler, r.on_time_rate, coalesce(o.overdue, 0) AS overdue
            FROM r LEFT JOIN o USING (handler) ORDER BY r.on_time_rate NULLS LAST, r.handler""",
-        (info().get("city_code", ""),) * 2,
+        (*by_dimension("svc.on_time_rate.{code}", "handler"), *by_dimension("svc.overdue.{code}", "handler"),
+         info().get("city_code", ""), info().get("city_code", "")),
     )
     scope = row_filter(who)
     if scope is not None and scope.handler is not None and not df.empty:

@@ -269,6 +269,48 @@ def test_a_past_day_is_read_from_its_own_snapshot_and_forged_days_are_refused(ap
     assert dash_call(_client(app, "root"), app, "tt-go.href", [past_day, None], ["/users", ""]).status_code == 204
 
 
+@pytest.fixture(scope="module")
+def old_day(home: Path) -> str:
+    """A day whose snapshot an earlier version published (snapshots are kept 90 days for time
+    travel): a copy of the current snapshot, dated three days back, whose indicator_catalog
+    lacks the columns the catalog gained since (reads, flow, dimensions, overview, template).
+    Returns that day (YYYY-MM-DD)."""
+    import shutil
+
+    from warehouse.serving.publish import current, snapshot_name
+
+    day = dt.date.fromisoformat(AS_OF[:10]) - dt.timedelta(days=3)
+    old = home / "serving" / snapshot_name(f"{day:%Y%m%d}T070000000000", "0a0a0a", day)
+    shutil.copyfile(current(home / "serving"), old)
+    con = duckdb.connect(str(old))
+    try:
+        for column in ("reads", "flow", "dimensions", "overview", "template"):
+            con.execute(f"ALTER TABLE indicator_catalog DROP COLUMN {column}")
+    finally:
+        con.close()
+    return day.isoformat()
+
+
+def test_a_day_published_by_an_earlier_version_shows_its_cards_and_requests(app, old_day: str) -> None:
+    """Which indicators have a card and how requests break down are the code's catalog: a past
+    day's snapshot without the catalog's newer columns still shows its values."""
+    boss = _client(app, "boss")
+    boss.set_cookie("cb_day", old_day)
+    out = _response(dash_call(boss, app, "ov-kpis.children", [None]))
+    text = json.dumps(out, ensure_ascii=False)
+    assert "无法加载" not in text, text[:500]
+    cards = out["ov-kpis"]["children"]
+    assert len(cards) == len(overview())  # each key indicator a card, in the catalog's order
+    assert overview()[0].name_zh in json.dumps(cards[0], ensure_ascii=False)
+    figures = [c["props"]["children"]["props"]["children"][1]["props"]["children"][0] for c in cards]
+    assert sum(f != "—" for f in figures) > len(cards) // 2, figures
+    assert out["ov-categories"]["figure"]["data"] and sum(out["ov-categories"]["figure"]["data"][0]["x"]) > 0
+    requests = _response(dash_call(boss, app, "sv-overdue.rowData", [1]))
+    assert "无法加载" not in json.dumps(requests, ensure_ascii=False)
+    handlers = requests["sv-handlers"]["rowData"]
+    assert handlers and any(h["on_time_rate"] != "—" for h in handlers), handlers
+
+
 def test_the_drill_down_reaches_the_deliveries_behind_a_value(app, home: Path) -> None:
     """City -> indicator -> day: the certificate uses of a day are exactly the accepted rows
     dated that day in the files listed, each named with its department, rows and arrival."""
