@@ -91,9 +91,10 @@ def test_the_daily_job_runs_in_process_and_is_recorded(home: Path) -> None:
         # The run-status sensor requests the same range after a daily_refresh that succeeded.
         daily = next(r for r in runs if r.dagster_run.job_name == "daily_refresh")
         success = next(iter(instance.get_records_for_run(daily.dagster_run.run_id, of_type=dg.DagsterEventType.RUN_SUCCESS).records))
-        ctx = dg.build_run_status_sensor_context(sensor_name="indicators_after_refresh", dagster_instance=instance,
-                                                 dagster_run=daily.dagster_run, dagster_event=success.event_log_entry.dagster_event)
-        req = indicators_after_refresh(ctx)
+        with dg.build_run_status_sensor_context(sensor_name="indicators_after_refresh", dagster_instance=instance,
+                                                dagster_run=daily.dagster_run,
+                                                dagster_event=success.event_log_entry.dagster_event) as ctx:
+            req = indicators_after_refresh(ctx)
         # One decision for both (pipelines.jobs.next_indicator_run): the sensor plans the run the CLI made.
         cli_range = {k: v for k, v in tags.items() if k.startswith("dagster/asset_partition_range_")}
         assert req.tags == cli_range == next_indicator_run(instance)
@@ -175,8 +176,9 @@ def test_schedule_requests_the_daily_job_after_the_deadline() -> None:
     daily_schedule = defs.resolve_schedule_def("daily_after_deadline")
     assert daily_schedule.cron_schedule == "30 6 * * *"
     assert daily_schedule.execution_timezone == "Asia/Shanghai"
-    with dg.instance_for_test() as instance:
-        ctx = dg.build_schedule_context(instance=instance)
+    # The context is entered and left, as the daemon does: left open, it would keep the test
+    # instance's state storage as the process's current one after the instance is gone.
+    with dg.instance_for_test() as instance, dg.build_schedule_context(instance=instance) as ctx:
         data = daily_schedule.evaluate_tick(ctx)
         (req,) = data.run_requests
         assert data.run_requests is not None and req.job_name in (None, "daily_refresh")
