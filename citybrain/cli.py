@@ -186,7 +186,7 @@ def users_demo(home: HomeOpt = None) -> None:
     store = OpsStore(h.root)
     pw = secrets.token_urlsafe(9)
     for role in REGISTRY.values():
-        name, scope, id_number = role.demo_user or role.id, DEMO_SCOPES.get(role.scope or ""), None
+        name, scope, id_number = role.demo_user or role.id, role.demo_scope or DEMO_SCOPES.get(role.scope or ""), None
         if role.scope == "person":
             id_number = _demo_citizen(h.warehouse, DEMO_SCOPES["department"])
             if not id_number:

@@ -48,6 +48,11 @@ CAPABILITIES: dict[str, str] = {
     "manage_users": "who may sign in, with which role and scope (page /users)",
     "see_own_data_use": "who used the data of the person the account is linked to (page /my-data)",
     "time_travel": "look at the cockpit as it stood at the end of an earlier day",
+    "see_catalog": "the data catalog: every entry, who provides it, its sharing class, freshness and lineage (page /catalog)",
+    "edit_catalog": "describe its own department's catalog entries and set their sharing class (every edit kept)",
+    "request_data": "request catalog entries for its department and take the keys of its grants (page /requests)",
+    "answer_requests": "answer requests for its department's entries, and revoke their grants (page /requests)",
+    "see_sharing": "how every department shares: requests answered on time, refusals, calls served (page /requests)",
 }
 
 
@@ -60,7 +65,8 @@ class Role:
     delivers no feeds and only handles citizens' requests; ``acts_for``: the department an
     unscoped role acts for (what a citizen is told accessed their data); ``default_indicator``:
     what the explorer shows first; ``demo_user``: the name of the demo user ``citybrain users
-    demo`` makes for it (its id when not given).
+    demo`` makes for it (its id when not given), and ``demo_scope`` where that user is limited to
+    (else the demo scope of its scope kind).
     """
 
     id: str
@@ -72,6 +78,7 @@ class Role:
     handler_home: str | None = None
     acts_for: str | None = None
     demo_user: str | None = None
+    demo_scope: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "may", frozenset(self.may))
@@ -99,19 +106,23 @@ def _declare(*roles: Role) -> dict[str, Role]:
 REGISTRY: dict[str, Role] = _declare(
     Role("city_manager", name="City manager", demo_user="mayor", home="/", default_indicator="svc.on_time_rate",
          may={"see_overview", "see_requests", "explore_indicators", "see_alerts", "see_all_alerts", "dispatch_alerts",
-              "evaluate_alerts", "time_travel"}),
+              "evaluate_alerts", "time_travel", "see_catalog", "see_sharing"}),
     Role("district_manager", name="District manager", demo_user="xihu", scope="district", home="/",
          default_indicator="svc.on_time_rate",
          may={"see_overview", "see_requests", "explore_indicators", "see_alerts", "dispatch_alerts", "handle_owned_alerts",
-              "time_travel"}),
+              "time_travel", "see_catalog"}),
     Role("analyst", name="Analyst", home="/explorer",
-         may={"explore_indicators", "see_alerts", "see_all_alerts", "launch_runs", "time_travel"}),
+         may={"explore_indicators", "see_alerts", "see_all_alerts", "launch_runs", "time_travel", "see_catalog"}),
     Role("steward", name="Data steward", demo_user="police", scope="department", home="/ingestion", handler_home="/service",
-         may={"see_requests", "see_feed_health", "see_rejected_rows", "see_alerts", "handle_owned_alerts", "time_travel"}),
+         may={"see_requests", "see_feed_health", "see_rejected_rows", "see_alerts", "handle_owned_alerts", "time_travel",
+              "see_catalog", "edit_catalog", "answer_requests"}),
     Role("auditor", name="Auditor", home="/ingestion", acts_for="dsb",
-         may={"see_feed_health", "audit_access", "authorise_purge", "time_travel"}),
-    Role("admin", name="Administrator", home="/users", may={"manage_users"}),
-    Role("citizen", name="Citizen", scope="person", home="/my-data", may={"see_own_data_use"}),
+         may={"see_feed_health", "audit_access", "authorise_purge", "time_travel", "see_catalog", "see_sharing"}),
+    Role("admin", name="Administrator", home="/users", may={"manage_users", "see_catalog"}),
+    Role("citizen", name="Citizen", scope="person", home="/my-data", may={"see_own_data_use", "see_catalog"}),
+    # 部门业务人员: a civil-affairs clerk verifies a household's status without asking for paper.
+    Role("officer", name="Department officer", demo_user="clerk", demo_scope="civil", scope="department", home="/catalog",
+         may={"see_catalog", "request_data"}),
 )
 
 
