@@ -16,7 +16,17 @@ import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from warehouse.sharing.requests import ALLOWED_FROM, MAX_DAYS, TAKEN_BY, RequestState, clean_text, may_answer, state_of
+from warehouse.sharing.measures import CALL_ACTION_PREFIX
+from warehouse.sharing.requests import (
+    ALLOWED_FROM,
+    MAX_DAYS,
+    SHARING_CLASSES,
+    TAKEN_BY,
+    RequestState,
+    clean_text,
+    may_answer,
+    state_of,
+)
 
 _REQUEST_FIELDS = ("request_id", "entry_code", "owner", "sharing_class", "department", "requester", "purpose", "scenario",
                    "legal_basis", "items", "days", "created_at")
@@ -80,16 +90,10 @@ class ShareRequests:
                        request_id: int | None = None) -> list[dict]:
         """Requests, newest first, each with its steps (oldest first) and ``status`` (a
         :class:`RequestState`); only those of a requesting ``department``, of an ``owner``, or one."""
-        where, args = [], []
-        for column, value in (("department", department), ("owner", owner), ("request_id", request_id)):
-            if value is not None:
-                where.append(f"{column} = ?")
-                args.append(value)
-        sql = f"SELECT {', '.join(_REQUEST_FIELDS)} FROM share_requests"
-        if where:
-            sql += " WHERE " + " AND ".join(where)
+        sql = (f"SELECT {', '.join(_REQUEST_FIELDS)} FROM share_requests WHERE (? IS NULL OR department = ?) "
+               "AND (? IS NULL OR owner = ?) AND (? IS NULL OR request_id = ?) ORDER BY request_id DESC")
         with self._con() as con:
-            return self._folded(con, con.execute(sql + " ORDER BY request_id DESC", args).fetchall())
+            return self._folded(con, con.execute(sql, [department, department, owner, owner, request_id, request_id]).fetchall())
 
     def share_request(self, request_id: int) -> dict | None:
         found = self.share_requests(request_id=request_id)
@@ -105,6 +109,8 @@ class ShareRequests:
         on submission."""
         if sharing_class == "none":
             raise RequestRefused("not_shared", entry_code)
+        if sharing_class not in SHARING_CLASSES:  # not the contract's: neither granted at once nor answerable as such
+            raise RequestRefused("sharing_class", str(sharing_class))
         items = sorted(set(items))
         if not items:
             raise RequestRefused("no_items")
@@ -186,6 +192,15 @@ class ShareRequests:
             con.execute("INSERT INTO api_keys (key_id, secret_hash, request_id, issued_by, issued_at) VALUES (?, ?, ?, ?, ?)",
                         [key_id, _secret_hash(secret), request_id, actor, _now().isoformat()])
         return f"{KEY_PREFIX}_{key_id}_{secret}"
+
+    def calls_served(self, prefix: str = CALL_ACTION_PREFIX) -> list[dict]:
+        """Interface calls answered, as the access log has them (an answered call is logged with
+        an action starting with ``prefix`` and the calling department as its scope): rows of
+        ``action``, ``department`` and ``calls``."""
+        with self._con() as con:
+            rows = con.execute("SELECT action, scope, count(*) FROM access_log WHERE substr(action, 1, ?) = ? "
+                               "GROUP BY action, scope ORDER BY action, scope", [len(prefix), prefix]).fetchall()
+        return [dict(zip(("action", "department", "calls"), r)) for r in rows]
 
     def api_keys(self, request_id: int) -> list[dict]:
         """A grant's keys (never their secrets), newest first."""
