@@ -11,13 +11,19 @@ from cockpit.data.snapshot import query, shared
 from cockpit.roles import Principal
 
 
-def deliveries_for(who: Principal) -> pd.DataFrame:
-    """A steward's own department's deliveries; every department's for auditors (no row contents)."""
+def _feed_health(who: Principal, name: str, sql: str) -> pd.DataFrame:
+    """``sql`` (two parameters: the department, twice, NULL for every department) as the caller's
+    scope of feed health allows: a steward's own department, every department for auditors,
+    nothing (an empty table) for a caller who may not see feed health."""
     scope = row_filter(who, "see_feed_health")
     if scope is None:
         return pd.DataFrame()
-    return shared("deliveries_for", "SELECT * FROM deliveries WHERE ? IS NULL OR department = ? ORDER BY delivery_id DESC",
-                  (scope.department, scope.department))
+    return shared(name, sql, (scope.department, scope.department))
+
+
+def deliveries_for(who: Principal) -> pd.DataFrame:
+    """A steward's own department's deliveries; every department's for auditors (no row contents)."""
+    return _feed_health(who, "deliveries_for", "SELECT * FROM deliveries WHERE ? IS NULL OR department = ? ORDER BY delivery_id DESC")
 
 
 def deliveries_by_id(ids: list[int]) -> dict[int, tuple[str, str, str]]:
@@ -31,32 +37,21 @@ def deliveries_by_id(ids: list[int]) -> dict[int, tuple[str, str, str]]:
 
 def feed_days_for(who: Principal) -> pd.DataFrame:
     """Timeliness per feed and business date: a steward's own feeds, every feed for auditors."""
-    scope = row_filter(who, "see_feed_health")
-    if scope is None:
-        return pd.DataFrame()
-    return shared("feed_days_for", "SELECT * FROM feed_days WHERE ? IS NULL OR department = ? ORDER BY department, feed, business_date",
-                  (scope.department, scope.department))
+    return _feed_health(who, "feed_days_for",
+                        "SELECT * FROM feed_days WHERE ? IS NULL OR department = ? ORDER BY department, feed, business_date")
 
 
 def findings_for(who: Principal) -> pd.DataFrame:
     """Cross-department findings (counts, no persons) a steward's department owns; all for auditors."""
-    scope = row_filter(who, "see_feed_health")
-    if scope is None:
-        return pd.DataFrame()
-    return shared("findings_for", """SELECT rule, owner_department, CAST(sum(findings) AS BIGINT) AS findings, min(since) AS since FROM findings_summary
-                  WHERE ? IS NULL OR owner_department = ? GROUP BY ALL ORDER BY findings DESC""", (scope.department, scope.department))
+    return _feed_health(who, "findings_for", """SELECT rule, owner_department, CAST(sum(findings) AS BIGINT) AS findings, min(since) AS since
+                        FROM findings_summary WHERE ? IS NULL OR owner_department = ? GROUP BY ALL ORDER BY findings DESC""")
 
 
 def rejection_reasons_for(who: Principal) -> pd.DataFrame:
     """Rejected rows per business date and reason (counts): a steward's own department's, all for auditors."""
-    scope = row_filter(who, "see_feed_health")
-    if scope is None:
-        return pd.DataFrame()
-    return shared("rejection_reasons_for",
-        """SELECT d.business_date, r.reason, count(*) AS n FROM rejections r JOIN deliveries d USING (delivery_id)
-           WHERE ? IS NULL OR d.department = ? GROUP BY ALL ORDER BY 1, 2""",
-        (scope.department, scope.department),
-    )
+    return _feed_health(who, "rejection_reasons_for",
+                        """SELECT d.business_date, r.reason, count(*) AS n FROM rejections r JOIN deliveries d USING (delivery_id)
+                           WHERE ? IS NULL OR d.department = ? GROUP BY ALL ORDER BY 1, 2""")
 
 
 def rejected_rows_for(who: Principal, delivery_id: int) -> pd.DataFrame:
