@@ -139,6 +139,22 @@ ALERT_STATES: dict[str, str] = {"new": "Not yet dispatched", "dispatched": "Disp
 ALERT_STEPS: dict[str, str] = {"dispatch": "Dispatch", "handle": "Handling done", "return": "Return",
                                "close": "Close and evaluate", "acknowledge": "Acknowledged (before the loop)"}
 OWNER_KINDS: dict[str, str] = {"department": "Department", "district": "District", "city": "City"}
+# The catalog (warehouse.sharing.catalog): an entry's kind, its sharing class (共享属性, contract
+# §6) and open class (开放属性), its update cycle, how fresh it is against it, a data item's type.
+ENTRY_KINDS: dict[str, str] = {"feed": "Source feed", "library": "Library table", "indicator": "Indicator",
+                               "open": "Open data set", "quarantine": "Rejected rows"}
+SHARING_CLASSES: dict[str, str] = {"unconditional": "Shared unconditionally", "conditional": "Shared on conditions",
+                                   "none": "Not shared"}
+OPEN_CLASSES: dict[str, str] = {"unconditional": "Open unconditionally", "conditional": "Open on conditions",
+                                "none": "Not open"}
+UPDATE_CYCLES: dict[str, str] = {"daily": "Daily"}
+CATALOG_FRESHNESS: dict[str, str] = {"current": "Up to date", "behind": "Behind its cycle", "unknown": "Not known yet"}
+ITEM_TYPES: dict[str, str] = {
+    "text": "Text", "id_number": "Identity number", "uscc": "Unified social credit code", "date": "Date",
+    "timestamp": "Date and time", "code": "Code", "district": "District code", "number": "Number",
+    "holder_id": "Holder's identity number or credit code", "handler": "Handling department or district",
+    "rating": "Rating (1 to 5)", "boolean": "Yes or no", "list": "List",
+}
 DELIVERY_STATUSES: dict[str, str] = {"accepted": "Accepted", "partial": "Partly accepted",
                                       "rejected": "Rejected", "superseded": "Superseded"}
 TICKET_STATUSES: dict[str, str] = {"open": "Open", "closed": "Closed"}
@@ -172,6 +188,7 @@ ACTIONS: dict[str, str] = {
     "sign_out": "Signed out",
     "sign_in_failed": "Sign-in failed",
     "sign_in_refused": "Sign-in refused (too many failures)",
+    "catalog_edit": "Catalog entry edited",  # its purpose names the entry: "catalog <code>"
 }
 # The analyst's console (pipeline-runs page): what was done to Dagster, by whom; the entry's
 # purpose names what it touched ("run <id>"). Part of ACTIONS.
@@ -263,6 +280,12 @@ KINDS: dict[str, Callable[[], Mapping[str, str | Name]]] = {
     "alert_state": lambda: ALERT_STATES,
     "alert_step": lambda: ALERT_STEPS,
     "owner_kind": lambda: OWNER_KINDS,
+    "entry_kind": lambda: ENTRY_KINDS,
+    "sharing_class": lambda: SHARING_CLASSES,
+    "open_class": lambda: OPEN_CLASSES,
+    "update_cycle": lambda: UPDATE_CYCLES,
+    "catalog_freshness": lambda: CATALOG_FRESHNESS,
+    "item_type": lambda: ITEM_TYPES,
     "delivery_status": lambda: DELIVERY_STATUSES,
     "ticket_status": lambda: TICKET_STATUSES,
     "timeliness": lambda: TIMELINESS,

@@ -11,10 +11,15 @@ files, says so plainly to the people who use them.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 import pandas as pd
+
+from warehouse.marts.indicators.catalog import Indicator
+from warehouse.storage.sql import Sql
 
 BASE = 10
 
@@ -45,15 +50,49 @@ or a change of one to nine people.
 """
 
 
+# What the published table holds, its values rounded (``$base`` bound): the export writes it and
+# the catalog (warehouse/sharing/catalog.py) counts its rows and reads its columns.
+_ROWS: Sql = """FROM marts.indicator_values v JOIN marts.indicator_catalog c USING (indicator_id)
+                WHERE c.kind = 'count' AND v.value IS NOT NULL"""
+PUBLISHED: Sql = f"""SELECT v.indicator_id, c.name_zh, c.name_en, c.unit, v.date, v.district_code,
+                            CAST(round(v.value / $base) * $base AS BIGINT) AS value, $base AS rounded_to {_ROWS}"""
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """An open-data set as the catalog lists it: its names and description in both languages,
+    which indicators it publishes, the query of what it publishes (``$base`` bound), the same
+    rows' days without parameters (``rows``: what the catalog counts), the warehouse relations
+    they read and the files written. A set added here is in the catalog with no other edit."""
+
+    title_zh: str
+    title_en: str
+    description_zh: str
+    description_en: str
+    includes: Callable[[Indicator], bool]
+    sql: Sql
+    rows: Sql
+    reads: tuple[str, ...]
+    files: tuple[str, ...]
+
+    def params(self) -> dict:
+        return {"base": BASE}
+
+
+DATASETS: dict[str, Dataset] = {
+    "indicators": Dataset(
+        "城市运行开放数据", "City operation open data",
+        "各区县及全市每日的计数类指标，所有数值四舍五入到 10 的倍数，无法据此推算 1 至 9 人的变化。",
+        "The count indicators per district and for the whole city, per day, every value rounded to a multiple "
+        "of 10 so that no count or change of one to nine people can be derived.",
+        lambda i: i.kind == "count", PUBLISHED, f"SELECT v.date {_ROWS}", ("marts.indicator_values", "marts.indicator_catalog"),
+        ("indicators.csv", "indicators.parquet")),
+}
+
+
 def published_table(con: duckdb.DuckDBPyConnection, base: int = BASE) -> pd.DataFrame:
     """Every count indicator per district and day, its value rounded to a multiple of ``base``."""
-    return con.execute(
-        """SELECT v.indicator_id, c.name_zh, c.name_en, c.unit, v.date, v.district_code,
-                  CAST(round(v.value / $base) * $base AS BIGINT) AS value, $base AS rounded_to
-           FROM marts.indicator_values v JOIN marts.indicator_catalog c USING (indicator_id)
-           WHERE c.kind = 'count' AND v.value IS NOT NULL ORDER BY v.indicator_id, v.date, v.district_code""",
-        {"base": int(base)},
-    ).df()
+    return con.execute(f"{PUBLISHED} ORDER BY v.indicator_id, v.date, v.district_code", {"base": int(base)}).df()
 
 
 def export(con: duckdb.DuckDBPyConnection, folder: Path, base: int = BASE) -> dict[str, Path]:

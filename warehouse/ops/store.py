@@ -2,7 +2,7 @@
 
 It keeps who may sign in, their sessions and sign-in attempts (``users.py``), the steps of
 the loop from alert to closure (``alert_steps.py``), requests for shared data and their keys
-(``share_requests.py``) and the access audit log
+(``share_requests.py``), owners' edits of catalog entries (``catalog_edits.py``) and the access audit log
 (``access_log.py``); :class:`OpsStore` puts them together. This module opens the store and
 brings its schema to the latest migration, and keeps what is particular to the engine:
 connections, the transaction that keeps other writers out (the migrations' dialect), the
@@ -19,6 +19,7 @@ from pathlib import Path
 
 from warehouse.ops.access_log import AccessLog
 from warehouse.ops.alert_steps import AlertSteps
+from warehouse.ops.catalog_edits import CatalogEdits
 from warehouse.ops.share_requests import ShareRequests
 from warehouse.ops.users import Users
 from warehouse.storage.migrate import SQLITE, migrate
@@ -42,7 +43,7 @@ def _legacy_version(con: sqlite3.Connection) -> int:
     return 4 if "alert_steps" in tables else 3  # 0004: the alert loop
 
 
-class OpsStore(Users, AlertSteps, AccessLog, ShareRequests):
+class OpsStore(Users, AlertSteps, AccessLog, ShareRequests, CatalogEdits):
     """One SQLite file, ``<home>/ops.sqlite``; every method opens its own short connection."""
 
     DIALECT = SQLITE

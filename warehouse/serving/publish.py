@@ -25,6 +25,7 @@ from warehouse.contract.city import load_city
 from warehouse.contract.feeds import FEED_TABLE, load_feed_table
 from warehouse.marts.lineage import indicator_feed_rows, value_sources_needs, value_sources_sql
 from warehouse.ops.retention import snapshot_policy, snapshots_to_keep
+from warehouse.sharing.catalog import STATS_TABLE, stats_needs, stats_sql
 from warehouse.storage.sql import Sql, quote_ident
 
 POINTER = "CURRENT"
@@ -108,6 +109,9 @@ SERVING: dict[str, tuple[tuple[str, ...], Sql]] = {
     # Lineage (warehouse/marts/lineage.py): per live delivery, its rows by day and district,
     # so a value leads back to the files behind it; counts only, no person-level row.
     "value_sources": (value_sources_needs(), value_sources_sql()),
+    # The catalog's live facts per entry (warehouse/sharing/catalog.py): rows, last update, latest
+    # day, rows read and rejected; counts only.
+    STATS_TABLE: (stats_needs(), stats_sql()),
     "population_profile": (("population.persons",),
                            """SELECT district_code, status, gender, age_band, age_group, count(*) AS persons
                               FROM population.person_profile GROUP BY ALL"""),
