@@ -100,6 +100,16 @@ def _url(*schemes: str) -> Callable[[str], str]:
     return parse
 
 
+_RATE = re.compile(r"^[1-9][0-9]*/(second|minute|hour|day)$")
+
+
+def _rates(raw: str) -> str:
+    parts = [p.strip() for p in raw.split(";")]
+    if not all(_RATE.match(p) for p in parts):
+        raise ValueError("not limits such as 20/second or 20/second;10000/day (N/second, minute, hour or day)")
+    return ";".join(parts)
+
+
 def _setting(name: str, default: object, meaning: str, parse: Callable[[str], object], shown: str | None = None, *,
              secret: bool = False):
     """A field of :class:`Settings` read from the variable ``name`` (``shown``: the default in
@@ -172,6 +182,11 @@ class Settings:
         "CITYBRAIN_TRUSTED_PROXIES", 0,
         "How many proxies in front of the cockpit are believed about the client's address "
         "(`X-Forwarded-For`, for sign-in lockout and the audit log).", _count(0))
+    # Governed interfaces (api/)
+    api_rate_limit: str = _setting(
+        "CITYBRAIN_API_RATE_LIMIT", "20/second;10000/day",
+        "How many calls one interface key may make (a moving window; `;` joins several limits, each applying): "
+        "more get 429 with Retry-After. Counted per cockpit worker process.", _rates, "`20/second;10000/day`")
     # Scale-out (CONTRACT §6), declared for the configuration that comes next
     ops_url: str = _setting(
         "CITYBRAIN_OPS_URL", "",

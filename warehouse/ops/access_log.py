@@ -53,9 +53,12 @@ class AccessLog:
         return hmac.new(key, body.encode(), hashlib.sha256).hexdigest()
 
     def log_access(self, username: str, role: str, action: str, *, delivery_id: int | None, rows: int,
-                   id_numbers: Iterable[str], purpose: str, scope: str | None = None, legal_basis: str | None = None) -> None:
-        """Append one entry, chained to the one before it."""
-        hashes = sorted({self.subject_hash(i) for i in id_numbers if i})
+                   id_numbers: Iterable[str], purpose: str, scope: str | None = None, legal_basis: str | None = None,
+                   subject_hashes: Iterable[str] = ()) -> None:
+        """Append one entry, chained to the one before it. Whose data it touched: ``id_numbers``
+        in clear (hashed here), or already keyed hashes (``subject_hashes``, as the serving
+        snapshot's lookup tables hold them)."""
+        hashes = sorted({self.subject_hash(i) for i in id_numbers if i} | {h for h in subject_hashes if h})
         fields = [dt.datetime.now().isoformat(timespec="seconds"), username, role, action, delivery_id, rows,
                   json.dumps(hashes), purpose, scope, legal_basis]
         key = self._chain_key()

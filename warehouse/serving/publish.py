@@ -27,6 +27,7 @@ from warehouse.marts.lineage import indicator_feed_rows, value_sources_needs, va
 from warehouse.ops.retention import snapshot_policy, snapshots_to_keep
 from warehouse.sharing.catalog import STATS_TABLE, stats_needs, stats_sql
 from warehouse.storage.sql import Sql, quote_ident
+from warehouse.storage.subjects import has_subject_hash, register_subject_hash
 
 POINTER = "CURRENT"
 # snapshot-<published: YYYYmmddTHHMMSSffffff>-<6 hex>[-d<clock day: YYYYmmdd>].duckdb. The
@@ -63,8 +64,9 @@ def end_of_day(snaps: list[SnapshotFile]) -> dict[dt.date, Path]:
     return {s.day: s.path for s in snaps}
 
 
-# What the cockpit may read. Only rejected rows carry personal data: the cockpit shows
-# them to the owning department's steward alone and audits every view.
+# What the cockpit and the governed interfaces may read. Only rejected rows carry personal
+# data the cockpit shows: to the owning department's steward alone, every view audited. The
+# interfaces' lookup tables hold identity numbers only as keyed hashes (storage/subjects.py).
 SERVING: dict[str, tuple[tuple[str, ...], Sql]] = {
     # name: (warehouse relations it needs, query)
     "indicator_values": (("marts.indicator_values",), "SELECT * FROM marts.indicator_values"),
@@ -115,6 +117,21 @@ SERVING: dict[str, tuple[tuple[str, ...], Sql]] = {
     "population_profile": (("population.persons",),
                            """SELECT district_code, status, gender, age_band, age_group, count(*) AS persons
                               FROM population.person_profile GROUP BY ALL"""),
+    # What the governed interfaces (api/) answer, one row per key, ordered by it so that a
+    # point lookup reads one row group; identity numbers only as keyed hashes, a
+    # representative's name masked. The cockpit never reads these.
+    "certificate_lookup": (("e_certificate.certificate_state",),
+                           """SELECT certificate_no, cb_subject_hash(holder_id) AS holder_hash, certificate_type, issuer,
+                                     valid_from, valid_to, lifecycle
+                              FROM e_certificate.certificate_state ORDER BY certificate_no"""),
+    "person_lookup": (("population.persons",),  # the hash as a 128-bit number: half the lookup time of its text
+                      """SELECT ('0x' || cb_subject_hash(id_number))::UHUGEINT AS id_key, status, district_code
+                         FROM population.persons ORDER BY id_key"""),
+    "entity_lookup": (("legal_person.entities", "population.persons"),
+                      """SELECT e.uscc, e.name, e.status, e.district_code, left(p.name, 1) || '*' AS representative,
+                                cb_subject_hash(e.legal_rep_id_number) AS representative_hash
+                         FROM legal_person.entities e LEFT JOIN population.persons p ON p.id_number = e.legal_rep_id_number
+                         ORDER BY e.uscc"""),
 }
 
 
@@ -133,6 +150,8 @@ def publish(con: duckdb.DuckDBPyConnection, serving: Path, as_of: dt.datetime, *
     tmp = final.with_suffix(".tmp")
     present = _tables_present(con)
     alias = quote_ident("snap_" + uuid.uuid4().hex[:8])
+    if not has_subject_hash(con):  # a connection opened without warehouse.ingest.schema.connect
+        register_subject_hash(con, serving.parent)  # the data directory's key, as the interfaces hash with it
     try:
         load_feed_table(con)  # the feeds and their deadlines, which feed_days reads
         con.execute(f"ATTACH ? AS {alias}", [str(tmp)])

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 
 from warehouse.storage.home import private_key
 
@@ -28,7 +30,38 @@ def subject_hash(key: bytes, id_number: str) -> str:
     return hmac.new(key, id_number.strip().upper().encode(), hashlib.sha256).hexdigest()[:32]
 
 
+def subject_hasher(key: bytes) -> Callable[[pa.Array | pa.ChunkedArray], pa.Array]:
+    """:func:`subject_hash` of a whole column at once (None stays None): HMAC-SHA256 written out
+    (RFC 2104) from its two keyed SHA-256 states, copied for each value, which costs half of
+    ``hmac.new`` per value; a serving snapshot hashes every person's number on each publish."""
+    block = key if len(key) <= 64 else hashlib.sha256(key).digest()
+    block = block.ljust(64, b"\0")
+    inner = hashlib.sha256(bytes(b ^ 0x36 for b in block))
+    outer = hashlib.sha256(bytes(b ^ 0x5C for b in block))
+
+    def column(values: pa.Array | pa.ChunkedArray) -> pa.Array:
+        out: list[str | None] = []
+        for v in values.to_pylist():
+            if v is None:
+                out.append(None)
+                continue
+            i = inner.copy()
+            i.update(v.strip().upper().encode())
+            o = outer.copy()
+            o.update(i.digest())
+            out.append(o.hexdigest()[:32])
+        return pa.array(out, pa.string())
+
+    return column
+
+
+def has_subject_hash(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether ``cb_subject_hash`` is registered on ``con``."""
+    return con.execute("SELECT count(*) FROM duckdb_functions() WHERE function_name = 'cb_subject_hash'").fetchall()[0][0] > 0
+
+
 def register_subject_hash(con: duckdb.DuckDBPyConnection, home: Path) -> None:
-    """Make ``cb_subject_hash(id_number)`` available to SQL on ``con`` (NULL stays NULL)."""
-    key = subject_key(home)
-    con.create_function("cb_subject_hash", lambda v: subject_hash(key, v), ["VARCHAR"], "VARCHAR", side_effects=False)
+    """Make ``cb_subject_hash(id_number)`` available to SQL on ``con`` (NULL stays NULL),
+    hashing a vector of values per call (:func:`subject_hasher`)."""
+    con.create_function("cb_subject_hash", subject_hasher(subject_key(home)), ["VARCHAR"], "VARCHAR", type="arrow",
+                        side_effects=False)
