@@ -15,7 +15,7 @@ import pandas as pd
 from dash import Input, Output, callback, dcc, html
 
 from cockpit.context import caller, guard
-from cockpit.i18n import _, label, pgettext
+from cockpit.i18n import _, label, lang, pgettext
 from cockpit.loading import LoadError, could_not_load
 from warehouse.contract.labels import CONSOLE_ACTIONS, alert_action
 from warehouse.ops.alert_loop import STEPS
@@ -266,6 +266,8 @@ _WRITTEN = [
     (re.compile(r"^too many failed sign-ins from (\S+)$"), lambda m: _("too many failed sign-ins from {address}").format(address=m[1])),
     (re.compile(r"^audit of accesses to one person's data$"), lambda m: _("audit of accesses to one person's data")),
     (re.compile(r"^alert (\w+)$"), lambda m: _("alert {alert}").format(alert=m[1])),
+    # An owner's edit of a catalog entry: the entry by its name.
+    (re.compile(r"^catalog (\S+)$"), lambda m: _("catalog entry {entry}").format(entry=_entry_name(m[1]))),
     # The analyst's console: what in Dagster an action touched.
     (re.compile(r"^run ([\w-]+)$"), lambda m: _("run {run}").format(run=m[1][:8])),
     (re.compile(r"^backfill (\w+)$"), lambda m: _("backfill {backfill}").format(backfill=m[1])),
@@ -279,8 +281,16 @@ _WRITTEN = [
 
 # The actions whose purpose the cockpit writes itself, in the forms above (a person types the others'):
 # signing in, an audit search, a user saved, the alert loop's steps and the console's actions.
-_PURPOSE_WRITTEN = frozenset({"sign_in", "sign_in_failed", "sign_in_refused", "audit_search", "user_saved",
+_PURPOSE_WRITTEN = frozenset({"sign_in", "sign_in_failed", "sign_in_refused", "audit_search", "user_saved", "catalog_edit",
                               *map(alert_action, STEPS), *CONSOLE_ACTIONS})
+
+
+def _entry_name(code: str) -> str:
+    """A catalog entry's name in the reader's language (its code when the catalog no longer holds it)."""
+    from warehouse.sharing.catalog import declared
+
+    found = declared().get(code)
+    return found.title(lang()) if found else code
 
 
 def logged_purpose(entry: dict) -> str:

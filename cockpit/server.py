@@ -24,7 +24,7 @@ from flask_wtf.csrf import generate_csrf, validate_csrf
 from werkzeug.middleware.proxy_fix import ProxyFix
 from wtforms import ValidationError
 
-from cockpit import context
+from cockpit import catalog_export, context
 from cockpit.auth import LoginRefused, authenticate, load_user, sign_out
 from cockpit.figures.city_map import GEOJSON_PATH, boundaries_json
 from cockpit.i18n import HTML_LANG, LANG_COOKIE, LANGS, LANGUAGE_NAMES, N_, THEME_COOKIE, THEMES, Refused, _
@@ -126,6 +126,8 @@ def setup(app: Dash, home: Home, config: Settings) -> None:
         if request.path.startswith(("/assets/", "/_dash-component-suites/")):
             response.headers["Cache-Control"] = "private, max-age=3600"
         return response
+
+    catalog_export.register(server)  # GET /catalog.jsonld (contract §6)
 
     @server.route("/healthz")
     def healthz() -> Response:

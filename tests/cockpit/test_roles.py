@@ -50,6 +50,7 @@ WHO_OPENS = {
     "/runs": {"analyst"},
     "/users": {"admin"},
     "/my-data": {"citizen"},
+    "/catalog": set(REGISTRY),  # every signed-in role (see_catalog)
 }
 
 
