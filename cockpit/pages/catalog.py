@@ -170,7 +170,7 @@ def _facts(e: Entry) -> list:
               _("Rows rejected of rows read, over the feeds behind it")),
         _fact(_("Open findings"), s.open_findings, _("Cross-department findings its provider must fix")),
         _fact(_("Used by"), users, _("Departments holding an active grant")),
-        _fact(_("Catalog code"), html.Code(e.code)),
+        _fact(_("Catalog code"), html.Code(e.code, style={"overflowWrap": "anywhere"})),  # a phone breaks it
     ]
 
 
@@ -234,7 +234,7 @@ def lineage_figure(entries: dict[str, Entry], code: str) -> dict:
 def _links(entries: dict[str, Entry], codes: tuple[str, ...]) -> list:
     found = [c for c in codes if c in entries]
     if not found:
-        return [html.Span(_("None"), className="delta")]
+        return [html.P(_("None"), className="delta")]
     return [html.Ul([html.Li(dcc.Link(_name(entries[c]), href=href(c))) for c in found])]
 
 

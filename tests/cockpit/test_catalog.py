@@ -7,11 +7,15 @@ department's steward refused even when forging the callback, and the export to a
 from __future__ import annotations
 
 import json
+import logging
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from helpers import PASSWORD, dash_call, sign_in
 from rdflib import RDF, Graph, Namespace
+from werkzeug.serving import make_server
 
 from cockpit.app import create_app
 from cockpit.auth import add_user
@@ -179,3 +183,69 @@ def test_the_dcat_ap_export_is_served_to_anyone_signed_in(app) -> None:
     g = Graph().parse(data=r.get_data(as_text=True), format="json-ld")
     assert len(set(g.subjects(RDF.type, DCAT.Dataset))) == len(catalog.declared())
     assert len(set(g.subjects(RDF.type, DCAT.Catalog))) == 1
+
+
+# --------------------------------------------------------------------------- in a browser
+
+NO_HORIZONTAL_SCROLL_JS = "() => document.scrollingElement.scrollWidth <= window.innerWidth"
+GRAPH_DRAWN_JS = "() => !!document.querySelector('#ca-lineage .main-svg')"
+
+
+@pytest.fixture(scope="module")
+def cockpit_url(app) -> Iterator[str]:
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    server = make_server("127.0.0.1", 0, app.server, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+
+
+def test_an_officer_finds_an_entry_on_a_phone(browser, cockpit_url: str) -> None:
+    from browsing import Session
+
+    s = Session(browser, cockpit_url, OFFICER, viewport=(390, 844))
+    try:
+        assert s.page.url.endswith("/catalog")  # where an officer lands
+        s.page.wait_for_selector("#ca-table .ag-row")
+        s.page.fill("#ca-search", "人员")
+        s.page.wait_for_function("() => document.querySelectorAll('#ca-table .ag-row').length < 10")
+        s.page.get_by_role("link", name="人口库 · 人员", exact=True).click()
+        s.page.wait_for_selector("#ca-title")
+        s.page.wait_for_function(GRAPH_DRAWN_JS)
+        s.settle()
+        assert s.page.inner_text("#ca-title") == "人口库 · 人员"
+        assert s.page.locator("#ca-request").get_attribute("href") == "/requests?entry=library/population/persons"
+        assert s.page.locator("#ca-edit").count() == 0
+        assert "敏感个人信息" in s.page.inner_text("#ca-items")
+        # The lineage names its nodes; the links under it lead to their entries.
+        assert "户籍变动" in s.page.inner_text("#ca-lineage")
+        s.page.get_by_role("link", name="人口库 · 人员历史版本", exact=True).click()
+        s.page.wait_for_function("() => document.querySelector('#ca-title')?.innerText === '人口库 · 人员历史版本'")
+        assert s.page.evaluate(NO_HORIZONTAL_SCROLL_JS)
+        s.assert_clean()
+    finally:
+        s.close()
+
+
+def test_a_steward_edits_an_entry_of_their_department(browser, cockpit_url: str, home: Path) -> None:
+    from browsing import Session
+
+    s = Session(browser, cockpit_url, "police")
+    try:
+        s.open("/catalog?entry=feed/psb/household_events")
+        s.page.fill("#ca-desc-en", "Household register events, delivered by 06:00 each day.")
+        s.page.click("#ca-save")
+        s.page.wait_for_function("() => document.querySelector('#ca-result').innerText.includes('已保存')")
+        assert "描述（英文）" in s.page.inner_text("#ca-result")
+        assert "Household register events" in s.page.inner_text("#ca-history")
+        # A class other than unconditional without a basis: refused, said plainly.
+        s.choose("#ca-class-edit", "不予共享")
+        s.page.fill("#ca-basis", "")
+        s.page.click("#ca-save")
+        s.page.wait_for_function("() => document.querySelector('#ca-result').innerText.includes('须写明依据')")
+        s.assert_clean()
+    finally:
+        s.close()
+    e = catalog.entries(store=OpsStore(home))["feed/psb/household_events"]
+    assert e.description == "Household register events, delivered by 06:00 each day." and e.sharing_class == "conditional"
