@@ -4,8 +4,10 @@ callback asks what it may do.
 A :class:`Role` says what limits what it sees (its scope kind), where signing in lands, what it
 may do (capabilities, named in :data:`CAPABILITIES`), what the explorer shows first and its name
 (English; the catalog translates it, context "role"). A page says which capability opens it where it is registered
-(``dash.register_page(__name__, ..., allowed="see_alerts")``); :meth:`Principal.may_open`, the
-navigation and every callback's guard read that. Code elsewhere asks what the caller may do
+(``dash.register_page(__name__, ..., allowed="see_alerts")``), or the capabilities any of which
+opens it when its parts serve several (``allowed=("request_data", "answer_requests")``: its
+layout shows each caller the parts of its own); :meth:`Principal.may_open`, the navigation and
+every callback's guard read that. Code elsewhere asks what the caller may do
 (``who.can("dispatch_alerts")``) or how it is limited (``who.scope_kind``), never which role it
 is: adding a role is one entry in :data:`REGISTRY` (and its name's translation) plus its pages.
 """
@@ -22,7 +24,7 @@ from warehouse.contract.feeds import HANDLER_DEPARTMENTS
 from warehouse.contract.translations import pgettext
 from warehouse.ops.alert_loop import ALLOWED_FROM, OWNER_KINDS, STEPS, LoopState
 
-__all__ = ["CAPABILITIES", "REGISTRY", "Role", "Principal", "role_of", "roles_that", "page_capability", "current_owner",
+__all__ = ["CAPABILITIES", "REGISTRY", "Role", "Principal", "role_of", "roles_that", "page_capabilities", "current_owner",
            "natural_owner"]
 
 # What limits what a role sees: one district, one department, one person (by identity number), or nothing.
@@ -155,14 +157,15 @@ def _known(capability: str) -> str:
     return capability
 
 
-def page_capability(path: str) -> str | None:
-    """The capability that opens the page at ``path``, as the page declared it where it is
-    registered (``allowed=``); None for an address no page declares (nobody may open it)."""
+def page_capabilities(path: str) -> tuple[str, ...]:
+    """The capabilities any one of which opens the page at ``path``, as the page declared them
+    where it is registered (``allowed=``: one capability, or a tuple of them); () for an address
+    no page declares (nobody may open it)."""
     for page in dash.page_registry.values():
         if page.get("path") == path:
-            allowed = page.get("allowed")
-            return _known(allowed) if allowed else None
-    return None
+            allowed = page.get("allowed") or ()
+            return tuple(_known(c) for c in ((allowed,) if isinstance(allowed, str) else allowed))
+    return ()
 
 
 @dataclass(frozen=True)
@@ -199,8 +202,7 @@ class Principal:
 
     def may_open(self, path: str) -> bool:
         """Whether this user may open the page at ``path`` (checked on the server for every page and callback)."""
-        capability = page_capability(path)
-        return capability is not None and self.can(capability)
+        return self.can_any(page_capabilities(path))
 
     @property
     def default_indicator(self) -> str:

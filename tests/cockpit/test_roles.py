@@ -21,7 +21,7 @@ from helpers import PASSWORD, dash_call, sign_in
 from cockpit import roles
 from cockpit.app import create_app
 from cockpit.auth import UserRefused, add_user, check_user
-from cockpit.roles import CAPABILITIES, REGISTRY, Principal, Role, page_capability, roles_that
+from cockpit.roles import CAPABILITIES, REGISTRY, Principal, Role, page_capabilities, roles_that
 from warehouse.contract import labels
 from warehouse.ops.store import OpsStore
 from warehouse.storage.home import Home
@@ -59,9 +59,9 @@ def app(home: Path):
     return create_app(Home.resolve(home))
 
 
-def _pages() -> dict[str, str | None]:
-    """Every registered page's path and the capability it declares."""
-    return {p["path"]: p.get("allowed") for p in dash.page_registry.values()}
+def _pages() -> dict[str, tuple[str, ...]]:
+    """Every registered page's path and the capabilities it declares (any one opens it)."""
+    return {p["path"]: page_capabilities(p["path"]) for p in dash.page_registry.values()}
 
 
 def test_no_role_is_named_outside_the_registry() -> None:
@@ -96,28 +96,28 @@ def test_every_role_has_names_a_home_it_may_open_and_only_known_capabilities(app
         assert en == r.name and cjk.search(zh) and not cjk.search(en), (r.id, zh)  # translated in the catalog
         assert r.may <= CAPABILITIES.keys()
         for home in filter(None, (r.home, r.handler_home)):
-            assert pages.get(home) in r.may, (r.id, home)
+            assert r.may & set(pages.get(home, ())), (r.id, home)
         assert r.default_indicator in labels.names("indicator"), r.id
     with pytest.raises(ValueError, match="unknown capabilities"):
         Role("nobody", name="Nobody", may={"see_everything"}, home="/")
 
 
 def test_every_page_declares_a_capability_some_role_has(app) -> None:
-    declared = {path: cap for path, cap in _pages().items() if path != "/404"}
+    declared = {path: caps for path, caps in _pages().items() if path != "/404"}
     assert set(declared) == set(WHO_OPENS)
-    for path, cap in declared.items():
-        assert cap in CAPABILITIES and roles_that(cap), path
+    for path, caps in declared.items():
+        assert caps and all(cap in CAPABILITIES and roles_that(cap) for cap in caps), path
     # Every capability is held by a role: none is a dead word.
     assert {c for r in REGISTRY.values() for c in r.may} == set(CAPABILITIES)
     # An address no page declares opens for nobody; a misspelt capability fails loudly.
-    assert page_capability("/404") is None and not any(Principal("x", r).may_open("/404") for r in REGISTRY)
+    assert page_capabilities("/404") == () and not any(Principal("x", r).may_open("/404") for r in REGISTRY)
     assert not Principal("x", "city_manager").may_open("/nowhere")
     with pytest.raises(KeyError):
         Principal("x", "city_manager").can("dispatch_alert")
 
 
 def test_who_opens_what_is_the_designed_table(app) -> None:
-    derived = {path: set(roles_that(cap)) for path, cap in _pages().items() if cap}
+    derived = {path: {r for cap in caps for r in roles_that(cap)} for path, caps in _pages().items() if caps}
     assert derived == WHO_OPENS
     for path, opening in WHO_OPENS.items():
         for r in REGISTRY:
