@@ -102,8 +102,9 @@ class ShareRequests:
     # ------------------------------------------------------------------ writing
     def add_share_request(self, *, entry_code: str, owner: str, sharing_class: str, items: Iterable[str],
                           department: str, requester: str, purpose: str, scenario: str, legal_basis: str, days: int,
-                          submit: bool = True) -> int:
-        """Record a request (a draft, or submitted at once) and return its number. The entry,
+                          submit: bool = True, role: str | None = None) -> int:
+        """Record a request (a draft, or submitted at once, the step kept with the requester's
+        ``role``) and return its number. The entry,
         its owner, class and items are the catalog's as the caller read them; the texts are
         checked here. An entry not shared cannot be requested; an unconditional one is approved
         on submission."""
@@ -130,10 +131,10 @@ class ShareRequests:
                  texts["legal_basis"], json.dumps(items), int(days), now])
             request_id = cur.lastrowid
         if submit:
-            self.add_share_step(request_id, "submit", actor=requester, role="officer", scope=department)
+            self.add_share_step(request_id, "submit", actor=requester, role=role, scope=department)
         return request_id
 
-    def add_share_step(self, request_id: int, step: str, *, actor: str, role: str, scope: str | None,
+    def add_share_step(self, request_id: int, step: str, *, actor: str, role: str | None, scope: str | None,
                        reason: str = "", now: dt.datetime | None = None) -> RequestState:
         """Append one step if the request's state allows it and ``scope`` (the actor's
         department) may take it: the requesting department submits and activates; the owner (or,
