@@ -17,7 +17,7 @@ from dash import Input, Output, callback, dcc, html
 from cockpit.context import caller, guard
 from cockpit.i18n import _, label, lang, pgettext
 from cockpit.loading import LoadError, could_not_load
-from warehouse.contract.labels import CONSOLE_ACTIONS, alert_action
+from warehouse.contract.labels import API_ACTIONS, CONSOLE_ACTIONS, alert_action
 from warehouse.ops.alert_loop import STEPS
 
 log = logging.getLogger("citybrain.cockpit")
@@ -266,6 +266,8 @@ _WRITTEN = [
     (re.compile(r"^too many failed sign-ins from (\S+)$"), lambda m: _("too many failed sign-ins from {address}").format(address=m[1])),
     (re.compile(r"^audit of accesses to one person's data$"), lambda m: _("audit of accesses to one person's data")),
     (re.compile(r"^alert (\w+)$"), lambda m: _("alert {alert}").format(alert=m[1])),
+    # A governed interface's call (api/): the case it served, then the grant's purpose as the officer typed it.
+    (re.compile(r"^case ([A-Za-z0-9/_-]{1,64}): (.*)$", re.S), lambda m: _("case {case}: {purpose}").format(case=m[1], purpose=m[2])),
     # An owner's edit of a catalog entry: the entry by its name.
     (re.compile(r"^catalog (\S+)$"), lambda m: _("catalog entry {entry}").format(entry=_entry_name(m[1]))),
     # The analyst's console: what in Dagster an action touched.
@@ -282,7 +284,7 @@ _WRITTEN = [
 # The actions whose purpose the cockpit writes itself, in the forms above (a person types the others'):
 # signing in, an audit search, a user saved, the alert loop's steps and the console's actions.
 _PURPOSE_WRITTEN = frozenset({"sign_in", "sign_in_failed", "sign_in_refused", "audit_search", "user_saved", "catalog_edit",
-                              *map(alert_action, STEPS), *CONSOLE_ACTIONS})
+                              *map(alert_action, STEPS), *CONSOLE_ACTIONS, *API_ACTIONS})
 
 
 def _entry_name(code: str) -> str:

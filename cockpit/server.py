@@ -4,6 +4,7 @@ Sign-in is a plain Flask form (argon2 hashes, a CSRF token, lockout per user and
 every other request needs a live server-side session. State changes happen on POST only
 (sign-in, sign-out, the language and display-mode switches at ``/prefs``); every response
 carries the security headers (docs/security.md). ``/healthz`` answers without a session.
+Requests under ``/api/`` go to the governed interfaces (``api/``), which check their own keys.
 
 Behind a TLS-terminating reverse proxy, set ``CITYBRAIN_SECURE_COOKIES=1`` (cookies only
 over HTTPS) and ``CITYBRAIN_TRUSTED_PROXIES=1`` (the number of proxies whose
@@ -24,6 +25,7 @@ from flask_wtf.csrf import generate_csrf, validate_csrf
 from werkzeug.middleware.proxy_fix import ProxyFix
 from wtforms import ValidationError
 
+from api import create_api, mount
 from cockpit import catalog_export, context
 from cockpit.auth import LoginRefused, authenticate, load_user, sign_out
 from cockpit.figures.city_map import GEOJSON_PATH, boundaries_json
@@ -101,6 +103,9 @@ def setup(app: Dash, home: Home, config: Settings) -> None:
     secure = config.secure_cookies
     server.config.update(SESSION_COOKIE_NAME="cb_session", SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
                          SESSION_COOKIE_SECURE=secure, WTF_CSRF_TIME_LIMIT=None)
+    # /api/...: the governed interfaces (api/), on this origin and port, with their own key check
+    # and headers; the sign-in, sessions and CSRF below never see them.
+    server.wsgi_app = mount(server.wsgi_app, create_api(home, config))
     proxies = config.trusted_proxies
     if proxies:
         server.wsgi_app = ProxyFix(server.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)

@@ -12,7 +12,7 @@ from cockpit.roles import role_of
 
 PATH = "/audit"
 dash.register_page(__name__, path=PATH, name=N_("Audit"), order=4, allowed="audit_access")
-COLUMNS = ["at", "username", "role", "action", "delivery_id", "rows", "subjects", "purpose", "legal_basis"]
+COLUMNS = ["at", "username", "role", "scope", "action", "delivery_id", "rows", "subjects", "purpose", "legal_basis"]
 
 
 @page(PATH, needs_data=False)
@@ -34,6 +34,13 @@ def render(id_number):
                                purpose="audit of accesses to one person's data", scope=role_of(who.role).acts_for,
                                legal_basis="statutory_duty")
     return [{**e, "role": label("role", e["role"]) if e["role"] else "", "action": label("action", e["action"]),
+             "scope": _acted_for(e),
              "purpose": logged_purpose(e), "legal_basis": label("legal_basis", e["legal_basis"]) if e["legal_basis"] else ""}
             for e in ctx().store.access_log(id_number)]
 
+
+def _acted_for(entry: dict) -> str:
+    """The department or district the user acted for (an officer's department, a district
+    manager's district), or the department an unscoped role acts for (the auditor's bureau)."""
+    scope = entry["scope"] or getattr(role_of(entry["role"]), "acts_for", None)
+    return label("owner", scope) if scope else ""

@@ -24,6 +24,10 @@ ACTIONS = {
     "download_rejected_rows": N_("Downloaded a record about you that was sent back, to correct it (every field as delivered)"),
     "purge_rejected_rows": N_("Deleted sent-back records about you when their retention period ended"),
     "audit_search": N_("An auditor checked who had accessed your data"),
+    # A department's system calling a governed interface (api/) for an officer, on a case.
+    "api_certificates_verify": N_("A department's system verified a certificate of yours (its status, type, issuer and validity)"),
+    "api_persons_status": N_("A department's system checked your household registration (registered or not, and the district)"),
+    "api_entities_lookup": N_("A department's system looked up a business you represent (your name masked to the surname)"),
 }
 COLUMNS = {"at": N_("When"), "department": N_("Department"), "role": N_("Role"), "data": N_("Which data"),
            "purpose": N_("Purpose"), "legal_basis": N_("Legal basis"), "bulk": N_("Bulk operation")}

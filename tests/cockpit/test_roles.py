@@ -29,7 +29,7 @@ from warehouse.storage.home import Home
 ROOT = Path(__file__).parents[2]
 # The folders of the platform itself and its scripts (the tests and benchmarks name roles
 # freely: they play them).
-SOURCE = ("cockpit", "warehouse", "assets", "pipelines", "citybrain", "scripts")
+SOURCE = ("cockpit", "warehouse", "api", "assets", "pipelines", "citybrain", "scripts")
 # The registry's roles, and the one CONTRACT §6 announces before it is declared.
 ROLE_IDS = (*REGISTRY, "officer")
 QUOTED_ROLE = re.compile("([\"'])(" + "|".join(ROLE_IDS) + r")\1")

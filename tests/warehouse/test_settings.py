@@ -20,7 +20,7 @@ from pipelines.definitions import build_definitions
 from warehouse.settings import VARIABLES, SettingError, Settings, markdown_table, settings
 
 ROOT = Path(__file__).resolve().parents[2]
-SOURCE = ("warehouse", "cockpit", "assets", "pipelines", "citybrain", "scripts")
+SOURCE = ("warehouse", "cockpit", "api", "assets", "pipelines", "citybrain", "scripts")
 
 # Reading (or writing) the process environment: os.environ, os.getenv, a bare environ, a CLI
 # option's envvar= (typer and click read the variable themselves).

@@ -203,6 +203,14 @@ CONSOLE_ACTIONS: dict[str, str] = {
     "schedule_time": "Schedule time changed",
 }
 ACTIONS.update(CONSOLE_ACTIONS)
+# The governed interfaces (api/): a call answered for an officer, logged as api_<interface>; the
+# entry's purpose is "case <case number>: <the grant's purpose>". Part of ACTIONS.
+API_ACTIONS: dict[str, str] = {
+    "api_certificates_verify": "Interface: certificate verified",
+    "api_persons_status": "Interface: household status checked",
+    "api_entities_lookup": "Interface: market entity looked up",
+}
+ACTIONS.update(API_ACTIONS)
 # The console's actions that start something in Dagster (whose launcher the console shows).
 LAUNCH_ACTIONS: tuple[str, ...] = ("run_launch", "run_reexecute", "backfill_launch")
 # Dagster's verdict on an asset against its freshness policy (the analyst's console).

@@ -12,7 +12,7 @@ import pytest
 from warehouse.storage.sql import placeholder, quote_ident
 
 ROOT = Path(__file__).resolve().parents[3]
-SOURCES = ("warehouse", "cockpit", "assets", "pipelines", "citybrain")
+SOURCES = ("warehouse", "cockpit", "api", "assets", "pipelines", "citybrain")
 # --------------------------------------------------------------------------- what SQL text may interpolate
 
 SQL_WORD = re.compile(r"\b(SELECT|INSERT|UPDATE|DELETE|CREATE|ALTER|DROP|ATTACH|DETACH|COPY|VALUES|WHERE|FROM|JOIN|"
