@@ -11,7 +11,7 @@ import pandas as pd
 from dash import Input, Output, callback, dcc, html
 
 from cockpit.components import page, select, trace_href
-from cockpit.context import guard
+from cockpit.context import ctx, guard
 from cockpit.data import indicators, reference, snapshot
 from cockpit.data.alerts import alerts_for
 from cockpit.data.scope import areas_for
@@ -21,6 +21,7 @@ from cockpit.i18n import N_, _, dark, day_text, figure_layout, graph_config, lab
 from cockpit.scorecard import score_cards
 from warehouse.contract.geo import district_shapes
 from warehouse.contract.labels import SEVERITIES
+from warehouse.sharing.measures import answers_due_in
 
 PATH = "/"
 dash.register_page(__name__, path=PATH, name=N_("Overview"), order=0, allowed="see_overview")
@@ -180,19 +181,35 @@ def render(selected):
     area = _area_of(who, selected)
     info = reference.info()
     may_pick = areas_for(who, info.get("city_code", "")).may_pick
-    # All but the alerts is the same for every reader of a snapshot, area, language and theme;
-    # where an alert stands in the loop is read from the operational store each time.
+    # All but the alerts and the data requests answered is the same for every reader of a
+    # snapshot, area, language and theme; where an alert stands in the loop, and how requests
+    # were answered (in the city's data-sharing score), are read from the operational store each time.
+    answers = _answers(area, info)
     asof, scores, cards, city_map, centre_map, categories = snapshot.per_snapshot(
-        "overview", (area, lang(), dark(), may_pick), lambda: _snapshot_part(area, info, may_pick))
+        "overview", (area, lang(), dark(), may_pick, answers), lambda: _snapshot_part(area, info, may_pick, dict(answers)))
     alert_box, outlook = _alerts(who, area, info)
     return asof, scores, cards, city_map, centre_map, alert_box, categories, outlook
 
 
-def _snapshot_part(area: str, info: dict, may_pick: bool) -> tuple:
-    """The overview's parts read from the snapshot alone: as-of line, scores, cards, maps and
-    the requests by category."""
+def _answers(area: str, info: dict) -> tuple[tuple[str, tuple[int, int]], ...]:
+    """For the city's data-sharing score, per period, the data requests answered on time and
+    judged among those whose answer fell due in it (cockpit/scorecard.py); none for a
+    district: requests are the departments'."""
+    if area != info.get("city_code"):
+        return ()
+    periods = indicators.scores(area)
+    if periods.empty:
+        return ()
+    requests, now = ctx().store.share_requests(), dt.datetime.now()
+    return tuple((r.period, answers_due_in(requests, pd.Timestamp(r.first_day).date(), pd.Timestamp(r.last_day).date(), now))
+                 for r in periods.itertuples() if r.family == "sharing")
+
+
+def _snapshot_part(area: str, info: dict, may_pick: bool, answers: dict) -> tuple:
+    """The overview's parts read from the snapshot (and the data requests answered, ``answers``):
+    as-of line, scores, cards, maps and the requests by category."""
     title = label("district", area if area in {*reference.districts().district_code, info.get("city_code")} else info.get("city_code"))
-    scores = score_cards(title, indicators.scores(area), indicators.contributors(area))
+    scores = score_cards(title, indicators.scores(area), indicators.contributors(area), answers)
     kpis = indicators.kpis(area)
     ahead = indicators.forecasts(list(kpis.indicator_id), list({*kpis.area})) if not kpis.empty else None
     today = str(info.get("as_of", ""))[:10] or None

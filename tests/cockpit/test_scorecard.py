@@ -57,3 +57,22 @@ def test_the_count_short_of_target_says_when_only_the_lowest_are_listed() -> Non
         few = _text(score_cards("杭州市", SCORES, CONTRIBUTORS))
     assert "3 项指标中 2 项未达目标（11月20日）\"" in few  # all listed: nothing to add
     assert '"黄 0.95–1.0", "className": "period-score near"' in few  # amber in amber
+
+
+def test_the_city_sharing_score_counts_data_requests_answered_on_time() -> None:
+    """The on-time answer rate of data requests is one more indicator of the data-sharing score in
+    each period some answer fell due (the mean over one more), listed among the day's indicators;
+    a period without any keeps the warehouse's score."""
+    sharing = pd.DataFrame([{"family": "sharing", "period": p, "first_day": first, "last_day": DAY, "score": 0.9, "indicators": 3}
+                            for p, first in (("day", DAY), ("week", WEEK), ("month", dt.date(2026, 11, 1)))])
+    contributors = pd.DataFrame([{"family": "sharing", "indicator_id": "gov.rejection_rate", "value": 0.02, "target": 0.01,
+                                  "score": 0.5, "unit": "%", "direction": "lower"}])
+    answers = {"day": (1, 2), "week": (3, 4), "month": (0, 0)}
+    with Flask(__name__).test_request_context(headers={"Cookie": "cb_lang=en"}):
+        text = _text(score_cards("Hangzhou", sharing, contributors, answers))
+        plain = _text(score_cards("Hangzhou", sharing, contributors))
+    day, week = (0.9 * 3 + 0.5) / 4, (0.9 * 3 + 0.75) / 4
+    assert f'"{day:.2f}"' in text and f'"{week:.2f}"' in text and '"0.90"' in text  # the month: none fell due
+    assert "Data requests answered on time" in text and "50.0% (target ≥ 100.0%)" in text
+    assert "Day: 1 of 2, Week: 3 of 4" in text and "Month" not in text.split("Counted in it")[1].split('"')[0]
+    assert "Data requests answered on time" not in plain and '"0.90"' in plain and f'"{week:.2f}"' not in plain
