@@ -21,6 +21,7 @@ from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import Annotated, Any
 
+import duckdb
 from fastapi import Body, Depends, FastAPI, Header, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -112,7 +113,7 @@ class _Published:
         self.snapshot = Snapshot(serving)
         self._known: dict[Path, tuple[dt.date, frozenset[str]]] = {}
 
-    def open(self, table: str):
+    def open(self, table: str) -> tuple[Path, duckdb.DuckDBPyConnection, dt.date]:
         """(file, cursor, day) of the current snapshot, which must hold ``table`` (else 503)."""
         path, cur = self.snapshot.pinned()
         if path is None or cur is None:

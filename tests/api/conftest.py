@@ -4,15 +4,12 @@ pages make them."""
 
 from __future__ import annotations
 
-import logging
-import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from calling import ITEMS, OFFICERS, OWNERS, STEWARDS, Clock, Granted, library
+from calling import ITEMS, OFFICERS, OWNERS, STEWARDS, Clock, Granted, library, nothing, served
 from helpers import PASSWORD, refreshed_copy
-from werkzeug.serving import make_server
 
 from cockpit.auth import add_user
 from warehouse.ops.store import OpsStore
@@ -52,7 +49,7 @@ def grant(store: OpsStore) -> Callable[..., Granted]:
         officer = next(n for n, d in OFFICERS.items() if d == department)
         steward = next(n for n, d in STEWARDS.items() if d == owner)
         rid = store.add_share_request(entry_code=entry, owner=owner, sharing_class="conditional", items=items or ITEMS[entry],
-                                      department=department, requester=officer, purpose=purpose,
+                                      department=department, requester=officer, role="officer", purpose=purpose,
                                       scenario="marriage registration counter", legal_basis="Marriage Registration Regulations Art. 7",
                                       days=days)
         store.add_share_step(rid, "approve", actor=steward, role="steward", scope=owner)
@@ -61,24 +58,14 @@ def grant(store: OpsStore) -> Callable[..., Granted]:
     return make
 
 
-def _serve(app) -> Iterator[str]:
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-
-
 @pytest.fixture(scope="module")
 def cockpit_url(home: Path) -> Iterator[str]:
     """The cockpit served for real, the interfaces under /api/ (a rate limit the tests do not reach)."""
     from cockpit.app import create_app
 
     app = create_app(Home.resolve(home), Settings(dagster_url="http://127.0.0.1:9", api_rate_limit="1000/second"))
-    yield from _serve(app.server)
+    with served(app.server) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -92,9 +79,6 @@ def strict_url(home: Path, clock: Clock) -> Iterator[str]:
     404), with 3 calls a minute per key and a clock the test moves."""
     from api import create_api, mount
 
-    def nothing(environ, start_response):
-        start_response("404 Not Found", [("Content-Type", "text/plain")])
-        return [b""]
-
     api = create_api(Home.resolve(home), Settings(api_rate_limit="3/minute"), clock=clock)
-    yield from _serve(mount(nothing, api))
+    with served(mount(nothing, api)) as url:
+        yield url

@@ -7,16 +7,18 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import sqlite3
 
 import duckdb
 import pytest
 import requests
-from calling import ENTRY, ITEMS, Clock, Granted, library
+from calling import ENTRY, ITEMS, Clock, Granted, library, nothing, served
 from helpers import AS_OF_TIME, dash_post, sign_in
 
-from api import create_api
+from api import create_api, mount
 from api.app import OPENAPI_URL, SECURITY_HEADERS
 from api.interfaces import INTERFACES
+from cockpit.auth import add_user
 from warehouse.contract.labels import name as label
 from warehouse.ops.store import OpsStore
 from warehouse.serving.publish import POINTER, current, publish
@@ -295,3 +297,36 @@ def test_the_citizen_and_the_auditor_see_the_call(cockpit_url, home, store, gran
     seen = [r for r in rows if r["purpose"].startswith("办件 MZ-7：")]
     assert len(seen) == 1, rows
     assert (seen[0]["username"], seen[0]["scope"], seen[0]["action"]) == ("clerk", civil, "共享接口：户籍状态核验")
+
+
+def test_nothing_is_answered_without_a_snapshot_to_answer_from_or_a_log_to_write(tmp_path) -> None:
+    """503 and no answer: before anything is published; from a snapshot published without the
+    interfaces' tables (an empty warehouse: a layer not built); and when the access log cannot
+    take the call's entry (a failing write, planted as a trigger)."""
+    home = Home.resolve(tmp_path / "h").ensure()
+    store = OpsStore(home.root)
+    add_user(store, "clerk", "correct horse", "officer", "civil")
+    rid = store.add_share_request(entry_code=ENTRY["persons_status"], owner="psb", sharing_class="conditional",
+                                  items=ITEMS[ENTRY["persons_status"]], department="civil", requester="clerk", role="officer",
+                                  purpose="p", scenario="s", legal_basis="b", days=3)
+    store.add_share_step(rid, "approve", actor="police", role="steward", scope="psb")
+    g = Granted(store.issue_key(rid, actor="clerk", role="officer", scope="civil"), rid, "civil")
+    with served(mount(nothing, create_api(home))) as base:
+        r = call(base, "persons_status", {"id_number": UNKNOWN_ID}, headers(g))
+        assert (r.status_code, r.json()["error"]) == (503, "no_snapshot")
+        publish(duckdb.connect(), home.serving, AS_OF_TIME)
+        r = call(base, "persons_status", {"id_number": UNKNOWN_ID}, headers(g))
+        assert (r.status_code, r.json()["error"]) == (503, "not_published")
+        assert calls_logged(store) == []
+        # A snapshot with the tables, and a log that refuses to be written.
+        con = duckdb.connect(str(home.serving / "h.duckdb"))
+        con.execute("CREATE TABLE person_lookup (id_key UHUGEINT, status VARCHAR, district_code VARCHAR)")
+        con.execute("CREATE TABLE snapshot_info AS SELECT 'as_of' AS key, ? AS value", [str(AS_OF_TIME)])
+        con.close()
+        (home.serving / POINTER).write_text("h.duckdb", encoding="utf-8")
+        assert call(base, "persons_status", {"id_number": UNKNOWN_ID}, headers(g)).status_code == 200
+        with sqlite3.connect(home.root / "ops.sqlite") as db:
+            db.execute("CREATE TRIGGER full_disk BEFORE INSERT ON access_log BEGIN SELECT RAISE(ABORT, 'disk full'); END")
+        r = call(base, "persons_status", {"id_number": UNKNOWN_ID}, headers(g))
+        assert (r.status_code, r.json()["error"]) == (503, "not_logged") and "unknown" not in r.text
+        assert len(calls_logged(store)) == 1
