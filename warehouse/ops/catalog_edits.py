@@ -13,7 +13,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 
-from warehouse.sharing.catalog import EDITABLE, OPEN_CLASSES, declared
 from warehouse.sharing.requests import SHARING_CLASSES, clean_text
 
 _EDIT_FIELDS = ("edit_no", "entry_code", "field", "value", "actor", "role", "scope", "at")
@@ -68,6 +67,10 @@ class CatalogEdits:
         a class needs its basis in the same edit. All is judged again inside the write against
         the edits as stored; a refusal writes nothing. Returns the fields written; each edit is
         in the access audit log too."""
+        # The catalog (and the indicator catalog, libraries and pandas it reads) only when an edit is made:
+        # opening the store stays light for the processes that never edit (the interfaces, the CLI).
+        from warehouse.sharing.catalog import EDITABLE, OPEN_CLASSES, declared
+
         entry = declared().get(entry_code)
         if entry is None:
             raise CatalogEditRefused("unknown_entry", entry_code)
