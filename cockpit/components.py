@@ -75,7 +75,8 @@ def grid_words() -> dict:
 
 # Columns whose values are dates, times or ticket numbers: wide enough to show them whole on one line.
 WIDE = {"district_code": 120, "district": 120, "date": 120, "business_date": 120, "since": 120, "at": 170, "arrived_at": 170, "created_at": 170, "due_at": 170,
-        "ticket_no": 220, "state": 150}
+        "ticket_no": 220, "state": 150, "submitted_at": 170, "answered_at": 170, "active_from": 170, "expires_at": 170,
+        "issued_at": 170, "revoked_at": 170}
 
 
 def _min_width(col: dict, filter: bool) -> int:
@@ -268,6 +269,8 @@ _WRITTEN = [
     (re.compile(r"^alert (\w+)$"), lambda m: _("alert {alert}").format(alert=m[1])),
     # A governed interface's call (api/): the case it served, then the grant's purpose as the officer typed it.
     (re.compile(r"^case ([A-Za-z0-9/_-]{1,64}): (.*)$", re.S), lambda m: _("case {case}: {purpose}").format(case=m[1], purpose=m[2])),
+    # A sharing key issued or revoked: the request it was for.
+    (re.compile(r"^request (\d+)$"), lambda m: _("data request {number}").format(number=m[1])),
     # An owner's edit of a catalog entry: the entry by its name.
     (re.compile(r"^catalog (\S+)$"), lambda m: _("catalog entry {entry}").format(entry=_entry_name(m[1]))),
     # The analyst's console: what in Dagster an action touched.
@@ -284,7 +287,8 @@ _WRITTEN = [
 # The actions whose purpose the cockpit writes itself, in the forms above (a person types the others'):
 # signing in, an audit search, a user saved, the alert loop's steps and the console's actions.
 _PURPOSE_WRITTEN = frozenset({"sign_in", "sign_in_failed", "sign_in_refused", "audit_search", "user_saved", "catalog_edit",
-                              *map(alert_action, STEPS), *CONSOLE_ACTIONS, *API_ACTIONS})
+                              *map(alert_action, STEPS), *CONSOLE_ACTIONS, "share_key_issue", "share_key_revoke",
+                              *API_ACTIONS})
 
 
 def _entry_name(code: str) -> str:

@@ -51,6 +51,7 @@ WHO_OPENS = {
     "/users": {"admin"},
     "/my-data": {"citizen"},
     "/catalog": set(REGISTRY),  # every signed-in role (see_catalog)
+    "/requests": {"officer", "steward", "city_manager", "auditor"},
 }
 
 

@@ -139,6 +139,11 @@ ALERT_STATES: dict[str, str] = {"new": "Not yet dispatched", "dispatched": "Disp
 ALERT_STEPS: dict[str, str] = {"dispatch": "Dispatch", "handle": "Handling done", "return": "Return",
                                "close": "Close and evaluate", "acknowledge": "Acknowledged (before the loop)"}
 OWNER_KINDS: dict[str, str] = {"department": "Department", "district": "District", "city": "City"}
+# Where a request for a catalog entry stands (contract §6) and its steps (warehouse.sharing.requests).
+REQUEST_STATES: dict[str, str] = {"draft": "Draft", "submitted": "Submitted", "approved": "Approved", "refused": "Refused",
+                                  "active": "Active", "expired": "Expired", "revoked": "Revoked"}
+REQUEST_STEPS: dict[str, str] = {"submit": "Submit", "approve": "Approve", "refuse": "Refuse",
+                                 "activate": "Activate and issue a key", "revoke": "Revoke"}
 # The catalog (warehouse.sharing.catalog): an entry's kind, its sharing class (共享属性, contract
 # §6) and open class (开放属性), its update cycle, how fresh it is against it, a data item's type.
 ENTRY_KINDS: dict[str, str] = {"feed": "Source feed", "library": "Library table", "indicator": "Indicator",
@@ -189,6 +194,9 @@ ACTIONS: dict[str, str] = {
     "sign_in_failed": "Sign-in failed",
     "sign_in_refused": "Sign-in refused (too many failures)",
     "catalog_edit": "Catalog entry edited",  # its purpose names the entry: "catalog <code>"
+    # A key of a sharing grant (the entry's purpose names the request: "request <id>").
+    "share_key_issue": "Sharing key issued",
+    "share_key_revoke": "Sharing key revoked",
 }
 # The analyst's console (pipeline-runs page): what was done to Dagster, by whom; the entry's
 # purpose names what it touched ("run <id>"). Part of ACTIONS.
@@ -294,6 +302,8 @@ KINDS: dict[str, Callable[[], Mapping[str, str | Name]]] = {
     "update_cycle": lambda: UPDATE_CYCLES,
     "catalog_freshness": lambda: CATALOG_FRESHNESS,
     "item_type": lambda: ITEM_TYPES,
+    "request_state": lambda: REQUEST_STATES,
+    "request_step": lambda: REQUEST_STEPS,
     "delivery_status": lambda: DELIVERY_STATUSES,
     "ticket_status": lambda: TICKET_STATUSES,
     "timeliness": lambda: TIMELINESS,
