@@ -19,7 +19,7 @@ import requests
 from helpers import PASSWORD, dash_post, sign_in
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("warehouse", "assets", "pipelines", "cockpit", "citybrain")
+PACKAGES = ("warehouse", "assets", "pipelines", "cockpit", "api", "citybrain")
 
 
 def _git_files(*paths: str) -> list[str]:
