@@ -96,17 +96,20 @@ def dash_call(client, app, output_fragment: str, inputs: list, state: list | Non
     return client.post("/_dash-update-component", data=json.dumps(body), content_type="application/json")
 
 
-def dash_post(http, base: str, output_fragment: str, inputs: list | None = None) -> dict:
+def dash_post(http, base: str, output_fragment: str, inputs: list | None = None, state: list | None = None,
+              changed: str | None = None) -> dict:
     """Post, over HTTP to a served cockpit (a signed-in requests session), the callback whose
     output contains ``output_fragment``, found in the cockpit's own ``_dash-dependencies``;
-    inputs default to None. Returns the callback's response, by component id."""
+    inputs default to None, ``state`` to none sent; ``changed`` names the input that triggered
+    it (``id.property``; default: none). Returns the callback's response, by component id."""
     deps = {d["output"]: d for d in http.get(f"{base}/_dash-dependencies").json()}
     key = next(k for k in deps if output_fragment in k)
     outputs = [{"id": o.split(".")[0], "property": o.split(".")[1]} for o in key.strip(".").split("...")]
     values = inputs or [None] * len(deps[key]["inputs"])
     body = {"output": key, "outputs": outputs if len(outputs) > 1 else outputs[0],
             "inputs": [{"id": i["id"], "property": i["property"], "value": v} for i, v in zip(deps[key]["inputs"], values)],
-            "state": [], "changedPropIds": []}
+            "state": [{"id": s["id"], "property": s["property"], "value": v} for s, v in zip(deps[key].get("state", []), state or [])],
+            "changedPropIds": [changed] if changed else []}
     answer = http.post(f"{base}/_dash-update-component", json=body)
     assert answer.ok, answer.text[:500]
     return answer.json()["response"]
