@@ -11,12 +11,21 @@ traceback.
 
 The app's routes carry their full paths (``/api/v1/...``), so it answers at the same addresses
 mounted in the cockpit (:func:`api.wsgi.mount`) or served alone (``uvicorn``, a test client).
+
+Endpoints, dependencies and error handlers are coroutines: what a call does before its log
+entry (the key's grant and the officer, two reads on open SQLite connections; the lookup, one
+DuckDB point query) runs on the event loop, costing less than a hop to a worker thread (FastAPI
+runs each sync dependency in a thread of its own, and under a2wsgi anyio starts new ones per
+request); the wait for the entry's commit (:meth:`OpsStore.append_access`, group commit) is
+awaited, so no thread is held while the log's fsync runs.
 """
 
 # No ``from __future__ import annotations``: FastAPI reads the endpoints' annotations, which
 # name models chosen per interface inside create_api.
+import asyncio
 import datetime as dt
 import inspect
+import re
 from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import Annotated, Any
@@ -186,28 +195,57 @@ def create_api(home: Home | Path | str, config: Settings | None = None, *, clock
                   root_path_in_servers=False)
     app.add_middleware(_SecurityHeaders)
 
+    # Handlers as coroutines: Starlette runs a plain function in a worker thread.
     @app.exception_handler(Refused)
-    def refused(request: Request, exc: Refused) -> JSONResponse:
+    async def refused(request: Request, exc: Refused) -> JSONResponse:
         return _refusal(request, exc.status, exc.code, exc.message, exc.headers)
 
-    app.exception_handler(RequestValidationError)(_validation)
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        if any(e.get("type") == "json_invalid" for e in exc.errors()):
+            return await unreadable(request)
+        return _validation(request, exc)
 
     @app.exception_handler(StarletteHTTPException)
-    def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400:  # FastAPI's only 400: a body it could not read (not UTF-8, nested too deep, a number too long)
+            return await unreadable(request)
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
         return JSONResponse({"error": code, "message": str(exc.detail)}, status_code=exc.status_code,
                             headers=getattr(exc, "headers", None))
 
     @app.exception_handler(Exception)
-    def failed(request: Request, exc: Exception) -> JSONResponse:  # never a traceback to the caller
+    async def failed(request: Request, exc: Exception) -> JSONResponse:  # never a traceback to the caller
         log.exception("api error on %s %s", request.method, request.url.path)
         return JSONResponse({"error": "internal", "message": "something went wrong; nothing was answered"},
                             status_code=500, headers=SECURITY_HEADERS)
 
     bearer = HTTPBearer(auto_error=False, scheme_name="key", description="The key of an active sharing grant")
 
-    def keyed(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> Grant:
+    async def keyed(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> Grant:
         return gate.grant(credentials.credentials if credentials else None)
+
+    async def unreadable(request: Request) -> JSONResponse:
+        """422 for a body that is not JSON, once the checks the docs put first pass (FastAPI reads
+        the body before the route's dependencies run them): the key and its rate limit, the
+        headers, the entry and the officer."""
+        try:
+            credentials = await bearer(request)
+            grant = gate.grant(credentials.credentials if credentials else None)
+            sent = {}
+            for name, pattern in (("X-Officer-Id", OFFICER_ID), ("X-Case-No", CASE_NO)):
+                missing, bad = _HEADER_CODES[name.lower()]
+                sent[name] = request.headers.get(name) or ""
+                if not sent[name]:
+                    raise Refused(400, missing, f"the {name} header is required")
+                if not re.fullmatch(pattern, sent[name]):
+                    raise Refused(400, bad, f"the {name} header is malformed")
+            iface = next((i for i in INTERFACES.values() if i.path == request.url.path), None)
+            if iface is not None:
+                gate.caller(grant, iface.entry, sent["X-Officer-Id"], sent["X-Case-No"])
+        except Refused as exc:
+            return _refusal(request, exc.status, exc.code, exc.message, exc.headers)
+        return _refusal(request, 422, "bad_body", "the body is not valid JSON (UTF-8)")
 
     for iface in INTERFACES.values():
         _route(app, iface, gate, keyed, published, store, hasher)
@@ -218,14 +256,14 @@ def _route(app: FastAPI, iface: Interface, gate: Gate, keyed: Callable, publishe
            hasher: Callable[[str], str]) -> None:
     """The route of one interface: its checks, its lookup, its access-log entry, its answer."""
 
-    def caller(grant: Annotated[Grant, Depends(keyed)],
+    async def caller(grant: Annotated[Grant, Depends(keyed)],
                officer: Annotated[str, Header(alias="X-Officer-Id", pattern=OFFICER_ID,
                                               description="The user name of the officer the call is made for")],
                case_no: Annotated[str, Header(alias="X-Case-No", pattern=CASE_NO,
                                               description="The case (办件编号) the call serves")]) -> Caller:
         return gate.caller(grant, iface.entry, officer, case_no)
 
-    def answer(query: Annotated[iface.query, Body()], who: Annotated[Caller, Depends(caller)], response: Response):
+    async def answer(query: Annotated[iface.query, Body()], who: Annotated[Caller, Depends(caller)], response: Response):
         fields = who.answerable(iface.items, query.fields)
         path, cur, as_of = published.open(iface.table)
         try:
@@ -234,9 +272,10 @@ def _route(app: FastAPI, iface: Interface, gate: Gate, keyed: Callable, publishe
             cur.close()
         values = found.values if found.values is not None else iface.unknown
         try:  # in the log before the answer leaves, or no answer
-            store.log_access(who.officer, who.role, iface.action, delivery_id=None, rows=int(found.values is not None),
-                             id_numbers=found.id_numbers, subject_hashes=found.subject_hashes, purpose=who.purpose,
-                             scope=who.grant.department, legal_basis=who.grant.legal_basis)
+            await asyncio.wrap_future(store.append_access(
+                who.officer, who.role, iface.action, delivery_id=None, rows=int(found.values is not None),
+                id_numbers=found.id_numbers, subject_hashes=found.subject_hashes, purpose=who.purpose,
+                scope=who.grant.department, legal_basis=who.grant.legal_basis))
         except Exception:
             log.exception("api call not logged: %s for %s", iface.action, who.officer)
             raise Refused(503, "not_logged", "the access log could not be written; nothing was answered") from None

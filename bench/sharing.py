@@ -302,7 +302,7 @@ async def _client(n: int, spec: dict, deadline: float, out: list) -> None:
                     close = True
             await reader.readexactly(length)
             out.append((case, int(status_line.split()[1]), (time.perf_counter() - t0) * 1000))
-        except (OSError, asyncio.IncompleteReadError, asyncio.TimeoutError, ValueError, IndexError):
+        except (TimeoutError, OSError, asyncio.IncompleteReadError, ValueError, IndexError):
             out.append((case, 0, (time.perf_counter() - t0) * 1000))
             close = True
         if close:

@@ -227,7 +227,7 @@ class ShareRequests:
         if len(parts) != 3 or parts[0] != KEY_PREFIX:
             return None
         _, key_id, secret = parts
-        with self._con() as con:
+        with self._read() as con:  # on every interface call: an open connection
             row = con.execute("SELECT request_id, secret_hash FROM api_keys WHERE key_id = ? AND revoked_at IS NULL", [key_id]).fetchone()
             if row is None or not hmac.compare_digest(row[1], _secret_hash(secret)):
                 return None

@@ -11,7 +11,9 @@ order rows were written in, and how a store made before migrations is adopted.
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import resources
@@ -28,6 +30,7 @@ from warehouse.storage.subjects import subject_hash, subject_key
 # The store's schema: numbered migrations (warehouse.storage.migrate), one folder per engine.
 MIGRATIONS = resources.files(__package__) / "migrations" / "sqlite"
 MIGRATIONS_TABLE = "schema_migrations"
+_READERS = 8  # open connections a store keeps for reads
 
 
 def _legacy_version(con: sqlite3.Connection) -> int:
@@ -53,6 +56,10 @@ class OpsStore(Users, AlertSteps, AccessLog, ShareRequests, CatalogEdits):
     def __init__(self, home: Path) -> None:
         self.path = home / "ops.sqlite"
         self.home = home
+        self._pool: list[sqlite3.Connection] = []  # open connections for _read
+        self._pool_file: tuple[int, int] | None = None
+        self._pool_pid = os.getpid()
+        self._pool_lock = threading.Lock()
         home.mkdir(parents=True, exist_ok=True)
         with self._con() as con:
             con.execute("PRAGMA journal_mode=WAL")
@@ -60,17 +67,60 @@ class OpsStore(Users, AlertSteps, AccessLog, ShareRequests, CatalogEdits):
             migrate(con, MIGRATIONS, dialect=self.DIALECT, table=MIGRATIONS_TABLE, adopt=_legacy_version,
                     hooks={2: self._chain_unchained})
 
+    def _connect(self) -> sqlite3.Connection:
+        """A new connection, waiting up to 30 s for another writer; usable from any thread, one at a time."""
+        con = sqlite3.connect(self.path, timeout=30, check_same_thread=False)
+        try:
+            con.execute("PRAGMA busy_timeout = 30000")
+        except BaseException:
+            con.close()
+            raise
+        return con
+
     @contextmanager
     def _con(self) -> Iterator[sqlite3.Connection]:
         """A short connection: committed (or rolled back) and closed at the end of the block,
         not whenever the garbage collector gets to it."""
-        con = sqlite3.connect(self.path, timeout=30)
+        con = self._connect()
         try:
-            con.execute("PRAGMA busy_timeout = 30000")
             with con:
                 yield con
         finally:
             con.close()
+
+    @contextmanager
+    def _read(self) -> Iterator[sqlite3.Connection]:
+        """A connection for reads only, from this store's few open ones: opening one costs 40
+        times a point query, and the interfaces read the key's grant and the officer on every
+        call. Each statement sees the latest commit (no transaction is held between uses);
+        connections are dropped if the file was replaced (a restore) and never cross a fork."""
+        try:
+            st = os.stat(self.path)
+            file = (st.st_dev, st.st_ino)
+        except FileNotFoundError:
+            file = None
+        with self._pool_lock:
+            if self._pool_pid != os.getpid():  # a forked child: never use the parent's connections
+                self._pool, self._pool_pid = [], os.getpid()
+            con = self._pool.pop() if self._pool and self._pool_file == file else None
+        if con is None:
+            con = self._connect()
+        try:
+            yield con
+            if con.in_transaction:  # a read opens none; never keep one open in the pool
+                con.rollback()
+        except BaseException:
+            con.close()
+            raise
+        with self._pool_lock:
+            if self._pool_file != file:
+                for old in self._pool:
+                    old.close()
+                self._pool, self._pool_file = [], file
+            if len(self._pool) < _READERS and file is not None and self._pool_pid == os.getpid():
+                self._pool.append(con)
+                return
+        con.close()
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:

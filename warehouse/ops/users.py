@@ -30,7 +30,7 @@ class Users:
             con.execute("DELETE FROM sessions WHERE username = ?", [username])
 
     def user(self, username: str) -> dict | None:
-        with self._con() as con:
+        with self._read() as con:  # on every request and interface call: an open connection
             row = con.execute("SELECT username, password_hash, role, scope, disabled, subject_hash FROM users WHERE username = ?",
                               [username]).fetchone()
         return None if row is None else dict(zip(("username", "password_hash", "role", "scope", "disabled", "subject_hash"), row))
