@@ -10,7 +10,7 @@ exactly once (none missing, none twice), no refused call in it, and the whole ch
 (``verify_audit_chain``). Issue #32's target: >= 500 calls/s for 60 s with 50 clients on 2
 cores, p95 <= 50 ms, log count = answers.
 
-``--kill-worker`` sends SIGKILL to one gunicorn worker halfway through: calls in flight in
+``--kill-worker`` sends SIGKILL to one server worker halfway through: calls in flight in
 that worker get no answer (the connection drops). Each answered call must still be in the log;
 calls that were in flight may be logged without their answer having been received (the entry is
 committed before the answer is written to the socket, and the process can die between the two):
@@ -20,7 +20,7 @@ those are counted and shown apart, never as answered.
 copy of the snapshot gets its ``person_lookup`` and ``certificate_lookup`` rebuilt by the SQL
 ``warehouse/serving/publish.py`` publishes them with (``SERVING``), run over SYNTHETIC library
 tables: the real persons and certificates plus made-up ones (identity numbers starting ``99``,
-certificates ``SYN…``) up to that many persons and as many certificates per person as the real
+certificates ``SYZ3301…``, numbered as the real ones are) up to that many persons and as many certificates per person as the real
 data has. Everything else (the ops store, the log, the server) is real.
 
 The load client is a separate process (asyncio, raw HTTP/1.1 keep-alive sockets: the cheapest
@@ -57,6 +57,7 @@ OFFICERS = ("clerk1", "clerk2", "clerk3", "clerk4", "clerk5")  # civil affairs' 
 PERSONS = "library/population/persons"
 CERTIFICATES = "library/e_certificate/certificate_state"
 SYNTHETIC = "synthetic.json"  # what a scratch directory's synthetic snapshot was built from
+_MADE_UP = "2: certificates SYZ3301 + 12 digits"  # how the made-up rows look (a change rebuilds a kept snapshot)
 
 
 # ------------------------------------------------------------------ the data directory
@@ -84,6 +85,16 @@ def scratch(home: Path, work: Path) -> Path:
     return root
 
 
+def _built(source: Path) -> str:
+    """What a kept synthetic snapshot was built from: the source snapshot and publish's SQL of the two tables."""
+    import hashlib
+
+    from warehouse.serving.publish import SERVING
+
+    sql = SERVING["person_lookup"][1] + SERVING["certificate_lookup"][1]
+    return f"{source.name}:{hashlib.sha256((sql + _MADE_UP).encode()).hexdigest()[:12]}"
+
+
 def synthetic_snapshot(home: Path, root: Path, work: Path, persons: int) -> dict:
     """Give ``root`` a serving folder of its own whose current snapshot is ``home``'s with
     person_lookup and certificate_lookup rebuilt at ``persons`` persons by publish's own SQL
@@ -97,7 +108,7 @@ def synthetic_snapshot(home: Path, root: Path, work: Path, persons: int) -> dict
     source = current(home / "serving")
     cache = work / f"serving-{persons}"
     made = cache / SYNTHETIC
-    if made.exists() and json.loads(made.read_text())["source"] == source.name:
+    if made.exists() and json.loads(made.read_text()).get("built") == _built(source):
         info = json.loads(made.read_text())
     else:
         shutil.rmtree(cache, ignore_errors=True)
@@ -130,7 +141,7 @@ def synthetic_snapshot(home: Path, root: Path, work: Path, persons: int) -> dict
                 SELECT certificate_no, holder_id, certificate_type, issuer, valid_from, valid_to, lifecycle
                 FROM wh.e_certificate.certificate_state
                 UNION ALL
-                SELECT 'SYN' || lpad(i::VARCHAR, 12, '0'), '99' || lpad((i % $p)::VARCHAR, 15, '0') || 'X',
+                SELECT 'SYZ3301' || lpad(i::VARCHAR, 12, '0'), '99' || lpad((i % $p)::VARCHAR, 15, '0') || 'X',
                        'household_register', 'psb', DATE '2020-01-01' + (i % 2000)::INTEGER,
                        CASE WHEN i % 4 = 0 THEN NULL ELSE DATE '2031-01-01' + (i % 1000)::INTEGER END,
                        CASE WHEN i % 40 = 0 THEN 'cancelled' WHEN i % 97 = 0 THEN 'revoked' ELSE 'valid' END
@@ -146,7 +157,7 @@ def synthetic_snapshot(home: Path, root: Path, work: Path, persons: int) -> dict
         finally:
             con.close()
             (work / "synthetic.duckdb").unlink(missing_ok=True)
-        info = {"source": source.name, "snapshot": target.name, "persons": persons, "real_persons": real_persons,
+        info = {"built": _built(source), "source": source.name, "snapshot": target.name, "persons": persons, "real_persons": real_persons,
                 "certificates": certificates, "real_certificates": real_certs, "seconds": round(time.perf_counter() - t0, 1)}
         (cache / "CURRENT").write_text(target.name)
         made.write_text(json.dumps(info))
@@ -201,7 +212,7 @@ def samples(home: Path, synthetic: dict | None, seed: int) -> dict[str, list]:
         made_p = synthetic["persons"] - synthetic["real_persons"]
         made_c = synthetic["certificates"] - synthetic["real_certificates"]
         ids += [f"99{i:015d}X" for i in rng.sample(range(made_p), min(made_p, 3000))]
-        certs += [[f"SYN{i:012d}", f"99{i % made_p:015d}X"] for i in rng.sample(range(made_c), min(made_c, 3000))]
+        certs += [[f"SYZ3301{i:012d}", f"99{i % made_p:015d}X"] for i in rng.sample(range(made_c), min(made_c, 3000))]
     persons = [{"id_number": i} for i in ids]
     persons += [{"id_number": f"88{rng.randrange(10**15):015d}{rng.randrange(10)}"} for _ in range(len(persons) // 4)]
     certificates = [{"certificate_no": c, "holder_id": h} for c, h in certs]
@@ -213,16 +224,19 @@ def samples(home: Path, synthetic: dict | None, seed: int) -> dict[str, list]:
 
 
 # ------------------------------------------------------------------ the server
-def start_server(root: Path, port: int, workers: int, threads: int, tree: Path, rate_limit: str) -> subprocess.Popen:
-    """``citybrain cockpit`` (gunicorn) from the checkout ``tree``, waiting until it answers."""
+def start_server(server: str, root: Path, port: int, workers: int, threads: int, tree: Path, rate_limit: str) -> subprocess.Popen:
+    """``citybrain cockpit`` (gunicorn, the interfaces mounted) or ``citybrain api`` (uvicorn, a
+    listener of their own) from the checkout ``tree``, waiting until it answers."""
     env = {**os.environ, "PYTHONPATH": str(tree), "CITYBRAIN_API_RATE_LIMIT": rate_limit}
-    proc = subprocess.Popen([sys.executable, "-m", "citybrain", "cockpit", "--home", str(root), "--port", str(port),
-                             "--workers", str(workers), "--threads", str(threads)],
-                            cwd=tree, env=env, stdout=subprocess.DEVNULL, stderr=open(root / "server.log", "ab"))
+    argv = [sys.executable, "-m", "citybrain", server, "--home", str(root), "--port", str(port), "--workers", str(workers)]
+    if server == "cockpit":
+        argv += ["--threads", str(threads)]
+    proc = subprocess.Popen(argv, cwd=tree, env=env, stdout=subprocess.DEVNULL, stderr=open(root / "server.log", "ab"))
+    ready = "/healthz" if server == "cockpit" else "/api/v1/openapi.json"
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as r:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}{ready}", timeout=1) as r:
                 if r.status == 200:
                     return proc
         except OSError:
@@ -234,13 +248,27 @@ def start_server(root: Path, port: int, workers: int, threads: int, tree: Path, 
 
 
 def children(pid: int) -> list[int]:
-    """The processes ``pid`` started (gunicorn's workers, for its master)."""
+    """The processes ``pid`` started (gunicorn's workers, for its master; uvicorn's workers and
+    multiprocessing's helper, for its supervisor)."""
     out = []
     for task in Path(f"/proc/{pid}/task").iterdir():
         try:
             out += [int(c) for c in (task / "children").read_text().split()]
         except OSError:
             pass
+    return out
+
+
+def workers_of(pid: int) -> list[int]:
+    """The server's worker processes (not multiprocessing's resource tracker)."""
+    out = []
+    for child in children(pid):
+        try:
+            cmdline = Path(f"/proc/{child}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if b"resource_tracker" not in cmdline:
+            out.append(child)
     return out
 
 
@@ -373,10 +401,13 @@ def main() -> None:
     ap.add_argument("--clients", type=int, default=50)
     ap.add_argument("--seconds", type=float, default=60)
     ap.add_argument("--warmup", type=float, default=5, help="Seconds of calls before the measured run (not counted).")
+    ap.add_argument("--server", choices=("cockpit", "api"), default="cockpit",
+                    help="cockpit: `citybrain cockpit` (gunicorn, the interfaces mounted under /api/); "
+                         "api: `citybrain api` (uvicorn workers on a listener of their own).")
     ap.add_argument("--workers", type=int, default=2)
-    ap.add_argument("--threads", type=int, default=4)
+    ap.add_argument("--threads", type=int, default=4, help="Threads per cockpit worker (gunicorn).")
     ap.add_argument("--persons", type=int, help="Rebuild the lookup tables at this many persons (synthetic rows; e.g. 12500000).")
-    ap.add_argument("--kill-worker", action="store_true", help="SIGKILL one gunicorn worker halfway through.")
+    ap.add_argument("--kill-worker", action="store_true", help="SIGKILL one server worker halfway through.")
     # The limiter runs on every call; the deployment's 20/second per key is not what is measured
     # (one fast client would be refused while the others wait), so each key may go further.
     ap.add_argument("--rate-limit", default="1000/second;10000000/day",
@@ -408,7 +439,7 @@ def main() -> None:
         with socket() as s:
             s.bind(("127.0.0.1", 0))
             port = s.getsockname()[1]
-        server = start_server(root, port, args.workers, args.threads, args.tree, args.rate_limit)
+        server = start_server(args.server, root, port, args.workers, args.threads, args.tree, args.rate_limit)
         try:
             spec = {"port": port, "keys": keys, "bodies": bodies}
             if args.warmup > 0:
@@ -421,8 +452,7 @@ def main() -> None:
             killed = None
             if args.kill_worker:
                 time.sleep(args.seconds / 2)
-                workers = children(server.pid)
-                killed = workers[0]
+                killed = workers_of(server.pid)[0]
                 server_cpu_victim = cpu_seconds([killed])
                 os.kill(killed, signal.SIGKILL)
                 t_kill = time.perf_counter() - t0
@@ -455,7 +485,9 @@ def report(args, root: Path, mark: int, got: dict, wall: float, server_cpu: floa
     lat = [c[2] for c in answered]
     seconds = args.seconds
     client_cpu = got["cpu"]
-    print(f"\n{args.clients} clients for {seconds:.0f} s against gunicorn {args.workers}x{args.threads} "
+    served = f"citybrain cockpit (gunicorn {args.workers}x{args.threads})" if args.server == "cockpit" \
+        else f"citybrain api (uvicorn, {args.workers} workers)"
+    print(f"\n{args.clients} clients for {seconds:.0f} s against {served} "
           f"(rate limit {args.rate_limit!r} per key, one key per client){'; code of ' + str(args.tree) if args.tree != ROOT else ''}")
     print(f"answered {len(answered):,} calls: {len(answered) / seconds:.1f} calls/s; "
           f"p50 {pct(lat, 50):.1f} ms, p95 {pct(lat, 95):.1f} ms, p99 {pct(lat, 99):.1f} ms, max {max(lat, default=float('nan')):.1f} ms")

@@ -261,6 +261,21 @@ def cockpit(
 
 
 @app.command()
+def api(
+    home: HomeOpt = None,
+    port: Annotated[int, typer.Option(help="Port to serve on.")] = 8051,
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    workers: Annotated[int, typer.Option(min=1, help="Server processes (uvicorn workers).")] = 2,
+) -> None:
+    """Serve the governed interfaces (/api/v1/) on a listener of their own, with uvicorn (the cockpit serves them too)."""
+    from api.server import serve as serve_api
+
+    h = Home.resolve(home).ensure()
+    typer.echo(f"interfaces: http://{host}:{port}/api/v1/  (data: {h.root}; {workers} processes)")
+    serve_api(h, port, host, workers)
+
+
+@app.command()
 def serve(
     home: HomeOpt = None,
     port: Annotated[int, typer.Option(help="The cockpit's port.")] = 8050,

@@ -120,10 +120,18 @@ SERVING: dict[str, tuple[tuple[str, ...], Sql]] = {
     # What the governed interfaces (api/) answer, one row per key, ordered by it so that a
     # point lookup reads one row group; identity numbers only as keyed hashes, a
     # representative's name masked. The cockpit never reads these.
+    # A certificate is keyed by its number and holder together as a 128-bit number (the first
+    # half of the SHA-256 of "<number>:<holder's hash>"; api/interfaces.py computes the same):
+    # certificate numbers share their first twelve characters (type, city, zeros), all that
+    # DuckDB's string statistics keep, so ordered by number a lookup read every row group of a
+    # type, and a string filter is evaluated over a whole row group (2.2 ms on a small city's
+    # 166k rows; millions at city size) where the number key takes 0.5 ms.
     "certificate_lookup": (("e_certificate.certificate_state",),
-                           """SELECT certificate_no, cb_subject_hash(holder_id) AS holder_hash, certificate_type, issuer,
-                                     valid_from, valid_to, lifecycle
-                              FROM e_certificate.certificate_state ORDER BY certificate_no"""),
+                           """SELECT ('0x' || left(sha256(certificate_no || ':' || holder_hash), 32))::UHUGEINT AS cert_key, *
+                              FROM (SELECT certificate_no, cb_subject_hash(holder_id) AS holder_hash, certificate_type, issuer,
+                                           valid_from, valid_to, lifecycle
+                                    FROM e_certificate.certificate_state)
+                              ORDER BY cert_key"""),
     "person_lookup": (("population.persons",),  # the hash as a 128-bit number: half the lookup time of its text
                       """SELECT ('0x' || cb_subject_hash(id_number))::UHUGEINT AS id_key, status, district_code
                          FROM population.persons ORDER BY id_key"""),
