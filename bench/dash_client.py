@@ -25,7 +25,8 @@ from warehouse.ops.store import OpsStore  # noqa: E402
 
 PASSWORD = "bench password"
 BENCH_USERS = {"boss": ("city_manager", None), "xihu": ("district_manager", "330106"), "ana": ("analyst", None),
-               "police": ("steward", "psb"), "aud": ("auditor", None), "root": ("admin", None)}
+               "police": ("steward", "psb"), "aud": ("auditor", None), "root": ("admin", None),
+               "clerk": ("officer", "civil")}
 
 
 def free_port() -> int:
@@ -128,17 +129,20 @@ class DashUser:
             self.seen_as_of.add(asof)
         return body
 
-    def page(self, path: str) -> dict | None:
-        return self.call(f"page {path}", "_pages_content.children", [path, ""])
+    def page(self, path: str, search: str = "", name: str | None = None) -> dict | None:
+        """The page at ``path`` (``search``: its query string, as ``?entry=...``), timed as ``name`` (default ``page <path>``)."""
+        return self.call(name or f"page {path}", "_pages_content.children", [path, search])
 
 
 class Scenario:
     """What one simulated user does in a round, with the choices a person would make."""
 
-    def __init__(self, username: str, seed: int, districts: list[str], indicators: list[str], city: str, days: list[str]):
+    def __init__(self, username: str, seed: int, districts: list[str], indicators: list[str], city: str, days: list[str],
+                 entries: list[str] = (), departments: list[str] = ()):
         self.username, self.role = username, BENCH_USERS[username][0]
         self.rng = random.Random(seed)
         self.districts, self.indicators, self.city, self.days = districts, indicators, city, days
+        self.entries, self.departments = list(entries), list(departments)  # the catalog's codes and owners
 
     def _areas(self) -> list[str]:
         if self.role == "district_manager":
@@ -149,6 +153,15 @@ class Scenario:
         def pause() -> None:
             time.sleep(think * self.rng.uniform(0.5, 1.5))
 
+        if self.role == "officer":  # the catalog: the list, a search or a filter, an entry
+            user.page("/catalog")
+            words = self.rng.choice(["population", "人口", "certificate", "hotline", "births", "enterprise", ""])
+            user.call("catalog list", "ca-table.rowData",
+                      [words, self.rng.choice([None, *self.departments]), self.rng.choice([None, "conditional", "unconditional"]), None])
+            pause()
+            user.page("/catalog", f"?entry={self.rng.choice(self.entries)}", name="catalog entry")
+            pause()
+            return
         if self.role == "steward":
             user.page("/ingestion")
             pause()

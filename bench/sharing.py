@@ -295,10 +295,15 @@ def machine_cpu() -> float:
 PATHS = {PERSONS: "/api/v1/persons/status", CERTIFICATES: "/api/v1/certificates/verify"}
 
 
-async def _client(n: int, spec: dict, deadline: float, out: list) -> None:
+async def _client(n: int, spec: dict, start: float, deadline: float, out: list) -> None:
     """One client: a keep-alive connection, one call after another until ``deadline``; each
-    call ``(case, status or 0 for no answer, ms)``; a dropped connection is opened again."""
+    call ``(case, status or 0 for no answer, ms)``; a dropped connection is opened again.
+    Paced (``spec["rate"]``: calls/s of all clients together), a client sends its k-th call at
+    its k-th turn and a call's time counts from its turn, so a server that falls behind shows
+    in the latencies (no coordinated omission); unpaced, each sends as soon as it has its answer."""
     key = spec["keys"][n]
+    every = len(spec["keys"]) / spec["rate"] if spec["rate"] else 0.0
+    turn = start + every * n / len(spec["keys"])
     bodies = spec["bodies"][key["entry"]]
     path = PATHS[key["entry"]]
     head = (f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {key['key']}\r\n"
@@ -315,7 +320,14 @@ async def _client(n: int, spec: dict, deadline: float, out: list) -> None:
         case = f"{spec['prefix']}-{n}-{i}"
         body = json.dumps(bodies[i % len(bodies)]).encode()
         i += 1
-        t0 = time.perf_counter()
+        if every:
+            wait = turn - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            t0 = time.perf_counter() - max(0.0, time.monotonic() - turn)  # from its turn
+            turn += every
+        else:
+            t0 = time.perf_counter()
         try:
             writer.write(head + f"X-Case-No: {case}\r\nContent-Length: {len(body)}\r\n\r\n".encode() + body)
             status_line = await asyncio.wait_for(reader.readline(), 30)
@@ -352,8 +364,9 @@ def client_main(spec_path: str) -> None:
     out: list = []
 
     async def run() -> None:
-        deadline = time.monotonic() + spec["seconds"]
-        await asyncio.gather(*(_client(n, spec, deadline, out) for n in range(len(spec["keys"]))))
+        start = time.monotonic()
+        deadline = start + spec["seconds"]
+        await asyncio.gather(*(_client(n, spec, start, deadline, out) for n in range(len(spec["keys"]))))
 
     cpu0, t0 = time.process_time(), time.perf_counter()
     asyncio.run(run())
@@ -399,6 +412,9 @@ def main() -> None:
     ap.add_argument("--work", type=Path, help="Where the bench keeps its scratch data directory and a synthetic "
                                               "snapshot for the next run (default: a temporary folder, removed).")
     ap.add_argument("--clients", type=int, default=50)
+    ap.add_argument("--rate", type=float, default=500,
+                    help="Calls/s the clients send together, each at its turn (0: each sends as soon as it has its "
+                         "answer, to find the most the server answers; 50 clients at N calls/s then wait 50/N s a call).")
     ap.add_argument("--seconds", type=float, default=60)
     ap.add_argument("--warmup", type=float, default=5, help="Seconds of calls before the measured run (not counted).")
     ap.add_argument("--server", choices=("cockpit", "api"), default="cockpit",
@@ -441,7 +457,7 @@ def main() -> None:
             port = s.getsockname()[1]
         server = start_server(args.server, root, port, args.workers, args.threads, args.tree, args.rate_limit)
         try:
-            spec = {"port": port, "keys": keys, "bodies": bodies}
+            spec = {"port": port, "keys": keys, "bodies": bodies, "rate": args.rate}
             if args.warmup > 0:
                 warm = load({**spec, "seconds": args.warmup, "prefix": "W"}, work)
                 warm.wait()
@@ -487,7 +503,8 @@ def report(args, root: Path, mark: int, got: dict, wall: float, server_cpu: floa
     client_cpu = got["cpu"]
     served = f"citybrain cockpit (gunicorn {args.workers}x{args.threads})" if args.server == "cockpit" \
         else f"citybrain api (uvicorn, {args.workers} workers)"
-    print(f"\n{args.clients} clients for {seconds:.0f} s against {served} "
+    print(f"\n{args.clients} clients {f'sending {args.rate:.0f} calls/s together' if args.rate else 'each as fast as answered'} "
+          f"for {seconds:.0f} s against {served} "
           f"(rate limit {args.rate_limit!r} per key, one key per client){'; code of ' + str(args.tree) if args.tree != ROOT else ''}")
     print(f"answered {len(answered):,} calls: {len(answered) / seconds:.1f} calls/s; "
           f"p50 {pct(lat, 50):.1f} ms, p95 {pct(lat, 95):.1f} ms, p99 {pct(lat, 99):.1f} ms, max {max(lat, default=float('nan')):.1f} ms")
