@@ -167,19 +167,16 @@ class Interface:
                 if isinstance(f.json_schema_extra, dict) and "x-catalog-item" in f.json_schema_extra}
 
 
-# By the number key of number and holder (publish.py: a point lookup on one number, where a
-# filter on the strings costs a scan of their row group), the two matched again here; a snapshot
-# published before the key existed is read by the two strings.
-_CERTIFICATE: Sql = """
-    SELECT certificate_no, holder_hash,
-           CASE WHEN lifecycle = 'valid' AND valid_to < $as_of THEN 'expired' ELSE lifecycle END AS status,
-           certificate_type, issuer, valid_from, valid_to
-    FROM certificate_lookup WHERE cert_key = $key"""
-_CERTIFICATE_BEFORE_KEY: Sql = """
-    SELECT certificate_no, holder_hash,
-           CASE WHEN lifecycle = 'valid' AND valid_to < $as_of THEN 'expired' ELSE lifecycle END AS status,
-           certificate_type, issuer, valid_from, valid_to
-    FROM certificate_lookup WHERE certificate_no = $no AND holder_hash = $holder"""
+# By the number key of number and holder (publish.py: a point lookup on one number; a filter
+# on the strings, or reading them back, costs a scan of their row group). Two pairs of one key
+# would take a search of 2^128 against a hash whose input holds the keyed hash of the holder,
+# so the strings are not read again. Whether it has expired is judged here (an expression in
+# the query is evaluated over the whole row group). A snapshot published before the key
+# existed is read by the two strings.
+_CERTIFICATE: Sql = """SELECT lifecycle AS status, certificate_type, issuer, valid_from, valid_to
+                       FROM certificate_lookup WHERE cert_key = $key"""
+_CERTIFICATE_BEFORE_KEY: Sql = """SELECT lifecycle AS status, certificate_type, issuer, valid_from, valid_to
+                                  FROM certificate_lookup WHERE certificate_no = $no AND holder_hash = $holder"""
 _PERSON: Sql = "SELECT status, district_code FROM person_lookup WHERE id_key = $id"
 _ENTITY: Sql = """SELECT status, name, district_code, representative, representative_hash
                   FROM entity_lookup WHERE uscc = $uscc"""
@@ -198,13 +195,11 @@ def certificate_key(certificate_no: str, holder_hash: str) -> int:
 def _certificate(cur: duckdb.DuckDBPyConnection, q: CertificateQuery, as_of: dt.date, hasher: Hasher) -> Found:
     holder = hasher(q.holder_id)
     try:
-        cur.execute(_CERTIFICATE, {"key": certificate_key(q.certificate_no, holder), "as_of": as_of})
+        row = _row(cur, _CERTIFICATE, {"key": certificate_key(q.certificate_no, holder)})
     except duckdb.BinderException:  # no cert_key column: published before it
-        cur.execute(_CERTIFICATE_BEFORE_KEY, {"no": q.certificate_no, "holder": holder, "as_of": as_of})
-    names = [d[0] for d in cur.description]
-    row = next((dict(zip(names, r)) for r in cur.fetchall() if r[0] == q.certificate_no and r[1] == holder), None)
-    if row is not None:
-        del row["certificate_no"], row["holder_hash"]
+        row = _row(cur, _CERTIFICATE_BEFORE_KEY, {"no": q.certificate_no, "holder": holder})
+    if row is not None and row["status"] == "valid" and row["valid_to"] is not None and row["valid_to"] < as_of:
+        row["status"] = "expired"
     return Found(row, id_numbers=(q.holder_id,))
 
 
