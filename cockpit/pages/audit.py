@@ -18,8 +18,14 @@ COLUMNS = ["at", "username", "role", "scope", "action", "delivery_id", "rows", "
 @page(PATH, needs_data=False)
 def layout(who) -> html.Div:
     return html.Div([
-        text_input("au-id", _("Search by identity number"), debounce=True, style={"width": "40%"}),
-        data_grid("au-table", columns(COLUMNS), page_size=25),
+        html.H3(_("Audit")),
+        html.P(_("Every access to personal data and every sign-in, newest first: who, in which role and for which department, "
+                 "what, how many people, for what purpose and on which legal basis. Search by identity number for every access "
+                 "to one person's data; the search itself is logged.")),
+        text_input("au-id", _("Search by identity number"), debounce=True, style={"maxWidth": "28rem"}),
+        # What was done, why and on what basis are read whole (a department's name, a case and its purpose wrap).
+        data_grid("au-table", columns(COLUMNS), page_size=25, wrap=("role", "scope", "action", "purpose", "legal_basis"),
+                  wrap_width=140),
     ])
 
 
@@ -33,7 +39,8 @@ def render(id_number):
         ctx().store.log_access(who.username, who.role, "audit_search", delivery_id=None, rows=0, id_numbers=[id_number],
                                purpose="audit of accesses to one person's data", scope=role_of(who.role).acts_for,
                                legal_basis="statutory_duty")
-    return [{**e, "role": label("role", e["role"]) if e["role"] else "", "action": label("action", e["action"]),
+    return [{**e, "at": e["at"].replace("T", " "), "role": label("role", e["role"]) if e["role"] else "",
+             "action": label("action", e["action"]),
              "scope": _acted_for(e),
              "purpose": logged_purpose(e), "legal_basis": label("legal_basis", e["legal_basis"]) if e["legal_basis"] else ""}
             for e in ctx().store.access_log(id_number)]

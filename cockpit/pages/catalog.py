@@ -33,7 +33,9 @@ PATH = "/catalog"
 REQUESTS_PATH = "/requests"  # where an officer asks for an entry (cockpit/pages/requests.py)
 dash.register_page(__name__, path=PATH, name=N_("Catalog"), order=8, allowed="see_catalog")
 
-LIST_COLUMNS = {"name": N_("Name"), "kind": N_("Kind"), "owner": N_("Provided by"), "sharing": N_("Sharing class"),
+# The sharing class beside the name: what an officer looks for first, and what a phone shows
+# without sliding the table sideways.
+LIST_COLUMNS = {"name": N_("Name"), "sharing": N_("Sharing class"), "owner": N_("Provided by"), "kind": N_("Kind"),
                 "freshness": N_("Freshness"), "rows": N_("Rows")}
 ITEM_COLUMNS = {"title": N_("Data item"), "name": N_("Field"), "type": N_("Type"), "personal": N_("Personal information")}
 EDIT_COLUMNS = {"at": N_("When"), "actor": N_("By"), "field": N_("What"), "value": N_("New value")}
@@ -105,9 +107,10 @@ def layout(who, entry: str | None = None, **_unused) -> html.Div:
 
 
 def _list_grid():
-    grid = data_grid("ca-table", _columns(LIST_COLUMNS), page_size=25, sort=True, wrap=("name",))
-    # The name links to the entry (AG Grid's markdown cells: a plain link, no script).
-    grid.columnDefs[0]["cellRenderer"] = "markdown"
+    grid = data_grid("ca-table", _columns(LIST_COLUMNS), page_size=25, sort=True, wrap=("name", "sharing", "owner"), wrap_width=120)
+    # The name links to the entry (AG Grid's markdown cells: a plain link, no script); it takes the room a
+    # phone has left beside the sharing class, department names wrap rather than end in "…".
+    grid.columnDefs[0].update(cellRenderer="markdown", minWidth=170, flex=3)
     return grid
 
 
@@ -170,8 +173,18 @@ def _facts(e: Entry) -> list:
               _("Rows rejected of rows read, over the feeds behind it")),
         _fact(_("Open findings"), s.open_findings, _("Cross-department findings its provider must fix")),
         _fact(_("Used by"), users, _("Departments holding an active grant")),
-        _fact(_("Catalog code"), html.Code(e.code, style={"overflowWrap": "anywhere"})),  # a phone breaks it
+        _fact(_("Catalog code"), _code(e.code)),
     ]
+
+
+def _code(code: str) -> html.Code:
+    """An entry's code, breakable after each '/' (a narrow card or a phone breaks it there, not
+    inside a word; a part too long for the line still breaks)."""
+    parts = code.split("/")
+    children: list = []
+    for i, part in enumerate(parts):
+        children += [part + "/", html.Wbr()] if i < len(parts) - 1 else [part]
+    return html.Code(children, style={"overflowWrap": "anywhere"})
 
 
 def _items(e: Entry) -> list[dict]:
@@ -179,6 +192,17 @@ def _items(e: Entry) -> list[dict]:
              "personal": (_("Sensitive personal information") if i.sensitive and i.personal else
                           _("Personal information") if i.personal else _("Sensitive") if i.sensitive else "")}
             for i in e.items]
+
+
+# A lineage node's colour by its entry's kind (the key under the drawing names them).
+KIND_COLOURS = {"feed": "#1f6feb", "quarantine": "#cf222e", "library": "#8250df", "indicator": "#2da44e", "open": "#d29922"}
+
+
+def lineage_key(entries: dict[str, Entry], code: str) -> html.Div:
+    """What the lineage's colours mean, for the kinds it draws."""
+    kinds = {entries[c].kind for c in _layers(entries, code)}
+    return html.Div([html.Span([html.I(style={"background": colour}), label("entry_kind", kind)])
+                     for kind, colour in KIND_COLOURS.items() if kind in kinds], className="lineage-key delta")
 
 
 def _layers(entries: dict[str, Entry], code: str) -> dict[str, int]:
@@ -214,19 +238,21 @@ def lineage_figure(entries: dict[str, Entry], code: str) -> dict:
                 ex += [pos[u][0], pos[c][0], None]
                 ey += [pos[u][1], pos[c][1], None]
     nodes = list(depth)
-    colour = {"feed": "#1f6feb", "quarantine": "#cf222e", "library": "#8250df", "indicator": "#2da44e", "open": "#d29922"}
     layout = figure_layout()
-    layout.update(height=max(220, 46 * tallest + 60), margin={"l": 10, "r": 10, "t": 10, "b": 10}, showlegend=False,
+    # Each name on a backing of the page's colour, drawn over the edges: no edge runs through a name.
+    layout["annotations"] = [{"x": pos[c][0], "y": pos[c][1], "text": _name(entries[c]), "showarrow": False, "yshift": 17,
+                              "bgcolor": layout["paper_bgcolor"], "borderpad": 1, "font": {"size": 12}} for c in nodes]
+    layout.update(height=max(220, 56 * tallest + 60), margin={"l": 10, "r": 10, "t": 24, "b": 10}, showlegend=False,
                   hovermode="closest", clickmode="event")
     layout["xaxis"] = {**layout["xaxis"], "visible": False, "range": [min(columns) - 0.6, max(columns) + 0.6]}
     layout["yaxis"] = {**layout["yaxis"], "visible": False, "range": [-(tallest / 2) - 0.3, tallest / 2 + 0.3]}
     return {"data": [
         {"type": "scatter", "mode": "lines", "x": ex, "y": ey, "line": {"width": 1, "color": "#8b949e"}, "hoverinfo": "skip"},
-        {"type": "scatter", "mode": "markers+text", "x": [pos[c][0] for c in nodes], "y": [pos[c][1] for c in nodes],
-         "text": [_name(entries[c]) for c in nodes], "textposition": "top center", "customdata": nodes,
+        {"type": "scatter", "mode": "markers", "x": [pos[c][0] for c in nodes], "y": [pos[c][1] for c in nodes],
+         "text": [_name(entries[c]) for c in nodes], "customdata": nodes,
          "hovertext": [f"{label('entry_kind', entries[c].kind)} · {label('department', entries[c].owner)}" for c in nodes],
          "hovertemplate": "%{text}<br>%{hovertext}<extra></extra>", "cliponaxis": False,
-         "marker": {"size": [18 if c == code else 12 for c in nodes], "color": [colour[entries[c].kind] for c in nodes],
+         "marker": {"size": [18 if c == code else 12 for c in nodes], "color": [KIND_COLOURS[entries[c].kind] for c in nodes],
                     "line": {"width": [3 if c == code else 0 for c in nodes], "color": "#1b2430"}}},
     ], "layout": layout}
 
@@ -301,6 +327,7 @@ def _entry_view(who, e: Entry) -> html.Div:
                  "Click a node to open its entry."), className="delta"),
         dcc.Graph(id="ca-lineage", figure=lineage_figure(entries, e.code), config=graph_config(displayModeBar=False),
                   style={"width": "100%"}),
+        lineage_key(entries, e.code),
         html.Div([html.Div([html.B(_("Made from")), *_links(entries, e.upstream)]),
                   html.Div([html.B(_("Used to make")), *_links(entries, e.downstream)])], className="split"),
         dcc.Location(id="ca-go", refresh=True),

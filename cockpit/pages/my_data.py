@@ -39,7 +39,9 @@ def layout(who) -> html.Div:
         html.H3(_("Who used my data")),
         html.P(_("Every time a government official accessed your personal information, newest first. The record cannot be altered; if anything looks wrong, contact the city's Data Resources Bureau.")),
         html.Div(id="md-summary", className="notice"),
-        data_grid("md-table", [{"name": _(words), "id": c} for c, words in COLUMNS.items()], page_size=20, wrap=("purpose",)),
+        # Which data, why and on what basis are what a citizen reads: whole, wrapped, never cut short.
+        data_grid("md-table", [{"name": _(words), "id": c} for c, words in COLUMNS.items()], page_size=20,
+                  wrap=("department", "data", "purpose", "legal_basis", "bulk"), wrap_width=150),
         dcc.Store(id="md-load", data=1),
     ])
 

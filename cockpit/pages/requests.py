@@ -52,6 +52,7 @@ HEADERS = {
     "entry": N_("Entry"), "owner": N_("Provided by"), "department": N_("Requested by"), "state": N_("State"),
     "submitted_at": N_("Submitted"), "due_at": N_("Answer due"), "answered_by": N_("Answered by"),
     "answered_at": N_("Answered at"), "reason": N_("Reason"), "active_from": N_("Active from"), "expires_at": N_("Active to"),
+    "answer": N_("Answer"), "active": N_("Grant period"),
     "purpose": N_("Purpose"), "scenario": N_("Scenario"), "legal_basis": N_("Legal basis"), "items": N_("Data items"),
     "days": N_("Days"), "key_id": N_("Key"), "issued_by": N_("Issued by"), "issued_at": N_("Issued"),
     "revoked_at": N_("Revoked"), "at": N_("When"), "step": N_("Step"), "actor": N_("By"), "scope": N_("Department"),
@@ -61,14 +62,22 @@ HEADERS = {
     "refused": N_("Refused"), "overdue": N_("Unanswered past due"), "active_grants": N_("Grants in use"),
     "calls": N_("Calls served"), "departments": N_("Departments using it"),
 }
-MINE = ["entry", "owner", "state", "submitted_at", "due_at", "answered_by", "answered_at", "reason", "active_from", "expires_at"]
-QUEUE = ["due_at", "department", "entry", "purpose", "scenario", "legal_basis", "items", "days", "state", "submitted_at"]
+# Each grid fits a 1440-pixel screen whole: who answered and when in one column, a grant's period in
+# another; the queue leaves the submission time to the request's history (its due time follows from it).
+MINE = ["entry", "owner", "state", "submitted_at", "due_at", "answer", "reason", "active"]
+QUEUE = ["due_at", "department", "entry", "purpose", "scenario", "legal_basis", "items", "days", "state"]
 KEYS = ["key_id", "state", "issued_by", "issued_at", "revoked_at"]
 HISTORY = ["at", "step", "actor", "scope", "reason"]
 BY_OWNER = ["owner", "received", "answered", "on_time", "on_time_rate", "median_working_days", "refused", "overdue",
             "active_grants", "calls"]
 REUSE = ["entry", "owner", "departments", "active_grants"]
-ALL = ["entry", "department", "owner", "state", "submitted_at", "due_at", "answered_by", "answered_at"]
+ALL = ["entry", "department", "owner", "state", "submitted_at", "due_at", "answer"]
+# Long text wraps (department names, an overdue due time) rather than ending in "…": the narrowest
+# each wrapped column gets, in pixels (others WRAP_WIDTH).
+WRAP_WIDTH = 130
+WRAP_MIN = {"due_at": 170, "entry": 160, "reason": 160, "answer": 170, "active": 170}
+# Columns whose text is on lines of its own (a time whole on one, who or "overdue" on the next).
+LINES = {"due_at", "answer", "active"}
 VIEWS = {"answer": N_("To answer"), "granted": N_("Granted"), "all": N_("All")}
 # Why the store refused (RequestRefused.code), in words; a field's name stands for its text being wrong.
 REFUSED = {
@@ -86,7 +95,13 @@ NOT_YOURS = N_("You may not do that to this request.")
 
 
 def _grid(id: str, cols: list[str], data: list[dict] | None = None, **kw):
-    return data_grid(id, [{"name": _(HEADERS[c]), "id": c} for c in cols], data, **kw)
+    grid = data_grid(id, [{"name": _(HEADERS[c]), "id": c} for c in cols], data, wrap_width=WRAP_WIDTH, **kw)
+    for col in grid.columnDefs:
+        if col["wrapText"] and col["field"] in WRAP_MIN:
+            col["minWidth"] = WRAP_MIN[col["field"]]
+        if col["wrapText"] and col["field"] in LINES:
+            col["cellStyle"] = {"whiteSpace": "pre-line"}
+    return grid
 
 
 def _words(e: RequestRefused) -> str:
@@ -139,7 +154,7 @@ def _due(status, now: dt.datetime) -> str:
     if status.due_at is None:
         return ""
     late = status.state == "submitted" and status.escalated(now)
-    return time_text(status.due_at) + (_(" (overdue)") if late else "")
+    return time_text(status.due_at) + ("\n" + _(" (overdue)").strip() if late else "")
 
 
 def _row(req: dict, entries: dict[str, Entry], now: dt.datetime) -> dict:
@@ -151,6 +166,8 @@ def _row(req: dict, entries: dict[str, Entry], now: dt.datetime) -> dict:
         "owner": scope_name(req["owner"]), "department": scope_name(req["department"]),
         "state": label("request_state", s.current(now)), "submitted_at": time_text(s.submitted_at), "due_at": _due(s, now),
         "answered_by": _answered_by(req), "answered_at": time_text(s.answered_at),
+        "answer": "\n".join(t for t in (time_text(s.answered_at), _answered_by(req)) if t),
+        "active": f"{time_text(s.active_from)} –\n{time_text(s.expires_at)}" if s.active_from else "",
         "reason": (s.reason or "") if s.state in ("refused", "revoked") else "",
         "active_from": time_text(s.active_from), "expires_at": time_text(s.expires_at),
         "purpose": req["purpose"], "scenario": req["scenario"], "legal_basis": req["legal_basis"],
@@ -179,7 +196,7 @@ def _details(req: dict, entries: dict[str, Entry], now: dt.datetime, grid_id: st
     if s.reason and s.state in ("refused", "revoked"):
         facts.append((_("Reason"), s.reason))
     return [html.Dl([part for k, v in facts for part in (html.Dt(k), html.Dd(v))], className="facts"),
-            html.H4(_("History")), _grid(grid_id, HISTORY, _history(req), wrap=("reason",))]
+            html.H4(_("History")), _grid(grid_id, HISTORY, _history(req), wrap=("scope", "reason"))]
 
 
 def _chosen(selected) -> int | None:
@@ -219,15 +236,15 @@ def _officer_part(asked: str | None) -> list:
     form = html.Div([
         html.H3(_("New request")),
         select("rq-entry", options, value=chosen, placeholder=_("Entry of the catalog"), className="wide",
-               style={"minWidth": "28rem"}),
+               style={"minWidth": "28rem"}, label=_(HEADERS["entry"])),
         html.Div(id="rq-entry-about", className="delta"),
-        select("rq-items", multi=True, placeholder=_("Data items needed"), style={"minWidth": "28rem"}),
+        select("rq-items", multi=True, placeholder=_("Data items needed"), style={"minWidth": "28rem"}, label=_(HEADERS["items"])),
         dmc.Textarea(id="rq-purpose", placeholder=_("Purpose: what the data is for"), autosize=True, minRows=2,
-                     size="sm", inputProps={"maxLength": REASON_MAX}),
+                     size="sm", inputProps={"maxLength": REASON_MAX}, label=_(HEADERS["purpose"])),
         dmc.Textarea(id="rq-scenario", placeholder=_("Scenario: the service or case it is used in"), autosize=True,
-                     minRows=2, size="sm", inputProps={"maxLength": REASON_MAX}),
+                     minRows=2, size="sm", inputProps={"maxLength": REASON_MAX}, label=_(HEADERS["scenario"])),
         text_input("rq-basis", _("Legal basis (law, regulation or document and article)"), inputProps={"maxLength": REASON_MAX},
-                   style={"minWidth": "28rem"}),
+                   style={"minWidth": "28rem"}, label=_(HEADERS["legal_basis"])),
         html.Div([
             text_input("rq-days", _("Days needed"), kind="number", value=DEFAULT_DAYS, min=1, max=MAX_DAYS,
                        description=_("Days the grant lasts once its key is issued (1 to {max})").format(max=MAX_DAYS)),
@@ -237,16 +254,17 @@ def _officer_part(asked: str | None) -> list:
     ], className="card request-form")
     mine = html.Div([
         html.H3(_("Our department's requests and grants")),
-        _grid("rq-mine", MINE, page_size=15, select=True, wrap=("entry", "reason"), row_classes={"overdue": "overdue"}),
+        _grid("rq-mine", MINE, page_size=15, select=True, wrap=("entry", "owner", "due_at", "answer", "reason", "active"),
+              row_classes={"overdue": "overdue"}),
         html.Div(id="rq-mine-detail", className="card"),
         html.Div([button(label("request_step", "submit"), "rq-send", kind="primary", disabled=True),
                   button(label("request_step", "activate"), "rq-issue", kind="primary", disabled=True)], className="toolbar"),
+        html.Div(id="rq-mine-result", className="notice", role="status"),
         html.Div(id="rq-key-box"),
         html.H4(_("Keys of this grant")),
         _grid("rq-keys", KEYS, select=True),
         html.Div([button(_("Revoke the chosen key"), "rq-revoke-key", kind="danger", disabled=True)], className="toolbar"),
         html.Div(id="rq-mine-hint", className="notice"),
-        html.Div(id="rq-mine-result", className="notice", role="status"),
         confirmation("rqo"),
     ])
     return [form, mine]
@@ -261,7 +279,8 @@ def _steward_part(who) -> list:
         html.H3(_("Requests for our department's data")),
         html.P(note, className="delta"),
         select("rq-view", [{"label": _(words), "value": v} for v, words in VIEWS.items()], value="answer", className="picker"),
-        _grid("rq-queue", QUEUE, page_size=15, select=True, wrap=("entry", "purpose", "scenario", "legal_basis", "items"),
+        _grid("rq-queue", QUEUE, page_size=15, select=True,
+              wrap=("due_at", "department", "entry", "purpose", "scenario", "legal_basis", "items"),
               row_classes={"overdue": "overdue"}),
         html.Div(id="rq-queue-detail", className="card"),
         html.Div([
@@ -294,14 +313,16 @@ def _sharing_part() -> list:
         html.H3(_("How departments share, by providing department")),
         html.P(_("On-time answers = requests answered within {days} working days ÷ requests answered or past their due time; an entry shared unconditionally is answered at once. Calls served = interface calls answered from the department's data (from the access log).").format(days=ANSWER_WORKING_DAYS),
                className="delta"),
-        _grid("rq-by-owner", BY_OWNER, rows, sort=True),
+        _grid("rq-by-owner", BY_OWNER, rows, sort=True, wrap=("owner",)),
         html.P(ngettext("{count} call served by an interface whose providing department is not known",
                         "{count} calls served by interfaces whose providing department is not known", unowned).format(count=unowned),
                className="delta") if unowned else None,
         html.H4(_("Entries reused by other departments")),
-        _grid("rq-reuse", REUSE, reused, sort=True, wrap=("entry",)),
+        _grid("rq-reuse", REUSE, reused, sort=True, wrap=("entry", "owner")),
         html.H4(_("Every request")),
-        _grid("rq-all", ALL, [_row(r, entries, now) for r in requests], page_size=20, sort=True, wrap=("entry",)),
+        _grid("rq-all", ALL, [_row(r, entries, now) for r in requests if r["status"].state != "draft"], page_size=20, sort=True,
+              row_classes={"overdue": "overdue"},
+              wrap=("entry", "department", "owner", "due_at", "answer")),
     ], className="card")]
 
 
