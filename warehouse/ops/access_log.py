@@ -242,7 +242,9 @@ _COMMITTERS_LOCK = threading.Lock()
 
 def _committer(store: AccessLog) -> _Committer:
     """This process's writer of ``store``'s file (one for every store object of that file)."""
-    path = os.path.realpath(store.path)
+    path = store.__dict__.get("_log_file")
+    if path is None:  # resolved once per store object
+        path = store.__dict__["_log_file"] = os.path.realpath(store.path)
     with _COMMITTERS_LOCK:
         found = _COMMITTERS.get(path)
         if found is None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -20,9 +21,25 @@ from warehouse.storage.home import private_key
 KEY_FILE = "audit.key"
 
 
+_KEYS: dict[Path, tuple[tuple[int, int, int], bytes]] = {}  # key file -> (its inode, mtime, size when read; the key)
+
+
 def subject_key(home: Path) -> bytes:
-    """The data directory's hashing key, created (readable by its owner only) on first use."""
-    return private_key(home / KEY_FILE)
+    """The data directory's hashing key, created (readable by its owner only) on first use.
+    Read again only when the file changes (a restore): the access log and the interfaces ask
+    for it on every entry and call, and a stat costs a tenth of reading it."""
+    path = home / KEY_FILE
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return private_key(path)
+    stamp = (st.st_ino, st.st_mtime_ns, st.st_size)
+    known = _KEYS.get(path)
+    if known is not None and known[0] == stamp:
+        return known[1]
+    key = private_key(path)
+    _KEYS[path] = (stamp, key)
+    return key
 
 
 def subject_hash(key: bytes, id_number: str) -> str:
