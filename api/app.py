@@ -263,7 +263,7 @@ def _route(app: FastAPI, iface: Interface, gate: Gate, keyed: Callable, publishe
                                               description="The case (办件编号) the call serves")]) -> Caller:
         return gate.caller(grant, iface.entry, officer, case_no)
 
-    async def answer(query: Annotated[iface.query, Body()], who: Annotated[Caller, Depends(caller)], response: Response):
+    async def answer(query: Annotated[iface.query, Body()], who: Annotated[Caller, Depends(caller)]):
         fields = who.answerable(iface.items, query.fields)
         path, cur, as_of = published.open(iface.table)
         try:
@@ -271,6 +271,9 @@ def _route(app: FastAPI, iface: Interface, gate: Gate, keyed: Callable, publishe
         finally:
             cur.close()
         values = found.values if found.values is not None else iface.unknown
+        # The answer is made (its model validates it) before the entry is written, and sent as
+        # made: FastAPI would validate and serialize it once more for the response model.
+        body = iface.answer(**{f: values[f] for f in fields}, as_of=as_of).model_dump_json(exclude_unset=True)
         try:  # in the log before the answer leaves, or no answer
             await asyncio.wrap_future(store.append_access(
                 who.officer, who.role, iface.action, delivery_id=None, rows=int(found.values is not None),
@@ -279,8 +282,7 @@ def _route(app: FastAPI, iface: Interface, gate: Gate, keyed: Callable, publishe
         except Exception:
             log.exception("api call not logged: %s for %s", iface.action, who.officer)
             raise Refused(503, "not_logged", "the access log could not be written; nothing was answered") from None
-        response.headers[SNAPSHOT_HEADER] = path.name
-        return iface.answer(**{f: values[f] for f in fields}, as_of=as_of)
+        return Response(body, media_type="application/json", headers={SNAPSHOT_HEADER: path.name})
 
     answer.__name__ = iface.name
     app.post(iface.path, response_model=iface.answer, response_model_exclude_unset=True, summary=iface.summary,
