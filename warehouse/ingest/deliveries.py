@@ -210,7 +210,9 @@ def _check_columns(feed: Feed, load: RawLoad) -> list[str]:
     """Reject the file when a required column is absent (once its rows are counted); the extra columns."""
     normalised = _normalised(load.header)
     missing = [c for c in feed.required_columns if c not in normalised]
-    if missing and (load.rows_read > 0 or not load.json_source):
+    # JSONL names its columns in its objects: with no object read there is no header to lack
+    # a column (lines that are not objects are each a malformed row, as in a stream's batch).
+    if missing and (load.rows_parsed > 0 or not load.json_source):
         raise FileRejected("missing_column", "missing_columns",
                            {"columns": ", ".join(missing), "expected": ", ".join(feed.column_names)}, load.rows_read)
     known = set(feed.column_names)
