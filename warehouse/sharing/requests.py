@@ -19,6 +19,7 @@ kept with who took it and when.
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -45,6 +46,9 @@ ESCALATION_DEPARTMENT = "dsb"  # 数据资源管理局: receives the requests ow
 ANSWER_WORKING_DAYS = 5  # local rules for data already on the platform
 MAX_DAYS = 366  # the longest grant a request may ask for; renewing is a new request
 REASON_MAX = 500  # a reason, purpose, scenario or legal basis: plain text up to this length
+# Bidirectional embeddings, overrides and isolates: shown back to the steward, the citizen and
+# the auditor they would reorder what follows them (a purpose read backwards, "Trojan Source").
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 
 def add_working_days(start: dt.datetime, days: int) -> dt.datetime:
@@ -122,12 +126,13 @@ def may_answer(department: str | None, owner: str, state: RequestState, now: dt.
 
 def clean_text(value: object, *, required: bool = True, limit: int = REASON_MAX) -> str:
     """A purpose, scenario, legal basis or reason as stored: trimmed plain text of at most
-    ``limit`` characters, without control characters. Raises ValueError naming what is wrong."""
+    ``limit`` characters, without control characters (C0 but newline and tab, DEL, C1) or
+    bidirectional overrides. Raises ValueError naming what is wrong."""
     text = "" if value is None else str(value).strip()
     if required and not text:
         raise ValueError("required")
     if len(text) > limit:
         raise ValueError(f"longer than {limit} characters")
-    if any(ord(c) < 32 and c not in "\n\t" for c in text):
+    if any((unicodedata.category(c) == "Cc" and c not in "\n\t") or c in _BIDI_CONTROLS for c in text):
         raise ValueError("control characters")
     return text

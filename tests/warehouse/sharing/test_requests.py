@@ -182,3 +182,20 @@ def test_an_approved_grant_may_be_revoked_before_it_is_used(tmp_path: Path) -> N
     store.add_share_step(rid, "approve", **PSB, now=FRIDAY)
     assert store.add_share_step(rid, "revoke", **PSB, reason="批准有误").state == "revoked"
     assert _steps(store, rid) == ["submit", "approve", "revoke"]
+
+
+def test_texts_with_bidirectional_overrides_or_c1_controls_are_refused(tmp_path: Path) -> None:
+    """What the steward, the citizen and the auditor read back cannot be reordered or hide bytes:
+    a right-to-left override, an isolate, DEL and C1 controls are refused like NUL; Chinese,
+    newlines and tabs are plain text."""
+    store = OpsStore(tmp_path)
+    for bad in ("核验\u202e页首", "a\u2067b\u2069", "a\x7fb", "a\x85b", "a\x9bb"):
+        for field in ("purpose", "scenario", "legal_basis"):
+            with pytest.raises(RequestRefused, match=field):
+                _request(store, **{field: bad})
+    assert store.share_requests() == []
+    rid = _request(store, purpose="核验户籍状态\n以办理低保\t(第一项)")
+    store.add_share_step(rid, "submit", **CIVIL, now=FRIDAY)
+    with pytest.raises(RequestRefused, match="reason"):
+        store.add_share_step(rid, "refuse", **PSB, reason="\u202eno")
+    assert _steps(store, rid) == ["submit"]
