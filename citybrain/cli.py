@@ -107,6 +107,47 @@ def refresh(
                "nothing published yet: no delivery has given the warehouse a day of data to show")
 
 
+NatsOpt = Annotated[str | None, typer.Option("--nats", help="The NATS server (default: CITYBRAIN_NATS_URL).")]
+
+
+def _nats_url(url: str | None) -> str:
+    return url or settings().nats_url
+
+
+@app.command()
+def stream(
+    rate: Annotated[float, typer.Option(min=0, help="Events published per second (0: as fast as the broker takes them).")],
+    home: HomeOpt = None,
+    nats: NatsOpt = None,
+    days: Annotated[int, typer.Option(min=1, help="Days replayed, ending --end.")] = 1,
+    seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same events and surges.")] = 42,
+    end: Annotated[str | None, typer.Option(help="Last day replayed, YYYY-MM-DD (default today).")] = None,
+) -> None:
+    """Publish the synthetic city's hotline events to the stream, with planted surges (truth/surges.json)."""
+    from citybrain.synth.stream import stream as run
+
+    h = Home.resolve(home).ensure()
+    with _plain_failure("stream failed", ConnectionError):
+        summary = run(h.root, _nats_url(nats), rate, days, seed, _date(end))
+    typer.echo(json.dumps(summary, ensure_ascii=False))
+
+
+@app.command()
+def listen(home: HomeOpt = None, nats: NatsOpt = None) -> None:
+    """Land the platform's streams in the landing zone until SIGTERM (a later refresh ingests them)."""
+    import asyncio
+
+    from warehouse.stream.listen import AlreadyListening
+    from warehouse.stream.listen import listen as run
+
+    h = Home.resolve(home).ensure()
+    url = _nats_url(nats)
+    typer.echo(f"listening to {url} into {h.landing}")
+    with _plain_failure("listen failed", ConnectionError, AlreadyListening):
+        n = asyncio.run(run(h, url))
+    typer.echo(f"stopped: {n} events landed")
+
+
 def _refresh_report(con) -> list[str]:
     """What a refresh leaves in the warehouse, for the operator: the delivery ledger by
     status, why files were rejected whole, and the libraries and alerts where they exist (a

@@ -202,7 +202,7 @@ class Settings:
         "Reserved, not read yet: where the Iceberg tables' files will be written.", _text, "`<home>/iceberg/`")
     nats_url: str = _setting(
         "CITYBRAIN_NATS_URL", "nats://127.0.0.1:4222",
-        "Reserved, not read yet: the NATS server of the hotline stream (`citybrain stream` and `listen`, "
+        "The NATS server (JetStream) of the hotline stream (`citybrain stream` and `listen`, "
         "whose `--nats URL` overrides it).", _url("nats", "tls"), "`nats://127.0.0.1:4222`")
     # Tests
     failpoint: str = _setting(

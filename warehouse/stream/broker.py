@@ -83,6 +83,9 @@ class Broker:
             except (FetchTimeout, TimeoutError):  # nats-py raises either when nothing came
                 yield [], None
                 continue
+            if not msgs:  # a fetch can also end empty without raising
+                yield [], None
+                continue
             yield [Message(m.metadata.sequence.stream, m.data, m.metadata.timestamp) for m in msgs], msgs[-1]
 
     @staticmethod
