@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import logging
 import os
 import re
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,6 +18,7 @@ from pathlib import Path
 
 import duckdb
 import pandas as pd
+from werkzeug.serving import make_server
 
 from citybrain.synth.generate import generate
 from warehouse.contract.city import load_city
@@ -235,3 +238,22 @@ def run_to_alerts(home: Path, as_of: dt.datetime = AS_OF_TIME) -> duckdb.DuckDBP
     refresh(con, as_of)
     evaluate(con, as_of)
     return con
+
+
+@contextmanager
+def served(app) -> Iterator[str]:
+    """A WSGI app served on a free local port for the block; yields its base URL."""
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+
+
+def nothing(environ, start_response):
+    """A WSGI app that has nothing (404): what the interfaces are mounted over when served alone."""
+    start_response("404 Not Found", [("Content-Type", "text/plain")])
+    return [b""]

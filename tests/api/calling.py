@@ -4,15 +4,10 @@ from, a grant's key, a clock a served API judges grants at, and the libraries as
 from __future__ import annotations
 
 import datetime as dt
-import logging
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
-from werkzeug.serving import make_server
 
 # Who calls and who answers: officers of civil affairs (the requesting department), one of
 # another department, one disabled, a steward (who may not request data), the owners'
@@ -61,20 +56,3 @@ class Clock:
         return self.now or dt.datetime.now().replace(microsecond=0)
 
 
-@contextmanager
-def served(app) -> Iterator[str]:
-    """A WSGI app served on a free local port for the block; yields its base URL."""
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-
-
-def nothing(environ, start_response):
-    """A WSGI app that has nothing (404): what the interfaces are mounted over when served alone."""
-    start_response("404 Not Found", [("Content-Type", "text/plain")])
-    return [b""]

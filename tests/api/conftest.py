@@ -8,8 +8,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from calling import ITEMS, OFFICERS, OWNERS, STEWARDS, Clock, Granted, library, nothing, served
-from helpers import PASSWORD, refreshed_copy
+from calling import ITEMS, OFFICERS, OWNERS, STEWARDS, Clock, Granted, library
+from helpers import PASSWORD, nothing, refreshed_copy, served
 
 from cockpit.auth import add_user
 from warehouse.ops.store import OpsStore

@@ -12,8 +12,8 @@ import sqlite3
 import duckdb
 import pytest
 import requests
-from calling import ENTRY, ITEMS, Clock, Granted, library, nothing, served
-from helpers import AS_OF_TIME, dash_post, sign_in
+from calling import ENTRY, ITEMS, Clock, Granted, library
+from helpers import AS_OF_TIME, dash_post, nothing, served, sign_in
 
 from api import create_api, mount
 from api.app import OPENAPI_URL, SECURITY_HEADERS

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -70,3 +71,20 @@ def browser():
                               args=["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking"])
         yield b
         b.close()
+
+
+@pytest.fixture
+def session(browser, cockpit_url: str) -> Iterator:
+    """Open a signed-in browser session on the module's served cockpit (``cockpit_url``):
+    ``session(user, viewport=..., lang=...)``; every session opened is closed after the test."""
+    from browsing import Session
+
+    opened: list[Session] = []
+
+    def open_as(user: str, **kw) -> Session:
+        opened.append(Session(browser, cockpit_url, user, **kw))
+        return opened[-1]
+
+    yield open_as
+    for s in opened:
+        s.close()

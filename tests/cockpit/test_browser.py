@@ -6,9 +6,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-import logging
 import re
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -17,8 +15,7 @@ import dash
 import duckdb
 import pytest
 from browsing import Session, expect
-from helpers import CITIZENS, EVIL, USERS
-from werkzeug.serving import make_server
+from helpers import CITIZENS, EVIL, USERS, served
 
 from cockpit.app import create_app
 from cockpit.figures.city_map import GEOJSON_PATH
@@ -44,26 +41,9 @@ def _pages_of(role: str, scope: str | None = None) -> dict[str, bool]:
 @pytest.fixture(scope="module")
 def cockpit_url(home: Path) -> Iterator[str]:
     # Nothing listens on this port: the pipeline-runs page must say Dagster is not running.
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
     app = create_app(Home.resolve(home), Settings(dagster_url="http://127.0.0.1:9"))
-    server = make_server("127.0.0.1", 0, app.server, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-
-
-@pytest.fixture
-def session(browser, cockpit_url):
-    opened: list[Session] = []
-
-    def open_as(user: str, **kw) -> Session:
-        opened.append(Session(browser, cockpit_url, user, **kw))
-        return opened[-1]
-
-    yield open_as
-    for s in opened:
-        s.close()
+    with served(app.server) as url:
+        yield url
 
 
 @pytest.mark.parametrize("user", sorted(USERS))

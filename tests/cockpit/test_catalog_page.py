@@ -7,15 +7,12 @@ department's steward refused even when forging the callback, and the export to a
 from __future__ import annotations
 
 import json
-import logging
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from helpers import PASSWORD, dash_call, sign_in
+from helpers import PASSWORD, dash_call, served, sign_in
 from rdflib import RDF, Graph, Namespace
-from werkzeug.serving import make_server
 
 from cockpit.app import create_app
 from cockpit.auth import add_user
@@ -193,12 +190,8 @@ GRAPH_DRAWN_JS = "() => !!document.querySelector('#ca-lineage .main-svg')"
 
 @pytest.fixture(scope="module")
 def cockpit_url(app) -> Iterator[str]:
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    server = make_server("127.0.0.1", 0, app.server, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
+    with served(app.server) as url:
+        yield url
 
 
 def test_an_officer_finds_an_entry_on_a_phone(browser, cockpit_url: str) -> None:

@@ -11,17 +11,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import logging
 import re
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from browsing import Session, expect
-from helpers import PASSWORD, USERS, dash_call, served_dagster, sign_in
-from werkzeug.serving import make_server
+from helpers import PASSWORD, USERS, dash_call, served, served_dagster, sign_in
 
 from cockpit import dagster_api
 from cockpit.app import create_app
@@ -282,12 +279,8 @@ def test_the_landing_sensors_last_tick_names_the_feeds_it_found() -> None:
 @pytest.fixture(scope="module")
 def console_url(app) -> Iterator[str]:
     """The cockpit served for real over the platform's data directory, beside the Dagster above."""
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    server = make_server("127.0.0.1", 0, app.server, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
+    with served(app.server) as url:
+        yield url
 
 
 @pytest.mark.browser

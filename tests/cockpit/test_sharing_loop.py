@@ -19,8 +19,6 @@ page's callbacks, tests/api the interfaces); this is the one story through them 
 from __future__ import annotations
 
 import datetime as dt
-import logging
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -28,8 +26,7 @@ import duckdb
 import pytest
 import requests
 from browsing import Session, expect
-from helpers import PASSWORD, dash_post, sign_in
-from werkzeug.serving import make_server
+from helpers import PASSWORD, dash_post, nothing, served, sign_in
 
 from api import create_api, mount
 from cockpit.app import create_app
@@ -47,16 +44,6 @@ NOT_SHARED = "quarantine/psb/household_events"  # rejected rows: 不予共享
 PURPOSE, SCENARIO, BASIS = "核验结婚登记当事人户籍状态", "婚姻登记窗口", "《婚姻登记条例》第七条"
 CASE = "MZ-2026-000777"
 STATUS = "/api/v1/persons/status"
-
-
-def _serve(app) -> Iterator[str]:
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
 
 
 @pytest.fixture(scope="module")
@@ -77,7 +64,8 @@ def person(home: Path) -> tuple[str, str]:
 
 @pytest.fixture(scope="module")
 def cockpit_url(home: Path, person) -> Iterator[str]:
-    yield from _serve(create_app(Home.resolve(home), Settings(dagster_url="http://127.0.0.1:9")).server)
+    with served(create_app(Home.resolve(home), Settings(dagster_url="http://127.0.0.1:9")).server) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -85,25 +73,9 @@ def two_days_later(home: Path) -> Iterator[str]:
     """The interfaces alone, mounted as the cockpit mounts them, judging grants two days from now
     (their clock hook): a one-day grant activated today has expired there."""
 
-    def nothing(environ, start_response):
-        start_response("404 Not Found", [("Content-Type", "text/plain")])
-        return [b""]
-
     api = create_api(Home.resolve(home), Settings(), clock=lambda: dt.datetime.now().replace(microsecond=0) + dt.timedelta(days=2))
-    yield from _serve(mount(nothing, api))
-
-
-@pytest.fixture
-def session(browser, cockpit_url) -> Iterator:
-    opened: list[Session] = []
-
-    def open_as(user: str, **kw) -> Session:
-        opened.append(Session(browser, cockpit_url, user, **kw))
-        return opened[-1]
-
-    yield open_as
-    for s in opened:
-        s.close()
+    with served(mount(nothing, api)) as url:
+        yield url
 
 
 def _kept(store: OpsStore) -> tuple:
