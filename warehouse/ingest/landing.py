@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import os
+import re
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -109,12 +110,19 @@ def scan(landing: Path, unreadable: list[tuple[str, str]] | None = None) -> list
 
 
 UNRECOGNISED = "?"  # the digest key of files under no known feed
+# A stream's micro-batch (warehouse/stream/batches.py): ingested by every refresh, but no
+# reason to start one (the landing sensor would otherwise run the daily job per batch).
+STREAM_BATCH = re.compile(r"stream-(\d{12})-(\d{12})-(\d+)of(\d+)\.jsonl")
 
 
 def digests(landing: Path) -> dict[str, str]:
     """A digest per feed id (``UNRECOGNISED`` for files of no known feed) of its files' paths,
-    sizes and mtimes: what changed in the landing zone, without opening a file."""
+    sizes and mtimes: what changed in the landing zone, without opening a file. A stream's
+    batches are left out: they wait for the next refresh a daily file, the schedule or a
+    person starts, and the live figures do not wait for a refresh at all."""
     parts: dict[str, list[str]] = defaultdict(list)
     for f in scan(landing):
+        if f.feed is not None and STREAM_BATCH.fullmatch(f.file_name):
+            continue
         parts[f.feed.id if f.feed else UNRECOGNISED].append(f"{f.path}|{f.fingerprint}")
     return {k: hashlib.sha256("\n".join(v).encode()).hexdigest()[:16] for k, v in sorted(parts.items())}

@@ -15,15 +15,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from warehouse.contract.feeds import Feed
+from warehouse.ingest.landing import STREAM_BATCH
 from warehouse.stream.broker import Message
-
-_NAME = re.compile(r"stream-(\d{12})-(\d{12})-(\d+)of(\d+)\.jsonl")
 
 
 @dataclass
@@ -59,7 +57,7 @@ def landed(folder: Path) -> Landed:
         except ValueError:
             continue
         for f in day_dir.glob("stream-*.jsonl"):
-            m = _NAME.fullmatch(f.name)
+            m = STREAM_BATCH.fullmatch(f.name)
             if m:
                 out.add(int(m[1]), int(m[2]), int(m[4]), day)
     return out
