@@ -83,7 +83,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
                      "(entry_not_granted, officer_not_allowed, field_not_granted)"),
     413: _error(f"The body is longer than {MAX_BODY} bytes: not read, whatever the key and headers (body_too_large)"),
     422: _error("The body is not JSON, or not the interface's (bad_body)"),
-    429: {**_error("Too many calls with this key (rate_limited)"),
+    429: {**_error("Too many calls with the keys of this grant (rate_limited)"),
           "headers": {"Retry-After": {"description": "Seconds to wait", "schema": {"type": "integer"}}}},
     503: _error("Nothing published to answer from, or the access log could not be written: not answered "
                      "(no_snapshot, not_published, not_logged)"),
@@ -95,7 +95,7 @@ _DESCRIPTION = """The interfaces other departments' systems call with a key of a
 (CONTRACT §6). Every call carries `Authorization: Bearer <key>`, `X-Officer-Id` (the user name of an
 officer of the grant's department) and `X-Case-No` (the case it serves: letters, digits, `-`, `_`, `/`,
 up to 64). Only the items the grant holds are answered; each answered call is in the access log before
-its answer is sent, and the person it is about sees it. Rate-limited per key (429 with Retry-After)."""
+its answer is sent, and the person it is about sees it. Rate-limited per grant, all its keys together (429 with Retry-After)."""
 
 
 class _SecurityHeaders:

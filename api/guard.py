@@ -85,8 +85,9 @@ class Gate:
                  clock: Callable[[], dt.datetime] | None = None) -> None:
         self.store = store
         self.officer_roles = frozenset(officer_roles)
-        # Each limit over a moving window: per key and limit, the times of the calls it let
-        # through, the newest ``amount`` of them (a call is let through when fewer than
+        # Each limit over a moving window: per grant and limit (its keys together: an officer may
+        # take any number of keys, which per key would each bring a count of their own), the
+        # times of the calls it let through, the newest ``amount`` of them (a call is let through when fewer than
         # ``amount`` were in the last ``seconds``). O(1) a call, no timer thread: the limits
         # library's moving window in memory cost about a tenth of a call's CPU under load.
         self.limits = [(f"{limit.amount}/{limit.get_expiry()}s", limit.amount, limit.get_expiry())
@@ -106,12 +107,12 @@ class Gate:
                           {"WWW-Authenticate": 'Bearer error="invalid_token"'})
         now = time.monotonic()
         with self._lock:
-            windows = [self._calls.setdefault((grant.key_id, name), deque(maxlen=amount))
+            windows = [self._calls.setdefault((grant.request_id, name), deque(maxlen=amount))
                        for name, amount, _ in self.limits]
             for (_, amount, seconds), calls in zip(self.limits, windows):
                 if len(calls) == amount and now - calls[0] < seconds:
                     wait = max(1, math.ceil(calls[0] + seconds - now))
-                    raise Refused(429, "rate_limited", f"more than {amount} calls in {seconds} s with this key; "
+                    raise Refused(429, "rate_limited", f"more than {amount} calls in {seconds} s with this grant's keys; "
                                   f"retry in {wait} s", {"Retry-After": str(wait)})
             for calls in windows:  # counted once every limit lets it through
                 calls.append(now)

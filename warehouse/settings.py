@@ -185,7 +185,7 @@ class Settings:
     # Governed interfaces (api/)
     api_rate_limit: str = _setting(
         "CITYBRAIN_API_RATE_LIMIT", "20/second;10000/day",
-        "How many calls one interface key may make (a moving window; `;` joins several limits, each applying): "
+        "How many calls the keys of one sharing grant may make together (a moving window; `;` joins several limits, each applying): "
         "more get 429 with Retry-After. Counted per cockpit worker process.", _rates, "`20/second;10000/day`")
     # Scale-out (CONTRACT §6), declared for the configuration that comes next
     ops_url: str = _setting(
