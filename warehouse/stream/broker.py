@@ -9,6 +9,7 @@ idempotence the duplicate window.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -17,6 +18,7 @@ from nats.errors import TimeoutError as FetchTimeout
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StorageType, StreamConfig
 from nats.js.errors import NotFoundError
 
+log = logging.getLogger(__name__)
 # CONTRACT §6: the hotline stream.
 HOTLINE_STREAM = "CITYBRAIN_HOTLINE"
 HOTLINE_SUBJECT = "citybrain.hotline.events"
@@ -95,10 +97,25 @@ class Broker:
             await handle.ack_sync()  # type: ignore[attr-defined]
 
 
+async def _quiet(e: Exception) -> None:
+    """nats-py's default prints a traceback per failed attempt: one line in the log instead."""
+    log.warning("nats: %s", e)
+
+
+async def _silent(e: Exception) -> None:
+    """The first attempt's failure is said once, by the ConnectionError."""
+
+
 async def connect(url: str = DEFAULT_URL, timeout_s: float = 2.0) -> Broker:
-    """Connect to the broker at ``url``; ConnectionError when it cannot be reached."""
+    """Connect to the broker at ``url``; ConnectionError when it cannot be reached now.
+
+    Once connected the client reconnects for ever (a broker restart is waited out, the
+    stream being durable); the first connection is tried once, so a wrong URL is said at once."""
     try:
-        nc = await nats.connect(url, connect_timeout=timeout_s, max_reconnect_attempts=-1, allow_reconnect=True)
+        probe = await nats.connect(url, connect_timeout=timeout_s, allow_reconnect=False, max_reconnect_attempts=1,
+                                    reconnect_time_wait=0.2, error_cb=_silent)
+        await probe.close()
+        nc = await nats.connect(url, connect_timeout=timeout_s, max_reconnect_attempts=-1, error_cb=_quiet)
     except Exception as e:  # nats raises its own errors and OSError for an unreachable server
-        raise ConnectionError(f"no NATS server at {url}: {e}") from None
+        raise ConnectionError(f"no NATS server answers at {url} ({e or type(e).__name__})") from None
     return Broker(nc)
