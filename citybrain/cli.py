@@ -133,7 +133,11 @@ def stream(
 
 
 @app.command()
-def listen(home: HomeOpt = None, nats: NatsOpt = None) -> None:
+def listen(
+    home: HomeOpt = None,
+    nats: NatsOpt = None,
+    linger: Annotated[float, typer.Option(min=0.1, help="Seconds a batch gathers events before it is landed as files.")] = 30.0,
+) -> None:
     """Land the platform's streams in the landing zone until SIGTERM (a later refresh ingests them)."""
     import asyncio
 
@@ -144,7 +148,7 @@ def listen(home: HomeOpt = None, nats: NatsOpt = None) -> None:
     url = _nats_url(nats)
     typer.echo(f"listening to {url} into {h.landing}")
     with _plain_failure("listen failed", ConnectionError, AlreadyListening):
-        n = asyncio.run(run(h, url))
+        n = asyncio.run(run(h, url, linger_s=linger))
     typer.echo(f"stopped: {n} events landed")
 
 

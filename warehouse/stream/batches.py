@@ -29,10 +29,11 @@ class Landed:
     """What the landing zone already holds of a stream: ranges -> (parts expected, dates present)."""
 
     ranges: dict[tuple[int, int], tuple[int, set[dt.date]]] = field(default_factory=dict)
+    top: int = 0  # the highest sequence any range reaches: past it nothing is landed (the live case, checked first)
 
     def holds(self, seq: int, day: dt.date) -> bool:
         """Whether the event at ``seq`` of business date ``day`` is already in a landed file."""
-        return any(a <= seq <= b and (len(days) == n or day in days) for (a, b), (n, days) in self.ranges.items())
+        return seq <= self.top and any(a <= seq <= b and (len(days) == n or day in days) for (a, b), (n, days) in self.ranges.items())
 
     def start(self) -> int:
         """The first sequence to read: after every complete range, or at an incomplete range
@@ -44,6 +45,7 @@ class Landed:
 
     def add(self, first: int, last: int, n: int, day: dt.date) -> None:
         self.ranges.setdefault((first, last), (n, set()))[1].add(day)
+        self.top = max(self.top, last)
 
 
 def landed(folder: Path) -> Landed:

@@ -8,12 +8,14 @@ idempotence the duplicate window.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import nats
+from nats.errors import Error as NatsError
 from nats.errors import TimeoutError as FetchTimeout
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StorageType, StreamConfig
 from nats.js.errors import NotFoundError
@@ -25,8 +27,9 @@ HOTLINE_SUBJECT = "citybrain.hotline.events"
 DEFAULT_URL = "nats://127.0.0.1:4222"
 # How long the broker remembers a Nats-Msg-Id to drop a republished event (publisher retries).
 DUPLICATE_WINDOW_S = 2 * 3600
-# Redelivery of a fetched but unacknowledged batch: longer than landing a batch ever takes.
-ACK_WAIT_S = 60
+# Redelivery of a fetched but unacknowledged batch: longer than a batch gathers (the
+# listener's linger) and is landed.
+ACK_WAIT_S = 180
 
 
 @dataclass(frozen=True)
@@ -85,6 +88,11 @@ class Broker:
             except (FetchTimeout, TimeoutError):  # nats-py raises either when nothing came
                 yield [], None
                 continue
+            except (NatsError, OSError) as e:  # the broker away (restarting): wait for the client's reconnection
+                log.warning("nats: fetch failed (%s); trying again", e)
+                await asyncio.sleep(1.0)
+                yield [], None
+                continue
             if not msgs:  # a fetch can also end empty without raising
                 yield [], None
                 continue
@@ -93,8 +101,14 @@ class Broker:
     @staticmethod
     async def ack(handle: object) -> None:
         """Acknowledge a batch (everything up to its last message)."""
-        if handle is not None:
+        if handle is None:
+            return
+        try:
             await handle.ack_sync()  # type: ignore[attr-defined]
+        except (NatsError, OSError, TimeoutError) as e:
+            # The files are in place, so nothing is lost: the broker sends these again after
+            # its ack wait, and the listener skips them as landed.
+            log.warning("nats: acknowledgement failed (%s); the batch will be skipped when sent again", e)
 
 
 async def _quiet(e: Exception) -> None:

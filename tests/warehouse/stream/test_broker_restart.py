@@ -73,7 +73,8 @@ def test_a_broker_restart_loses_and_doubles_nothing(tmp_path: Path) -> None:
     listener = None
     try:
         asyncio.run(_publish(url, range(0, 100)))
-        listener = subprocess.Popen([sys.executable, "-m", "citybrain", "listen", "--home", str(home), "--nats", url],
+        listener = subprocess.Popen([sys.executable, "-m", "citybrain", "listen", "--home", str(home), "--nats", url,
+                                     "--linger", "0.5"],
                                     cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         deadline = time.monotonic() + 30
         while len(_landed(home)) < 100 and time.monotonic() < deadline:

@@ -114,7 +114,7 @@ LISTENER = textwrap.dedent("""
                 die()
         batches._atomic_write = write
     asyncio.run(listen.listen(Home(__import__("pathlib").Path(home)), url, stream=stream, subject=subject,
-                              durable="t-" + stream, batch=int(batch)))
+                              durable="t-" + stream, batch=int(batch), linger_s=0.5))
 """)
 
 
