@@ -37,6 +37,7 @@ from warehouse.storage.home import Home, private_key
 log = logging.getLogger("citybrain.cockpit")
 # Reachable without a session: these exact paths, and files under /assets/.
 _PUBLIC = {"/login", "/_favicon.ico", "/healthz"}
+MAX_REQUEST_BYTES = 4 * 2**20  # what a signed-in browser may send in one request
 
 # The sign-in page, in one language: {lang} is the page's (zh or en); its words are _LOGIN_WORDS in that language.
 _LOGIN_PAGE = """<!doctype html><html lang="{html_lang}"><head><meta charset="utf-8">
@@ -102,7 +103,10 @@ def setup(app: Dash, home: Home, config: Settings) -> None:
     server.secret_key = private_key(home.root / "cockpit.key")  # signs the cookie that carries the session id
     secure = config.secure_cookies
     server.config.update(SESSION_COOKIE_NAME="cb_session", SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
-                         SESSION_COOKIE_SECURE=secure, WTF_CSRF_TIME_LIMIT=None)
+                         SESSION_COOKIE_SECURE=secure, WTF_CSRF_TIME_LIMIT=None,
+                         # A callback carries a few components' state, the largest a grid's rows: far
+                         # below this. A bigger body is refused (413) before it is read or parsed.
+                         MAX_CONTENT_LENGTH=MAX_REQUEST_BYTES)
     # /api/...: the governed interfaces (api/), on this origin and port, with their own key check
     # and headers; the sign-in, sessions and CSRF below never see them.
     server.wsgi_app = mount(server.wsgi_app, create_api(home, config))

@@ -409,3 +409,15 @@ def test_forged_alert_steps_from_other_roles_and_scopes_change_nothing(app, home
     logged = [(e["username"], e["action"], e["purpose"]) for e in store.access_log(limit=200) if e["action"].startswith("alert_")]
     assert sorted(logged) == sorted([("boss", "alert_dispatch", f"alert {alert}"), ("xihu", "alert_handle", f"alert {alert}"),
                                      ("boss", "alert_close", f"alert {alert}")])
+
+
+def test_a_signed_in_user_cannot_send_a_body_bigger_than_any_callback_needs(app) -> None:
+    """A callback posted with a body past the bound is refused (413) before Dash parses it; an
+    ordinary callback still answers."""
+    from cockpit.server import MAX_REQUEST_BYTES
+
+    client = _client(app, "boss")
+    padding = "x" * (MAX_REQUEST_BYTES + 1)
+    big = client.post("/_dash-update-component", data='{"output": "' + padding + '"}', content_type="application/json")
+    assert big.status_code == 413
+    assert _layout(client) == 200
