@@ -166,8 +166,9 @@ class _Published:
     """The current serving snapshot, as the interfaces read it: its file, a cursor, its day and
     its tables (the last two read once per snapshot file)."""
 
-    def __init__(self, serving: Path) -> None:
+    def __init__(self, serving: Path, threads: int | None = None) -> None:
         self.snapshot = Snapshot(serving)
+        self.threads = threads
         self._known: dict[Path, tuple[dt.date, frozenset[str]]] = {}
 
     def open(self, table: str) -> tuple[Path, duckdb.DuckDBPyConnection, dt.date]:
@@ -177,6 +178,8 @@ class _Published:
             raise Refused(503, "no_snapshot", "nothing has been published to answer from yet")
         known = self._known.get(path)
         if known is None:
+            if self.threads:  # the snapshot's database in this process, for every query on it
+                cur.execute(f"SET threads = {int(self.threads)}")
             info = dict(cur.execute("SELECT key, value FROM snapshot_info").fetchall())
             tables = frozenset(r[0] for r in cur.execute("SELECT table_name FROM information_schema.tables").fetchall())
             known = (dt.datetime.fromisoformat(info["as_of"]).date(), tables)
@@ -219,11 +222,13 @@ def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
 
 
 def create_api(home: Home | Path | str, config: Settings | None = None, *, clock: Callable[[], dt.datetime] | None = None,
-               officer_roles: Collection[str] | None = None) -> FastAPI:
+               officer_roles: Collection[str] | None = None, lookup_threads: int | None = None) -> FastAPI:
     """The interfaces of the data directory ``home``, run with the deployment's settings
     ``config`` (default: this process's). ``clock``: the time grants are judged at (default: now;
     tests move it); ``officer_roles``: the roles whose users may be named as the officer
-    (default: the role registry's roles that may request data)."""
+    (default: the role registry's roles that may request data); ``lookup_threads``: DuckDB's
+    threads for the snapshot in this process (a process serving only the interfaces runs its
+    point lookups on one: DuckDB's pool would add a thread hop and contention to each)."""
     home = home if isinstance(home, Home) else Home.resolve(home)
     config = config or settings()
     if officer_roles is None:
@@ -232,7 +237,7 @@ def create_api(home: Home | Path | str, config: Settings | None = None, *, clock
         officer_roles = roles_that("request_data")
     store = OpsStore(home.root)
     gate = Gate(store, officer_roles, config.api_rate_limit, clock)
-    published = _Published(home.serving)
+    published = _Published(home.serving, lookup_threads)
     key = subject_key(home.root)
 
     def hasher(id_number: str) -> str:

@@ -325,6 +325,8 @@ def serve(
     home: HomeOpt = None,
     port: Annotated[int, typer.Option(help="The cockpit's port.")] = 8050,
     demo_users: Annotated[Path | None, typer.Option(help="A file of demo users to show once the platform is up.")] = None,
+    api_port: Annotated[int | None, typer.Option(help="Also serve the interfaces (/api/v1/) on this port, with uvicorn "
+                                                      "workers (`citybrain api`); they are always under the cockpit's port too.")] = None,
 ) -> None:
     """Serve the whole platform: the cockpit, Dagster's webserver (private socket) and daemon; Ctrl-C or SIGTERM stops it."""
     from citybrain.serve import serve_platform
@@ -332,7 +334,7 @@ def serve(
     h = Home.resolve(home).ensure()
     notes = [f"  Demo users ({demo_users}):", *("    " + line for line in demo_users.read_text(encoding="utf-8").splitlines())] \
         if demo_users and demo_users.is_file() else []
-    raise typer.Exit(serve_platform(h, port, notes))
+    raise typer.Exit(serve_platform(h, port, notes, api_port))
 
 
 @contextmanager

@@ -41,10 +41,15 @@ class Service:
     process: subprocess.Popen | None = None
 
 
-def _services(home: Home, port: int) -> list[Service]:
+def _services(home: Home, port: int, api_port: int | None = None) -> list[Service]:
     bin_dir = Path(sys.executable).parent
+    # The interfaces are always under the cockpit's /api/; with api_port also on a listener of
+    # their own (uvicorn workers: the throughput other departments' systems need, docs/sharing.md).
+    api = [Service("api", [str(bin_dir / "citybrain"), "api", "--home", str(home.root), "--port", str(api_port)],
+                   signal.SIGTERM)] if api_port else []
     return [
         Service("cockpit", [str(bin_dir / "citybrain"), "cockpit", "--home", str(home.root), "--port", str(port)], signal.SIGTERM),
+        *api,
         Service("dagster-webserver", [sys.executable, "-m", "pipelines.webserver", "--socket", str(home.dagster_socket)],
                 signal.SIGINT),
         Service("dagster-daemon", [str(bin_dir / "dagster-daemon"), "run", "-m", "pipelines.definitions"], signal.SIGINT),
@@ -65,9 +70,9 @@ def _prepare_dagster(home: Home) -> Path:
     return dagster_home
 
 
-def _cockpit_answers(port: int) -> bool:
+def _cockpit_answers(port: int, path: str = "/healthz") -> bool:
     try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as r:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=2) as r:
             return r.status == 200
     except OSError:
         return False
@@ -88,7 +93,7 @@ def _tail(path: Path, lines: int = 15) -> str:
         return ""
 
 
-def serve_platform(home: Home, port: int, notes: list[str] = ()) -> int:
+def serve_platform(home: Home, port: int, notes: list[str] = (), api_port: int | None = None) -> int:
     """Start the services, print the addresses (and ``notes``) once they answer, and run until
     a stop signal or until a service exits on its own; then stop them all. Returns the exit
     code: 0 after a requested stop, 1 if a service failed."""
@@ -107,7 +112,7 @@ def serve_platform(home: Home, port: int, notes: list[str] = ()) -> int:
     logs = home.root / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     dagster_home = _prepare_dagster(home)
-    services = _services(home, port)
+    services = _services(home, port, api_port)
     # The services read the settings this process resolved (--home, Dagster's folder).
     env = child_environment(CITYBRAIN_HOME=str(home.root), DAGSTER_HOME=str(dagster_home))
     for svc in services:
@@ -124,9 +129,10 @@ def serve_platform(home: Home, port: int, notes: list[str] = ()) -> int:
             failed = (f"{dead.name} stopped on its own (exit code {dead.process.returncode}); the end of "
                       f"{logs / (dead.name + '.log')}:\n{_tail(logs / (dead.name + '.log'))}")
             break
-        if not ready and _cockpit_answers(port) and _dagster_answers(home.dagster_socket):
+        if not ready and _cockpit_answers(port) and _dagster_answers(home.dagster_socket) \
+                and (not api_port or _cockpit_answers(api_port, "/api/v1/openapi.json")):
             ready = True
-            _banner(home, port, logs, notes)
+            _banner(home, port, logs, notes, api_port)
         elif not ready and time.monotonic() > deadline:
             failed = f"the platform did not answer within {READY_TIMEOUT_S} s; logs in {logs}"
             break
@@ -165,11 +171,12 @@ def _stop_all(services: list[Service]) -> list[str]:
     return forced
 
 
-def _banner(home: Home, port: int, logs: Path, notes: list[str]) -> None:
+def _banner(home: Home, port: int, logs: Path, notes: list[str], api_port: int | None = None) -> None:
     lines = [
         "",
         f"City Brain is up. Data directory: {home.root}",
         f"  Cockpit:  http://127.0.0.1:{port}  (pipeline runs: sign in as the analyst)",
+        *([f"  Interfaces: http://127.0.0.1:{api_port}/api/v1/  (also under the cockpit's /api/v1/)"] if api_port else []),
         f"  Dagster:  {home.dagster_socket}  (this user only, through the cockpit)",
         f"  Logs:     {logs}",
         *notes,

@@ -113,3 +113,37 @@ def test_a_snapshot_published_before_the_certificate_key_still_answers(cockpit_u
         assert unknown.json()["status"] == "unknown"
     finally:
         (serving / POINTER).write_text(was.name)
+
+
+def test_the_own_listener_closes_a_kept_alive_connection_now_and_then() -> None:
+    """Each connection is closed after about KEEPALIVE_REQUESTS requests (half to one and a half
+    times), its callers' next connection going to whichever worker accepts it first."""
+    import asyncio
+
+    from api.server import _Rebalanced
+
+    async def answer(scope, receive, send) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"application/json")]})
+        await send({"type": "http.response.body", "body": b"{}"})
+
+    app = _Rebalanced(answer, limit=10)
+
+    async def closes_after(port: int) -> int:
+        starts: list[dict] = []
+
+        async def send(message: dict) -> None:
+            if message["type"] == "http.response.start":
+                starts.append(message)
+
+        for n in range(1, 100):
+            await app({"type": "http", "client": ("127.0.0.1", port)}, None, send)
+            if (b"connection", b"close") in starts[-1]["headers"]:
+                return n
+        return 0
+
+    async def run() -> list[int]:
+        return [await closes_after(port) for port in range(40000, 40040)]
+
+    counts = asyncio.run(run())
+    assert all(5 <= n <= 15 for n in counts), counts
+    assert len(set(counts)) > 1  # drawn per connection, not all closed together

@@ -19,6 +19,7 @@ wrote). Under load many calls share a commit instead of queueing for the write l
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
 import hashlib
 import hmac
 import json
@@ -26,7 +27,7 @@ import os
 import threading
 from collections.abc import Iterable
 from concurrent.futures import Future
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
 
 # Audit-log actions that start something in Dagster; their purpose names it ("run <id>").
 from warehouse.contract.labels import LAUNCH_ACTIONS
@@ -174,6 +175,7 @@ class _Committer:
         self._thread: threading.Thread | None = None
         self._con: sqlite3.Connection | None = None
         self._file: tuple[int, int] | None = None
+        self._turns: BinaryIO | None = None  # the lock file writers take turns on
 
     def submit(self, fields: list) -> Future[None]:
         """Hand one entry's fields to the writer; the future is done once it is committed."""
@@ -224,16 +226,30 @@ class _Committer:
         if self._con is None or file is None or file != self._file:
             self._close()
             self._con, self._file = self.store._connect(), file
+        # Writers of the log take turns on a lock file first: SQLite's own wait for its write
+        # lock sleeps in steps of up to 100 ms and serves no one first, so under load one
+        # process's writer, committing batch after batch, kept another's out for seconds (its
+        # calls all waiting). A process waiting on this lock is woken when it is released; the
+        # kernel releases it if the holder dies.
+        if self._turns is None:
+            self._turns = open(f"{path}.log-lock", "ab")  # noqa: SIM115 - kept open while the writer lives
+        fcntl.flock(self._turns, fcntl.LOCK_EX)
         try:
             self.store._append_entries(self._con, entries)
         except Exception:
-            self._close()  # the next batch starts on a new connection
+            con, self._con = self._con, None  # the next batch starts on a new connection
+            con.close()
             raise
+        finally:
+            fcntl.flock(self._turns, fcntl.LOCK_UN)
 
     def _close(self) -> None:
         if self._con is not None:
             con, self._con = self._con, None
             con.close()
+        if self._turns is not None:
+            turns, self._turns = self._turns, None
+            turns.close()
 
 
 _COMMITTERS: dict[str, _Committer] = {}
