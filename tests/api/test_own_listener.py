@@ -1,5 +1,6 @@
 """The interfaces on a listener of their own (``citybrain api``: uvicorn workers) answer and log
-exactly as under the cockpit; the per-key rate limit is a moving window; a snapshot published
+exactly as under the cockpit, and close a kept-alive connection now and then; the rate limit
+is a moving window per grant; a snapshot published
 before the certificate lookup's number key still answers certificates."""
 
 from __future__ import annotations
@@ -73,7 +74,7 @@ def test_the_own_listener_answers_and_logs_as_the_cockpit_does(api_url, cockpit_
         requests.get(cockpit_url + "/api/v1/openapi.json", timeout=10).json()["paths"].keys()
 
 
-def test_the_rate_limit_is_a_moving_window_per_key(store, grant) -> None:
+def test_the_rate_limit_is_a_moving_window_per_grant(store, grant) -> None:
     gate = Gate(store, {"officer"}, "3/second;5/minute")
     g, other = grant(ENTRY["persons_status"]), grant(ENTRY["persons_status"])
     for _ in range(3):
@@ -81,7 +82,7 @@ def test_the_rate_limit_is_a_moving_window_per_key(store, grant) -> None:
     with pytest.raises(Refused) as refused:
         gate.grant(g.key)
     assert (refused.value.status, refused.value.code, refused.value.headers["Retry-After"]) == (429, "rate_limited", "1")
-    gate.grant(other.key)  # another key has its own count
+    gate.grant(other.key)  # another grant has its own count
     time.sleep(1.05)
     gate.grant(g.key)  # the second is over: one more, until the minute's five
     gate.grant(g.key)
