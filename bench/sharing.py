@@ -512,7 +512,8 @@ def report(args, root: Path, mark: int, got: dict, wall: float, server_cpu: floa
     for c in answered:
         windows[int(c[3] // 10)].append(c[2])
     print("answered calls by when they finished, calls/s p50/p95 ms: " + "; ".join(
-        f"{w * 10}-{w * 10 + 10} s {len(v) / 10:.0f} {pct(v, 50):.0f}/{pct(v, 95):.0f}" for w, v in sorted(windows.items())
+        f"{w * 10}-{w * 10 + 10} s {len(v) / min(10, seconds - w * 10):.0f} {pct(v, 50):.0f}/{pct(v, 95):.0f}"
+        for w, v in sorted(windows.items())
         if w * 10 < seconds))
     others = busy - server_cpu - client_cpu
     print(f"CPU over {wall:.1f} s: server {server_cpu:.1f} s ({server_cpu / wall:.2f} cores, "
