@@ -34,9 +34,6 @@ from warehouse.sharing.requests import RequestState
 # The on-time answer rate's target in the data-sharing health score: every request answered in
 # time (as the on-time delivery rates' target is every feed delivered in time).
 ON_TIME_TARGET = 1.0
-# What the interfaces log for an answered call: an access-log action with this prefix.
-CALL_ACTION_PREFIX = "api_"
-
 
 def working_days_between(start: dt.datetime, end: dt.datetime) -> int:
     """Working days from ``start``'s day to ``end``'s: the workdays after the first up to and

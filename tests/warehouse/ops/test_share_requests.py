@@ -22,3 +22,18 @@ def test_an_approval_with_an_unacceptable_reason_is_refused_and_writes_nothing(t
             store.add_share_step(rid, "approve", actor="police", role="steward", scope="psb", reason=reason)
     assert [s["step"] for s in store.share_request(rid)["steps"]] == ["submit"]
     assert store.add_share_step(rid, "approve", actor="police", role="steward", scope="psb", reason="同意").state == "approved"
+
+
+def test_calls_served_are_counted_from_the_index_not_a_scan_of_the_log(tmp_path) -> None:
+    """The access log grows by every call and sign-in; counting calls reads its (action, scope) index."""
+    import sqlite3
+
+    from warehouse.contract.labels import API_ACTIONS
+
+    OpsStore(tmp_path)
+    con = sqlite3.connect(tmp_path / "ops.sqlite")
+    actions = list(API_ACTIONS)
+    plan = " ".join(r[3] for r in con.execute(
+        f"EXPLAIN QUERY PLAN SELECT action, scope, count(*) FROM access_log WHERE action IN ({', '.join('?' * len(actions))}) "
+        "GROUP BY action, scope", actions))
+    assert "USING COVERING INDEX access_log_action" in plan, plan

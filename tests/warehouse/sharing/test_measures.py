@@ -55,12 +55,13 @@ def test_how_each_owner_answers(tmp_path: Path) -> None:
     now = dt.datetime.now()
     # The interfaces log each answered call with an api_ action and the calling department.
     for action, dept in (("api_persons_status", "civil"), ("api_persons_status", "civil"), ("api_entities_lookup", "civil"),
-                         ("api_unmapped", "civil")):
+                         ("api_certificates_verify", "civil")):
         store.log_access("sys", "officer", action, delivery_id=None, rows=1, id_numbers=[], purpose="case 1", scope=dept)
     store.log_access("boss", "city_manager", "sign_in", delivery_id=None, rows=0, id_numbers=[], purpose="from 1.2.3.4")
+    store.log_access("sys", "officer", "api_not_an_interface", delivery_id=None, rows=1, id_numbers=[], purpose="case 1", scope="civil")
     calls = store.calls_served()
     assert {(c["action"], c["department"], c["calls"]) for c in calls} == \
-        {("api_persons_status", "civil", 2), ("api_entities_lookup", "civil", 1), ("api_unmapped", "civil", 1)}
+        {("api_persons_status", "civil", 2), ("api_entities_lookup", "civil", 1), ("api_certificates_verify", "civil", 1)}
     owner_of = {"api_persons_status": "psb", "api_entities_lookup": "samr"}
     assert measures.unowned_calls(calls, owner_of) == 1
 
